@@ -1,0 +1,62 @@
+// `npm test`: one real Temporal dev server for the whole run (or the one in $TEMPORAL_ADDRESS), then
+// Node's test runner over every test/**/*.test.ts with TEMPORAL_ADDRESS pointing at it, then stop it.
+// Arguments narrow the run: `npm test -- test/formula` runs the files under that path only.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import { ensureTemporalCli } from '../src/devserver/cli-binary.js';
+import { projectRoot } from '../src/devserver/project.js';
+import { startDevServer, waitForFrontend, type DevServer } from '../src/devserver/server.js';
+
+function testFiles(root: string): string[] {
+  const found: string[] = [];
+  const walk = (path: string) => {
+    if (statSync(path).isFile()) {
+      if (path.endsWith('.test.ts')) found.push(path);
+      return;
+    }
+    for (const entry of readdirSync(path)) if (entry !== 'node_modules') walk(join(path, entry));
+  };
+  walk(root);
+  return found.sort();
+}
+
+const root = projectRoot();
+const targets = process.argv.slice(2).length > 0 ? process.argv.slice(2).map((p) => resolve(p)) : [join(root, 'test')];
+const files = targets.flatMap(testFiles).map((file) => relative(root, file));
+if (files.length === 0) {
+  console.error(`no test files under ${targets.join(', ')}`);
+  process.exit(1);
+}
+
+let server: DevServer | undefined;
+let address = process.env.TEMPORAL_ADDRESS;
+if (address) {
+  await waitForFrontend(address, 10_000);
+  console.log(`# using the Temporal server at ${address} (TEMPORAL_ADDRESS)`);
+} else {
+  const binary = ensureTemporalCli();
+  const scratch = mkdtempSync(join(tmpdir(), 'taskotron-test-'));
+  const started = Date.now();
+  // In-memory SQLite: fastest, and nothing to clean up.
+  server = await startDevServer({ binary, logFile: join(scratch, 'temporal-server.log') });
+  address = server.address;
+  console.log(`# started a Temporal dev server at ${address} in ${Date.now() - started} ms (${binary}; log ${join(scratch, 'temporal-server.log')})`);
+}
+
+const stop = async () => {
+  await server?.stop();
+};
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => void stop().then(() => process.exit(130)));
+}
+
+const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], {
+  cwd: root,
+  stdio: 'inherit',
+  env: { ...process.env, TEMPORAL_ADDRESS: address, TASKOTRON_TEST_HARNESS: '1' },
+});
+const code = await new Promise<number>((done) => child.once('exit', (status, signal) => done(status ?? (signal ? 1 : 0))));
+await stop();
+process.exit(code);

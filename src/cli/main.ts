@@ -1,0 +1,20 @@
+#!/usr/bin/env node
+// The `taskotron` command. Each subcommand lives in its own module and registers itself here,
+// so the entry point stays a table of contents.
+import { Command } from 'commander';
+import { registerStart } from './start.js';
+import { registerWorker } from './worker.js';
+import { registerDevServer } from './dev-server.js';
+
+export function buildProgram(): Command {
+  const program = new Command('taskotron')
+    .description("Fedora's event-driven package CI on Temporal")
+    .showHelpAfterError()
+    .configureHelp({ sortSubcommands: true });
+  registerStart(program);
+  registerWorker(program);
+  registerDevServer(program);
+  return program;
+}
+
+await buildProgram().parseAsync(process.argv);

@@ -1,0 +1,68 @@
+import type { Command } from 'commander';
+import { Client, Connection } from '@temporalio/client';
+import { fedoraArch } from '../common/arch.js';
+import { WORKFLOW_QUEUE } from '../common/queues.js';
+import { startStack } from '../devserver/stack.js';
+import type { probeRunnerPool } from '../workflows/probe.js';
+import { positiveInt } from './options.js';
+
+interface StartOptions {
+  port: number;
+  uiPort: number;
+  arch: string;
+  stateDir?: string;
+}
+
+export function registerStart(program: Command): void {
+  program
+    .command('start')
+    .description('run the embedded stack: Temporal dev server + Web UI + a runner worker (what `npm start` runs)')
+    .option('--port <port>', 'Temporal gRPC port on 127.0.0.1', positiveInt, 7233)
+    .option('--ui-port <port>', 'Temporal Web UI port on 127.0.0.1', positiveInt, 8233)
+    .option('--arch <arch>', 'architecture of the local runner', fedoraArch())
+    .option('--state-dir <dir>', 'where the SQLite database and server log live (env TASKOTRON_HOME, default .taskotron/)')
+    .action(async (options: StartOptions) => {
+      const stack = await startStack({
+        port: options.port,
+        uiPort: options.uiPort,
+        arch: options.arch,
+        ...(options.stateDir ? { stateDir: options.stateDir } : {}),
+        cliCommand: [process.execPath, ...process.execArgv, process.argv[1]!],
+      });
+      let exitCode = 0;
+      let stopping = false;
+      const shutdown = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        console.error(`\ntaskotron: ${signal} received, stopping worker and Temporal server…`);
+        void stack.stop().then(() => process.exit(exitCode));
+      };
+      for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => shutdown(signal));
+      void stack.firstExit.then((name) => {
+        if (stopping) return;
+        console.error(`taskotron: ${name} exited unexpectedly; stopping the stack`);
+        exitCode = 1;
+        shutdown('exit');
+      });
+
+      console.error(`Temporal server  ${stack.server.address} (namespace ${stack.server.namespace})`);
+      console.error(`Temporal Web UI  ${stack.server.uiUrl}`);
+      // Prove the loop works end to end before saying "ready": one probe job through the runner pool.
+      const connection = await Connection.connect({ address: stack.server.address });
+      try {
+        const client = new Client({ connection, namespace: stack.server.namespace });
+        const host = await client.workflow.execute<typeof probeRunnerPool>('probeRunnerPool', {
+          taskQueue: WORKFLOW_QUEUE,
+          workflowId: `probe-${options.arch}-${Date.now()}`,
+          args: [{ arch: options.arch }],
+          workflowExecutionTimeout: '2 minutes',
+        });
+        console.error(`Runner ready     ${host.hostname} (${host.arch}, ${host.cpus} cpus) on queue ${host.taskQueue}`);
+      } catch (error) {
+        console.error(`taskotron: runner probe failed: ${(error as Error).message}`);
+      } finally {
+        await connection.close();
+      }
+      console.error('Press Ctrl-C to stop.');
+    });
+}

@@ -1,0 +1,138 @@
+// Runs `temporal server start-dev` as a child process and waits until its frontend answers.
+// We start it ourselves instead of through @temporalio/testing because the SDK gives a spawned server
+// only 5 s to come up, too little for a first SQLite schema on a loaded 2-core machine (temporal.md §2).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { mkdirSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { Connection } from '@temporalio/client';
+import { SEARCH_ATTRIBUTES } from '../common/search-attributes.js';
+
+export interface DevServerOptions {
+  binary: string;
+  ip?: string;
+  port?: number;
+  /** Web UI port; `false` runs headless. */
+  uiPort?: number | false;
+  /** SQLite file; omitted means in-memory (lost on exit). */
+  dbFile?: string;
+  namespace?: string;
+  /** Where the server's own output goes; defaults to a file beside dbFile, else discarded. */
+  logFile?: string;
+  logLevel?: 'debug' | 'info' | 'warn' | 'error';
+  startupTimeoutMs?: number;
+}
+
+export interface DevServer {
+  address: string;
+  namespace: string;
+  uiUrl?: string;
+  pid: number;
+  process: ChildProcess;
+  /** TERM, then KILL after the grace period; resolves when the process is gone. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export async function freePort(ip = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, ip, () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export function devServerArgs(options: Required<Pick<DevServerOptions, 'ip' | 'port' | 'namespace' | 'logLevel'>> & DevServerOptions): string[] {
+  const args = ['server', 'start-dev', '--ip', options.ip, '--port', String(options.port), '--namespace', options.namespace,
+    '--log-level', options.logLevel, '--log-format', 'json'];
+  if (options.uiPort === false || options.uiPort === undefined) args.push('--headless');
+  else args.push('--ui-ip', options.ip, '--ui-port', String(options.uiPort));
+  if (options.dbFile) {
+    args.push('--db-filename', options.dbFile);
+    // WAL + NORMAL sync: an order of magnitude more workflows/s on SQLite (temporal.md §1, §6).
+    for (const pragma of ['journal_mode=WAL', 'synchronous=NORMAL', 'busy_timeout=5000']) args.push('--sqlite-pragma', pragma);
+  }
+  for (const key of SEARCH_ATTRIBUTES) args.push('--search-attribute', `${key.name}=Keyword`);
+  return args;
+}
+
+export async function waitForFrontend(address: string, timeoutMs: number, isAlive: () => boolean = () => true): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    if (!isAlive()) throw new Error(`Temporal server exited before it answered on ${address}`);
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 1000 });
+      try {
+        await connection.workflowService.getSystemInfo({});
+        return;
+      } finally {
+        await connection.close();
+      }
+    } catch (error) {
+      lastError = error;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+  throw new Error(`Temporal server on ${address} did not answer within ${timeoutMs} ms: ${String(lastError)}`);
+}
+
+export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
+  const ip = options.ip ?? '127.0.0.1';
+  const port = options.port ?? (await freePort(ip));
+  const namespace = options.namespace ?? 'default';
+  const logLevel = options.logLevel ?? 'warn';
+  const args = devServerArgs({ ...options, ip, port, namespace, logLevel });
+  if (options.dbFile) mkdirSync(dirname(options.dbFile), { recursive: true });
+  const logFile = options.logFile ?? (options.dbFile ? `${options.dbFile}.log` : undefined);
+  let output: 'ignore' | number = 'ignore';
+  if (logFile) {
+    mkdirSync(dirname(logFile), { recursive: true });
+    output = openSync(logFile, 'a');
+  }
+  // Own process group: Ctrl-C in a terminal reaches only our supervisor, which stops the server last.
+  const child = spawn(options.binary, args, { stdio: ['ignore', output, output], detached: true });
+  let exited = false;
+  const exitPromise = new Promise<void>((resolve) => {
+    child.once('exit', () => {
+      exited = true;
+      resolve();
+    });
+  });
+  child.once('error', () => (exited = true));
+  const address = `${ip}:${port}`;
+  const stop = async (graceMs = 10_000): Promise<void> => {
+    if (exited) return;
+    try {
+      process.kill(-child.pid!, 'SIGTERM');
+    } catch {
+      return;
+    }
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }, graceMs);
+    await exitPromise;
+    clearTimeout(timer);
+  };
+  try {
+    await waitForFrontend(address, options.startupTimeoutMs ?? 60_000, () => !exited);
+  } catch (error) {
+    await stop(2000);
+    throw new Error(`${(error as Error).message}${logFile ? ` (server log: ${logFile})` : ''}`);
+  }
+  return {
+    address,
+    namespace,
+    ...(typeof options.uiPort === 'number' ? { uiUrl: `http://${ip}:${options.uiPort}` } : {}),
+    pid: child.pid!,
+    process: child,
+    stop,
+  };
+}

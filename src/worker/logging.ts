@@ -1,0 +1,20 @@
+import { DefaultLogger, Runtime, type LogLevel, type LogEntry } from '@temporalio/worker';
+
+// A runner runs a workflow-only worker and activity-only workers by design (runner-worker.ts), so the
+// SDK's "nothing registered, not polling" warnings say nothing an operator needs to act on.
+const EXPECTED = [/^No activities registered, not polling/, /^No workflows registered, not polling/];
+
+let installed = false;
+
+/** Installs the Temporal runtime's logger once per process, at the given level. */
+export function installRuntimeLogger(level: LogLevel): void {
+  if (installed) return;
+  installed = true;
+  const plain = new DefaultLogger(level);
+  Runtime.install({
+    logger: new DefaultLogger(level, (entry: LogEntry) => {
+      if (EXPECTED.some((pattern) => pattern.test(entry.message))) return;
+      plain.log(entry.level, entry.message, entry.meta);
+    }),
+  });
+}

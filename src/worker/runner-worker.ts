@@ -1,0 +1,105 @@
+// A runner host's worker process: three Temporal workers sharing one connection.
+//  - WORKFLOW_QUEUE: job workflow code (cheap, any host can run it);
+//  - runner-<arch>: only `claimHost`, so the arch's pool hands a job to whichever host is free;
+//  - runner-<arch>@<host>: every step of the jobs this host claimed.
+import { existsSync } from 'node:fs';
+import { hostname as osHostname } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { createRunnerActivities } from '../activities/index.js';
+import { WORKFLOW_QUEUE, hostQueue, runnerQueue } from '../common/queues.js';
+import { connectionOptions, type TemporalSettings } from '../config/temporal.js';
+
+export interface RunnerWorkerOptions {
+  temporal: TemporalSettings;
+  arch: string;
+  hostname?: string;
+  /** Steps this host runs at once. */
+  concurrency?: number;
+  /** How long running steps may finish after a shutdown request before they are cancelled. */
+  shutdownGraceMs?: number;
+  /** Poll the shared workflow queue too (default). A pure execution host can turn it off. */
+  runWorkflows?: boolean;
+  /** The workflow queue; tests give each worker its own so parallel test files stay apart. */
+  workflowQueue?: string;
+}
+
+export interface RunnerWorker {
+  hostname: string;
+  queues: string[];
+  run(): Promise<void>;
+  shutdown(): void;
+}
+
+/** The workflows entry point beside this module: .js when compiled, .ts when run through tsx. */
+export function workflowsPath(): string {
+  const js = fileURLToPath(new URL('../workflows/index.js', import.meta.url));
+  return existsSync(js) ? js : fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+}
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+
+/** Bundled once per process; tests start several workers and the bundle takes a second or two. */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: quietBundlerLogger });
+  return bundle;
+}
+
+const quietBundlerLogger = {
+  log() {},
+  trace() {},
+  debug() {},
+  info() {},
+  warn(message: string) {
+    console.error(message);
+  },
+  error(message: string) {
+    console.error(message);
+  },
+};
+
+export async function createRunnerWorker(options: RunnerWorkerOptions): Promise<RunnerWorker> {
+  const hostname = options.hostname ?? osHostname();
+  const concurrency = options.concurrency ?? 2;
+  const shutdownGraceTime = options.shutdownGraceMs ?? 30_000;
+  const connection = await NativeConnection.connect(connectionOptions(options.temporal));
+  const activities = createRunnerActivities({ arch: options.arch, hostname });
+  const common = { connection, namespace: options.temporal.namespace, shutdownGraceTime, identity: `${process.pid}@${hostname}` };
+
+  const workers: Worker[] = [];
+  if (options.runWorkflows !== false) {
+    workers.push(await Worker.create({ ...common, taskQueue: options.workflowQueue ?? WORKFLOW_QUEUE, workflowBundle: await workflowBundle() }));
+  }
+  workers.push(
+    await Worker.create({
+      ...common,
+      taskQueue: runnerQueue(options.arch),
+      activities: { claimHost: activities.claimHost },
+      // A host claims one job per free slot: the pool queue hands work only to hosts with capacity.
+      maxConcurrentActivityTaskExecutions: concurrency,
+    }),
+    await Worker.create({
+      ...common,
+      taskQueue: hostQueue(options.arch, hostname),
+      activities,
+      maxConcurrentActivityTaskExecutions: concurrency,
+    }),
+  );
+  const queues = workers.map((worker) => worker.options.taskQueue);
+  return {
+    hostname,
+    queues,
+    async run() {
+      try {
+        await Promise.all(workers.map((worker) => worker.run()));
+      } finally {
+        await connection.close();
+      }
+    },
+    shutdown() {
+      for (const worker of workers) {
+        if (worker.getState() === 'RUNNING') worker.shutdown();
+      }
+    },
+  };
+}

@@ -1,0 +1,2 @@
+// The workflow bundle's entry point: every workflow type a worker can run.
+export { probeRunnerPool } from './probe.js';

@@ -1,0 +1,82 @@
+// `npm start`'s stack as a user sees it: the real CLI in a child process brings up the Temporal dev
+// server with its Web UI and a polling worker, and Ctrl-C (SIGINT) leaves no process behind.
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { freePort } from '../../src/devserver/server.js';
+import { projectRoot } from '../../src/devserver/project.js';
+
+function descendants(pid: number): number[] {
+  const table = execFileSync('ps', ['-eo', 'pid=,ppid=,pgid='], { encoding: 'utf8' })
+    .trim()
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/).map(Number) as [number, number, number]);
+  const found = new Set<number>([pid]);
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const [child, parent] of table) {
+      if (found.has(parent) && !found.has(child)) {
+        found.add(child);
+        grew = true;
+      }
+    }
+  }
+  found.delete(pid);
+  return [...found];
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+test('taskotron start serves the Web UI, runs a worker, and Ctrl-C stops every process it started', { timeout: 120_000 }, async () => {
+  const stateDir = mkdtempSync(join(tmpdir(), 'taskotron-start-'));
+  const [port, uiPort] = [await freePort(), await freePort()];
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'start', '--port', String(port), '--ui-port', String(uiPort), '--state-dir', stateDir], {
+    cwd: projectRoot(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, TEMPORAL_ADDRESS: '' },
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`stack not ready within 90 s:\n${output}`)), 90_000);
+      const check = () => {
+        if (output.includes('Press Ctrl-C to stop.')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      child.stdout.on('data', check);
+      child.stderr.on('data', check);
+      void exited.then(() => reject(new Error(`start exited early:\n${output}`)));
+    });
+    assert.match(output, new RegExp(`Temporal Web UI  http://127.0.0.1:${uiPort}`));
+    assert.match(output, /Runner ready {5}\S+ \(/, 'the probe job ran through a polling worker');
+    const ui = await fetch(`http://127.0.0.1:${uiPort}/`);
+    assert.equal(ui.status, 200);
+
+    const started = descendants(child.pid!);
+    assert.ok(started.length >= 2, `expected a server and a worker process, saw ${started.join(', ')}`);
+    child.kill('SIGINT');
+    assert.equal(await exited, 0, output);
+    const deadline = Date.now() + 10_000;
+    while (started.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(started.filter(alive), [], 'processes left behind after Ctrl-C');
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+});

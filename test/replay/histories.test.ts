@@ -1,0 +1,59 @@
+// Every recorded history must replay against today's workflow code, schedule exactly the activities
+// the spec says, and every tampered copy must be rejected as nondeterministic.
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { Worker } from '@temporalio/worker';
+import { DeterminismViolationError } from '@temporalio/workflow';
+import { projectRoot } from '../../src/devserver/project.js';
+import { workflowBundle } from '../../src/worker/runner-worker.js';
+import { readHistory, scheduledActivityTypes, workflowType } from '../support/history.js';
+import { quietRuntime } from '../support/runtime.js';
+
+const dir = join(projectRoot(), 'test', 'histories');
+
+/** The story each recorded job must tell, written from the spec rather than copied from the file. */
+const expected: Record<string, { workflowType: string; activities: string[] }> = {
+  'probe-runner-pool.json': { workflowType: 'probeRunnerPool', activities: ['claimHost', 'describeHost'] },
+};
+
+quietRuntime();
+
+describe('recorded histories', () => {
+  const files = readdirSync(dir).filter((file) => file.endsWith('.json'));
+
+  test('every recorded history has an expectation and vice versa', () => {
+    assert.deepEqual(files.sort(), Object.keys(expected).sort());
+  });
+
+  for (const file of files) {
+    test(`${file} replays without nondeterminism and schedules the expected activities`, async () => {
+      const history = readHistory(join(dir, file));
+      assert.equal(workflowType(history), expected[file]!.workflowType);
+      assert.deepEqual(scheduledActivityTypes(history), expected[file]!.activities);
+      await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, `replay-${file}`);
+    });
+  }
+
+  const tampered = readdirSync(join(dir, 'tampered')).filter((file) => file.endsWith('.json'));
+  test('there is a tampered copy of every recorded history', () => {
+    for (const file of files) {
+      assert.ok(tampered.some((t) => t.startsWith(file.replace(/\.json$/, '.'))), `no tampered copy of ${file}`);
+    }
+  });
+  for (const file of tampered) {
+    test(`tampered ${file} fails replay with a nondeterminism error`, async () => {
+      const history = readHistory(join(dir, 'tampered', file));
+      await assert.rejects(
+        Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, `tampered-${file}`),
+        (error: unknown) => {
+          assert.ok(error instanceof DeterminismViolationError, `expected DeterminismViolationError, got ${String(error)}`);
+          const reason = /Nondeterminism error: [^"]*/.exec((error as Error).message)?.[0] ?? (error as Error).message;
+          console.log(`# tampered ${file} rejected as expected: ${reason}`);
+          return true;
+        },
+      );
+    });
+  }
+});
