@@ -1,15 +1,25 @@
 // Everything a runner worker registers. Workflows import this module's *types* only.
+import { createDirectiveActivities, type DirectiveActivities } from './directives/index.js';
 import { createHostActivities, type HostActivities } from './host.js';
+import { defaultRunnerConfig, type RunnerConfig } from './runner-config.js';
+import { createWorkspaceActivities, type WorkspaceActivities } from './workspace.js';
 
 export type { HostClaim, HostDescription } from './host.js';
+export type { Workspace, LoadedFormula } from './workspace.js';
+export type { ActionOutput, ActionRequest, JobPaths } from './directives/index.js';
+export type { RunnerConfig } from './runner-config.js';
 
 export interface RunnerIdentity {
   arch: string;
   hostname: string;
 }
 
-export function createRunnerActivities(identity: RunnerIdentity) {
-  return { ...createHostActivities(identity) };
+export function createRunnerActivities(identity: RunnerIdentity, config: RunnerConfig = defaultRunnerConfig()) {
+  return {
+    ...createHostActivities(identity),
+    ...createWorkspaceActivities(config, identity.hostname),
+    ...createDirectiveActivities(config),
+  };
 }
 
-export type RunnerActivities = HostActivities;
+export type RunnerActivities = HostActivities & WorkspaceActivities & DirectiveActivities;

@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { registerStart } from './start.js';
 import { registerWorker } from './worker.js';
 import { registerDevServer } from './dev-server.js';
+import { registerRuntask } from './runtask-command.js';
 
 export function buildProgram(): Command {
   const program = new Command('taskotron')
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
   registerStart(program);
   registerWorker(program);
   registerDevServer(program);
+  registerRuntask(program);
   return program;
 }
 

@@ -14,6 +14,8 @@ interface WorkerOptions {
   shutdownGrace: number;
   workflows: boolean;
   logLevel: LogLevel;
+  root?: string;
+  installDeps?: boolean;
 }
 
 function parsePositive(value: string): number {
@@ -34,6 +36,8 @@ export function registerWorker(program: Command): void {
       .option('--concurrency <n>', 'job steps this host runs at once', parsePositive, 2)
       .option('--shutdown-grace <seconds>', 'on SIGINT/SIGTERM, how long running steps may finish before they are cancelled', parsePositive, 30)
       .option('--no-workflows', 'only execute steps; do not run workflow code on this host')
+      .option('--root <dir>', 'where job workdirs, artifacts and task repo mirrors live (env TASKOTRON_RUNNER_ROOT)')
+      .option('--install-deps', "install a task's missing environment.rpm packages with dnf (off by default; env TASKOTRON_INSTALL_DEPS=1)")
       .addOption(new Option('--log-level <level>', 'Temporal SDK log level').choices(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).default('WARN')),
   ).action(async (options: WorkerOptions) => {
     installRuntimeLogger(options.logLevel);
@@ -44,9 +48,13 @@ export function registerWorker(program: Command): void {
       concurrency: options.concurrency,
       shutdownGraceMs: options.shutdownGrace * 1000,
       runWorkflows: options.workflows,
+      runner: {
+        ...(options.root ? { root: options.root } : {}),
+        ...(options.installDeps ? { installDependencies: true } : {}),
+      },
     });
     // Temporal's runtime already turns SIGINT/SIGTERM into a graceful shutdown of every worker.
-    console.error(`taskotron worker: host ${worker.hostname} polling ${worker.queues.join(', ')}`);
+    console.error(`taskotron worker: host ${worker.hostname} polling ${worker.queues.join(', ')}; jobs under ${worker.runner.root}`);
     await worker.run();
     console.error(`taskotron worker: host ${worker.hostname} stopped`);
   });

@@ -22,10 +22,19 @@ export interface JobInput {
   uuid: string;
   /** What triggered the job, when a message did. */
   trigger?: { messageType?: string; msgId?: string; data?: Record<string, unknown> };
+  /** Runner pool queue to claim a host from; default runner-<arch>. `runtask` uses a private one. */
+  pool?: string;
   /** Wall-clock limit for the whole job; default 2 h. */
   timeoutSeconds?: number;
   /** How many hosts the job may try when a host disappears mid-job; default 3. */
   maxHostAttempts?: number;
+  /** How a lost host is noticed (deployment knobs; tests shorten them). */
+  supervision?: {
+    /** A running step that sends no heartbeat for this long is presumed dead with its host; default 30 s. */
+    heartbeatTimeoutSeconds?: number;
+    /** A step nobody picks up from the host's queue for this long means the host is gone; default 300 s. */
+    hostLostAfterSeconds?: number;
+  };
 }
 
 /** Ordered from best to worst: a job's outcome is the worst of its results (reference §1.7). */
@@ -40,3 +49,63 @@ export function worstOutcome(outcomes: Iterable<Outcome>, fallback: Outcome = 'P
 
 /** The workflow type every job runs as. */
 export const JOB_WORKFLOW = 'runJob';
+/** Query answering the job's progress so far (a JobResult snapshot). */
+export const JOB_PROGRESS_QUERY = 'progress';
+
+/** A result as reported (to ResultsDB, or to results.yml in development). */
+export interface ReportedResult {
+  testcase: string;
+  outcome: Outcome;
+  item: string;
+  type: string;
+  note?: string;
+  /** ResultsDB result id, when reported there. */
+  id?: number;
+}
+
+/** Multi-result summary as the original printed it: `3 PASSED, 1 INFO, 2 FAILED`, ordered by severity. */
+export function summarizeOutcomes(outcomes: Iterable<Outcome>): string {
+  const counts = new Map<Outcome, number>();
+  for (const outcome of outcomes) counts.set(outcome, (counts.get(outcome) ?? 0) + 1);
+  return OUTCOMES.filter((o) => counts.has(o)).map((o) => `${counts.get(o)} ${o}`).join(', ');
+}
+
+export interface ActionRecord {
+  index: number;
+  name: string;
+  directive: string;
+  status: 'passed' | 'running' | 'failed' | 'cancelled' | 'timed out' | 'not run';
+  durationMs?: number;
+  log?: string;
+  error?: string;
+}
+
+/** What a job answers: the workflow result, or the details of its JobCrashed/JobAborted failure. */
+export interface JobResult {
+  workflowId: string;
+  uuid: string;
+  task: string;
+  item: string;
+  itemType: string;
+  arch: string;
+  outcome: Outcome;
+  /** runtask's exit code: 0, 100 (an exitcode action said so), 1 crashed, 3 aborted. */
+  exitCode: number;
+  /** Why a job crashed or was aborted. */
+  reason?: string;
+  /** The last lines of the failed step's log. */
+  logTail?: string;
+  host?: string;
+  /** Every host the job was started on, and why it left the ones before the last. */
+  hosts: { host: string; lostBecause?: string }[];
+  taskRepo?: string;
+  commit?: string;
+  artifacts?: { host: string; dir: string };
+  results: ReportedResult[];
+  summary: string;
+  actions: ActionRecord[];
+  warnings: string[];
+}
+
+/** runtask's exit codes (documented in docs/runtask.md). */
+export const EXIT_CODES = { ok: 0, taskFailed: 100, crashed: 1, usage: 2, aborted: 3 } as const;

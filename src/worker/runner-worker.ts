@@ -7,6 +7,7 @@ import { hostname as osHostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createRunnerActivities } from '../activities/index.js';
+import { defaultRunnerConfig, type RunnerConfig } from '../activities/runner-config.js';
 import { WORKFLOW_QUEUE, hostQueue, runnerQueue } from '../common/queues.js';
 import { connectionOptions, type TemporalSettings } from '../config/temporal.js';
 
@@ -22,10 +23,15 @@ export interface RunnerWorkerOptions {
   runWorkflows?: boolean;
   /** The workflow queue; tests give each worker its own so parallel test files stay apart. */
   workflowQueue?: string;
+  /** The arch pool's queue; default runner-<arch>. `runtask` uses a private pool. */
+  poolQueue?: string;
+  /** Disk layout and permissions of this host (defaults: defaultRunnerConfig()). */
+  runner?: Partial<RunnerConfig>;
 }
 
 export interface RunnerWorker {
   hostname: string;
+  runner: RunnerConfig;
   queues: string[];
   run(): Promise<void>;
   shutdown(): void;
@@ -63,7 +69,8 @@ export async function createRunnerWorker(options: RunnerWorkerOptions): Promise<
   const concurrency = options.concurrency ?? 2;
   const shutdownGraceTime = options.shutdownGraceMs ?? 30_000;
   const connection = await NativeConnection.connect(connectionOptions(options.temporal));
-  const activities = createRunnerActivities({ arch: options.arch, hostname });
+  const runner: RunnerConfig = { ...defaultRunnerConfig(), ...options.runner };
+  const activities = createRunnerActivities({ arch: options.arch, hostname }, runner);
   const common = { connection, namespace: options.temporal.namespace, shutdownGraceTime, identity: `${process.pid}@${hostname}` };
 
   const workers: Worker[] = [];
@@ -73,7 +80,7 @@ export async function createRunnerWorker(options: RunnerWorkerOptions): Promise<
   workers.push(
     await Worker.create({
       ...common,
-      taskQueue: runnerQueue(options.arch),
+      taskQueue: options.poolQueue ?? runnerQueue(options.arch),
       activities: { claimHost: activities.claimHost },
       // A host claims one job per free slot: the pool queue hands work only to hosts with capacity.
       maxConcurrentActivityTaskExecutions: concurrency,
@@ -88,6 +95,7 @@ export async function createRunnerWorker(options: RunnerWorkerOptions): Promise<
   const queues = workers.map((worker) => worker.options.taskQueue);
   return {
     hostname,
+    runner,
     queues,
     async run() {
       try {

@@ -1,2 +1,3 @@
 // The workflow bundle's entry point: every workflow type a worker can run.
 export { probeRunnerPool } from './probe.js';
+export { runJob } from './job.js';

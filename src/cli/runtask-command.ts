@@ -1,0 +1,202 @@
+// `runtask`: a task author runs their formula on their own machine through the very same job
+// workflow production runs — on the configured Temporal server when one answers, otherwise on an
+// ephemeral dev server started for this run — with a runner worker inside this process.
+import { basename, dirname, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { Command, Option } from 'commander';
+import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import type { LogLevel } from '@temporalio/worker';
+import { fedoraArch } from '../common/arch.js';
+import { EXIT_CODES, JOB_PROGRESS_QUERY, JOB_WORKFLOW, type ActionRecord, type JobInput, type JobResult } from '../common/job.js';
+import { connectionOptions, temporalSettingsFromEnv, type TemporalSettings } from '../config/temporal.js';
+import { ensureTemporalCli } from '../devserver/cli-binary.js';
+import { startDevServer, waitForFrontend, type DevServer } from '../devserver/server.js';
+import { ITEM_TYPES } from '../formula/model.js';
+import { installRuntimeLogger } from '../worker/logging.js';
+import { createRunnerWorker } from '../worker/runner-worker.js';
+
+interface RuntaskOptions {
+  type: string;
+  item: string;
+  arch: string;
+  uuid?: string;
+  jobid?: string;
+  debug?: boolean;
+  timeout?: string;
+  root?: string;
+  address?: string;
+  namespace?: string;
+  ephemeral?: boolean;
+}
+
+/** The original's default uuid: the UTC time, YYYYMMDD_HHMMSS_ffffff. */
+function timestampUuid(now = new Date()): string {
+  const pad = (n: number, width = 2) => String(n).padStart(width, '0');
+  return `${now.getUTCFullYear()}${pad(now.getUTCMonth() + 1)}${pad(now.getUTCDate())}_${pad(now.getUTCHours())}${pad(now.getUTCMinutes())}${pad(now.getUTCSeconds())}_${pad(now.getUTCMilliseconds() * 1000, 6)}`;
+}
+
+export function addRuntaskOptions(command: Command): Command {
+  return command
+    .argument('<formula>', 'path to the task formula (runtask.yml)')
+    .addOption(new Option('-t, --type <type>', 'item type').choices([...ITEM_TYPES]).makeOptionMandatory())
+    .requiredOption('-i, --item <item>', 'item under test, e.g. foo-1.0-1.fc40')
+    .option('-a, --arch <arch>', 'architecture', fedoraArch())
+    .option('--uuid <uuid>', 'unique id of this run (artifacts dir name); default: UTC timestamp')
+    .option('-j, --jobid <id>', 'job id used in log links; default: the workflow id')
+    .option('--timeout <seconds>', 'wall-clock limit for the whole job (default 7200)')
+    .option('--root <dir>', 'where workdir and artifacts go (env TASKOTRON_RUNNER_ROOT)')
+    .option('--address <host:port>', 'Temporal server to use (env TEMPORAL_ADDRESS); unreachable → an ephemeral one')
+    .option('--namespace <name>', 'Temporal namespace (env TEMPORAL_NAMESPACE)')
+    .option('--ephemeral', 'always run on a fresh ephemeral dev server, even when one is configured')
+    .option('-d, --debug', 'verbose: Temporal SDK logs and full logs of failed steps');
+}
+
+function icon(status: ActionRecord['status']): string {
+  return { passed: '✔', running: '▶', failed: '✖', cancelled: '⊘', 'timed out': '⏱', 'not run': '·' }[status];
+}
+
+function describeAction(action: ActionRecord): string {
+  const duration = action.durationMs !== undefined ? ` ${(action.durationMs / 1000).toFixed(2)}s` : '';
+  return `  ${icon(action.status)} [${action.index}] ${action.name} (${action.directive}) ${action.status}${duration}${action.error ? ` — ${action.error}` : ''}`;
+}
+
+async function connectOrStartServer(options: RuntaskOptions, say: (line: string) => void): Promise<{ settings: TemporalSettings; server?: DevServer }> {
+  const settings = temporalSettingsFromEnv(process.env, {
+    ...(options.address ? { address: options.address } : {}),
+    ...(options.namespace ? { namespace: options.namespace } : {}),
+  });
+  if (!options.ephemeral) {
+    try {
+      await waitForFrontend(settings.address, 1500);
+      return { settings };
+    } catch {
+      say(`No Temporal server answers at ${settings.address}; starting an ephemeral one for this run.`);
+    }
+  }
+  const server = await startDevServer({ binary: ensureTemporalCli({ log: say }) });
+  return { settings: { address: server.address, namespace: server.namespace }, server };
+}
+
+/** Runs one job and returns runtask's exit code. */
+export async function runtask(formulaPath: string, options: RuntaskOptions): Promise<number> {
+  const say = (line: string) => console.error(line);
+  const formula = resolve(formulaPath);
+  if (!existsSync(formula)) {
+    say(`runtask: ${formula}: no such file`);
+    return EXIT_CODES.usage;
+  }
+  const timeoutSeconds = options.timeout !== undefined ? Number(options.timeout) : undefined;
+  if (timeoutSeconds !== undefined && !(Number.isInteger(timeoutSeconds) && timeoutSeconds > 0)) {
+    say(`runtask: --timeout must be a positive number of seconds, got '${options.timeout}'`);
+    return EXIT_CODES.usage;
+  }
+  installRuntimeLogger(options.debug ? 'DEBUG' : ('ERROR' as LogLevel));
+  const uuid = options.uuid ?? timestampUuid();
+  const task = basename(dirname(formula));
+  const { settings, server } = await connectOrStartServer(options, say);
+  // A private pool and workflow queue: on a shared server no other runner may take this job, since
+  // the task's working copy exists only on this machine.
+  const privateQueue = `runtask-${hostname()}-${process.pid}-${uuid}`;
+  const worker = await createRunnerWorker({
+    temporal: settings,
+    arch: options.arch,
+    hostname: `${hostname()}-runtask-${process.pid}`,
+    workflowQueue: privateQueue,
+    poolQueue: privateQueue,
+    concurrency: 1,
+    shutdownGraceMs: 5000,
+    ...(options.root ? { runner: { root: options.root } } : {}),
+  });
+  const running = worker.run();
+  const connection = await Connection.connect(connectionOptions(settings));
+  const client = new Client({ connection, namespace: settings.namespace });
+  const input: JobInput = {
+    task,
+    source: { kind: 'local', path: dirname(formula) },
+    formula: basename(formula),
+    item: options.item,
+    itemType: options.type,
+    arch: options.arch,
+    uuid,
+    pool: privateQueue,
+    ...(timeoutSeconds ? { timeoutSeconds } : {}),
+  };
+  const workflowId = options.jobid ?? `runtask-${task}-${uuid}`;
+  say(`runtask: ${task} on ${options.type} ${options.item} (${options.arch}), uuid ${uuid}`);
+  say(`         workflow ${workflowId} on ${settings.address}${server ? ' (ephemeral server)' : ''}`);
+  const handle = await client.workflow.start(JOB_WORKFLOW, { taskQueue: privateQueue, workflowId, args: [input] });
+
+  let interrupted = false;
+  const onSignal = () => {
+    if (interrupted) return;
+    interrupted = true;
+    say('runtask: cancelling the job…');
+    void handle.cancel();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  // Live progress: the job's own answer to the progress query, printed as actions change state.
+  const printed = new Map<number, string>();
+  const show = (snapshot: JobResult) => {
+    for (const action of snapshot.actions) {
+      const line = describeAction(action);
+      if (action.status !== 'not run' && printed.get(action.index) !== line) {
+        printed.set(action.index, line);
+        console.log(line);
+      }
+    }
+  };
+  const poller = setInterval(() => {
+    handle.query<JobResult>(JOB_PROGRESS_QUERY).then(show, () => undefined);
+  }, 250);
+
+  let result: JobResult | undefined;
+  let exitCode: number = EXIT_CODES.crashed;
+  try {
+    const finished = (await handle.result()) as JobResult;
+    result = finished;
+    exitCode = finished.exitCode;
+  } catch (error) {
+    if (error instanceof WorkflowFailedError && error.cause instanceof ApplicationFailure && error.cause.details?.[0]) {
+      result = error.cause.details[0] as JobResult;
+      exitCode = result.exitCode;
+    } else if (error instanceof WorkflowFailedError && error.cause instanceof CancelledFailure) {
+      exitCode = EXIT_CODES.aborted;
+      say('runtask: the job was cancelled (ABORTED)');
+    } else {
+      say(`runtask: ${(error as Error).message}`);
+    }
+  } finally {
+    clearInterval(poller);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  if (result) {
+    show(result);
+    console.log('');
+    for (const r of result.results) console.log(`  ${r.outcome.padEnd(16)} ${r.testcase}  ${r.item}${r.note ? `  (${r.note})` : ''}`);
+    if (result.results.length > 0) console.log('');
+    for (const warning of result.warnings) console.log(`warning: ${warning}`);
+    console.log(`Outcome:   ${result.outcome}${result.summary && result.summary !== result.outcome ? ` (${result.summary})` : ''}`);
+    if (result.reason) console.log(`Reason:    ${result.reason}`);
+    if (result.logTail) console.log(`Last log lines:\n${result.logTail.split('\n').map((l) => `  | ${l}`).join('\n')}`);
+    if (result.artifacts) console.log(`Artifacts: ${result.artifacts.dir} (logs in taskotron/)`);
+    console.log(`Exit code: ${exitCode}`);
+  }
+  worker.shutdown();
+  await running;
+  await connection.close();
+  await server?.stop();
+  return exitCode;
+}
+
+export function registerRuntask(program: Command): void {
+  addRuntaskOptions(program.command('runtask').description('run a task formula locally, through the same job workflow production runs')).action(
+    async (formula: string, options: RuntaskOptions) => {
+      process.exitCode = await runtask(formula, options);
+    },
+  );
+}
