@@ -1,0 +1,156 @@
+// ZeroMQ side of fedmsg (reference §3.1): SUB sockets that connect to publishers' endpoints (the
+// usual consumer) or bind an inbound endpoint that "active" publishers connect to (what
+// fedmsg-relay does), and a publisher for local testing. Frames are handed on undecoded: what they
+// mean is envelope.ts's business.
+import { Subscriber, XPublisher } from 'zeromq';
+
+export interface SubscriberOptions {
+  /** Publisher endpoints to connect to, e.g. tcp://hub.fedoraproject.org:9940. */
+  connect?: string[];
+  /** Endpoints to bind for publishers that connect (fedmsg "active" mode, `taskotron publish`). */
+  bind?: string[];
+  /** Topic prefixes; empty or [''] means everything. */
+  topics?: string[];
+  /** Messages queued per socket before ZeroMQ drops (fedmsg `high_water_mark`, 0 = unlimited). */
+  highWaterMark?: number;
+  /** A hard cap on one frame set, well above the counted `oversize` limit; 0 = none. */
+  hardMaxBytes?: number;
+}
+
+export type FramesHandler = (frames: Buffer[]) => void;
+
+/** fedmsg's Fedora-infra socket settings: keepalive, 100 ms reconnect backing off to 1 s. */
+function configure(socket: Subscriber, options: SubscriberOptions): void {
+  socket.receiveHighWaterMark = options.highWaterMark ?? 0;
+  socket.tcpKeepalive = 1;
+  socket.tcpKeepaliveCount = 3;
+  socket.tcpKeepaliveIdle = 60;
+  socket.tcpKeepaliveInterval = 5;
+  socket.reconnectInterval = 100;
+  socket.reconnectMaxInterval = 1000;
+  socket.linger = 0;
+  if (options.hardMaxBytes) socket.maxMessageSize = options.hardMaxBytes;
+  const topics = options.topics && options.topics.length > 0 ? options.topics : [''];
+  for (const topic of topics) socket.subscribe(topic);
+}
+
+export class FedmsgSubscriber {
+  private readonly sockets: Subscriber[] = [];
+  private closed = false;
+
+  /** Addresses actually bound (a `tcp://127.0.0.1:0` bind resolves to a real port). */
+  readonly boundEndpoints: string[] = [];
+
+  private constructor(private readonly options: SubscriberOptions) {}
+
+  static async open(options: SubscriberOptions): Promise<FedmsgSubscriber> {
+    const bus = new FedmsgSubscriber(options);
+    // One socket per endpoint, as fedmsg does: one stalled publisher cannot starve the others.
+    for (const endpoint of options.connect ?? []) {
+      const socket = new Subscriber();
+      configure(socket, options);
+      socket.connect(endpoint);
+      bus.sockets.push(socket);
+    }
+    for (const endpoint of options.bind ?? []) {
+      const socket = new Subscriber();
+      configure(socket, options);
+      await socket.bind(endpoint);
+      bus.boundEndpoints.push(socket.lastEndpoint ?? endpoint);
+      bus.sockets.push(socket);
+    }
+    return bus;
+  }
+
+  /** Receives until close(); a handler that throws is the caller's bug, so it is not swallowed here. */
+  async run(handle: FramesHandler): Promise<void> {
+    await Promise.all(
+      this.sockets.map(async (socket) => {
+        try {
+          for await (const frames of socket) handle(frames);
+        } catch (error) {
+          if (!this.closed) throw error;
+        }
+      }),
+    );
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const socket of this.sockets) socket.close();
+  }
+}
+
+export interface PublisherOptions {
+  /** Connect to a subscriber's bound endpoint (active publisher) ... */
+  connect?: string;
+  /** ... or bind an endpoint that subscribers connect to. */
+  bind?: string;
+}
+
+/**
+ * A fedmsg publisher. It is an XPUB socket so it can see subscriptions arrive: `waitForSubscriber`
+ * closes ZeroMQ's "slow joiner" gap (a PUB drops what it sends before a subscriber has subscribed),
+ * where fedmsg itself just sleeps `post_init_sleep`.
+ */
+export class FedmsgPublisher {
+  private subscribers = 0;
+  private readonly waiters: Array<() => void> = [];
+  private readonly watching: Promise<void>;
+  readonly endpoint: string;
+
+  private constructor(
+    private readonly socket: XPublisher,
+    endpoint: string,
+  ) {
+    this.endpoint = endpoint;
+    this.watching = this.watchSubscriptions();
+  }
+
+  static async open(options: PublisherOptions): Promise<FedmsgPublisher> {
+    const socket = new XPublisher();
+    socket.linger = 2000;
+    socket.sendHighWaterMark = 0;
+    if (options.bind) {
+      await socket.bind(options.bind);
+      return new FedmsgPublisher(socket, socket.lastEndpoint ?? options.bind);
+    }
+    if (!options.connect) throw new Error('a publisher needs an endpoint to connect to or bind');
+    socket.connect(options.connect);
+    return new FedmsgPublisher(socket, options.connect);
+  }
+
+  private async watchSubscriptions(): Promise<void> {
+    try {
+      for await (const [frame] of this.socket) {
+        if (frame && frame[0] === 1) {
+          this.subscribers++;
+          for (const wake of this.waiters.splice(0)) wake();
+        }
+      }
+    } catch {
+      /* socket closed */
+    }
+  }
+
+  async waitForSubscriber(timeoutMs = 5000): Promise<boolean> {
+    if (this.subscribers > 0) return true;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      this.waiters.push(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  }
+
+  /** Sends the two frames fedmsg sends: topic, then the envelope's JSON. */
+  async send(topic: string, body: string | Buffer): Promise<void> {
+    await this.socket.send([topic, body]);
+  }
+
+  async close(): Promise<void> {
+    this.socket.close();
+    await this.watching;
+  }
+}

@@ -1,0 +1,106 @@
+// The fedmsg envelope (reference §3.2) and the checks every message passes before anything reads
+// it. A message that fails a check is data about a bad sender, not an error of ours: the result
+// names a reason that ingest counts, never an exception.
+
+export interface Envelope {
+  topic: string;
+  msg_id: string;
+  /** Unix seconds (int on the bus, float in datagrepper copies). */
+  timestamp: number;
+  msg: Record<string, unknown>;
+  i?: number;
+  username?: string;
+  crypto?: string;
+  signature?: string;
+  certificate?: string;
+  [key: string]: unknown;
+}
+
+/** Why a message was not accepted; each is a counter name. */
+export type RejectReason =
+  | 'frames'
+  | 'oversize'
+  | 'not-json'
+  | 'bad-shape'
+  | 'topic-mismatch'
+  | 'unknown-topic'
+  | 'wrong-environment'
+  | 'bad-signature';
+
+export type Checked<T> = { ok: true; value: T } | { ok: false; reason: RejectReason; detail: string };
+
+export const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+
+function reject(reason: RejectReason, detail: string): { ok: false; reason: RejectReason; detail: string } {
+  return { ok: false, reason, detail };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Checks the shape every consumer relies on: topic, msg_id, timestamp, msg. */
+export function checkEnvelope(value: unknown, frameTopic?: string): Checked<Envelope> {
+  if (!isObject(value)) return reject('bad-shape', 'the envelope is not a JSON object');
+  const { topic, msg_id: msgId, timestamp, msg } = value;
+  if (typeof topic !== 'string' || topic === '') return reject('bad-shape', 'topic: expected a non-empty string');
+  if (typeof msgId !== 'string' || msgId === '') return reject('bad-shape', 'msg_id: expected a non-empty string');
+  if (typeof timestamp !== 'number' || !Number.isFinite(timestamp)) return reject('bad-shape', 'timestamp: expected a number');
+  if (!isObject(msg)) return reject('bad-shape', 'msg: expected an object');
+  // fedmsg's consumers drop these too ("Topic envelope mismatch"): the frame is what we subscribed by.
+  if (frameTopic !== undefined && frameTopic !== topic) {
+    return reject('topic-mismatch', `frame topic '${truncate(frameTopic)}' differs from envelope topic '${truncate(topic)}'`);
+  }
+  return { ok: true, value: value as Envelope };
+}
+
+/** Decodes the two ZeroMQ frames (topic, JSON envelope) of one fedmsg message. */
+export function decodeFrames(frames: readonly Buffer[], maxBytes = DEFAULT_MAX_MESSAGE_BYTES): Checked<Envelope> {
+  if (frames.length !== 2) return reject('frames', `expected 2 frames (topic, envelope), got ${frames.length}`);
+  const [topicFrame, body] = frames as [Buffer, Buffer];
+  if (body.length + topicFrame.length > maxBytes) {
+    return reject('oversize', `${body.length + topicFrame.length} bytes exceeds the limit of ${maxBytes}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch (error) {
+    return reject('not-json', (error as Error).message);
+  }
+  return checkEnvelope(parsed, topicFrame.toString('utf8'));
+}
+
+/**
+ * A datagrepper `/raw` record as a bus envelope: datanommer adds `source_name`/`source_version` and a
+ * null `headers`, and stores timestamps as floats (fedmsg's `fix_datagrepper_message`).
+ */
+export function normaliseDatagrepperRecord(record: Record<string, unknown>): Record<string, unknown> {
+  if (record.source_name !== 'datanommer') return record;
+  const copy: Record<string, unknown> = { ...record };
+  delete copy.source_name;
+  delete copy.source_version;
+  if ('headers' in copy && (copy.headers === null || (isObject(copy.headers) && Object.keys(copy.headers).length === 0))) {
+    delete copy.headers;
+  }
+  if (typeof copy.timestamp === 'number') copy.timestamp = Math.trunc(copy.timestamp);
+  return copy;
+}
+
+/**
+ * A message file as people have them: a bare envelope, a datagrepper record, a datagrepper page
+ * (`raw_messages`), or a fedmsg_meta test sample without `msg_id`/`timestamp`. Returns the envelopes.
+ */
+export function envelopesFromJson(value: unknown): unknown[] {
+  if (isObject(value) && Array.isArray(value.raw_messages)) return value.raw_messages.map((m) => (isObject(m) ? normaliseDatagrepperRecord(m) : m));
+  if (Array.isArray(value)) return value.map((m) => (isObject(m) ? normaliseDatagrepperRecord(m) : m));
+  return [isObject(value) ? normaliseDatagrepperRecord(value) : value];
+}
+
+/** The environment segment of a fedmsg topic: `prod` in `org.fedoraproject.prod.buildsys.tag`. */
+export function topicEnvironment(topic: string): string | undefined {
+  return /^(?:org\.fedoraproject|io\.pagure)\.([a-z]+)\./.exec(topic)?.[1];
+}
+
+export function truncate(text: string, max = 80): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}

@@ -1,0 +1,214 @@
+// Matching trigger data against compiled rules, with MongoDB semantics (what mongoquery, the likely
+// original engine, implements): a missing field equals only null, `$nin` holds for a missing field,
+// a list-valued field matches when any element does. The same code answers `rules explain`: pass a
+// `why` array and each decision leaves a sentence in it; the hot path passes none and builds none.
+import { renderRuleTemplate } from './rule-template.js';
+import { compileRuleRegex, type Condition, type Matcher, type RuleSet, type RuleValue, type TriggerRule } from './rules.js';
+
+export type Data = Readonly<Record<string, unknown>>;
+
+function resolve(value: RuleValue, data: Data): unknown {
+  return 'literal' in value ? value.literal : renderRuleTemplate(value.template, data);
+}
+
+function show(value: unknown): string {
+  if (value === undefined) return '(missing)';
+  if (Array.isArray(value)) {
+    const head = value.slice(0, 6).map((v) => show(v));
+    return `[${head.join(', ')}${value.length > 6 ? `, … ${value.length - 6} more` : ''}]`;
+  }
+  return typeof value === 'string' ? `'${value}'` : JSON.stringify(value);
+}
+
+function equal(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => equal(x, b[i]));
+  return false;
+}
+
+/** Field value vs one expected value: a list field matches when it equals or contains it. */
+function fieldEquals(field: unknown, expected: unknown): boolean {
+  if (field === undefined) return expected === null;
+  if (equal(field, expected)) return true;
+  return Array.isArray(field) && field.some((item) => equal(item, expected));
+}
+
+const regexCache = new Map<string, RegExp | Error>();
+
+function dynamicRegex(source: string): RegExp | Error {
+  let found = regexCache.get(source);
+  if (!found) {
+    try {
+      found = compileRuleRegex(source);
+    } catch (error) {
+      found = error as Error;
+    }
+    if (regexCache.size > 1000) regexCache.clear();
+    regexCache.set(source, found);
+  }
+  return found;
+}
+
+export function matches(matcher: Matcher, field: unknown, data: Data, why?: string[]): boolean {
+  switch (matcher.op) {
+    case 'eq':
+    case 'ne': {
+      const expected = resolve(matcher.value, data);
+      const same = fieldEquals(field, expected);
+      const ok = matcher.op === 'eq' ? same : !same;
+      why?.push(`${show(field)} ${same ? '=' : '≠'} ${show(expected)}`);
+      return ok;
+    }
+    case 'in':
+    case 'nin': {
+      const list = resolve(matcher.values, data);
+      if (!Array.isArray(list)) {
+        why?.push(`$${matcher.op} ${show(list)} is not a list`);
+        return false;
+      }
+      const found = list.some((expected) => fieldEquals(field, expected));
+      why?.push(`${show(field)} is ${found ? '' : 'not '}in ${show(list)}`);
+      return matcher.op === 'in' ? found : !found;
+    }
+    case 'regex': {
+      const source = matcher.template ? String(renderRuleTemplate(matcher.template, data)) : matcher.source;
+      const regex = matcher.compiled ?? dynamicRegex(source);
+      if (regex instanceof Error) {
+        why?.push(`$regex ${source} is invalid: ${regex.message}`);
+        return false;
+      }
+      const values = Array.isArray(field) ? field : [field];
+      const ok = values.some((v) => typeof v === 'string' && regex.test(v));
+      why?.push(`${show(field)} ${ok ? 'matches' : 'does not match'} ${source}`);
+      return ok;
+    }
+    case 'exists': {
+      const present = field !== undefined;
+      why?.push(present ? 'is present' : 'is missing');
+      return present === matcher.value;
+    }
+    case 'not': {
+      const inner: string[] | undefined = why ? [] : undefined;
+      const ok = !matches(matcher.item, field, data, inner);
+      why?.push(`not (${inner?.join('; ')})`);
+      return ok;
+    }
+    case 'all':
+    case 'and': {
+      for (const item of matcher.items) if (!matches(item, field, data, why)) return false;
+      return true;
+    }
+    case 'or':
+    case 'nor': {
+      const inner: string[] | undefined = why ? [] : undefined;
+      const any = matcher.items.some((item) => matches(item, field, data, inner));
+      why?.push(`${matcher.op === 'nor' ? 'none' : 'one'} of (${inner?.join(' | ')})${any === (matcher.op === 'or') ? '' : ' fails'}`);
+      return matcher.op === 'or' ? any : !any;
+    }
+  }
+}
+
+function conditionHolds(condition: Condition, data: Data, why?: string[]): boolean {
+  if ('field' in condition) {
+    const inner: string[] | undefined = why ? [] : undefined;
+    const ok = matches(condition.matcher, data[condition.field], data, inner);
+    why?.push(`${condition.field}: ${inner?.join('; ')}`);
+    return ok;
+  }
+  const branchHolds = (branch: Condition[], into?: string[]) => branch.every((c) => conditionHolds(c, data, into));
+  const inner: string[] | undefined = why ? [] : undefined;
+  let ok: boolean;
+  if (condition.op === 'and') ok = condition.branches.every((b) => branchHolds(b, inner));
+  else {
+    const any = condition.branches.some((b) => branchHolds(b, inner));
+    ok = condition.op === 'or' ? any : !any;
+  }
+  why?.push(`$${condition.op}(${inner?.join(', ')})`);
+  return ok;
+}
+
+/** Whether a rule fires; with `explain`, the reason: the first failing condition, or all that held. */
+export function evaluateRule(rule: TriggerRule, data: Data, explain: true): { matched: boolean; reason: string };
+export function evaluateRule(rule: TriggerRule, data: Data, explain?: false): { matched: boolean; reason?: string };
+export function evaluateRule(rule: TriggerRule, data: Data, explain = false): { matched: boolean; reason?: string } {
+  if (!explain) return { matched: rule.when.every((c) => conditionHolds(c, data)) };
+  const held: string[] = [];
+  for (const condition of rule.when) {
+    const why: string[] = [];
+    if (!conditionHolds(condition, data, why)) return { matched: false, reason: why.join('; ') };
+    held.push(...why);
+  }
+  return { matched: true, reason: held.length > 0 ? held.join('; ') : 'no conditions: matches every message' };
+}
+
+/** One job to start: a task on an arch (`noarch`: one arch-independent job). */
+export interface PlannedTask {
+  task: string;
+  arch: string;
+  /** The rule that asked for it (first one, when several did). */
+  rule: number;
+}
+
+/** A repository to search for task formulas at trigger time (the trigger workflow's discover activity). */
+export interface PlannedDiscover {
+  repo: string;
+  branch?: string;
+  fallbackBranch?: string;
+  recursive: boolean;
+  arches: string[];
+  matchHostArch: boolean;
+  rule: number;
+}
+
+export interface Plan {
+  rules: Array<{ index: number; matched: boolean; reason?: string }>;
+  tasks: PlannedTask[];
+  discover: PlannedDiscover[];
+}
+
+function archList(arches: string[] | undefined, validArches: readonly string[]): string[] {
+  const list = arches ?? [...validArches];
+  return list.includes('noarch') ? ['noarch'] : [...new Set(list)];
+}
+
+/**
+ * Every rule whose `when` holds fires; tasks × arches are collected once each (two rules asking for
+ * the same task on the same arch give one job, since job IDs are built from msg_id + task + arch).
+ */
+export function planJobs(ruleSet: RuleSet, data: Data, options: { validArches: readonly string[]; explain?: boolean }): Plan {
+  const plan: Plan = { rules: [], tasks: [], discover: [] };
+  const seen = new Set<string>();
+  for (const rule of ruleSet.rules) {
+    const verdict = options.explain ? evaluateRule(rule, data, true) : evaluateRule(rule, data);
+    plan.rules.push({ index: rule.index, ...verdict });
+    if (!verdict.matched) continue;
+    for (const action of rule.do) {
+      const arches = archList(action.arches, options.validArches);
+      if (action.kind === 'tasks') {
+        for (const value of action.tasks) {
+          const task = String(resolve(value, data));
+          for (const arch of arches) {
+            const key = `${task}\u0000${arch}`;
+            if (seen.has(key)) continue;
+            seen.add(key);
+            plan.tasks.push({ task, arch, rule: rule.index });
+          }
+        }
+      } else {
+        const text = (value: RuleValue | undefined) => (value === undefined ? undefined : String(resolve(value, data)));
+        const branch = text(action.branch);
+        const fallbackBranch = text(action.fallbackBranch);
+        plan.discover.push({
+          repo: text(action.repo)!,
+          ...(branch ? { branch } : {}),
+          ...(fallbackBranch ? { fallbackBranch } : {}),
+          recursive: action.recursive,
+          arches,
+          matchHostArch: action.matchHostArch,
+          rule: rule.index,
+        });
+      }
+    }
+  }
+  return plan;
+}

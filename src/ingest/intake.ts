@@ -1,0 +1,119 @@
+// Ingest's decision for one message, with no Temporal in it: decode and check the envelope, drop the
+// duplicates we just saw, ask the JobTrigger for the data dict, match the rules, and hand a
+// TriggerRequest to whoever starts workflows. Every message ends in exactly one counter.
+import { decodeFrames, checkEnvelope, topicEnvironment, truncate, DEFAULT_MAX_MESSAGE_BYTES, type Envelope, type RejectReason } from './envelope.js';
+import { deriveTriggerData, type TriggerContext, type TriggerData } from './job-triggers.js';
+import { planJobs, type PlannedDiscover, type PlannedTask } from './evaluate.js';
+import type { RuleSet } from './rules.js';
+import { Counters, RateLimitedLog, RecentKeys, type Logger } from './stats.js';
+
+/** What the trigger workflow needs to know about one matched message. */
+export interface TriggerRequest {
+  msgId: string;
+  topic: string;
+  /** Unix seconds. */
+  timestamp: number;
+  data: TriggerData;
+  tasks: PlannedTask[];
+  discover: PlannedDiscover[];
+}
+
+export interface IntakeOptions {
+  rules: () => RuleSet;
+  validArches: readonly string[];
+  context?: TriggerContext;
+  /** Accept only these environments (`prod`, `stg`, …): trigger.cfg `deployment_type`. */
+  environments?: readonly string[];
+  maxMessageBytes?: number;
+  /** Signature check; returns an error message or undefined when valid. */
+  verify?: (envelope: Envelope, raw: Buffer | undefined) => string | undefined;
+  log: Logger;
+  recentCapacity?: number;
+}
+
+export type Verdict =
+  | { kind: 'rejected'; reason: RejectReason; detail: string }
+  | { kind: 'duplicate'; msgId: string }
+  | { kind: 'ignored'; msgId: string; why: string }
+  | { kind: 'unmatched'; msgId: string; data: TriggerData }
+  | { kind: 'matched'; request: TriggerRequest };
+
+export class Intake {
+  readonly counters = new Counters();
+  private readonly recent: RecentKeys;
+  private readonly badLog: RateLimitedLog;
+
+  constructor(private readonly options: IntakeOptions) {
+    this.recent = new RecentKeys(options.recentCapacity ?? 10_000);
+    this.badLog = new RateLimitedLog(options.log);
+  }
+
+  /** From the two ZeroMQ frames. */
+  fromFrames(frames: readonly Buffer[]): Verdict {
+    this.counters.add('received');
+    const decoded = decodeFrames(frames, this.options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES);
+    if (!decoded.ok) return this.reject(decoded.reason, decoded.detail);
+    return this.decide(decoded.value, frames[1]);
+  }
+
+  /** From an already parsed envelope (backfill, replay). */
+  fromEnvelope(value: unknown): Verdict {
+    this.counters.add('received');
+    const checked = checkEnvelope(value);
+    if (!checked.ok) return this.reject(checked.reason, checked.detail);
+    return this.decide(checked.value, undefined);
+  }
+
+  private reject(reason: RejectReason, detail: string): Verdict {
+    this.counters.add(`rejected.${reason}`);
+    // An unhandled topic is what a prefix subscription brings; not worth a warning.
+    if (reason === 'unknown-topic' || reason === 'wrong-environment') this.options.log('debug', `${reason}: ${detail}`);
+    else this.badLog.warn(reason, `dropped a message (${reason}): ${detail}`);
+    return { kind: 'rejected', reason, detail };
+  }
+
+  private decide(envelope: Envelope, raw: Buffer | undefined): Verdict {
+    const { environments } = this.options;
+    if (environments && environments.length > 0) {
+      const env = topicEnvironment(envelope.topic);
+      if (!env || !environments.includes(env)) return this.reject('wrong-environment', `topic ${truncate(envelope.topic)}`);
+    }
+    if (this.options.verify) {
+      const problem = this.options.verify(envelope, raw);
+      if (problem) return this.reject('bad-signature', `${envelope.msg_id}: ${problem}`);
+    }
+    const outcome = deriveTriggerData(envelope, this.options.context);
+    if (!outcome) return this.reject('unknown-topic', `no JobTrigger for ${truncate(envelope.topic)}`);
+    // After the cheap checks, before the rules: a redelivered message costs one Set lookup.
+    if (this.recent.seen(envelope.msg_id)) {
+      this.counters.add('duplicate');
+      return { kind: 'duplicate', msgId: envelope.msg_id };
+    }
+    if ('ignored' in outcome) {
+      this.counters.add('ignored');
+      return { kind: 'ignored', msgId: envelope.msg_id, why: outcome.ignored };
+    }
+    const plan = planJobs(this.options.rules(), outcome.data, { validArches: this.options.validArches });
+    if (plan.tasks.length === 0 && plan.discover.length === 0) {
+      this.counters.add('unmatched');
+      return { kind: 'unmatched', msgId: envelope.msg_id, data: outcome.data };
+    }
+    this.counters.add('matched');
+    return {
+      kind: 'matched',
+      request: {
+        msgId: envelope.msg_id,
+        topic: envelope.topic,
+        timestamp: envelope.timestamp,
+        data: outcome.data,
+        tasks: plan.tasks,
+        discover: plan.discover,
+      },
+    };
+  }
+
+  /** A start that failed for good may be retried by a redelivery: let the duplicate filter forget it. */
+  forget(msgId: string): void {
+    this.recent.forget(msgId);
+  }
+}

@@ -1,0 +1,110 @@
+// The bus client on real ZeroMQ sockets over loopback: two-frame decoding, envelope checks, and every
+// kind of bad input counted per reason without stopping the subscriber.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { FedmsgPublisher, FedmsgSubscriber } from '../../src/ingest/bus.js';
+import { decodeFrames, envelopesFromJson } from '../../src/ingest/envelope.js';
+import { Intake, type Verdict } from '../../src/ingest/intake.js';
+import { loadRules } from '../../src/ingest/rules.js';
+import { pythonJsonDumps } from '../../src/ingest/canonical-json.js';
+import { silentLogger } from '../../src/ingest/stats.js';
+import { corpusEnvelope, corpusMessage } from './corpus.js';
+
+const rules = loadRules('- when: {message_type: KojiBuildPackageCompleted}\n  do: [{tasks: [rpmlint]}]\n', 'inline.yml').value!;
+
+function intake(maxMessageBytes?: number) {
+  return new Intake({ rules: () => rules, validArches: ['x86_64'], log: silentLogger, ...(maxMessageBytes ? { maxMessageBytes } : {}) });
+}
+
+const frames = (topic: string, body: string) => [Buffer.from(topic), Buffer.from(body)];
+
+test('decodeFrames rejects each kind of malformed message with its own reason', () => {
+  const good = corpusEnvelope('buildsys.build.state.change__TestKojiBuildStateChangeComplete.json');
+  const body = JSON.stringify(good);
+  const cases: Array<[string, Buffer[], string]> = [
+    ['one frame', [Buffer.from(body)], 'frames'],
+    ['three frames', [...frames(good.topic, body), Buffer.from('x')], 'frames'],
+    ['not JSON', frames(good.topic, '{"topic": '), 'not-json'],
+    ['a JSON array', frames(good.topic, '[1,2]'), 'bad-shape'],
+    ['no msg_id', frames(good.topic, JSON.stringify({ ...good, msg_id: undefined })), 'bad-shape'],
+    ['string timestamp', frames(good.topic, JSON.stringify({ ...good, timestamp: 'yesterday' })), 'bad-shape'],
+    ['msg not an object', frames(good.topic, JSON.stringify({ ...good, msg: 'hi' })), 'bad-shape'],
+    ['frame topic differs', frames('org.fedoraproject.prod.buildsys.tag', body), 'topic-mismatch'],
+  ];
+  for (const [name, input, reason] of cases) {
+    const result = decodeFrames(input);
+    assert.equal(result.ok, false, name);
+    assert.equal(!result.ok && result.reason, reason, name);
+  }
+  assert.equal(decodeFrames(frames(good.topic, body), 100).ok, false);
+  assert.deepEqual(decodeFrames(frames(good.topic, body)), { ok: true, value: good });
+});
+
+test('a datagrepper record is normalised to the envelope fedmsg sent', () => {
+  const [envelope] = envelopesFromJson(corpusMessage('buildsys.build.state.change__signed_datagrepper_04.json')) as [Record<string, unknown>];
+  assert.equal(envelope.source_name, undefined);
+  assert.equal(envelope.source_version, undefined);
+  assert.equal('headers' in envelope, false);
+  assert.equal(envelope.timestamp, 1504643073);
+  assert.equal(envelope.msg_id, '2017-58a1a802-7f61-4fd1-945d-d8c48c393770');
+});
+
+async function collect(publish: (p: FedmsgPublisher) => Promise<void>, mode: 'sub-binds' | 'pub-binds', maxMessageBytes?: number) {
+  const sub = await FedmsgSubscriber.open(mode === 'sub-binds' ? { bind: ['tcp://127.0.0.1:0'], topics: ['org.fedoraproject.', 'junk'] } : { connect: [] });
+  let pub: FedmsgPublisher;
+  let consumer: FedmsgSubscriber = sub;
+  if (mode === 'sub-binds') {
+    pub = await FedmsgPublisher.open({ connect: sub.boundEndpoints[0]! });
+  } else {
+    sub.close();
+    pub = await FedmsgPublisher.open({ bind: 'tcp://127.0.0.1:0' });
+    consumer = await FedmsgSubscriber.open({ connect: [pub.endpoint], topics: ['org.fedoraproject.', 'junk'] });
+  }
+  const ingest = intake(maxMessageBytes);
+  const verdicts: Verdict[] = [];
+  const running = consumer.run((f) => verdicts.push(ingest.fromFrames(f)));
+  assert.ok(await pub.waitForSubscriber(5000), 'the subscriber subscribed');
+  await publish(pub);
+  const deadline = Date.now() + 5000;
+  while (verdicts.at(-1)?.kind !== 'matched' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  consumer.close();
+  await running;
+  await pub.close();
+  return { verdicts, counters: ingest.counters.snapshot() };
+}
+
+test('real sockets: bad input is counted per reason and the good message after it still matches', async () => {
+  const good = corpusEnvelope('buildsys.build.state.change__TestKojiBuildStateChangeComplete.json', '2026-good-1');
+  const { verdicts, counters } = await collect(async (pub) => {
+    await pub.send('org.fedoraproject.prod.buildsys.build.state.change', 'not json at all');
+    await pub.send('org.fedoraproject.prod.buildsys.build.state.change', JSON.stringify({ topic: 'org.fedoraproject.prod.buildsys.build.state.change' }));
+    await pub.send('org.fedoraproject.prod.buildsys.tag', pythonJsonDumps(good));
+    await pub.send('org.fedoraproject.prod.buildsys.build.state.change', `{"pad":"${'x'.repeat(5000)}"}`);
+    await pub.send('org.fedoraproject.prod.wiki.article.edit', pythonJsonDumps({ ...good, topic: 'org.fedoraproject.prod.wiki.article.edit', msg_id: 'w1' }));
+    await pub.send('junk', pythonJsonDumps({ ...good, topic: 'junk', msg_id: 'j1' }));
+    await pub.send(good.topic, pythonJsonDumps(good));
+  }, 'sub-binds', 4096);
+  assert.deepEqual(counters, {
+    matched: 1,
+    received: 7,
+    'rejected.bad-shape': 1,
+    'rejected.not-json': 1,
+    'rejected.oversize': 1,
+    'rejected.topic-mismatch': 1,
+    'rejected.unknown-topic': 2,
+  });
+  const last = verdicts.at(-1);
+  assert.equal(last?.kind, 'matched');
+  assert.deepEqual(last?.kind === 'matched' && last.request.tasks, [{ task: 'rpmlint', arch: 'x86_64', rule: 0 }]);
+});
+
+test('real sockets: the subscriber connects to a bound publisher (the usual fedmsg topology) and drops a redelivery', async () => {
+  const good = corpusEnvelope('buildsys.build.state.change__TestKojiBuildStateChangeComplete.json', '2026-good-2');
+  const { counters } = await collect(async (pub) => {
+    await pub.send(good.topic, pythonJsonDumps(good));
+    await pub.send(good.topic, pythonJsonDumps(good));
+    await pub.send(good.topic, pythonJsonDumps({ ...good, msg_id: '2026-good-3' }));
+  }, 'pub-binds');
+  assert.equal(counters.duplicate, 1);
+  assert.equal(counters.matched, 2);
+});

@@ -1,0 +1,40 @@
+// Fixtures from ../shared/corpus: the real fedmsg samples and the real trigger rules, rendered the
+// way Ansible deployed them (Jinja2 variables resolved) so ingest sees what production saw.
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import nunjucks from 'nunjucks';
+import { projectRoot } from '../../src/devserver/project.js';
+import type { Envelope } from '../../src/ingest/envelope.js';
+
+export const corpusDir = join(projectRoot(), '..', 'shared', 'corpus');
+
+export function corpusMessageFiles(): string[] {
+  return readdirSync(join(corpusDir, 'fedmsg')).filter((f) => f.endsWith('.json')).sort();
+}
+
+export function corpusMessage(file: string): Record<string, unknown> {
+  return JSON.parse(readFileSync(join(corpusDir, 'fedmsg', file), 'utf8')) as Record<string, unknown>;
+}
+
+/** A corpus sample as a bus envelope: fedmsg_meta's test samples often lack msg_id and timestamp. */
+export function corpusEnvelope(file: string, msgId = `2026-${file.replace(/[^a-z0-9]/gi, '').slice(0, 24)}`): Envelope {
+  const message = corpusMessage(file);
+  return { msg_id: msgId, timestamp: 1_500_000_000, ...message } as Envelope;
+}
+
+export interface RenderVars {
+  deployment_type?: string;
+  trigger_distgit_repo_url?: string;
+  trigger_abicheck_blacklist?: string[];
+}
+
+/** Renders a Jinja2 rules template from the corpus with the variables Fedora's Ansible inventory set. */
+export function renderedCorpusRules(file: string, vars: RenderVars = {}): string {
+  const env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: true });
+  return env.renderString(readFileSync(join(corpusDir, 'trigger_rules', file), 'utf8'), {
+    deployment_type: 'prod',
+    trigger_distgit_repo_url: 'https://src.fedoraproject.org',
+    trigger_abicheck_blacklist: ['firefox', 'thunderbird', 'kernel', 'kdelibs', 'kdepim', 'qt', 'mariadb', 'java-1.8.0-openjdk', 'libreoffice'],
+    ...vars,
+  });
+}
