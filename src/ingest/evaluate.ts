@@ -8,7 +8,9 @@ import { compileRuleRegex, type Condition, type Matcher, type RuleSet, type Rule
 export type Data = Readonly<Record<string, unknown>>;
 
 function resolve(value: RuleValue, data: Data): unknown {
-  return 'literal' in value ? value.literal : renderRuleTemplate(value.template, data);
+  if ('literal' in value) return value.literal;
+  if ('list' in value) return value.list.map((item) => resolve(item, data));
+  return renderRuleTemplate(value.template, data);
 }
 
 function show(value: unknown): string {

@@ -7,7 +7,7 @@ import { formatPath, type Diagnostic } from '../formula/diagnostic.js';
 import { parseRuleTemplate, renderRuleTemplate, type RuleTemplate } from './rule-template.js';
 
 /** A value from the rules file: a literal, or a string with `${var}` references rendered per message. */
-export type RuleValue = { literal: unknown } | { template: RuleTemplate; source: string };
+export type RuleValue = { literal: unknown } | { template: RuleTemplate; source: string } | { list: RuleValue[] };
 
 export type Matcher =
   | { op: 'eq' | 'ne'; value: RuleValue }
@@ -112,15 +112,16 @@ class Compiler {
       return { literal: node.value };
     }
     if (isSeq(node)) {
-      const items: unknown[] = [];
+      const items: RuleValue[] = [];
       for (const [i, item] of node.items.entries()) {
         if (!isScalar(item)) {
           this.report('error', item as Node, [...path, i], 'expected a plain value (string or number)');
           return undefined;
         }
-        items.push(item.value);
+        items.push(this.value(item, [...path, i])!);
       }
-      return { literal: items };
+      // Mostly literal lists: keep them as one literal so evaluation renders nothing.
+      return items.every((v) => 'literal' in v) ? { literal: items.map((v) => (v as { literal: unknown }).literal) } : { list: items };
     }
     this.report('error', node, path, 'expected a value or a list of values');
     return undefined;
