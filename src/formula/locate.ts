@@ -1,0 +1,75 @@
+// Maps a path in the parsed data back to a line and column in the YAML text.
+import { isMap, isPair, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml';
+
+export interface Position {
+  line: number;
+  column: number;
+}
+
+export class SourceMap {
+  constructor(
+    private readonly doc: Document.Parsed,
+    private readonly lines: LineCounter,
+  ) {}
+
+  at(offset: number): Position {
+    const { line, col } = this.lines.linePos(offset);
+    return { line, column: col };
+  }
+
+  /** Position of the value at `path` (or of its key when the value is empty or missing). */
+  value(path: readonly PropertyKey[]): Position {
+    const found = this.walk(path);
+    const node = found.value ?? found.key ?? found.parent;
+    return node?.range ? this.at(node.range[0]) : { line: 1, column: 1 };
+  }
+
+  /** Position of the key at the end of `path` (for unknown keys), else of the value. */
+  key(path: readonly PropertyKey[]): Position {
+    const found = this.walk(path);
+    const node = found.key ?? found.value ?? found.parent;
+    return node?.range ? this.at(node.range[0]) : { line: 1, column: 1 };
+  }
+
+  /** Position that best explains a key missing at `path`: the key of the enclosing mapping. */
+  missing(path: readonly PropertyKey[]): Position {
+    return path.length <= 1 ? { line: 1, column: 1 } : this.key(path.slice(0, -1));
+  }
+
+  /** The YAML node of the value at `path`, when there is one. */
+  node(path: readonly PropertyKey[]): Node | undefined {
+    return this.walk(path).value;
+  }
+
+  private walk(path: readonly PropertyKey[]): { value?: Node; key?: Node; parent?: Node } {
+    let node: Node | undefined = (this.doc.contents ?? undefined) as Node | undefined;
+    let key: Node | undefined;
+    let parent: Node | undefined;
+    for (const segment of path) {
+      parent = node ?? parent;
+      key = undefined;
+      if (isSeq(node) && typeof segment === 'number') {
+        const item: unknown = node.items[segment];
+        node = isNodeLike(item) ? item : undefined;
+      } else if (isMap(node)) {
+        const pair = node.items.find((p) => isPair(p) && keyText(p.key) === String(segment));
+        key = isNodeLike(pair?.key) ? pair.key : undefined;
+        const value: unknown = pair?.value;
+        node = isNodeLike(value) && !(isScalar(value) && value.value === null && value.source === '') ? value : undefined;
+      } else {
+        return { parent };
+      }
+      if (!node && !key) return { parent };
+    }
+    return { value: node, key, parent };
+  }
+}
+
+function keyText(key: unknown): string | undefined {
+  if (isScalar(key)) return String(key.value);
+  return undefined;
+}
+
+function isNodeLike(value: unknown): value is Node {
+  return typeof value === 'object' && value !== null && 'range' in value;
+}
