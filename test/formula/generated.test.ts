@@ -1,0 +1,50 @@
+// The JSON Schema for editors and the docs tables are generated from the zod schemas; these tests
+// fail when the committed files drift from the source (fix: `npm run schema`), and check that the
+// JSON Schema judges real formulas the way the validator does.
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { parse } from 'yaml';
+import { renderJsonSchema } from '../../src/formula/reference-docs.js';
+import { docsFile, expectedDocs, repoRoot, schemaFile } from './generated.js';
+import { withActions } from './invalid-cases.js';
+
+describe('generated files are up to date (run `npm run schema` when this fails)', () => {
+  it('schema/runtask.schema.json matches the zod schema', () => {
+    assert.equal(readFileSync(schemaFile, 'utf8'), renderJsonSchema());
+  });
+
+  it('the generated tables in docs/task-formula.md match the schema', () => {
+    assert.equal(readFileSync(docsFile, 'utf8'), expectedDocs());
+  });
+});
+
+describe('the JSON Schema agrees with the validator', () => {
+  const ajv = new Ajv2020({ allErrors: true, strict: false });
+  const validate = ajv.compile(JSON.parse(readFileSync(schemaFile, 'utf8')) as object);
+  const corpus = join(repoRoot, '../shared/corpus/tasks');
+
+  for (const file of readdirSync(corpus).filter((f) => f.endsWith('.yml'))) {
+    it(`accepts ${file}`, () => {
+      assert.ok(validate(parse(readFileSync(join(corpus, file), 'utf8'))), JSON.stringify(validate.errors));
+    });
+  }
+
+  const invalid: [string, string][] = [
+    ['unknown directive', withActions('  - name: a', '    kojii: {action: download}')],
+    ['two directives', withActions('  - name: a', '    shell: [ls]', '    dummy: {result: PASS}')],
+    ['no directive', withActions('  - name: a', '    export: x')],
+    ['koji action not in the enum', withActions('  - name: a', '    koji: {action: get, koji_build: x, arch: all}')],
+    ['koji download without koji_build', withActions('  - name: a', '    koji: {action: download, arch: all}')],
+    ['resultsdb with both results and file', withActions('  - name: a', '    resultsdb: {results: x, file: y}')],
+    ['shell as a plain string', withActions('  - name: a', '    shell: echo hi')],
+    ['a duration without unit', withActions('  - name: a', '    shell: [ls]', '    timeout: 90')],
+    ['both actions and task', withActions('  - name: a', '    shell: [ls]') + 'task:\n  - name: b\n    shell: [ls]\n'],
+    ['python kwarg that is not a name', withActions('  - name: a', '    python: {file: a.py, callable: run, dry-run: 1}')],
+  ];
+  for (const [name, yaml] of invalid) {
+    it(`rejects: ${name}`, () => assert.equal(validate(parse(yaml)), false));
+  }
+});
