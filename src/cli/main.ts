@@ -6,6 +6,7 @@ import { registerStart } from './start.js';
 import { registerWorker } from './worker.js';
 import { registerDevServer } from './dev-server.js';
 import { registerRuntask } from './runtask-command.js';
+import { registerValidate } from './validate.js';
 
 export function buildProgram(): Command {
   const program = new Command('taskotron')
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
   registerWorker(program);
   registerDevServer(program);
   registerRuntask(program);
+  registerValidate(program);
   return program;
 }
 
