@@ -33,7 +33,7 @@ export interface SupervisedResult {
   durationMs: number;
 }
 
-export const HEARTBEAT_INTERVAL_MS = 5_000;
+export const HEARTBEAT_INTERVAL_MS = 1_000;
 const DEFAULT_MAX_STDOUT = 1024 * 1024;
 
 function killGroup(pid: number, signal: NodeJS.Signals): void {

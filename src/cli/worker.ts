@@ -16,6 +16,7 @@ interface WorkerOptions {
   logLevel: LogLevel;
   root?: string;
   installDeps?: boolean;
+  workflowQueue?: string;
 }
 
 function parsePositive(value: string): number {
@@ -37,6 +38,7 @@ export function registerWorker(program: Command): void {
       .option('--shutdown-grace <seconds>', 'on SIGINT/SIGTERM, how long running steps may finish before they are cancelled', parsePositive, 30)
       .option('--no-workflows', 'only execute steps; do not run workflow code on this host')
       .option('--root <dir>', 'where job workdirs, artifacts and task repo mirrors live (env TASKOTRON_RUNNER_ROOT)')
+      .addOption(new Option('--workflow-queue <name>', 'workflow task queue (tests isolate themselves with it)').hideHelp())
       .option('--install-deps', "install a task's missing environment.rpm packages with dnf (off by default; env TASKOTRON_INSTALL_DEPS=1)")
       .addOption(new Option('--log-level <level>', 'Temporal SDK log level').choices(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).default('WARN')),
   ).action(async (options: WorkerOptions) => {
@@ -48,6 +50,7 @@ export function registerWorker(program: Command): void {
       concurrency: options.concurrency,
       shutdownGraceMs: options.shutdownGrace * 1000,
       runWorkflows: options.workflows,
+      ...(options.workflowQueue ? { workflowQueue: options.workflowQueue } : {}),
       runner: {
         ...(options.root ? { root: options.root } : {}),
         ...(options.installDeps ? { installDependencies: true } : {}),

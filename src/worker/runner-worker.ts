@@ -90,6 +90,9 @@ export async function createRunnerWorker(options: RunnerWorkerOptions): Promise<
       taskQueue: hostQueue(options.arch, hostname),
       activities,
       maxConcurrentActivityTaskExecutions: concurrency,
+      // Cancellation reaches a running step only with a heartbeat's answer: send them often enough
+      // that a cancelled job's processes die within seconds, not after 0.8 × heartbeatTimeout.
+      maxHeartbeatThrottleInterval: '2 seconds',
     }),
   );
   const queues = workers.map((worker) => worker.options.taskQueue);

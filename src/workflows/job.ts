@@ -250,7 +250,7 @@ export async function runJob(input: JobInput): Promise<JobResult> {
         output = await call(request);
       } catch (error) {
         record.durationMs = Date.now() - started;
-        const stop = classify(error, action.name, actionTimeoutMs);
+        const stop = classify(error, `action '${action.name}'`, actionTimeoutMs);
         record.status = isCancellation(error) ? 'cancelled' : stop instanceof JobStop && stop.outcome === 'ABORTED' ? 'timed out' : 'failed';
         record.error = stop.message;
         throw stop;
@@ -284,11 +284,13 @@ export async function runJob(input: JobInput): Promise<JobResult> {
         return new HostLost(`${what}: host ${result.host} stopped heartbeating (no sign of life for ${heartbeatTimeout})`);
       }
       const limit = actionTimeoutMs !== undefined ? `its time limit of ${actionTimeoutMs / 1000} s` : 'the time left for the job';
-      return new JobStop('ABORTED', `${what} ran out of time (${limit})`);
+      return new JobStop('ABORTED', `${what.startsWith('action') ? what : `step ${what}`} ran out of time (${limit})`);
     }
     if (cause instanceof ApplicationFailure) {
       const details = (cause.details?.[0] ?? {}) as { logTail?: string };
-      return new JobStop('CRASHED', `${what}: ${cause.message}`, details.logTail);
+      // Directive failures already name their action; infrastructure steps get their step name.
+      const message = cause.message.startsWith(`action '`) ? cause.message : `${what}: ${cause.message}`;
+      return new JobStop('CRASHED', message, details.logTail);
     }
     return new JobStop('CRASHED', `${what}: ${cause?.message ?? error.message}`);
   }

@@ -1,0 +1,87 @@
+// Two runner hosts on one arch, as separate `taskotron worker` processes: a job's steps all run on
+// the host that claimed it, and when that host dies mid-job the job starts over on the other one.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { JOB_PROGRESS_QUERY, JOB_WORKFLOW, type JobResult } from '../../src/common/job.js';
+import { hostQueue } from '../../src/common/queues.js';
+import { projectRoot } from '../../src/devserver/project.js';
+import { readHistory } from '../support/history.js';
+import { localJob } from '../support/job.js';
+import { testAddress, testClient, uniqueName } from '../support/temporal.js';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+
+const arch = uniqueName('arch');
+const workflowQueue = uniqueName('workflows');
+const workers: ChildProcess[] = [];
+
+function startWorker(hostname: string): Promise<ChildProcess> {
+  const root = mkdtempSync(join(tmpdir(), `taskotron-${hostname}-`));
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'src/cli/main.ts', 'worker', '--arch', arch, '--hostname', hostname, '--workflow-queue', workflowQueue, '--root', root, '--shutdown-grace', '1'],
+    { cwd: projectRoot(), env: { ...process.env, TEMPORAL_ADDRESS: testAddress() }, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+  );
+  workers.push(child);
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('polling')) resolve(child);
+    };
+    child.stderr!.on('data', onData);
+    child.stdout!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`worker ${hostname} exited (${code}): ${output}`)));
+  });
+}
+
+after(() => {
+  for (const child of workers) {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+});
+
+test('a job whose host dies mid-step finishes on the other host, every step of each attempt on one host', { timeout: 120_000 }, async () => {
+  const hostA = await startWorker('host-a');
+  const { client, close } = await testClient();
+  try {
+    const input = localJob({ arch }, 'slow', { supervision: { heartbeatTimeoutSeconds: 3, hostLostAfterSeconds: 5 } });
+    const workflowId = uniqueName('job-slow');
+    const handle = await client.workflow.start(JOB_WORKFLOW, { taskQueue: workflowQueue, workflowId, args: [input] });
+    // Wait until host-a is inside the long step, then bring up host-b and kill host-a like a power cut.
+    for (let snapshot: JobResult | undefined; ; await new Promise((r) => setTimeout(r, 200))) {
+      snapshot = await handle.query<JobResult>(JOB_PROGRESS_QUERY).catch(() => undefined);
+      if (snapshot?.host === 'host-a' && snapshot.actions[1]?.status === 'running') break;
+    }
+    await startWorker('host-b');
+    process.kill(-hostA.pid!, 'SIGKILL');
+
+    const result = (await handle.result()) as JobResult;
+    assert.equal(result.outcome, 'PASSED');
+    assert.equal(result.host, 'host-b');
+    assert.equal(result.hosts.length, 2);
+    assert.equal(result.hosts[0]!.host, 'host-a');
+    assert.match(result.hosts[0]!.lostBecause!, /action 'wait': host host-a stopped heartbeating/);
+    assert.deepEqual(result.actions.map((a) => a.status), ['passed', 'passed', 'passed']);
+
+    // The record: every step before the loss was sent to host-a's queue, every step after to host-b's.
+    const history = JSON.parse(historyToJSON(await handle.fetchHistory())) as ReturnType<typeof readHistory>;
+    const steps = history.events
+      .map((e) => (e as { activityTaskScheduledEventAttributes?: { activityType?: { name?: string }; taskQueue?: { name?: string } } }).activityTaskScheduledEventAttributes)
+      .filter((a) => a !== undefined)
+      .map((a) => `${a.activityType?.name}@${a.taskQueue?.name === hostQueue(arch, 'host-a') ? 'a' : a.taskQueue?.name === hostQueue(arch, 'host-b') ? 'b' : 'pool'}`);
+    assert.deepEqual(steps, [
+      'claimHost@pool', 'prepareWorkspace@a', 'loadFormula@a', 'shell@a', 'shell@a',
+      'claimHost@pool', 'prepareWorkspace@b', 'loadFormula@b', 'shell@b', 'shell@b', 'shell@b',
+    ]);
+  } finally {
+    await close();
+  }
+});

@@ -1,0 +1,107 @@
+// Job semantics on a real Temporal server with a real runner: actions in order on one host, exports
+// flowing forward, ignorereturn, the first failure stopping the job, crash reasons with log tails,
+// cancellation killing the whole process group.
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { JOB_WORKFLOW, type JobResult } from '../../src/common/job.js';
+import { quietRuntime } from '../support/runtime.js';
+import { localJob, runJobToEnd, startTestRunner, type TestRunner } from '../support/job.js';
+import { testClient, uniqueName } from '../support/temporal.js';
+import type { Client } from '@temporalio/client';
+
+quietRuntime();
+
+/** Running, not merely a zombie waiting for a parent (this sandbox's init may never reap it). */
+function alive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+describe('job workflow', () => {
+  let runner: TestRunner;
+  let client: Client;
+  let close: () => Promise<void>;
+
+  before(async () => {
+    runner = await startTestRunner({ hostname: 'builder-a' });
+    ({ client, close } = await testClient());
+  });
+  after(async () => {
+    await runner.stop();
+    await close();
+  });
+
+  test('ignorereturn tolerates a failure, exports flow forward, and the first real failure stops the job as CRASHED', async () => {
+    const { result, failureType } = await runJobToEnd(client, runner, localJob(runner, 'ignorereturn'));
+    assert.equal(failureType, 'JobCrashed');
+    assert.equal(result.outcome, 'CRASHED');
+    assert.equal(result.exitCode, 1);
+    assert.deepEqual(
+      result.actions.map((a) => [a.name, a.status]),
+      [
+        ['tolerated failure', 'passed'],
+        ['use the output', 'passed'],
+        ['real failure', 'failed'],
+        ['never reached', 'not run'],
+      ],
+    );
+    assert.match(result.reason!, /action 'real failure': command 2 of 2 exited with 5/);
+    assert.match(result.logTail!, /about to fail/);
+    const logs = readdirSync(join(result.artifacts!.dir, 'taskotron')).filter((f) => f.endsWith('.log')).sort();
+    assert.deepEqual(logs, ['01-tolerated-failure.log', '02-use-the-output.log', '03-real-failure.log']);
+    assert.match(readFileSync(join(result.artifacts!.dir, 'taskotron', '01-tolerated-failure.log'), 'utf8'), /exit code 7/);
+  });
+
+  test('a python check that raises crashes the job with the reason and the traceback in the log tail', async () => {
+    const { result, failureType } = await runJobToEnd(client, runner, localJob(runner, 'crashing'));
+    assert.equal(failureType, 'JobCrashed');
+    assert.equal(result.outcome, 'CRASHED');
+    assert.match(result.reason!, /^action 'run the check': check.py:run failed \(the callable raised, exit 1\)/);
+    assert.match(result.logTail!, /RuntimeError: koji is unreachable \(simulated\)/);
+    assert.equal(result.actions[1]!.status, 'not run');
+  });
+
+  test('an invalid formula crashes the job before anything runs, naming file, line and path', async () => {
+    const { result } = await runJobToEnd(client, runner, localJob(runner, 'crashing', { formula: 'missing.yml' }));
+    assert.equal(result.outcome, 'CRASHED');
+    assert.match(result.reason!, /loadFormula: cannot read formula .*missing\.yml/);
+  });
+
+  test('cancelling a job kills every process of the running step within 5 s and ends it ABORTED', async () => {
+    const input = localJob(runner, 'sleepy');
+    const workflowId = uniqueName('job-sleepy');
+    const handle = await client.workflow.start(JOB_WORKFLOW, { taskQueue: runner.workflowQueue, workflowId, args: [input] });
+    const pidsFile = join(runner.root, 'artifacts', input.uuid, 'pids');
+    const deadline = Date.now() + 30_000;
+    while (!(existsSync(pidsFile) && readFileSync(pidsFile, 'utf8').trim().split('\n').length >= 2) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const pids = readFileSync(pidsFile, 'utf8').trim().split('\n').map(Number);
+    assert.ok(pids.every(alive), 'the step is running');
+    const cancelledAt = Date.now();
+    await handle.cancel();
+    await assert.rejects(handle.result(), /cancel/i);
+    while (pids.some(alive) && Date.now() - cancelledAt < 5_000) await new Promise((r) => setTimeout(r, 50));
+    const killedAfter = Date.now() - cancelledAt;
+    assert.deepEqual(pids.filter(alive), [], 'processes survived the cancel');
+    console.log(`# cancel → all ${pids.length} processes gone after ${killedAfter} ms`);
+    const description = await handle.describe();
+    assert.equal(description.status.name, 'CANCELLED');
+    assert.equal(description.typedSearchAttributes.get({ name: 'JobOutcome', type: 'KEYWORD' } as never), 'ABORTED');
+  });
+
+  test('an action over its time limit ends the job ABORTED with the reason', async () => {
+    const { result, failureType } = await runJobToEnd(client, runner, localJob(runner, 'sleepy', { timeoutSeconds: 3 }));
+    assert.equal(failureType, 'JobAborted');
+    assert.equal(result.outcome, 'ABORTED');
+    assert.equal(result.exitCode, 3);
+    assert.match(result.reason!, /^action 'sleep' ran out of time \(the time left for the job\)/);
+    const snapshot: JobResult = result;
+    assert.equal(snapshot.actions[1]!.status, 'timed out');
+  });
+});
