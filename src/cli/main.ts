@@ -7,6 +7,7 @@ import { registerWorker } from './worker.js';
 import { registerDevServer } from './dev-server.js';
 import { registerRuntask } from './runtask-command.js';
 import { registerValidate } from './validate.js';
+import { registerRules } from './rules.js';
 
 export function buildProgram(): Command {
   const program = new Command('taskotron')
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerDevServer(program);
   registerRuntask(program);
   registerValidate(program);
+  registerRules(program);
   return program;
 }
 

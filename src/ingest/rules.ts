@@ -436,6 +436,12 @@ export function loadRules(text: string, file: string): LoadResult {
   return { value: { file, rules: rules as TriggerRule[] }, errors: [], warnings: compiler.warnings };
 }
 
+/** `trigger_rules.yml`, `trigger_rules.yml.prod`, `ci.rules.yaml`: what `taskotron validate` treats as rules. */
+export function isTriggerRulesFileName(file: string): boolean {
+  const base = file.split(/[\\/]/).pop() ?? file;
+  return /trigger[_-]?rules.*\.ya?ml(?:\.[a-z]+)?$/i.test(base) || /\.rules\.ya?ml$/i.test(base);
+}
+
 /** A rules file is a YAML sequence at the top; a formula is a mapping. Used by `taskotron validate`. */
 export function looksLikeTriggerRules(text: string): boolean {
   try {

@@ -1,0 +1,50 @@
+// `taskotron rules explain RULES.yml MESSAGE.json`: what ingest would do with one message and why.
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { formatDiagnostic } from '../formula/diagnostic.js';
+import { readCritpath, readIngestConfig, DEFAULT_CONFIG } from '../ingest/config.js';
+import { explainMessage, formatExplanation } from '../ingest/explain.js';
+import { loadRules } from '../ingest/rules.js';
+
+interface ExplainOptions {
+  arches?: string;
+  json?: boolean;
+  config?: string;
+  critpath?: string;
+}
+
+export function registerRules(program: Command): void {
+  const rules = program.command('rules').description('inspect trigger_rules.yml');
+  rules
+    .command('explain')
+    .description('print the trigger data of MESSAGE, whether each rule matched and why, and the jobs that would start')
+    .argument('<rules>', 'a trigger_rules.yml')
+    .argument('<message>', 'a fedmsg envelope or a datagrepper record (JSON)')
+    .option('--arches <list>', 'valid arches for rules that name none (default: the config\'s valid_arches, else x86_64)')
+    .option('--config <file>', 'a trigger.cfg to take valid_arches and the critpath list from')
+    .option('--critpath <file>', 'critical-path package names, one per line (feeds ${critpath_pkgs})')
+    .option('--json', 'print {"data", "rules": [{"index", "matched", "reason"}], "jobs": [{"task", "arch", "item", "item_type"}]}')
+    .action((rulesFile: string, messageFile: string, options: ExplainOptions) => {
+      const config = options.config ? readIngestConfig(options.config) : DEFAULT_CONFIG;
+      const loaded = loadRules(readFileSync(rulesFile, 'utf8'), rulesFile);
+      for (const d of [...loaded.errors, ...loaded.warnings]) console.error(formatDiagnostic(d));
+      if (!loaded.value) {
+        process.exitCode = 1;
+        return;
+      }
+      let message: unknown;
+      try {
+        message = JSON.parse(readFileSync(messageFile, 'utf8'));
+      } catch (error) {
+        console.error(`${messageFile}: not JSON: ${(error as Error).message}`);
+        process.exitCode = 1;
+        return;
+      }
+      const validArches = options.arches ? options.arches.split(',').map((a) => a.trim()).filter(Boolean) : config.validArches;
+      const critpathPkgs = readCritpath(options.critpath ?? config.critpathFile);
+      const result = explainMessage(message, loaded.value, { validArches, context: { critpathPkgs, ...(config.rawhideRelease ? { rawhideRelease: config.rawhideRelease } : {}) } });
+      if (options.json) console.log(JSON.stringify(result.explanation, null, 2));
+      else console.log(formatExplanation(result));
+      if (result.note && options.json) console.error(result.note);
+    });
+}
