@@ -1,6 +1,7 @@
 // Everything a runner worker registers. Workflows import this module's *types* only.
 import { createDirectiveActivities, type DirectiveActivities } from './directives/index.js';
 import { createHostActivities, type HostActivities } from './host.js';
+import { createReportingActivities, type ReportingActivities, type ReportingConfig } from './report.js';
 import { defaultRunnerConfig, type RunnerConfig } from './runner-config.js';
 import { createWorkspaceActivities, type WorkspaceActivities } from './workspace.js';
 
@@ -8,18 +9,20 @@ export type { HostClaim, HostDescription } from './host.js';
 export type { Workspace, LoadedFormula } from './workspace.js';
 export type { ActionOutput, ActionRequest, JobPaths } from './directives/index.js';
 export type { RunnerConfig } from './runner-config.js';
+export type { ReportInput, ReportOutput, ReportingConfig } from './report.js';
 
 export interface RunnerIdentity {
   arch: string;
   hostname: string;
 }
 
-export function createRunnerActivities(identity: RunnerIdentity, config: RunnerConfig = defaultRunnerConfig()) {
+export function createRunnerActivities(identity: RunnerIdentity, config: RunnerConfig = defaultRunnerConfig(), reporting: ReportingConfig = {}) {
   return {
     ...createHostActivities(identity),
     ...createWorkspaceActivities(config, identity.hostname),
     ...createDirectiveActivities(config),
+    ...createReportingActivities(reporting),
   };
 }
 
-export type RunnerActivities = HostActivities & WorkspaceActivities & DirectiveActivities;
+export type RunnerActivities = HostActivities & WorkspaceActivities & DirectiveActivities & ReportingActivities;

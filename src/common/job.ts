@@ -59,15 +59,10 @@ export interface ReportedResult {
   item: string;
   type: string;
   note?: string;
+  /** Where the result's artifact (log) is, as reported to ResultsDB. */
+  refUrl?: string;
   /** ResultsDB result id, when reported there. */
   id?: number;
-}
-
-/** Multi-result summary as the original printed it: `3 PASSED, 1 INFO, 2 FAILED`, ordered by severity. */
-export function summarizeOutcomes(outcomes: Iterable<Outcome>): string {
-  const counts = new Map<Outcome, number>();
-  for (const outcome of outcomes) counts.set(outcome, (counts.get(outcome) ?? 0) + 1);
-  return OUTCOMES.filter((o) => counts.has(o)).map((o) => `${counts.get(o)} ${o}`).join(', ');
 }
 
 export interface ActionRecord {

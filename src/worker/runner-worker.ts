@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createRunnerActivities } from '../activities/index.js';
 import { defaultRunnerConfig, type RunnerConfig } from '../activities/runner-config.js';
+import { reportingConfigFromEnv, type ReportingConfig } from '../results/config.js';
 import { WORKFLOW_QUEUE, hostQueue, runnerQueue } from '../common/queues.js';
 import { connectionOptions, type TemporalSettings } from '../config/temporal.js';
 
@@ -27,6 +28,8 @@ export interface RunnerWorkerOptions {
   poolQueue?: string;
   /** Disk layout and permissions of this host (defaults: defaultRunnerConfig()). */
   runner?: Partial<RunnerConfig>;
+  /** Where results go (default: reportingConfigFromEnv(); no ResultsDB URL → results.yml files). */
+  reporting?: ReportingConfig;
 }
 
 export interface RunnerWorker {
@@ -70,7 +73,7 @@ export async function createRunnerWorker(options: RunnerWorkerOptions): Promise<
   const shutdownGraceTime = options.shutdownGraceMs ?? 30_000;
   const connection = await NativeConnection.connect(connectionOptions(options.temporal));
   const runner: RunnerConfig = { ...defaultRunnerConfig(), ...options.runner };
-  const activities = createRunnerActivities({ arch: options.arch, hostname }, runner);
+  const activities = createRunnerActivities({ arch: options.arch, hostname }, runner, options.reporting ?? reportingConfigFromEnv());
   const common = { connection, namespace: options.temporal.namespace, shutdownGraceTime, identity: `${process.pid}@${hostname}` };
 
   const workers: Worker[] = [];

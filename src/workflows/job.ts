@@ -24,7 +24,6 @@ import { FailureType, NON_RETRYABLE } from '../common/failures.js';
 import {
   EXIT_CODES,
   JOB_PROGRESS_QUERY,
-  summarizeOutcomes,
   worstOutcome,
   type ActionRecord,
   type JobInput,
@@ -35,6 +34,8 @@ import {
 import { runnerQueue } from '../common/queues.js';
 import { Arch, Item, ItemType, JobOutcome, RunnerHost, TaskName } from '../common/search-attributes.js';
 import { durationSeconds } from '../formula/duration.js';
+import { summary as summarizeOutcomes } from '../results/model.js';
+import { reportActivityOptions } from '../results/policy.js';
 import type { Action } from '../formula/model.js';
 import { builtinVariables, FormulaVariableError, substituteParams } from '../formula/substitute.js';
 
@@ -244,7 +245,10 @@ export async function runJob(input: JobInput): Promise<JobResult> {
       });
       const started = Date.now();
       record.status = 'running';
-      const call = activities[action.directive as keyof RunnerActivities] as unknown as (r: ActionRequest) => Promise<ActionOutput>;
+      const call =
+        action.directive === 'resultsdb'
+          ? (r: ActionRequest) => report(taskQueue, r, workspace, formula.name, `${i + 1}-resultsdb`)
+          : (activities[action.directive as keyof RunnerActivities] as unknown as (r: ActionRequest) => Promise<ActionOutput>);
       let output: ActionOutput;
       try {
         output = await call(request);
@@ -262,6 +266,43 @@ export async function runJob(input: JobInput): Promise<JobResult> {
       if (output.exitCode !== undefined) result.exitCode = Math.max(result.exitCode, output.exitCode);
       if (output.results) result.results.push(...(output.results as ReportedResult[]));
     }
+  }
+
+  /**
+   * The `resultsdb` directive. Reporting has its own clock: a ResultsDB outage is waited out for
+   * hours (the report's outage budget), not cut short by the job's time limit — results are not lost.
+   */
+  async function report(taskQueue: string, request: ActionRequest, workspace: Workspace, checkname: string, activityId: string): Promise<ActionOutput> {
+    const started = Date.now();
+    const { reportResults } = proxyActivities<RunnerActivities>({
+      taskQueue,
+      scheduleToStartTimeout: hostLostAfter,
+      ...reportActivityOptions(),
+      activityId,
+    });
+    const params = request.params as { results?: string; file?: string };
+    const job = request.job;
+    const reported = await reportResults({
+      ...(params.results !== undefined ? { results: params.results } : {}),
+      ...(params.file !== undefined ? { file: params.file } : {}),
+      job: {
+        uuid: job.uuid,
+        task: checkname,
+        item: job.item,
+        itemType: job.itemType,
+        arch: job.arch,
+        taskdir: job.taskdir,
+        artifactsdir: job.artifactsdir,
+        ...(job.namespace ? { namespace: job.namespace } : {}),
+        ...(workspace.repo ? { taskRepo: workspace.repo } : {}),
+      },
+    });
+    result.warnings.push(...reported.warnings);
+    return {
+      results: reported.reported,
+      ...(request.exported ? { output: params.results ?? null } : {}),
+      durationMs: Date.now() - started,
+    };
   }
 
   /** Runs an infrastructure step, turning its failure into the job's end (or a host change). */

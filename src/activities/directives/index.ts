@@ -5,6 +5,7 @@ import type { RunnerConfig } from '../runner-config.js';
 import type { ActionOutput, ActionRequest } from './context.js';
 import { runPythonAction, type PythonParams } from './python.js';
 import { runShellAction } from './shell.js';
+import { runCreateReportAction, runExitcodeAction, runXunitAction } from './results-directives.js';
 import { runDummyAction, unavailable } from './simple.js';
 
 export function createDirectiveActivities(config: RunnerConfig) {
@@ -17,6 +18,15 @@ export function createDirectiveActivities(config: RunnerConfig) {
     },
     async dummy(request: ActionRequest<{ result: string; msg?: string }>): Promise<ActionOutput> {
       return runDummyAction(request);
+    },
+    async exitcode(request: ActionRequest<{ result_last?: string; result_worst?: string }>): Promise<ActionOutput> {
+      return runExitcodeAction(request);
+    },
+    async xunit(request: ActionRequest<Parameters<typeof runXunitAction>[0]['params']>): Promise<ActionOutput> {
+      return runXunitAction(request);
+    },
+    async create_report(request: ActionRequest<Parameters<typeof runCreateReportAction>[0]['params']>): Promise<ActionOutput> {
+      return runCreateReportAction(request);
     },
     async koji(request: ActionRequest): Promise<ActionOutput> {
       return unavailable('koji', request);
