@@ -85,7 +85,7 @@ function normaliseAction(action: ActionData): Action {
   return {
     name: action.name,
     directive,
-    params: structuredClone(record[key]),
+    params: record[key],
     ...(action.export !== undefined && { export: action.export }),
     ...(action.timeout !== undefined && { timeout: action.timeout }),
     ...(action.retry && {
