@@ -57,8 +57,11 @@ export interface ResultsDBTestServer {
   storedPosts(): number;
   /** Answer every request with 503 for `ms` milliseconds from now. */
   outage(ms: number): void;
-  /** The next `count` POST /results store the result, then drop the connection without answering. */
-  loseAnswers(count: number): void;
+  /**
+   * After `afterStored` more POST /results have been answered, the next `count` store their result
+   * and then drop the connection without answering: a crash as the client sees it.
+   */
+  loseAnswers(count: number, afterStored?: number): void;
   /** Stop listening (clients get ECONNREFUSED) until `resume()`. */
   pause(): Promise<void>;
   resume(): Promise<void>;
@@ -78,6 +81,7 @@ export async function startResultsDBServer(options: ResultsDBServerOptions = {})
   let storedPostCount = 0;
   let outageUntil = 0;
   let answersToLose = 0;
+  let answersBeforeLosing = 0;
   let lastSubmit = 0;
 
   const server: Server = createServer((req, res) => {
@@ -167,7 +171,7 @@ export async function startResultsDBServer(options: ResultsDBServerOptions = {})
       const parsed = jsonBody(body);
       if ('error' in parsed) return send(400, { message: parsed.error });
       const answer = createResult(parsed.value);
-      if (answer.status === 201 && answersToLose > 0) {
+      if (answer.status === 201 && answersToLose > 0 && answersBeforeLosing-- <= 0) {
         answersToLose -= 1;
         requests.push({ method, path: rawUrl, status: 0 });
         req.socket.destroy();
@@ -350,8 +354,9 @@ export async function startResultsDBServer(options: ResultsDBServerOptions = {})
     outage(ms: number) {
       outageUntil = Date.now() + ms;
     },
-    loseAnswers(count: number) {
+    loseAnswers(count: number, afterStored = 0) {
       answersToLose = count;
+      answersBeforeLosing = afterStored;
     },
     async pause() {
       await new Promise<void>((done) => {
