@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { parse } from 'yaml';
+import { formatDiagnostic, parseFormula } from '../../src/formula/index.js';
 import { renderJsonSchema } from '../../src/formula/reference-docs.js';
 import { docsFile, expectedDocs, repoRoot, schemaFile } from './generated.js';
 import { withActions } from './invalid-cases.js';
@@ -47,4 +48,24 @@ describe('the JSON Schema agrees with the validator', () => {
   for (const [name, yaml] of invalid) {
     it(`rejects: ${name}`, () => assert.equal(validate(parse(yaml)), false));
   }
+});
+
+describe('the examples in docs/task-formula.md', () => {
+  const docs = readFileSync(docsFile, 'utf8');
+  const formulas = [...docs.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1] ?? '').filter((y) => /^name: /m.test(y));
+
+  it('include a complete formula', () => assert.ok(formulas.length >= 1));
+
+  for (const [i, yaml] of formulas.entries()) {
+    it(`example ${i + 1} is a valid formula without warnings`, () => {
+      const r = parseFormula(yaml, 'docs example');
+      assert.deepEqual([...r.errors, ...r.warnings].map(formatDiagnostic), []);
+    });
+  }
+
+  it('the shell snippet is a valid shell parameter', () => {
+    const snippet = /```yaml\n(shell:\n[\s\S]*?)```/.exec(docs)?.[1] ?? '';
+    const r = parseFormula(withActions('  - name: a', ...snippet.trimEnd().split('\n').map((l) => `    ${l}`)), 'docs');
+    assert.deepEqual(r.errors.map(formatDiagnostic), []);
+  });
 });
