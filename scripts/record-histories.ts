@@ -1,50 +1,119 @@
 // Re-records the golden histories under test/histories/ from real runs on a real Temporal server.
 // Run after an intended change to workflow code: `npm run record-histories`. Each scenario writes
 // <name>.json, and a tampered copy under tampered/ that replay must reject (see docs/testing.md).
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { JOB_PROGRESS_QUERY, JOB_WORKFLOW, type JobInput, type JobResult } from '../src/common/job.js';
 import { ensureTemporalCli } from '../src/devserver/cli-binary.js';
 import { projectRoot } from '../src/devserver/project.js';
 import { startDevServer } from '../src/devserver/server.js';
+import { installRuntimeLogger } from '../src/worker/logging.js';
 import { createRunnerWorker } from '../src/worker/runner-worker.js';
-
-interface Scenario {
-  name: string;
-  workflowType: string;
-  args: unknown[];
-  /** Which scheduled activity type the tampered copy renames (an index into the scheduled ones). */
-  tamperActivity: number;
-}
 
 const ARCH = 'x86_64';
 const QUEUE = 'record-histories';
+const root = projectRoot();
+const runnerRoot = mkdtempSync(join(tmpdir(), 'taskotron-record-'));
+
+interface Context {
+  client: Client;
+  address: string;
+}
+
+interface Scenario {
+  name: string;
+  /** Which scheduled activity the tampered copy renames (an index into the scheduled ones). */
+  tamperActivity: number;
+  run(ctx: Context): Promise<WorkflowHandle>;
+}
+
+function job(task: string, dir: string, item: string, extra: Partial<JobInput> = {}): JobInput {
+  return { task, source: { kind: 'local', path: join(root, dir) }, item, itemType: 'koji_build', arch: ARCH, uuid: `recorded-${task}-${item}`, ...extra };
+}
+
+async function startJob(ctx: Context, name: string, input: JobInput, queue = QUEUE): Promise<WorkflowHandle> {
+  return ctx.client.workflow.start(JOB_WORKFLOW, { taskQueue: queue, workflowId: `recorded-${name}`, args: [input] });
+}
+
+async function settle(handle: WorkflowHandle): Promise<void> {
+  await handle.result().catch(() => undefined);
+}
+
+async function waitForRunning(handle: WorkflowHandle, action: number, host?: string): Promise<void> {
+  for (;;) {
+    const snapshot = await handle.query<JobResult>(JOB_PROGRESS_QUERY).catch(() => undefined);
+    if (snapshot?.actions[action]?.status === 'running' && (!host || snapshot.host === host)) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function workerProcess(address: string, arch: string, hostname: string, queue: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'worker', '--arch', arch, '--hostname', hostname, '--workflow-queue', queue, '--root', join(runnerRoot, hostname)], {
+    cwd: root,
+    env: { ...process.env, TEMPORAL_ADDRESS: address },
+    stdio: ['ignore', 'ignore', 'pipe'],
+    detached: true,
+  });
+  return new Promise((resolve) => child.stderr!.on('data', (chunk: Buffer) => chunk.toString().includes('polling') && resolve(child)));
+}
+
 const scenarios: Scenario[] = [
-  { name: 'probe-runner-pool', workflowType: 'probeRunnerPool', args: [{ arch: ARCH }], tamperActivity: 0 },
+  { name: 'probe-runner-pool', tamperActivity: 0, run: (ctx) => ctx.client.workflow.start('probeRunnerPool', { taskQueue: QUEUE, workflowId: 'recorded-probe-runner-pool', args: [{ arch: ARCH }] }) },
+  { name: 'job-passed', tamperActivity: 4, run: (ctx) => startJob(ctx, 'job-passed', job('nvr-sanity', 'examples/tasks/nvr-sanity', 'foo-1.0-1.fc40')) },
+  { name: 'job-failed', tamperActivity: 6, run: (ctx) => startJob(ctx, 'job-failed', job('nvr-sanity', 'examples/tasks/nvr-sanity', 'foo-1.0-1')) },
+  { name: 'job-crashed-ignorereturn', tamperActivity: 4, run: (ctx) => startJob(ctx, 'job-crashed-ignorereturn', job('ignorereturn', 'test/fixtures/tasks/ignorereturn', 'foo-1.0-1.fc40')) },
+  {
+    name: 'job-cancelled',
+    tamperActivity: 3,
+    async run(ctx) {
+      const handle = await startJob(ctx, 'job-cancelled', job('sleepy', 'test/fixtures/tasks/sleepy', 'foo-1.0-1.fc40'));
+      await waitForRunning(handle, 1);
+      await handle.cancel();
+      return handle;
+    },
+  },
+  {
+    name: 'job-host-lost',
+    tamperActivity: 5,
+    async run(ctx) {
+      const queue = `${QUEUE}-host-lost`;
+      const arch = 'hostlost';
+      const hostA = await workerProcess(ctx.address, arch, 'host-a', queue);
+      const input = { ...job('slow', 'test/fixtures/tasks/slow', 'foo-1.0-1.fc40'), arch, supervision: { heartbeatTimeoutSeconds: 3, hostLostAfterSeconds: 5 } };
+      const handle = await startJob(ctx, 'job-host-lost', input, queue);
+      await waitForRunning(handle, 1, 'host-a');
+      const hostB = await workerProcess(ctx.address, arch, 'host-b', queue);
+      process.kill(-hostA.pid!, 'SIGKILL');
+      await settle(handle);
+      process.kill(-hostB.pid!, 'SIGTERM');
+      return handle;
+    },
+  },
 ];
 
-const dir = join(projectRoot(), 'test', 'histories');
+const only = process.argv.slice(2);
+const dir = join(root, 'test', 'histories');
 mkdirSync(join(dir, 'tampered'), { recursive: true });
+installRuntimeLogger('WARN');
 const server = await startDevServer({ binary: ensureTemporalCli() });
 const worker = await createRunnerWorker({
   temporal: { address: server.address, namespace: server.namespace },
   arch: ARCH,
   hostname: 'recorder',
   workflowQueue: QUEUE,
+  runner: { root: join(runnerRoot, 'recorder') },
 });
 const running = worker.run();
 const connection = await Connection.connect({ address: server.address });
-const client = new Client({ connection });
+const ctx: Context = { client: new Client({ connection }), address: server.address };
 try {
-  for (const scenario of scenarios) {
-    const handle = await client.workflow.start(scenario.workflowType, {
-      taskQueue: QUEUE,
-      workflowId: `recorded-${scenario.name}`,
-      args: scenario.args,
-    });
-    await handle.result();
+  for (const scenario of scenarios.filter((s) => only.length === 0 || only.includes(s.name))) {
+    const handle = await scenario.run(ctx);
+    await settle(handle);
     const json = JSON.parse(historyToJSON(await handle.fetchHistory())) as {
       events: { activityTaskScheduledEventAttributes?: { activityType: { name: string } } }[];
     };
@@ -54,7 +123,7 @@ try {
     if (!victim) throw new Error(`${scenario.name}: no scheduled activity #${scenario.tamperActivity} to tamper with`);
     victim.activityType.name = `${victim.activityType.name}Renamed`;
     writeFileSync(join(dir, 'tampered', `${scenario.name}.activity-renamed.json`), `${JSON.stringify(json, null, 2)}\n`);
-    console.log(`recorded ${scenario.name} (${json.events.length} events) on ${hostname()}`);
+    console.log(`recorded ${scenario.name} (${json.events.length} events; tampered: activity #${scenario.tamperActivity} renamed)`);
   }
 } finally {
   worker.shutdown();

@@ -25,7 +25,6 @@ import {
   EXIT_CODES,
   JOB_PROGRESS_QUERY,
   worstOutcome,
-  type ActionRecord,
   type JobInput,
   type JobResult,
   type Outcome,

@@ -7,8 +7,10 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { JOB_WORKFLOW, type JobResult } from '../../src/common/job.js';
 import { quietRuntime } from '../support/runtime.js';
-import { localJob, runJobToEnd, startTestRunner, type TestRunner } from '../support/job.js';
-import { testClient, uniqueName } from '../support/temporal.js';
+import { fixtureTask, localJob, runJobToEnd, startTestRunner, type TestRunner } from '../support/job.js';
+import { execFileSync } from 'node:child_process';
+import { findTemporalCli } from '../../src/devserver/cli-binary.js';
+import { testAddress, testClient, uniqueName } from '../support/temporal.js';
 import type { Client } from '@temporalio/client';
 
 quietRuntime();
@@ -55,6 +57,29 @@ describe('job workflow', () => {
     const logs = readdirSync(join(result.artifacts!.dir, 'taskotron')).filter((f) => f.endsWith('.log')).sort();
     assert.deepEqual(logs, ['01-tolerated-failure.log', '02-use-the-output.log', '03-real-failure.log']);
     assert.match(readFileSync(join(result.artifacts!.dir, 'taskotron', '01-tolerated-failure.log'), 'utf8'), /exit code 7/);
+  });
+
+  test('search attributes and memo answer "what ran on this item and how did it end" (temporal workflow list)', async () => {
+    const item = `${uniqueName('searchable')}-1.0-1.fc40`;
+    const { workflowId } = await runJobToEnd(client, runner, localJob(runner, 'ignorereturn', { item }));
+    const query = `Item="${item}"`;
+    let listed = '';
+    for (let tries = 0; tries < 50 && !listed.includes(workflowId); tries++) {
+      listed = execFileSync(findTemporalCli()!, ['workflow', 'list', '--address', testAddress(), '--query', query, '--output', 'json'], { encoding: 'utf8' });
+      if (!listed.includes(workflowId)) await new Promise((r) => setTimeout(r, 100));
+    }
+    const [row] = JSON.parse(listed) as { execution: { workflowId: string }; status: string; searchAttributes: { indexedFields: Record<string, unknown> } }[];
+    assert.equal(row!.execution.workflowId, workflowId);
+    assert.equal(row!.status, 'WORKFLOW_EXECUTION_STATUS_FAILED');
+    const description = await client.workflow.getHandle(workflowId).describe();
+    const attribute = (name: string) => description.typedSearchAttributes.get({ name, type: 'KEYWORD' } as never);
+    assert.deepEqual(
+      ['TaskName', 'Item', 'ItemType', 'Arch', 'JobOutcome', 'RunnerHost'].map(attribute),
+      ['ignorereturn', item, 'koji_build', runner.arch, 'CRASHED', 'builder-a'],
+    );
+    const memo = description.memo as { taskRepo: string; artifacts: string };
+    assert.equal(memo.taskRepo, fixtureTask('ignorereturn'));
+    assert.match(memo.artifacts, /^builder-a:\/.+\/artifacts\//);
   });
 
   test('a python check that raises crashes the job with the reason and the traceback in the log tail', async () => {

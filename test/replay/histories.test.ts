@@ -14,8 +14,18 @@ import { quietRuntime } from '../support/runtime.js';
 const dir = join(projectRoot(), 'test', 'histories');
 
 /** The story each recorded job must tell, written from the spec rather than copied from the file. */
+const setup = ['claimHost', 'prepareWorkspace', 'loadFormula'];
 const expected: Record<string, { workflowType: string; activities: string[] }> = {
   'probe-runner-pool.json': { workflowType: 'probeRunnerPool', activities: ['claimHost', 'describeHost'] },
+  // examples/tasks/nvr-sanity: shell, python, resultsdb, exitcode — PASSED and FAILED (exit 100) runs.
+  'job-passed.json': { workflowType: 'runJob', activities: [...setup, 'shell', 'python', 'reportResults', 'exitcode'] },
+  'job-failed.json': { workflowType: 'runJob', activities: [...setup, 'shell', 'python', 'reportResults', 'exitcode'] },
+  // ignorereturn passes two actions, the third fails for real and the fourth never runs.
+  'job-crashed-ignorereturn.json': { workflowType: 'runJob', activities: [...setup, 'shell', 'shell', 'shell'] },
+  // cancelled during the second action.
+  'job-cancelled.json': { workflowType: 'runJob', activities: [...setup, 'shell', 'shell'] },
+  // host-a died during the second action; the job started over on host-b and finished.
+  'job-host-lost.json': { workflowType: 'runJob', activities: [...setup, 'shell', 'shell', ...setup, 'shell', 'shell', 'shell'] },
 };
 
 quietRuntime();

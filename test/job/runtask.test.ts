@@ -1,0 +1,71 @@
+// `runtask` as a task author runs it: a real process, on the harness's Temporal server, through the
+// job workflow. Exit codes as the original: 0, 100 when an exitcode action says so, 1 when crashed.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { projectRoot } from '../../src/devserver/project.js';
+import { fixtureTask } from '../support/job.js';
+import { testAddress } from '../support/temporal.js';
+
+const root = mkdtempSync(join(tmpdir(), 'taskotron-runtask-'));
+
+function runtask(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/runtask.ts', '--address', testAddress(), '--root', root, ...args], {
+      cwd: projectRoot(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const example = join(projectRoot(), 'examples', 'tasks', 'nvr-sanity', 'runtask.yml');
+
+test('the example task runs green: every action passes, the result is reported, exit code 0', async () => {
+  const run = await runtask(['-t', 'koji_build', '-i', 'foo-1.0-1.fc40', '--uuid', 'example-green', example]);
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+  for (const action of ['record the environment (shell)', 'run the check (python)', 'report results (resultsdb)', 'set the exit code (exitcode)']) {
+    assert.match(run.stdout, new RegExp(`✔ \\[\\d\\] ${action.replace(/[()]/g, '\\$&')} passed`));
+  }
+  assert.match(run.stdout, /PASSED\s+scratch\.nvr-sanity\s+foo-1\.0-1\.fc40/);
+  assert.match(run.stdout, /Outcome: {3}PASSED \(1 PASSED\)/);
+  const artifacts = join(root, 'artifacts', 'example-green');
+  assert.match(run.stdout, new RegExp(`Artifacts: ${artifacts}`));
+  assert.match(readFileSync(join(artifacts, 'taskotron', 'results.yml'), 'utf8'), /outcome: PASSED/);
+  assert.match(readFileSync(join(artifacts, 'environment.txt'), 'utf8'), /checking foo-1.0-1.fc40 on /);
+});
+
+test('the failing variant (an NVR without dist tag) reports FAILED and exits 100', async () => {
+  const run = await runtask(['-t', 'koji_build', '-i', 'foo-1.0-1', example]);
+  assert.equal(run.code, 100, run.stdout + run.stderr);
+  assert.match(run.stdout, /FAILED\s+scratch\.nvr-sanity\s+foo-1\.0-1\s+\(release '1' has no dist tag\)/);
+  assert.match(run.stdout, /Outcome: {3}FAILED/);
+});
+
+test('a crashing task exits 1 with CRASHED, the reason and the last log lines', async () => {
+  const run = await runtask(['-t', 'koji_build', '-i', 'foo-1.0-1.fc40', join(fixtureTask('crashing'), 'runtask.yml')]);
+  assert.equal(run.code, 1, run.stdout + run.stderr);
+  assert.match(run.stdout, /Outcome: {3}CRASHED/);
+  assert.match(run.stdout, /Reason: {4}action 'run the check': check\.py:run failed \(the callable raised, exit 1\)/);
+  assert.match(run.stdout, /\| RuntimeError: koji is unreachable \(simulated\)/);
+});
+
+test('a message field cannot inject shell syntax through runtask', async () => {
+  const marker = join(root, 'pwned');
+  const run = await runtask(['-t', 'koji_build', '-i', `x; touch ${marker}; $(touch ${marker}) \`touch ${marker}\``, example]);
+  assert.equal(run.code, 100, run.stdout + run.stderr);
+  assert.throws(() => readFileSync(marker), /ENOENT/);
+});
+
+test('usage errors exit 2', async () => {
+  const run = await runtask(['-t', 'koji_build', example]);
+  assert.equal(run.code, 2);
+  assert.match(run.stderr, /required option '-i, --item <item>' not specified/);
+});
