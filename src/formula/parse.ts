@@ -17,7 +17,8 @@ export interface FormulaParseResult {
 /** Parses and validates a formula; `file` is only used to label diagnostics. */
 export function parseFormula(text: string, file: string): FormulaParseResult {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  // logLevel 'error': YAML warnings become diagnostics, not process warnings on stderr.
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, logLevel: 'error' });
   const map = new SourceMap(doc, lines);
   const yamlDiagnostic = (severity: Diagnostic['severity'], e: { pos: [number, number]; message: string }): Diagnostic => ({
     severity,

@@ -82,3 +82,34 @@ describe('the normalised formula', () => {
     assert.deepEqual(errors.map(formatDiagnostic), []);
   });
 });
+
+describe('odd input never throws, it is reported', () => {
+  const H = 'name: t\ndesc: d\nmaintainer: m\ninput: {args: [koji_build]}\n';
+  const odd = [
+    'actions: {}',
+    `${H}actions: [null]`,
+    `${H}actions:\n  - name: a\n    shell: null`,
+    `${H}? [a, b]\n: c\nactions:\n  - {name: a, shell: [ls]}`,
+    `${H}1: x\nactions:\n  - {name: a, shell: [ls]}`,
+    'a: &a [*a]',
+    `${H}actions:\n  - name: a\n    dummy: {result: PASS, msg: !!binary aGVsbG8=}`,
+    `${H}task: 5\nactions: [{name: a, shell: [ls]}]`,
+    '---\n---\n',
+    '42',
+    // a "billion laughs" alias bomb
+    'a: &x [1,1,1,1,1,1,1,1,1,1]\nb: &y [*x,*x,*x,*x,*x,*x,*x,*x,*x,*x]\nc: &z [*y,*y,*y,*y,*y,*y,*y,*y,*y,*y]\nd: [*z,*z,*z,*z,*z,*z,*z,*z,*z,*z]',
+  ];
+  for (const yaml of odd) {
+    it(JSON.stringify(yaml).slice(0, 60), () => {
+      const r = parseFormula(yaml, 'f.yml');
+      assert.equal(r.formula, undefined);
+      assert.ok(r.errors.length > 0);
+      for (const e of r.errors) assert.ok(e.line >= 1 && e.column >= 1 && e.message.length > 0, formatDiagnostic(e));
+    });
+  }
+
+  it('a YAML warning (unknown tag) is a warning diagnostic, not noise on stderr', () => {
+    const r = parseFormula(`${H}actions:\n  - name: a\n    dummy: {result: !foo PASS}\n`, 'f.yml');
+    assert.deepEqual(r.warnings.map(formatDiagnostic), ['f.yml:7:21: warning: YAML: Unresolved tag: !foo']);
+  });
+});
