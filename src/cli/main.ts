@@ -8,6 +8,7 @@ import { registerDevServer } from './dev-server.js';
 import { registerRuntask } from './runtask-command.js';
 import { registerValidate } from './validate.js';
 import { registerRules } from './rules.js';
+import { registerResult } from './result.js';
 
 export function buildProgram(): Command {
   const program = new Command('taskotron')
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerRuntask(program);
   registerValidate(program);
   registerRules(program);
+  registerResult(program);
   return program;
 }
 
