@@ -19,7 +19,7 @@ export function corpusMessage(file: string): Record<string, unknown> {
 /** A corpus sample as a bus envelope: fedmsg_meta's test samples often lack msg_id and timestamp. */
 export function corpusEnvelope(file: string, msgId = `2026-${file.replace(/[^a-z0-9]/gi, '').slice(0, 24)}`): Envelope {
   const message = corpusMessage(file);
-  return { msg_id: msgId, timestamp: 1_500_000_000, ...message } as Envelope;
+  return { timestamp: 1_500_000_000, ...message, msg_id: msgId } as Envelope;
 }
 
 export interface RenderVars {

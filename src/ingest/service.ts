@@ -1,0 +1,275 @@
+// The ingest process, assembled: rules (live), the decision pipeline, the fedmsg sockets, the
+// workflow starter with its spool, the Temporal worker that runs trigger workflows and the discover
+// activity (queue `ingest`), the persisted checkpoint and the backfill after a restart.
+// Temporal being down at start is not fatal: messages are matched and held until it answers.
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { createDiscoverActivities } from '../activities/discover.js';
+import type { TaskSource } from '../common/job.js';
+import { runnerQueue } from '../common/queues.js';
+import { connectionOptions, type TemporalSettings } from '../config/temporal.js';
+import { workflowBundle } from '../worker/runner-worker.js';
+import type { TriggerInput } from '../workflows/trigger.js';
+import { FedmsgSubscriber } from './bus.js';
+import { readCritpath, type IngestConfig } from './config.js';
+import { datagrepperMessages } from './datagrepper.js';
+import type { Envelope } from './envelope.js';
+import { Intake, type TriggerRequest, type Verdict } from './intake.js';
+import { LiveRules } from './live-rules.js';
+import { Spool } from './spool.js';
+import { TriggerStarter } from './starter.js';
+import type { Logger } from './stats.js';
+
+export interface IngestServiceOptions {
+  config: IngestConfig;
+  temporal: TemporalSettings;
+  stateDir: string;
+  log: Logger;
+  /** Run the trigger worker in this process (default). Tests may bring their own bundle. */
+  worker?: false | { workflowsPath?: string };
+  /** Signature check for each envelope (signatures.ts); undefined = accept unsigned. */
+  verify?: (envelope: Envelope, raw: Buffer | undefined) => string | undefined;
+  /** Backfill overlap: how far before the checkpoint to start, for clock skew between publishers. */
+  backfillOverlapSeconds?: number;
+}
+
+export interface Checkpoint {
+  /** Unix seconds of the newest message handled with nothing older still volatile. */
+  timestamp: number;
+}
+
+/** Builds the workflow input: where each task lives, and which pool takes `noarch` jobs. */
+export function triggerInput(request: TriggerRequest, config: Pick<IngestConfig, 'taskRepo' | 'taskRef' | 'jobQueue' | 'validArches'>): TriggerInput {
+  const source = (task: string): TaskSource => {
+    const where = config.taskRepo.replaceAll('${task}', task);
+    return where.startsWith('local:') ? { kind: 'local', path: where.slice('local:'.length) } : { kind: 'git', repo: where, ref: config.taskRef };
+  };
+  return {
+    msgId: request.msgId,
+    topic: request.topic,
+    messageType: request.data.message_type,
+    item: request.data.item,
+    itemType: request.data.item_type,
+    data: request.data,
+    jobs: request.tasks.map((t) => ({ task: t.task, arch: t.arch, source: source(t.task) })),
+    discover: request.discover.map((d) => ({
+      repo: d.repo,
+      ...(d.branch ? { branch: d.branch } : {}),
+      ...(d.fallbackBranch ? { fallbackBranch: d.fallbackBranch } : {}),
+      recursive: d.recursive,
+      arches: d.arches,
+    })),
+    jobQueue: config.jobQueue,
+    noarchPool: runnerQueue(config.validArches[0] ?? 'x86_64'),
+  };
+}
+
+export class IngestService {
+  private bus?: FedmsgSubscriber;
+  private receiving?: Promise<void>;
+  private worker?: Worker;
+  private workerRun?: Promise<void>;
+  private workerConnection?: NativeConnection;
+  private checkpointTimer?: NodeJS.Timeout;
+  private newestHandled = 0;
+  private savedCheckpoint = 0;
+  private readonly abort = new AbortController();
+  private backfilling?: Promise<void>;
+  private stopping = false;
+
+  private constructor(
+    readonly options: IngestServiceOptions,
+    readonly rules: LiveRules,
+    readonly intake: Intake,
+    readonly starter: TriggerStarter,
+    private readonly connection: Connection,
+  ) {}
+
+  static async start(options: IngestServiceOptions): Promise<IngestService> {
+    const { config, stateDir, log } = options;
+    if (!config.rulesFile) throw new Error('no rules file: set [trigger] rules_template or pass --rules');
+    mkdirSync(stateDir, { recursive: true });
+    const rules = LiveRules.open(config.rulesFile, log);
+    rules.watch();
+    const intake = new Intake({
+      rules: () => rules.current,
+      validArches: config.validArches,
+      context: { critpathPkgs: readCritpath(config.critpathFile), ...(config.rawhideRelease ? { rawhideRelease: config.rawhideRelease } : {}) },
+      environments: config.environments,
+      maxMessageBytes: config.maxMessageBytes,
+      ...(options.verify ? { verify: options.verify } : {}),
+      log,
+    });
+    // Lazy: a server that is down now only delays starts; nothing is refused meanwhile.
+    const connection = Connection.lazy(connectionOptions(options.temporal));
+    const client = new Client({ connection, namespace: options.temporal.namespace });
+    const starter = new TriggerStarter({
+      client,
+      triggerQueue: config.triggerQueue,
+      toInput: (request) => triggerInput(request, config),
+      memoryCapacity: config.memoryQueue,
+      spool: new Spool<TriggerRequest>(join(stateDir, 'spool')),
+      deadLetterDir: stateDir,
+      counters: intake.counters,
+      log,
+    });
+    const service = new IngestService(options, rules, intake, starter, connection);
+    service.newestHandled = service.savedCheckpoint = service.readCheckpoint()?.timestamp ?? 0;
+    // Whatever a previous run left on disk starts first.
+    starter.resume();
+    if (options.worker !== false) service.runWorkerInBackground();
+    service.bus = await FedmsgSubscriber.open({
+      connect: config.connect,
+      bind: config.bind,
+      topics: config.topics,
+      hardMaxBytes: Math.max(config.maxMessageBytes * 4, 64 * 1024 * 1024),
+    });
+    service.receiving = service.bus.run((frames) => service.handle(service.intake.fromFrames(frames)));
+    service.checkpointTimer = setInterval(() => service.saveCheckpoint(), 1000);
+    service.checkpointTimer.unref();
+    const checkpoint = service.readCheckpoint();
+    if (config.datagrepperUrl && checkpoint) {
+      service.backfilling = service.backfill(config.datagrepperUrl, checkpoint.timestamp - (options.backfillOverlapSeconds ?? 60), Date.now() / 1000);
+    }
+    log('info', `listening on ${[...config.connect, ...service.bus.boundEndpoints].join(', ') || '(no endpoints)'}; ${rules.current.rules.length} rule(s) from ${config.rulesFile}`);
+    return service;
+  }
+
+  /** Endpoints this process bound (resolved ports for `:0`). */
+  get boundEndpoints(): string[] {
+    return this.bus?.boundEndpoints ?? [];
+  }
+
+  private handle(verdict: Verdict, timestamp?: number): void {
+    if (verdict.kind === 'matched') {
+      this.starter.submit(verdict.request);
+      this.newestHandled = Math.max(this.newestHandled, verdict.request.timestamp);
+    } else if (timestamp !== undefined) {
+      this.newestHandled = Math.max(this.newestHandled, timestamp);
+    }
+  }
+
+  /** Feeds one envelope as if it came from the bus (backfill, replay). */
+  ingestEnvelope(envelope: unknown): Verdict {
+    const verdict = this.intake.fromEnvelope(envelope);
+    const ts = typeof (envelope as { timestamp?: unknown })?.timestamp === 'number' ? (envelope as { timestamp: number }).timestamp : undefined;
+    this.handle(verdict, ts);
+    return verdict;
+  }
+
+  private async backfill(url: string, start: number, end: number): Promise<void> {
+    const { log, config } = this.options;
+    log('info', `backfilling ${new Date(start * 1000).toISOString()} .. ${new Date(end * 1000).toISOString()} from ${url}`);
+    let count = 0;
+    try {
+      for await (const envelope of datagrepperMessages(url, { start, end, ratePerSecond: config.backfillRate, signal: this.abort.signal })) {
+        const topic = typeof envelope.topic === 'string' ? envelope.topic : '';
+        if (!config.topics.some((prefix) => topic.startsWith(prefix))) continue;
+        this.ingestEnvelope(envelope);
+        this.intake.counters.add('backfilled');
+        count++;
+      }
+      log('info', `backfill done: ${count} message(s) read`);
+    } catch (error) {
+      log('error', `backfill stopped: ${(error as Error).message}`);
+    }
+  }
+
+  /** Resolves when the backfill started at startup has finished (tests). */
+  backfillDone(): Promise<void> {
+    return this.backfilling ?? Promise.resolve();
+  }
+
+  private checkpointFile(): string {
+    return join(this.options.stateDir, 'checkpoint.json');
+  }
+
+  readCheckpoint(): Checkpoint | undefined {
+    const file = this.checkpointFile();
+    if (!existsSync(file)) return undefined;
+    try {
+      const value = JSON.parse(readFileSync(file, 'utf8')) as Checkpoint;
+      return typeof value.timestamp === 'number' && value.timestamp > 0 ? value : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Persists the newest handled timestamp, but never past a message that is still only in memory. */
+  saveCheckpoint(): void {
+    const volatile = this.starter.oldestVolatileTimestamp();
+    const safe = volatile === undefined ? this.newestHandled : Math.min(this.newestHandled, volatile - 1);
+    if (safe <= this.savedCheckpoint) return;
+    const file = this.checkpointFile();
+    writeFileSync(`${file}.tmp`, `${JSON.stringify({ timestamp: safe } satisfies Checkpoint)}\n`);
+    renameSync(`${file}.tmp`, file);
+    this.savedCheckpoint = safe;
+  }
+
+  private runWorkerInBackground(): void {
+    const { log, temporal, config, stateDir } = this.options;
+    const custom = this.options.worker ? this.options.worker.workflowsPath : undefined;
+    const attempt = async (delay: number): Promise<void> => {
+      if (this.stopping) return;
+      try {
+        const bundle: WorkflowBundleWithSourceMap = custom ? await bundleWorkflowCode({ workflowsPath: custom, logger: quietLogger }) : await workflowBundle();
+        this.workerConnection = await NativeConnection.connect(connectionOptions(temporal));
+        if (this.stopping) return;
+        this.worker = await Worker.create({
+          connection: this.workerConnection,
+          namespace: temporal.namespace,
+          taskQueue: config.triggerQueue,
+          workflowBundle: bundle,
+          activities: createDiscoverActivities({ gitCacheDir: config.gitCacheDir ?? join(stateDir, 'git-cache') }),
+          shutdownGraceTime: '10 seconds',
+        });
+        this.workerRun = this.worker.run();
+        log('info', `trigger worker polling task queue '${config.triggerQueue}'`);
+      } catch (error) {
+        await this.workerConnection?.close().catch(() => undefined);
+        this.workerConnection = undefined;
+        log('warn', `trigger worker not running yet (${(error as Error).message.split('\n')[0]}); retrying in ${delay / 1000} s`);
+        await new Promise((r) => setTimeout(r, delay));
+        return attempt(Math.min(delay * 2, 30_000));
+      }
+    };
+    void attempt(1000);
+  }
+
+  /** Messages counted per outcome, and the queues' state. */
+  stats(): Record<string, number> {
+    return { ...this.intake.counters.snapshot(), pending: this.starter.pending, rules: this.rules.current.rules.length };
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.abort.abort();
+    this.rules.close();
+    this.bus?.close();
+    await this.receiving?.catch(() => undefined);
+    await this.backfilling;
+    clearInterval(this.checkpointTimer);
+    await this.starter.stop();
+    this.saveCheckpoint();
+    if (this.worker && this.worker.getState() === 'RUNNING') this.worker.shutdown();
+    await this.workerRun?.catch(() => undefined);
+    await this.workerConnection?.close().catch(() => undefined);
+    await this.connection.close().catch(() => undefined);
+  }
+}
+
+const quietLogger = {
+  log() {},
+  trace() {},
+  debug() {},
+  info() {},
+  warn(message: string) {
+    console.error(message);
+  },
+  error(message: string) {
+    console.error(message);
+  },
+};

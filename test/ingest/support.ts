@@ -1,0 +1,76 @@
+// Shared by ingest's integration tests: an IngestService on a private task queue with the stand-in
+// job workflow, and fedmsg publishing on loopback.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DEFAULT_CONFIG, type IngestConfig } from '../../src/ingest/config.js';
+import { FedmsgPublisher } from '../../src/ingest/bus.js';
+import { pythonJsonDumps } from '../../src/ingest/canonical-json.js';
+import { IngestService, type IngestServiceOptions } from '../../src/ingest/service.js';
+import type { Logger } from '../../src/ingest/stats.js';
+import { testAddress, uniqueName } from '../support/temporal.js';
+
+export const standInWorkflows = fileURLToPath(new URL('./workflows.ts', import.meta.url));
+
+export function scratchDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `${prefix}-`));
+}
+
+export interface TestIngest {
+  service: IngestService;
+  queue: string;
+  endpoint: string;
+  logs: string[];
+}
+
+export async function startTestIngest(
+  rulesText: string,
+  overrides: Partial<IngestConfig> = {},
+  options: Partial<IngestServiceOptions> & { stateDir?: string; queue?: string } = {},
+): Promise<TestIngest> {
+  const stateDir = options.stateDir ?? scratchDir('ingest-state');
+  const rulesFile = join(stateDir, 'trigger_rules.yml');
+  writeFileSync(rulesFile, rulesText);
+  const queue = options.queue ?? uniqueName('ingest-test');
+  const logs: string[] = [];
+  const log: Logger = (level, message) => logs.push(`${level}: ${message}`);
+  const config: IngestConfig = {
+    ...DEFAULT_CONFIG,
+    validArches: ['x86_64', 'armhfp'],
+    rulesFile,
+    bind: ['tcp://127.0.0.1:0'],
+    triggerQueue: queue,
+    jobQueue: queue,
+    ...overrides,
+  };
+  const service = await IngestService.start({
+    config,
+    temporal: { address: testAddress(), namespace: 'default' },
+    stateDir,
+    log,
+    worker: { workflowsPath: standInWorkflows },
+    ...options,
+  });
+  return { service, queue, endpoint: service.boundEndpoints[0] ?? '', logs };
+}
+
+/** Publishes envelopes to an endpoint the way an active fedmsg publisher does (connect, then send). */
+export async function publishTo(endpoint: string, envelopes: Array<Record<string, unknown>>): Promise<void> {
+  const publisher = await FedmsgPublisher.open({ connect: endpoint });
+  try {
+    if (!(await publisher.waitForSubscriber(5000))) throw new Error(`no subscriber on ${endpoint}`);
+    for (const envelope of envelopes) await publisher.send(String(envelope.topic), pythonJsonDumps(envelope));
+  } finally {
+    await publisher.close();
+  }
+}
+
+export async function until(condition: () => boolean | Promise<boolean>, what: string, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await condition()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+}
