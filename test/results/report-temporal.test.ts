@@ -74,13 +74,24 @@ describe('reporting through a real Temporal worker', () => {
     // The first attempt gets two answers; the third result is stored but the answer is lost.
     server.loseAnswers(1, 2);
     const handle = await client.workflow.start<typeof reportOnce>('reportOnce', { taskQueue, workflowId, args: [job], workflowExecutionTimeout: '2 minutes' });
+
+    // Between the attempts (5 s backoff) the server holds what the failed attempt heartbeated.
+    let recorded: { posted: unknown[] } | undefined;
+    for (let i = 0; i < 50 && !recorded; i++) {
+      await new Promise((done) => setTimeout(done, 100));
+      const pending = (await handle.describe()).raw.pendingActivities?.[0];
+      const payload = pending?.lastFailure ? pending.heartbeatDetails?.payloads?.[0]?.data : undefined;
+      if (payload) recorded = JSON.parse(Buffer.from(payload).toString('utf8')) as { posted: unknown[] };
+    }
+    assert.equal(recorded?.posted.length, 2, 'the two answered POSTs reached Temporal in the heartbeat details');
+
     const output = await handle.result();
 
     assert.equal(server.storedPosts() - before, 5, 'five results, each stored once');
     const stored = inGroup(job.job.uuid);
     assert.deepEqual(stored.map((r) => r.testcase).sort(), RESULTS.split('\n').map((l) => `scratch.${/checkname: (\S+)\}/.exec(l)![1]}`).sort());
     assert.deepEqual(output.reported.map((r) => r.id).sort(), stored.map((r) => r.id).sort());
-    assert.equal(output.skipped, 3);
+    assert.equal(output.skipped, 3, 'two from the heartbeat details, one found in the job group');
     assert.equal(output.summary, '3 PASSED, 2 FAILED');
 
     const history = await handle.fetchHistory();
