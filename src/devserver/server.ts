@@ -21,6 +21,8 @@ export interface DevServerOptions {
   logFile?: string;
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
   startupTimeoutMs?: number;
+  /** More `temporal server start-dev` flags, e.g. `--dynamic-config-value K=V`. */
+  extraArgs?: string[];
 }
 
 export interface DevServer {
@@ -56,6 +58,7 @@ export function devServerArgs(options: Required<Pick<DevServerOptions, 'ip' | 'p
     for (const pragma of ['journal_mode=WAL', 'synchronous=NORMAL', 'busy_timeout=5000']) args.push('--sqlite-pragma', pragma);
   }
   for (const key of SEARCH_ATTRIBUTES) args.push('--search-attribute', `${key.name}=Keyword`);
+  if (options.extraArgs) args.push(...options.extraArgs);
   return args;
 }
 
