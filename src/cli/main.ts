@@ -8,6 +8,9 @@ import { registerDevServer } from './dev-server.js';
 import { registerRuntask } from './runtask-command.js';
 import { registerValidate } from './validate.js';
 import { registerRules } from './rules.js';
+import { registerIngest } from './ingest.js';
+import { registerPublish } from './publish.js';
+import { registerReplay } from './replay.js';
 import { registerResult } from './result.js';
 
 export function buildProgram(): Command {
@@ -21,6 +24,9 @@ export function buildProgram(): Command {
   registerRuntask(program);
   registerValidate(program);
   registerRules(program);
+  registerIngest(program);
+  registerPublish(program);
+  registerReplay(program);
   registerResult(program);
   return program;
 }

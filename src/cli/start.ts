@@ -1,8 +1,11 @@
+import { connect } from 'node:net';
+import { relative } from 'node:path';
 import type { Command } from 'commander';
 import { Client, Connection } from '@temporalio/client';
 import { fedoraArch } from '../common/arch.js';
 import { WORKFLOW_QUEUE } from '../common/queues.js';
 import { startStack } from '../devserver/stack.js';
+import { projectRoot } from '../devserver/project.js';
 import type { probeRunnerPool } from '../workflows/probe.js';
 import { positiveInt } from './options.js';
 
@@ -11,6 +14,25 @@ interface StartOptions {
   uiPort: number;
   arch: string;
   stateDir?: string;
+  fedmsgPort: number;
+  ingest: boolean;
+}
+
+/** True once something accepts TCP connections on the loopback port (ZeroMQ binds plain TCP). */
+async function waitForPort(port: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = connect({ host: '127.0.0.1', port }, () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (open) return true;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return false;
 }
 
 export function registerStart(program: Command): void {
@@ -21,12 +43,15 @@ export function registerStart(program: Command): void {
     .option('--ui-port <port>', 'Temporal Web UI port on 127.0.0.1', positiveInt, 8233)
     .option('--arch <arch>', 'architecture of the local runner', fedoraArch())
     .option('--state-dir <dir>', 'where the SQLite database and server log live (env TASKOTRON_HOME, default .taskotron/)')
+    .option('--fedmsg-port <port>', 'loopback port the ingest binds for `taskotron publish`', positiveInt, 9941)
+    .option('--no-ingest', 'run no ingest')
     .action(async (options: StartOptions) => {
       const stack = await startStack({
         port: options.port,
         uiPort: options.uiPort,
         arch: options.arch,
         ...(options.stateDir ? { stateDir: options.stateDir } : {}),
+        fedmsgPort: options.ingest ? options.fedmsgPort : false,
         cliCommand: [process.execPath, ...process.execArgv, process.argv[1]!],
       });
       let exitCode = 0;
@@ -34,7 +59,7 @@ export function registerStart(program: Command): void {
       const shutdown = (signal: string) => {
         if (stopping) return;
         stopping = true;
-        console.error(`\ntaskotron: ${signal} received, stopping worker and Temporal server…`);
+        console.error(`\ntaskotron: ${signal} received, stopping ingest, worker and Temporal server…`);
         void stack.stop().then(() => process.exit(exitCode));
       };
       for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => shutdown(signal));
@@ -62,6 +87,16 @@ export function registerStart(program: Command): void {
         console.error(`taskotron: runner probe failed: ${(error as Error).message}`);
       } finally {
         await connection.close();
+      }
+      if (stack.fedmsgEndpoint) {
+        if (await waitForPort(options.fedmsgPort, 60_000)) {
+          const example = relative(process.cwd(), `${projectRoot()}/examples/messages/koji-build-completed.json`);
+          const portFlag = options.fedmsgPort === 9941 ? '' : ` --endpoint ${stack.fedmsgEndpoint}`;
+          console.error(`Ingest ready     ${stack.fedmsgEndpoint} (rules ${relative(process.cwd(), stack.rulesFile ?? '')})`);
+          console.error(`                 try: npx taskotron publish${portFlag} ${example}`);
+        } else {
+          console.error(`taskotron: ingest did not bind ${stack.fedmsgEndpoint} within 60 s`);
+        }
       }
       console.error('Press Ctrl-C to stop.');
     });

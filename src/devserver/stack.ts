@@ -1,6 +1,8 @@
 // The embedded stack behind `npm start`: a Temporal dev server with a SQLite file under .taskotron/,
-// its Web UI, and a runner worker as a child process (the same `taskotron worker` production runs).
-// The supervisor owns shutdown order: worker first (so running steps can finish), server last.
+// its Web UI, a runner worker and the ingest as child processes (the same `taskotron worker` and
+// `taskotron ingest` production runs; ingest binds a loopback fedmsg endpoint with the example rules).
+// The supervisor owns shutdown order: ingest first (nothing new starts; unstarted messages go to its
+// spool), then the worker (so running steps can finish), server last.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
@@ -15,11 +17,18 @@ export interface StackOptions {
   arch: string;
   /** argv to run the `taskotron` CLI in a child process (node + flags + script). */
   cliCommand: string[];
+  /** Loopback port the ingest binds for `taskotron publish` (default 9941); false runs no ingest. */
+  fedmsgPort?: number | false;
+  /** Rules for the ingest; default examples/trigger_rules.yml. */
+  rulesFile?: string;
   log?: (line: string) => void;
 }
 
 export interface Stack {
   server: DevServer;
+  /** Where `taskotron publish` reaches the ingest, when it runs. */
+  fedmsgEndpoint?: string;
+  rulesFile?: string;
   children: Map<string, ChildProcess>;
   stop(): Promise<void>;
   /** Resolves with the name of the first child that exits on its own. */
@@ -73,6 +82,26 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     detached: true,
   });
   children.set('worker', worker);
+  let fedmsgEndpoint: string | undefined;
+  const rulesFile = options.rulesFile ?? join(projectRoot(), 'examples', 'trigger_rules.yml');
+  if (options.fedmsgPort !== false) {
+    fedmsgEndpoint = `tcp://127.0.0.1:${options.fedmsgPort ?? 9941}`;
+    const ingest = spawn(
+      command!,
+      [
+        ...args,
+        'ingest',
+        '--rules', rulesFile,
+        '--bind', fedmsgEndpoint,
+        '--arches', options.arch,
+        // The example tasks run from this checkout on the local runner.
+        '--task-repo', `local:${join(projectRoot(), 'examples', 'tasks')}/\${task}`,
+        '--state-dir', join(stateDir, 'ingest'),
+      ],
+      { env, stdio: ['ignore', 'inherit', 'inherit'], detached: true },
+    );
+    children.set('ingest', ingest);
+  }
   const firstExit = new Promise<string>((resolve) => {
     for (const [name, child] of children) child.once('exit', () => resolve(name));
     server.process.once('exit', () => resolve('temporal server'));
@@ -80,11 +109,14 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   let stopping: Promise<void> | undefined;
   return {
     server,
+    ...(fedmsgEndpoint ? { fedmsgEndpoint, rulesFile } : {}),
     children,
     firstExit,
     stop() {
       stopping ??= (async () => {
-        await Promise.all([...children.values()].map((child) => stopChild(child, 45_000)));
+        const ingest = children.get('ingest');
+        if (ingest) await stopChild(ingest, 15_000);
+        await Promise.all([...children].filter(([name]) => name !== 'ingest').map(([, child]) => stopChild(child, 45_000)));
         await server.stop();
       })();
       return stopping;

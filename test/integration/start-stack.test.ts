@@ -1,11 +1,13 @@
 // `npm start`'s stack as a user sees it: the real CLI in a child process brings up the Temporal dev
-// server with its Web UI and a polling worker, and Ctrl-C (SIGINT) leaves no process behind.
+// server with its Web UI, a polling worker and the ingest; `taskotron publish` of the example message
+// starts its trigger and job workflows; Ctrl-C (SIGINT) leaves no process behind.
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { Client, Connection } from '@temporalio/client';
 import { freePort } from '../../src/devserver/server.js';
 import { projectRoot } from '../../src/devserver/project.js';
 
@@ -38,10 +40,10 @@ function alive(pid: number): boolean {
   }
 }
 
-test('taskotron start serves the Web UI, runs a worker, and Ctrl-C stops every process it started', { timeout: 120_000 }, async () => {
+test('taskotron start serves the Web UI, runs a worker and the ingest, and Ctrl-C stops every process it started', { timeout: 150_000 }, async () => {
   const stateDir = mkdtempSync(join(tmpdir(), 'taskotron-start-'));
-  const [port, uiPort] = [await freePort(), await freePort()];
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'start', '--port', String(port), '--ui-port', String(uiPort), '--state-dir', stateDir], {
+  const [port, uiPort, fedmsgPort] = [await freePort(), await freePort(), await freePort()];
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'start', '--port', String(port), '--ui-port', String(uiPort), '--fedmsg-port', String(fedmsgPort), '--state-dir', stateDir], {
     cwd: projectRoot(),
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, TEMPORAL_ADDRESS: '' },
@@ -68,8 +70,39 @@ test('taskotron start serves the Web UI, runs a worker, and Ctrl-C stops every p
     const ui = await fetch(`http://127.0.0.1:${uiPort}/`);
     assert.equal(ui.status, 200);
 
+    assert.match(output, new RegExp(`Ingest ready {5}tcp://127.0.0.1:${fedmsgPort} \\(rules examples/trigger_rules.yml\\)`));
+
+    // What the README tells a newcomer to do: publish the example message and watch the job appear.
+    const publish = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'publish', '--endpoint', `tcp://127.0.0.1:${fedmsgPort}`, 'examples/messages/koji-build-completed.json'], {
+      cwd: projectRoot(),
+      encoding: 'utf8',
+    });
+    assert.equal(publish.status, 0, publish.stderr);
+    const msgId = '2026-7f1b9a52-2c7e-4d53-9a8e-3b6f1c0d2e41';
+    const connection = await Connection.connect({ address: `127.0.0.1:${port}` });
+    try {
+      const client = new Client({ connection });
+      const trigger = await client.workflow.getHandle(`msg-${msgId}`).result().catch(async (error: Error) => {
+        // The ingest may take a moment to start it: retry until it exists.
+        for (let i = 0; i < 100; i++) {
+          await new Promise((r) => setTimeout(r, 200));
+          try {
+            return await client.workflow.getHandle(`msg-${msgId}`).result();
+          } catch {
+            /* not yet */
+          }
+        }
+        throw error;
+      }) as { jobs: Array<{ workflowId: string }> };
+      assert.equal(trigger.jobs.length, 1);
+      const job = await client.workflow.getHandle(trigger.jobs[0]!.workflowId).describe();
+      assert.equal(job.type, 'runJob');
+    } finally {
+      await connection.close();
+    }
+
     const started = descendants(child.pid!);
-    assert.ok(started.length >= 2, `expected a server and a worker process, saw ${started.join(', ')}`);
+    assert.ok(started.length >= 3, `expected a server, a worker and an ingest process, saw ${started.join(', ')}`);
     child.kill('SIGINT');
     assert.equal(await exited, 0, output);
     const deadline = Date.now() + 10_000;

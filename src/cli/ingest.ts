@@ -1,0 +1,120 @@
+// `taskotron ingest`: the production ingest process. Reads a trigger.cfg (the original's INI, plus
+// [fedmsg] and [ingest] sections) and/or flags; SIGHUP reloads the rules, SIGINT/SIGTERM stop it
+// after what is still in memory is written to the spool.
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { installRuntimeLogger } from '../worker/logging.js';
+import { DEFAULT_CONFIG, readIngestConfig, type IngestConfig } from '../ingest/config.js';
+import { RulesLoadError } from '../ingest/live-rules.js';
+import { IngestService } from '../ingest/service.js';
+import { signatureVerifier } from '../ingest/signatures.js';
+import { stderrLogger } from '../ingest/stats.js';
+import { defaultStateDir } from '../devserver/stack.js';
+import { addTemporalOptions, positiveInt, temporalSettingsFromOptions } from './options.js';
+
+export interface IngestCliOptions {
+  config?: string;
+  rules?: string;
+  endpoint?: string[];
+  bind?: string[];
+  topic?: string[];
+  arches?: string;
+  stateDir?: string;
+  datagrepper?: string;
+  taskRepo?: string;
+  triggerQueue?: string;
+  jobQueue?: string;
+  validateSignatures?: boolean;
+  ca?: string;
+  crl?: string;
+  statsInterval: number;
+  verbose?: boolean;
+  address?: string;
+  namespace?: string;
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** Config file first, then flags over it. */
+export function ingestConfigFromOptions(options: IngestCliOptions): IngestConfig {
+  const config: IngestConfig = options.config ? readIngestConfig(options.config) : { ...DEFAULT_CONFIG };
+  if (options.rules) config.rulesFile = options.rules;
+  if (options.endpoint) config.connect = options.endpoint;
+  if (options.bind) config.bind = options.bind;
+  if (options.topic) config.topics = options.topic;
+  if (options.arches) config.validArches = options.arches.split(',').map((a) => a.trim()).filter(Boolean);
+  if (options.stateDir) config.stateDir = options.stateDir;
+  if (options.datagrepper) config.datagrepperUrl = options.datagrepper;
+  if (options.taskRepo) config.taskRepo = options.taskRepo;
+  if (options.triggerQueue) config.triggerQueue = options.triggerQueue;
+  if (options.jobQueue) config.jobQueue = options.jobQueue;
+  if (options.validateSignatures) config.validateSignatures = true;
+  if (options.ca) config.caCert = options.ca;
+  if (options.crl) config.crl = options.crl;
+  return config;
+}
+
+export function registerIngest(program: Command): void {
+  addTemporalOptions(
+    program
+      .command('ingest')
+      .description('subscribe to fedmsg, match trigger_rules.yml and start one trigger workflow per matched message')
+      .option('--config <file>', 'a trigger.cfg (INI): [trigger], [koji_build_completed], [fedmsg], [ingest]')
+      .option('--rules <file>', 'trigger_rules.yml (overrides [trigger] rules_template)')
+      .option('--endpoint <url>', 'a fedmsg publisher to connect to, e.g. tcp://hub.fedoraproject.org:9940 (repeatable)', collect)
+      .option('--bind <url>', 'an endpoint to bind for publishers that connect, e.g. tcp://127.0.0.1:9941 (repeatable)', collect)
+      .option('--topic <prefix>', 'topic prefix to subscribe to (repeatable; default: everything)', collect)
+      .option('--arches <list>', 'valid arches for rules that name none (default x86_64)')
+      .option('--state-dir <dir>', 'spool, checkpoint and git cache (default $TASKOTRON_HOME/ingest or .taskotron/ingest)')
+      .option('--datagrepper <url>', 'datagrepper /raw URL to backfill from after a restart')
+      .option('--task-repo <template>', "where a task lives: '${task}' is replaced; 'local:/path/${task}' for a directory on the runners")
+      .option('--trigger-queue <queue>', 'task queue of trigger workflows (this process polls it)', DEFAULT_CONFIG.triggerQueue)
+      .option('--job-queue <queue>', 'task queue of job workflows', DEFAULT_CONFIG.jobQueue)
+      .option('--validate-signatures', 'drop messages whose X.509 signature does not verify')
+      .option('--ca <file>', 'CA certificate(s), PEM, for --validate-signatures')
+      .option('--crl <file>', 'certificate revocation list, PEM or DER')
+      .option('--stats-interval <seconds>', 'log the message counters this often', positiveInt, 60)
+      .option('--verbose', 'log every ignored message'),
+  ).action(async (options: IngestCliOptions) => {
+    installRuntimeLogger('WARN');
+    const log = stderrLogger(options.verbose ? 'debug' : 'info');
+    const config = ingestConfigFromOptions(options);
+    const stateDir = config.stateDir ?? join(defaultStateDir(), 'ingest');
+    let service: IngestService;
+    try {
+      service = await IngestService.start({
+        config,
+        temporal: temporalSettingsFromOptions(options),
+        stateDir,
+        log,
+        ...(config.validateSignatures ? { verify: signatureVerifier({ caFile: config.caCert, crlFile: config.crl }) } : {}),
+      });
+    } catch (error) {
+      if (error instanceof RulesLoadError) {
+        for (const line of error.diagnostics) console.error(line);
+        process.exitCode = 1;
+        return;
+      }
+      throw error;
+    }
+    console.error(`taskotron ingest: ready on ${[...config.connect, ...service.boundEndpoints].join(', ')}; state in ${stateDir}`);
+    const timer = setInterval(() => log('info', `counters ${JSON.stringify(service.stats())}`), options.statsInterval * 1000);
+    timer.unref();
+    process.on('SIGHUP', () => service.rules.reload('SIGHUP'));
+    await new Promise<void>((resolve) => {
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        log('info', `${signal}: stopping`);
+        void service.stop().then(() => {
+          log('info', `stopped; counters ${JSON.stringify(service.stats())}`);
+          resolve();
+        });
+      };
+      process.on('SIGINT', () => stop('SIGINT'));
+      process.on('SIGTERM', () => stop('SIGTERM'));
+    });
+    clearInterval(timer);
+  });
+}

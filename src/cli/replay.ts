@@ -1,0 +1,119 @@
+// `taskotron replay`: feed recorded messages through ingest's decision path and start what they
+// match, from a JSON-lines file or a datagrepper time range. Workflow IDs come from msg_id, so a
+// replay over messages that already ran starts nothing twice.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { Connection } from '@temporalio/client';
+import { installRuntimeLogger } from '../worker/logging.js';
+import { connectionOptions } from '../config/temporal.js';
+import { datagrepperMessages } from '../ingest/datagrepper.js';
+import { envelopesFromJson } from '../ingest/envelope.js';
+import { RulesLoadError } from '../ingest/live-rules.js';
+import { IngestService } from '../ingest/service.js';
+import { stderrLogger } from '../ingest/stats.js';
+import { ingestConfigFromOptions, type IngestCliOptions } from './ingest.js';
+import { addTemporalOptions, temporalSettingsFromOptions } from './options.js';
+
+interface ReplayOptions extends IngestCliOptions {
+  start?: string;
+  end?: string;
+}
+
+/** Unix seconds from `1504643021`, `1504643021.5` or an ISO date. */
+export function parseTime(value: string): number {
+  if (/^\d+(\.\d+)?$/.test(value)) return Number(value);
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw new Error(`not a time: '${value}' (give Unix seconds or an ISO date)`);
+  return ms / 1000;
+}
+
+/** Each line a JSON envelope or datagrepper record; a whole JSON document (e.g. a /raw page) also works. */
+export function readMessagesFile(file: string): unknown[] {
+  const text = readFileSync(file, 'utf8');
+  try {
+    return envelopesFromJson(JSON.parse(text));
+  } catch {
+    return text
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .flatMap((line, i) => {
+        try {
+          return envelopesFromJson(JSON.parse(line));
+        } catch {
+          return [{ unparsable: `${file}:${i + 1}` }];
+        }
+      });
+  }
+}
+
+export function registerReplay(program: Command): void {
+  addTemporalOptions(
+    program
+      .command('replay')
+      .description('start the trigger workflows recorded messages match: `replay FILE.jsonl` or `replay --datagrepper URL --start T --end T`')
+      .argument('[file]', 'JSON lines of envelopes or datagrepper records')
+      .option('--config <file>', 'a trigger.cfg (valid_arches, rules, critpath)')
+      .option('--rules <file>', 'trigger_rules.yml')
+      .option('--arches <list>', 'valid arches for rules that name none')
+      .option('--datagrepper <url>', 'datagrepper /raw URL to read the messages from')
+      .option('--start <time>', 'with --datagrepper: from (Unix seconds or ISO date)')
+      .option('--end <time>', 'with --datagrepper: until (default now)')
+      .option('--topic <prefix>', 'only topics with this prefix (repeatable)', (v: string, p: string[] = []) => [...p, v])
+      .option('--task-repo <template>', "where a task lives: '${task}' is replaced")
+      .option('--trigger-queue <queue>', 'task queue of trigger workflows', 'ingest')
+      .option('--job-queue <queue>', 'task queue of job workflows', 'taskotron'),
+  ).action(async (file: string | undefined, options: ReplayOptions) => {
+    installRuntimeLogger('WARN');
+    if (!file && !(options.datagrepper && options.start)) {
+      console.error('taskotron replay: give a FILE, or --datagrepper URL --start T [--end T]');
+      process.exitCode = 2;
+      return;
+    }
+    const log = stderrLogger('info');
+    const temporal = temporalSettingsFromOptions(options);
+    // Replay does not spool: if Temporal is down, say so now.
+    const probe = await Connection.connect({ ...connectionOptions(temporal), connectTimeout: 5000 }).catch((error: Error) => error);
+    if (probe instanceof Error) {
+      console.error(`taskotron replay: Temporal at ${temporal.address} does not answer: ${probe.message}`);
+      process.exitCode = 1;
+      return;
+    }
+    await probe.close();
+    const config = { ...ingestConfigFromOptions({ ...options, datagrepper: undefined }), connect: [], bind: [] };
+    const stateDir = mkdtempSync(join(tmpdir(), 'taskotron-replay-'));
+    let service: IngestService;
+    try {
+      service = await IngestService.start({ config, temporal, stateDir, log, worker: false });
+    } catch (error) {
+      rmSync(stateDir, { recursive: true, force: true });
+      if (error instanceof RulesLoadError) {
+        for (const line of error.diagnostics) console.error(line);
+        process.exitCode = 1;
+        return;
+      }
+      throw error;
+    }
+    try {
+      const topicOk = (envelope: unknown) => {
+        const topic = (envelope as { topic?: unknown })?.topic;
+        return !options.topic || (typeof topic === 'string' && options.topic.some((p) => topic.startsWith(p)));
+      };
+      if (file) {
+        for (const envelope of readMessagesFile(file)) if (topicOk(envelope)) service.ingestEnvelope(envelope);
+      } else {
+        const start = parseTime(options.start!);
+        const end = options.end ? parseTime(options.end) : Date.now() / 1000;
+        for await (const envelope of datagrepperMessages(options.datagrepper!, { start, end, ratePerSecond: config.backfillRate })) {
+          if (topicOk(envelope)) service.ingestEnvelope(envelope);
+        }
+      }
+      await service.starter.idle();
+      console.log(JSON.stringify(service.stats()));
+    } finally {
+      await service.stop();
+      rmSync(stateDir, { recursive: true, force: true });
+    }
+  });
+}
