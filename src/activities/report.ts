@@ -3,7 +3,7 @@
 // API for the job workflow
 // ------------------------
 //   const { reportResults } = proxyActivities<ReportingActivities>({ taskQueue: hostQueue, ...reportActivityOptions() });
-//   const report = await reportResults({ results: text } | { file: path }, job });
+//   const report = await reportResults({ results: text, job });   // or { file: path, job }
 //
 // Import `reportActivityOptions` / `REPORT_RETRY_POLICY` / `REPORT_TIMEOUTS` from
 // `src/results/policy.js` (workflow-safe; re-exported here for everyone else). Run it on the job's
