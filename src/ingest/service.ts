@@ -33,6 +33,10 @@ export interface IngestServiceOptions {
   verify?: (envelope: Envelope, raw: Buffer | undefined) => string | undefined;
   /** Backfill overlap: how far before the checkpoint to start, for clock skew between publishers. */
   backfillOverlapSeconds?: number;
+  /** Backoff between start attempts while Temporal is unreachable (default 0.5 s doubling to 30 s). */
+  retryBackoffMs?: { min: number; max: number };
+  /** A start not answered within this counts as Temporal unreachable (default 10 s). */
+  startTimeoutMs?: number;
 }
 
 export interface Checkpoint {
@@ -114,6 +118,8 @@ export class IngestService {
       deadLetterDir: stateDir,
       counters: intake.counters,
       log,
+      ...(options.startTimeoutMs ? { startTimeoutMs: options.startTimeoutMs } : {}),
+      ...(options.retryBackoffMs ? { minBackoffMs: options.retryBackoffMs.min, maxBackoffMs: options.retryBackoffMs.max } : {}),
     });
     const service = new IngestService(options, rules, intake, starter, connection);
     service.newestHandled = service.savedCheckpoint = service.readCheckpoint()?.timestamp ?? 0;

@@ -24,6 +24,8 @@ export interface StarterOptions {
   counters: Counters;
   log: Logger;
   concurrency?: number;
+  /** A start not answered within this is treated as Temporal unreachable (default 10 s). */
+  startTimeoutMs?: number;
   /** Backoff while Temporal is unreachable. */
   minBackoffMs?: number;
   maxBackoffMs?: number;
@@ -58,8 +60,9 @@ export class TriggerStarter {
   /** Takes a matched message; returns at once. It will be started, now or when Temporal is back. */
   submit(request: TriggerRequest): void {
     const { spool, memoryCapacity, counters } = this.options;
-    // Once anything is on disk, newer messages queue behind it there: oldest first, memory bounded.
-    if (spool.length > 0 || this.memory.length >= memoryCapacity) {
+    // Once anything is on disk, newer messages queue behind it there: oldest first. Memory holds
+    // at most `memoryCapacity` messages, counting those whose start is in flight.
+    if (spool.length > 0 || this.memory.length + this.inflight >= memoryCapacity) {
       spool.append([request]);
       counters.add('spooled');
     } else {
@@ -133,7 +136,8 @@ export class TriggerStarter {
     const { client, counters, log, triggerQueue } = this.options;
     const input = this.options.toInput(item.request);
     try {
-      await client.workflow.start(TRIGGER_WORKFLOW, {
+      // The client's own retries would hold an unreachable call ~20 s; a deadline hands it back to us.
+      await client.connection.withDeadline(Date.now() + (this.options.startTimeoutMs ?? 10_000), () => client.workflow.start(TRIGGER_WORKFLOW, {
         workflowId: triggerWorkflowId(input.msgId),
         taskQueue: triggerQueue,
         args: [input],
@@ -145,7 +149,7 @@ export class TriggerStarter {
           { key: Item, value: input.item },
           { key: ItemType, value: input.itemType },
         ],
-      });
+      }));
       counters.add('started');
       item.done?.();
       this.recovered();
@@ -156,10 +160,13 @@ export class TriggerStarter {
         this.recovered();
         return;
       }
-      if (isGrpcServiceError(error) && PERMANENT.has(error.code)) {
+      const cause = (error as { cause?: unknown }).cause;
+      const code = isGrpcServiceError(error) ? error.code : isGrpcServiceError(cause) ? cause.code : undefined;
+      if (code !== undefined && PERMANENT.has(code)) {
         counters.add('start-refused');
-        log('error', `Temporal refused the trigger for ${input.msgId}: ${error.message}; kept in ${this.options.deadLetterDir}/refused.jsonl`);
-        appendFileSync(join(this.options.deadLetterDir, 'refused.jsonl'), `${JSON.stringify({ error: error.message, request: item.request })}\n`);
+        const message = (error as Error).message;
+        log('error', `Temporal refused the trigger for ${input.msgId}: ${message}; kept in ${this.options.deadLetterDir}/refused.jsonl`);
+        appendFileSync(join(this.options.deadLetterDir, 'refused.jsonl'), `${JSON.stringify({ error: message, request: item.request })}\n`);
         item.done?.();
         return;
       }

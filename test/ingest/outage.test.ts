@@ -1,0 +1,117 @@
+// Nothing matched is lost: while Temporal cannot be reached, matched messages wait in a bounded
+// memory queue and then in the durable spool; they are started when it answers again, also after
+// an ingest restart. The server is reached through a TCP relay this test opens and closes.
+import assert from 'node:assert/strict';
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { Client } from '@temporalio/client';
+import { freePort } from '../../src/devserver/server.js';
+import { quietRuntime } from '../support/runtime.js';
+import { testAddress, testClient } from '../support/temporal.js';
+import { corpusEnvelope } from './corpus.js';
+import { publishTo, scratchDir, startTestIngest, until } from './support.js';
+
+let client: Client;
+let close: () => Promise<void>;
+before(async () => {
+  quietRuntime();
+  ({ client, close } = await testClient());
+});
+after(async () => close());
+
+const rules = '- when: {message_type: KojiBuildPackageCompleted}\n  do: [{tasks: [rpmlint], arches: [x86_64]}]\n';
+const builds = (n: number) =>
+  Array.from({ length: n }, (_, i) => {
+    const envelope = corpusEnvelope('buildsys.build.state.change__TestKojiBuildStateChangeComplete.json', `2026-${crypto.randomUUID()}`);
+    return { ...envelope, timestamp: 1_764_316_800 + i };
+  });
+
+/** A TCP relay to the test's Temporal server that can be switched off and on. */
+class Relay {
+  private server?: Server;
+  private readonly sockets = new Set<Socket>();
+  constructor(readonly port: number) {}
+  async open(): Promise<void> {
+    const [host, port] = testAddress().split(':') as [string, string];
+    this.server = createServer((inbound) => {
+      const outbound = connect({ host, port: Number(port) });
+      for (const s of [inbound, outbound]) {
+        this.sockets.add(s);
+        s.on('close', () => this.sockets.delete(s));
+        s.on('error', () => s.destroy());
+      }
+      inbound.pipe(outbound).pipe(inbound);
+    });
+    await new Promise<void>((resolve) => this.server!.listen(this.port, '127.0.0.1', resolve));
+  }
+  async shut(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    this.server = undefined;
+  }
+}
+
+const spoolFiles = (stateDir: string) => readdirSync(join(stateDir, 'spool')).filter((f) => f.endsWith('.jsonl'));
+
+test('while Temporal is unreachable matched messages fill memory then the spool; all start once it answers', { timeout: 90_000 }, async () => {
+  const relay = new Relay(await freePort());
+  const stateDir = scratchDir('ingest-outage');
+  const ingest = await startTestIngest(rules, { memoryQueue: 2 }, {
+    stateDir,
+    temporal: { address: `127.0.0.1:${relay.port}`, namespace: 'default' },
+    retryBackoffMs: { min: 100, max: 500 },
+    startTimeoutMs: 1000,
+    worker: false,
+  });
+  const messages = builds(6);
+  try {
+    await publishTo(ingest.endpoint, messages);
+    await until(() => ingest.service.stats().matched === 6, 'all six to be matched');
+    await until(() => (ingest.service.stats()['start-retry'] ?? 0) >= 2, 'start attempts to fail');
+    const stats = ingest.service.stats();
+    assert.equal(stats.started ?? 0, 0);
+    assert.equal(stats.pending, 6);
+    assert.equal(stats.spooled, 4, 'memory holds two; four went to disk');
+    assert.ok(spoolFiles(stateDir).length > 0);
+
+    await relay.open();
+    await until(() => ingest.service.stats().started === 6, 'all six to start after the server is back', 30_000);
+    assert.equal(ingest.service.stats().pending, 0);
+    assert.deepEqual(spoolFiles(stateDir), [], 'started entries leave the spool');
+    for (const m of messages) await client.workflow.getHandle(`msg-${m.msg_id}`).describe();
+  } finally {
+    await ingest.service.stop();
+    await relay.shut();
+  }
+});
+
+test('messages held when ingest stops during an outage are in the spool and start after a restart', { timeout: 90_000 }, async () => {
+  const stateDir = scratchDir('ingest-restart');
+  const down = await startTestIngest(rules, {}, {
+    stateDir,
+    temporal: { address: `127.0.0.1:${await freePort()}`, namespace: 'default' },
+    retryBackoffMs: { min: 100, max: 500 },
+    startTimeoutMs: 1000,
+    worker: false,
+  });
+  const messages = builds(3);
+  try {
+    await publishTo(down.endpoint, messages);
+    await until(() => down.service.stats().matched === 3, 'all three to be matched');
+  } finally {
+    await down.service.stop();
+  }
+  assert.match(down.logs.join('\n'), /kept 3 unstarted message\(s\) in .*spool for the next start/);
+  assert.ok(spoolFiles(stateDir).length > 0);
+
+  const up = await startTestIngest(rules, {}, { stateDir, queue: down.queue });
+  try {
+    await until(() => up.service.stats().started === 3, 'the spooled messages to start');
+    for (const m of messages) assert.ok(await client.workflow.getHandle(`msg-${m.msg_id}`).result());
+    assert.deepEqual(spoolFiles(stateDir), []);
+  } finally {
+    await up.service.stop();
+  }
+});
