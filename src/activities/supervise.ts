@@ -8,6 +8,7 @@ import { dirname } from 'node:path';
 import { Context } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
 import { execa } from 'execa';
+import { FailureType, stepFailure } from '../common/failures.js';
 
 export interface SupervisedCommand {
   /** argv[0] and its arguments; a shell script is `['/bin/sh', '-c', script]`. */
@@ -99,7 +100,14 @@ export async function runSupervised(command: SupervisedCommand): Promise<Supervi
     }
     // The command may have left children behind in its group; they must not outlive the step.
     if (child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
-    if (cancelled) throw new CancelledFailure(`cancelled while running ${file}`);
+    if (cancelled) {
+      // A worker going down is not the job being cancelled: say so, so the job moves to another host.
+      const reason = context.cancellationSignal.reason as { message?: string } | undefined;
+      if (reason?.message === 'WORKER_SHUTDOWN') {
+        throw stepFailure(FailureType.HostShuttingDown, `runner host shut down while running ${file}; the step was killed`, { log: command.logFile });
+      }
+      throw new CancelledFailure(`cancelled while running ${file}`);
+    }
     const exitCode = result.exitCode ?? 128;
     log.write(`[taskotron] exit code ${exitCode}${result.signal ? ` (signal ${result.signal})` : ''} after ${Date.now() - started} ms\n`);
     return {

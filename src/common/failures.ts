@@ -23,6 +23,8 @@ export const FailureType = {
   DirectiveNotAvailable: 'DirectiveNotAvailable',
   /** An action's output is too big to carry in workflow history. */
   OutputTooLarge: 'OutputTooLarge',
+  /** The runner host is shutting down and killed the step: the job moves to another host. */
+  HostShuttingDown: 'HostShuttingDown',
   /** Job-level: the job crashed (no usable result); details carry the JobResult. */
   JobCrashed: 'JobCrashed',
   /** Job-level: the job ran out of time; details carry the JobResult. */

@@ -326,6 +326,9 @@ export async function runJob(input: JobInput): Promise<JobResult> {
       const limit = actionTimeoutMs !== undefined ? `its time limit of ${actionTimeoutMs / 1000} s` : 'the time left for the job';
       return new JobStop('ABORTED', `${what.startsWith('action') ? what : `step ${what}`} ran out of time (${limit})`);
     }
+    if (cause instanceof ApplicationFailure && cause.type === FailureType.HostShuttingDown) {
+      return new HostLost(`${what}: host ${result.host} shut down during the step`);
+    }
     if (cause instanceof ApplicationFailure) {
       const details = (cause.details?.[0] ?? {}) as { logTail?: string };
       // Directive failures already name their action; infrastructure steps get their step name.

@@ -2,7 +2,7 @@
 // the host that claimed it, and when that host dies mid-job the job starts over on the other one.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -18,11 +18,23 @@ const arch = uniqueName('arch');
 const workflowQueue = uniqueName('workflows');
 const workers: ChildProcess[] = [];
 
-function startWorker(hostname: string): Promise<ChildProcess> {
+const roots = new Map<string, string>();
+
+/** Running, not merely a zombie waiting for a parent (this sandbox's init may never reap it). */
+function alive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+function startWorker(hostname: string, workerArch = arch): Promise<ChildProcess> {
   const root = mkdtempSync(join(tmpdir(), `taskotron-${hostname}-`));
+  roots.set(hostname, root);
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'src/cli/main.ts', 'worker', '--arch', arch, '--hostname', hostname, '--workflow-queue', workflowQueue, '--root', root, '--shutdown-grace', '1'],
+    ['--import', 'tsx', 'src/cli/main.ts', 'worker', '--arch', workerArch, '--hostname', hostname, '--workflow-queue', workflowQueue, '--root', root, '--shutdown-grace', '1'],
     { cwd: projectRoot(), env: { ...process.env, TEMPORAL_ADDRESS: testAddress() }, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
   workers.push(child);
@@ -81,6 +93,37 @@ test('a job whose host dies mid-step finishes on the other host, every step of e
       'claimHost@pool', 'prepareWorkspace@a', 'loadFormula@a', 'shell@a', 'shell@a',
       'claimHost@pool', 'prepareWorkspace@b', 'loadFormula@b', 'shell@b', 'shell@b', 'shell@b',
     ]);
+  } finally {
+    await close();
+  }
+});
+
+test('a runner stopped with SIGTERM kills its running step within the grace time and the job moves to another host', { timeout: 120_000 }, async () => {
+  // A pool of its own: host-b of the test above still polls the first arch.
+  const otherArch = uniqueName('arch');
+  const hostC = await startWorker('host-c', otherArch);
+  const { client, close } = await testClient();
+  try {
+    const input = localJob({ arch: otherArch }, 'slow', { supervision: { heartbeatTimeoutSeconds: 3, hostLostAfterSeconds: 5 } });
+    const handle = await client.workflow.start(JOB_WORKFLOW, { taskQueue: workflowQueue, workflowId: uniqueName('job-slow'), args: [input] });
+    for (let snapshot: JobResult | undefined; ; await new Promise((r) => setTimeout(r, 200))) {
+      snapshot = await handle.query<JobResult>(JOB_PROGRESS_QUERY).catch(() => undefined);
+      if (snapshot?.host === 'host-c' && snapshot.actions[1]?.status === 'running') break;
+    }
+    const pids = readFileSync(join(roots.get('host-c')!, 'artifacts', input.uuid, 'pids'), 'utf8').trim().split('\n').map(Number);
+    await startWorker('host-d', otherArch);
+    const stoppedAt = Date.now();
+    const exited = new Promise<number | null>((resolve) => hostC.once('exit', (code) => resolve(code)));
+    process.kill(hostC.pid!, 'SIGTERM');
+    assert.equal(await exited, 0, 'the worker exits cleanly');
+    const stopTook = Date.now() - stoppedAt;
+    assert.deepEqual(pids.filter(alive), [], 'the step it was running is dead');
+    console.log(`# worker stopped ${stopTook} ms after SIGTERM (grace 1 s), step killed`);
+
+    const result = (await handle.result()) as JobResult;
+    assert.equal(result.outcome, 'PASSED');
+    assert.deepEqual(result.hosts.map((h) => h.host), ['host-c', 'host-d']);
+    assert.match(result.hosts[0]!.lostBecause!, /action 'wait': host host-c shut down during the step/);
   } finally {
     await close();
   }
