@@ -186,7 +186,7 @@ const ResultsdbParams = z
     file: text('Path of a ResultYAML file.').optional(),
   })
   .meta({
-    description: 'Reports ResultYAML to ResultsDB. Returns the ResultYAML with the stored result ids.',
+    description: 'Reports ResultYAML to ResultsDB (or, with none configured, to ${artifactsdir}/taskotron/results.yml). Returns the ResultYAML it was given; the stored result ids are in the job result.',
     ...rulesJsonSchema(PARAM_RULES.resultsdb),
   });
 
