@@ -1,10 +1,8 @@
 // fedmsg X.509 signatures: the real signed production message verifies against its embedded
 // certificate; chain, CRL and expiry are checked against a CA this test makes with the openssl CLI.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { sign } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { JsonNumber, pythonJsonDumps } from '../../src/ingest/canonical-json.js';
@@ -13,35 +11,16 @@ import { loadRules } from '../../src/ingest/rules.js';
 import { readTrustStore, signatureVerifier, verifyEnvelope, type TrustStore } from '../../src/ingest/signatures.js';
 import { silentLogger } from '../../src/ingest/stats.js';
 import { corpusDir } from './corpus.js';
+import { makeTestCa } from './test-ca.js';
 
 const signedFile = join(corpusDir, 'fedmsg', 'buildsys.build.state.change__signed_datagrepper_04.json');
-const dir = mkdtempSync(join(tmpdir(), 'fedmsg-ca-'));
+let dir: string;
 let trust: TrustStore;
 
-function openssl(...args: string[]) {
-  execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
-function issue(name: string, serial: string, ca = 'ca') {
-  openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}.example.org`);
-  openssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-set_serial', serial, '-days', '30', '-out', `${name}.crt`);
-}
-
 before(() => {
-  openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '60', '-subj', '/CN=Test fedmsg CA');
-  openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'other.key', '-out', 'other.crt', '-days', '60', '-subj', '/CN=Some other CA');
-  issue('koji01', '0x1001');
-  issue('bodhi01', '0x1002');
-  issue('stranger', '0x1003', 'other');
-  writeFileSync(join(dir, 'index.txt'), '');
-  writeFileSync(join(dir, 'crlnumber'), '01\n');
-  writeFileSync(
-    join(dir, 'ca.cnf'),
-    '[ca]\ndefault_ca = test\n[test]\ndatabase = index.txt\ncrlnumber = crlnumber\ndefault_md = sha256\ndefault_crl_days = 30\ncertificate = ca.crt\nprivate_key = ca.key\n',
-  );
-  openssl('ca', '-config', 'ca.cnf', '-revoke', 'bodhi01.crt');
-  openssl('ca', '-config', 'ca.cnf', '-gencrl', '-out', 'crl.pem');
-  trust = readTrustStore(join(dir, 'ca.crt'), join(dir, 'crl.pem'));
+  const ca = makeTestCa();
+  dir = ca.dir;
+  trust = readTrustStore(ca.caFile, ca.crlFile);
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
