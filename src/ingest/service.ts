@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createDiscoverActivities } from '../activities/discover.js';
+import { createTagDebounceActivities } from '../activities/tag-debounce.js';
 import type { TaskSource } from '../common/job.js';
 import { runnerQueue } from '../common/queues.js';
 import { connectionOptions, type TemporalSettings } from '../config/temporal.js';
@@ -45,7 +46,7 @@ export interface Checkpoint {
 }
 
 /** Builds the workflow input: where each task lives, and which pool takes `noarch` jobs. */
-export function triggerInput(request: TriggerRequest, config: Pick<IngestConfig, 'taskRepo' | 'taskRef' | 'jobQueue' | 'validArches'>): TriggerInput {
+export function triggerInput(request: TriggerRequest, config: Pick<IngestConfig, 'taskRepo' | 'taskRef' | 'jobQueue' | 'validArches' | 'fuseDelaySeconds'>): TriggerInput {
   const source = (task: string): TaskSource => {
     const where = config.taskRepo.replaceAll('${task}', task);
     return where.startsWith('local:') ? { kind: 'local', path: where.slice('local:'.length) } : { kind: 'git', repo: where, ref: config.taskRef };
@@ -53,6 +54,7 @@ export function triggerInput(request: TriggerRequest, config: Pick<IngestConfig,
   return {
     msgId: request.msgId,
     topic: request.topic,
+    timestamp: request.timestamp,
     messageType: request.data.message_type,
     item: request.data.item,
     itemType: request.data.item_type,
@@ -67,6 +69,10 @@ export function triggerInput(request: TriggerRequest, config: Pick<IngestConfig,
     })),
     jobQueue: config.jobQueue,
     noarchPool: runnerQueue(config.validArches[0] ?? 'x86_64'),
+    // Bodhi moves builds into a tag in bursts: one job set per tag once it has been quiet.
+    ...(request.data.message_type === 'KojiTagChanged' && config.fuseDelaySeconds > 0 && typeof request.data.tag === 'string'
+      ? { debounce: { tag: request.data.tag, fuseDelaySeconds: config.fuseDelaySeconds } }
+      : {}),
   };
 }
 
@@ -228,7 +234,10 @@ export class IngestService {
           namespace: temporal.namespace,
           taskQueue: config.triggerQueue,
           workflowBundle: bundle,
-          activities: createDiscoverActivities({ gitCacheDir: config.gitCacheDir ?? join(stateDir, 'git-cache') }),
+          activities: {
+            ...createDiscoverActivities({ gitCacheDir: config.gitCacheDir ?? join(stateDir, 'git-cache') }),
+            ...createTagDebounceActivities({ client: new Client({ connection: this.connection, namespace: temporal.namespace }), taskQueue: config.triggerQueue }),
+          },
           shutdownGraceTime: '10 seconds',
         });
         this.workerRun = this.worker.run();
@@ -246,7 +255,7 @@ export class IngestService {
 
   /** Messages counted per outcome, and the queues' state. */
   stats(): Record<string, number> {
-    return { ...this.intake.counters.snapshot(), pending: this.starter.pending, rules: this.rules.current.rules.length };
+    return { ...this.intake.counters.snapshot(), pending: this.starter.pending, volatile: this.starter.volatile, rules: this.rules.current.rules.length };
   }
 
   async stop(): Promise<void> {

@@ -81,6 +81,14 @@ export class TriggerStarter {
     return this.memory.length + this.inflight + this.options.spool.length;
   }
 
+  /** Messages only in memory (not on disk): what a crash would lose to the backfill. Bounded by memoryCapacity. */
+  get volatile(): number {
+    let n = 0;
+    for (const p of this.memory) if (!p.done) n++;
+    for (const p of this.inflightTimestamps.keys()) if (!p.done) n++;
+    return n;
+  }
+
   get available(): boolean {
     return this.unavailableSince === undefined;
   }

@@ -1,4 +1,4 @@
 // The workflow bundle's entry point: every workflow type a worker can run.
 export { probeRunnerPool } from './probe.js';
 export { runJob } from './job.js';
-export { triggerJobs } from './trigger.js';
+export { triggerJobs, debounceKojiTag } from './trigger.js';

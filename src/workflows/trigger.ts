@@ -6,12 +6,16 @@
 import {
   ParentClosePolicy,
   WorkflowIdReusePolicy,
+  condition,
+  defineSignal,
   proxyActivities,
+  setHandler,
   startChild,
   uuid4,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { DiscoverResult, IngestActivities } from '../activities/discover.js';
+import type { TagDebounceActivities } from '../activities/tag-debounce.js';
 import { JOB_WORKFLOW, type JobInput, type TaskSource } from '../common/job.js';
 import { Arch, Item, ItemType, MessageType, MsgId, TaskName } from '../common/search-attributes.js';
 
@@ -38,6 +42,8 @@ export interface TriggerDiscover {
 export interface TriggerInput {
   msgId: string;
   topic: string;
+  /** The message's timestamp (Unix seconds). */
+  timestamp?: number;
   messageType: string;
   item: string;
   itemType: string;
@@ -49,6 +55,11 @@ export interface TriggerInput {
   jobQueue: string;
   /** Pool for arch-independent jobs, e.g. runner-x86_64 (the original's `all` builder took any host). */
   noarchPool?: string;
+  /**
+   * KojiTagChanged: hand the message to its tag's debounce workflow, which starts the jobs once the
+   * tag has been quiet this long (trigger.cfg `fuse_delay`).
+   */
+  debounce?: { tag: string; fuseDelaySeconds: number };
 }
 
 export interface StartedJob {
@@ -60,6 +71,8 @@ export interface StartedJob {
 }
 
 export interface TriggerResult {
+  /** The debounce workflow the message went to, instead of starting jobs itself. */
+  debouncedBy?: string;
   jobs: StartedJob[];
   discovered: Array<Pick<DiscoverResult, 'repo' | 'branch' | 'commit' | 'formulas' | 'note'> & { error?: string }>;
 }
@@ -81,13 +94,68 @@ export function discoveredTaskName(repo: string, formula: string): string {
   return dir ? `${name}/${dir}` : name;
 }
 
+/** `koji-tag-f40-updates-testing-pending`: the one debounce workflow of a tag. */
+export function tagDebounceWorkflowId(tag: string): string {
+  return `koji-tag-${tag}`;
+}
+
+export const TAG_DEBOUNCE_WORKFLOW = 'debounceKojiTag';
+export const tagChangedSignal = defineSignal<[TriggerInput]>('tagChanged');
+
 const { discoverTasks } = proxyActivities<IngestActivities>({
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '2 minutes',
   retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 6 },
 });
 
+const { forwardTagChange } = proxyActivities<TagDebounceActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
+});
+
 export async function triggerJobs(input: TriggerInput): Promise<TriggerResult> {
+  if (input.debounce) {
+    // This workflow's ID already made the message unique; the tag's workflow coalesces the burst.
+    await forwardTagChange(input);
+    return { debouncedBy: tagDebounceWorkflowId(input.debounce.tag), jobs: [], discovered: [] };
+  }
+  return fanOut(input);
+}
+
+/**
+ * One tag's debounce window: every KojiTagChanged message for the tag arrives as a signal; when no
+ * new one came for `fuseDelaySeconds` (a Temporal timer, so it survives restarts of everything),
+ * the newest message's jobs start. A message arriving meanwhile opens the next window.
+ */
+export async function debounceKojiTag(tag: string): Promise<TriggerResult & { tag: string; coalesced: string[] }> {
+  let latest: TriggerInput | undefined;
+  let pending = false;
+  const seen = new Set<string>();
+  const coalesced: string[] = [];
+  setHandler(tagChangedSignal, (input) => {
+    // A retried forward resends the same message: count it once.
+    if (seen.has(input.msgId)) return;
+    seen.add(input.msgId);
+    coalesced.push(input.msgId);
+    // Forwards may overtake each other: the newest message by its own clock wins.
+    if (!latest || (input.timestamp ?? 0) >= (latest.timestamp ?? 0)) latest = input;
+    pending = true;
+  });
+  const result: TriggerResult = { jobs: [], discovered: [] };
+  for (;;) {
+    await condition(() => pending);
+    // Quiet means: a whole fuse delay without a new message.
+    do pending = false;
+    while (await condition(() => pending, `${latest!.debounce?.fuseDelaySeconds ?? 900} seconds`));
+    const fired = await fanOut({ ...latest!, debounce: undefined });
+    result.jobs.push(...fired.jobs);
+    result.discovered.push(...fired.discovered);
+    if (!pending) break;
+  }
+  return { ...result, tag, coalesced };
+}
+
+async function fanOut(input: TriggerInput): Promise<TriggerResult> {
   const jobs: TriggerJob[] = [...input.jobs];
   const discovered: TriggerResult['discovered'] = [];
   for (const request of input.discover) {

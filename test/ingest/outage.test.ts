@@ -71,9 +71,13 @@ test('while Temporal is unreachable matched messages fill memory then the spool;
     await until(() => ingest.service.stats().matched === 6, 'all six to be matched');
     await until(() => (ingest.service.stats()['start-retry'] ?? 0) >= 2, 'start attempts to fail');
     const stats = ingest.service.stats();
-    assert.equal(stats.started ?? 0, 0);
-    assert.equal(stats.pending, 6);
-    assert.equal(stats.spooled, 4, 'memory holds two; four went to disk');
+    const shown = JSON.stringify(stats);
+    assert.equal(stats.started ?? 0, 0, shown);
+    assert.equal(stats.pending, 6, shown);
+    // Memory holds at most two that are nowhere else; the rest went to disk (one may have been
+    // moved there from memory when a start from the spool failed and came back to the queue).
+    assert.ok(stats.volatile! <= 2, `at most two only in memory: ${shown}`);
+    assert.ok(stats.spooled! >= 4, `four or more went to disk: ${shown}`);
     assert.ok(spoolFiles(stateDir).length > 0);
 
     await relay.open();

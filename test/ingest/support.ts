@@ -42,6 +42,8 @@ export async function startTestIngest(
     bind: ['tcp://127.0.0.1:0'],
     triggerQueue: queue,
     jobQueue: queue,
+    // Tests that want KojiTagChanged debounced say so; the rest see its jobs at once.
+    fuseDelaySeconds: 0,
     ...overrides,
   };
   const service = await IngestService.start({

@@ -2,7 +2,7 @@
 // input it was started with, so ingest tests check fan-out, IDs and dedup without running tasks.
 import type { JobInput } from '../../src/common/job.js';
 
-export { triggerJobs } from '../../src/workflows/trigger.js';
+export { triggerJobs, debounceKojiTag } from '../../src/workflows/trigger.js';
 
 export async function runJob(input: JobInput): Promise<JobInput> {
   return input;
