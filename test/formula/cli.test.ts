@@ -8,8 +8,9 @@ import { after, describe, it } from 'node:test';
 import { runValidate } from '../../src/cli/validate.js';
 import { repoRoot } from './generated.js';
 import { withActions } from './invalid-cases.js';
+import { corpusPath } from '../support/corpus.js';
 
-const corpus = join(repoRoot, '../shared/corpus/tasks');
+const corpus = corpusPath('tasks');
 const dir = mkdtempSync(join(tmpdir(), 'taskotron-validate-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -1,13 +1,12 @@
 // Every real formula in ../shared/corpus/tasks is valid, and parses into the normalised model.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { formatDiagnostic, parseFormula } from '../../src/formula/index.js';
+import { corpusPath } from '../support/corpus.js';
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-export const corpusTasks = join(repoRoot, '../shared/corpus/tasks');
+export const corpusTasks = corpusPath('tasks');
 const read = (name: string) => parseFormula(readFileSync(join(corpusTasks, name), 'utf8'), name);
 
 describe('the real formulas in the corpus', () => {

@@ -9,8 +9,9 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { parse } from 'yaml';
 import { formatDiagnostic, parseFormula } from '../../src/formula/index.js';
 import { renderJsonSchema } from '../../src/formula/reference-docs.js';
-import { docsFile, expectedDocs, repoRoot, schemaFile } from './generated.js';
+import { docsFile, expectedDocs, schemaFile } from './generated.js';
 import { withActions } from './invalid-cases.js';
+import { corpusPath } from '../support/corpus.js';
 
 describe('generated files are up to date (run `npm run schema` when this fails)', () => {
   it('schema/runtask.schema.json matches the zod schema', () => {
@@ -25,7 +26,7 @@ describe('generated files are up to date (run `npm run schema` when this fails)'
 describe('the JSON Schema agrees with the validator', () => {
   const ajv = new Ajv2020({ allErrors: true, strict: false });
   const validate = ajv.compile(JSON.parse(readFileSync(schemaFile, 'utf8')) as object);
-  const corpus = join(repoRoot, '../shared/corpus/tasks');
+  const corpus = corpusPath('tasks');
 
   for (const file of readdirSync(corpus).filter((f) => f.endsWith('.yml'))) {
     it(`accepts ${file}`, () => {

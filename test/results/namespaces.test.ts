@@ -8,9 +8,10 @@ import { describe, test } from 'node:test';
 import { formatDiagnostic } from '../../src/formula/diagnostic.js';
 import { reportingConfigFromEnv } from '../../src/results/config.js';
 import { authorise, loadNamespacePolicy, parseNamespacePolicy, repoUnder } from '../../src/results/namespaces.js';
+import { corpusPath } from '../support/corpus.js';
 
 const mirror = 'grokmirror@taskotron01.qa.fedoraproject.org:/var/lib/git/mirror/fedoraqa';
-const template = readFileSync(new URL('../../../shared/corpus/config/namespaces.yaml.j2', import.meta.url), 'utf8');
+const template = readFileSync(corpusPath('config', 'namespaces.yaml.j2'), 'utf8');
 const rendered = template.replaceAll('{{ grokmirror_user }}', 'grokmirror').replaceAll('{{ buildmaster }}', 'taskotron01.qa.fedoraproject.org');
 
 describe("Fedora's namespaces.yaml (corpus, rendered)", () => {

@@ -8,6 +8,7 @@ import { describe, test } from 'node:test';
 import { Command, CommanderError } from 'commander';
 import { registerResult } from '../../src/cli/result.js';
 import { parseResultYaml } from '../../src/results/resultyaml.js';
+import { corpusPath } from '../support/corpus.js';
 
 async function taskotronResult(...args: string[]): Promise<{ stderr: string; exitCode: number }> {
   let stderr = '';
@@ -57,7 +58,7 @@ describe('taskotron result', () => {
 
   test("appends to the corpus file and keeps what's there; --type works as --report_type", async () => {
     const file = join(scratch(), 'results.yml');
-    copyFileSync(new URL('../../../shared/corpus/resultyaml/checkb_test_import_full.yml', import.meta.url), file);
+    copyFileSync(corpusPath('resultyaml', 'checkb_test_import_full.yml'), file);
     const before = readFileSync(file, 'utf8');
     assert.equal((await taskotronResult('-f', file, '-i', 'x-1-1.fc40', '--type', 'koji_build', '-o', 'INFO')).exitCode, 0);
     const after = readFileSync(file, 'utf8');

@@ -8,9 +8,10 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { ResultsDBClient, ResultsDBRejected, ResultsDBUnavailable, type RdbResult } from '../../src/results/resultsdb.js';
 import { startResultsDBServer, type ResultsDBTestServer } from '../support/resultsdb-server.js';
+import { corpusPath } from '../support/corpus.js';
 
 function example(name: string): { _endpoint: string; body: Record<string, unknown> } {
-  return JSON.parse(readFileSync(new URL(`../../../shared/corpus/resultsdb/${name}`, import.meta.url), 'utf8')) as { _endpoint: string; body: Record<string, unknown> };
+  return JSON.parse(readFileSync(corpusPath('resultsdb', name), 'utf8')) as { _endpoint: string; body: Record<string, unknown> };
 }
 const corpus = {
   getResult200: example('apidocs_00_get-results-response-200-application-json.json'),

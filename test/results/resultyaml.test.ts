@@ -7,8 +7,9 @@ import { formatDiagnostic } from '../../src/formula/diagnostic.js';
 import { summary } from '../../src/results/model.js';
 import { checkNameProblem, testcaseName } from '../../src/results/names.js';
 import { appendToResultYaml, formatResultYaml, parseResultYaml } from '../../src/results/resultyaml.js';
+import { corpusPath } from '../support/corpus.js';
 
-const corpus = (name: string) => readFileSync(new URL(`../../../shared/corpus/resultyaml/${name}`, import.meta.url), 'utf8');
+const corpus = (name: string) => readFileSync(corpusPath('resultyaml', name), 'utf8');
 
 describe('ResultYAML from the corpus', () => {
   test('checkb_test_import_full.yml: reserved keys, keyvals with their source text, _internal kept aside', () => {
