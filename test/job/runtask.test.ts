@@ -7,14 +7,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { projectRoot } from '../../src/devserver/project.js';
+import { freePort } from '../../src/devserver/server.js';
 import { fixtureTask } from '../support/job.js';
 import { testAddress } from '../support/temporal.js';
 
 const root = mkdtempSync(join(tmpdir(), 'taskotron-runtask-'));
 
-function runtask(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runtask(args: string[], address = testAddress()): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/runtask.ts', '--address', testAddress(), '--root', root, ...args], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/runtask.ts', '--address', address, '--root', root, ...args], {
       cwd: projectRoot(),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -68,4 +69,13 @@ test('usage errors exit 2', async () => {
   const run = await runtask(['-t', 'koji_build', example]);
   assert.equal(run.code, 2);
   assert.match(run.stderr, /required option '-i, --item <item>' not specified/);
+});
+
+test('with no Temporal server reachable, runtask starts an ephemeral one and runs the job there', async () => {
+  const nobody = `127.0.0.1:${await freePort()}`;
+  const run = await runtask(['-t', 'koji_build', '-i', 'foo-1.0-1.fc40', example], nobody);
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+  assert.match(run.stderr, new RegExp(`No Temporal server answers at ${nobody}; starting an ephemeral one for this run.`));
+  assert.match(run.stderr, /\(ephemeral server\)/);
+  assert.match(run.stdout, /Outcome: {3}PASSED/);
 });
