@@ -110,7 +110,10 @@ export function registerReplay(program: Command): void {
         }
       }
       await service.starter.idle();
-      console.log(JSON.stringify(service.stats()));
+      const stats = service.stats();
+      console.log(JSON.stringify(stats));
+      // Refused starts were logged above; replay keeps no state, so they are its failure.
+      if (stats['start-refused']) process.exitCode = 1;
     } finally {
       await service.stop();
       rmSync(stateDir, { recursive: true, force: true });

@@ -155,6 +155,8 @@ export function loadIngestConfig(text: string, file: string): { value?: IngestCo
     }
   }
   if (config.validArches.length === 0) at(1, 'trigger.valid_arches', 'needs at least one arch');
+  errors.sort((a, b) => a.line - b.line);
+  warnings.sort((a, b) => a.line - b.line);
   return errors.length > 0 ? { errors, warnings } : { value: config, errors, warnings };
 }
 

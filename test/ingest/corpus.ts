@@ -38,3 +38,17 @@ export function renderedCorpusRules(file: string, vars: RenderVars = {}): string
     ...vars,
   });
 }
+
+/** The production trigger.cfg template, rendered with the paths Fedora's inventory used. */
+export function renderedCorpusTriggerCfg(vars: Record<string, string> = {}): string {
+  const env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: true });
+  return env.renderString(readFileSync(join(corpusDir, 'config', 'trigger.cfg.2020-06_final.j2'), 'utf8'), {
+    execdb_server: 'https://taskotron.fedoraproject.org/execdb',
+    trigger_joblog_file: '/var/log/taskotron-trigger/jobs.csv',
+    trigger_cache_dir: '/var/lib/taskotron-trigger/cache',
+    trigger_rules_template_path: '/etc/taskotron/trigger_rules.yml',
+    trigger_critpath_file: '/var/lib/taskotron-trigger/critpath_whitelist',
+    deployment_type: 'prod',
+    ...vars,
+  });
+}
