@@ -129,6 +129,12 @@ function conditionHolds(condition: Condition, data: Data, why?: string[]): boole
   return ok;
 }
 
+/** Whether every condition of the rule holds (no explanation). */
+export function ruleMatches(rule: TriggerRule, data: Data): boolean {
+  for (const condition of rule.when) if (!conditionHolds(condition, data)) return false;
+  return true;
+}
+
 /** Whether a rule fires; with `explain`, the reason: the first failing condition, or all that held. */
 export function evaluateRule(rule: TriggerRule, data: Data, explain: true): { matched: boolean; reason: string };
 export function evaluateRule(rule: TriggerRule, data: Data, explain?: false): { matched: boolean; reason?: string };
@@ -163,6 +169,7 @@ export interface PlannedDiscover {
 }
 
 export interface Plan {
+  /** Each rule's verdict; filled only when asked to explain. */
   rules: Array<{ index: number; matched: boolean; reason?: string }>;
   tasks: PlannedTask[];
   discover: PlannedDiscover[];
@@ -173,17 +180,61 @@ function archList(arches: string[] | undefined, validArches: readonly string[]):
   return list.includes('noarch') ? ['noarch'] : [...new Set(list)];
 }
 
+/** The literal `message_type` a rule requires, when it requires exactly one. */
+function requiredMessageType(rule: TriggerRule): string | undefined {
+  for (const condition of rule.when) {
+    if ('field' in condition && condition.field === 'message_type' && condition.matcher.op === 'eq' && 'literal' in condition.matcher.value) {
+      const value = condition.matcher.value.literal;
+      if (typeof value === 'string') return value;
+    }
+  }
+  return undefined;
+}
+
+const candidatesByRuleSet = new WeakMap<RuleSet, Map<string, TriggerRule[]>>();
+
+/**
+ * The rules that can match a message of this type, in file order: nearly every real rule starts
+ * with `message_type: X`, so a message meets a handful of rules instead of all fifty.
+ */
+export function candidateRules(ruleSet: RuleSet, messageType: unknown): readonly TriggerRule[] {
+  if (typeof messageType !== 'string') return ruleSet.rules;
+  let byType = candidatesByRuleSet.get(ruleSet);
+  if (!byType) {
+    byType = new Map();
+    candidatesByRuleSet.set(ruleSet, byType);
+  }
+  let list = byType.get(messageType);
+  if (!list) {
+    list = ruleSet.rules.filter((rule) => {
+      const required = requiredMessageType(rule);
+      return required === undefined || required === messageType;
+    });
+    byType.set(messageType, list);
+  }
+  return list;
+}
+
 /**
  * Every rule whose `when` holds fires; tasks × arches are collected once each (two rules asking for
  * the same task on the same arch give one job, since job IDs are built from msg_id + task + arch).
  */
 export function planJobs(ruleSet: RuleSet, data: Data, options: { validArches: readonly string[]; explain?: boolean }): Plan {
   const plan: Plan = { rules: [], tasks: [], discover: [] };
-  const seen = new Set<string>();
-  for (const rule of ruleSet.rules) {
-    const verdict = options.explain ? evaluateRule(rule, data, true) : evaluateRule(rule, data);
-    plan.rules.push({ index: rule.index, ...verdict });
-    if (!verdict.matched) continue;
+  let seen: Set<string> | undefined;
+  // Explaining reports on every rule; deciding only needs the rules this message type can match.
+  const rules = options.explain ? ruleSet.rules : candidateRules(ruleSet, data.message_type);
+  for (const rule of rules) {
+    let matched: boolean;
+    if (options.explain) {
+      const verdict = evaluateRule(rule, data, true);
+      plan.rules.push({ index: rule.index, ...verdict });
+      matched = verdict.matched;
+    } else {
+      // The hot path: no verdict objects, no reasons.
+      matched = ruleMatches(rule, data);
+    }
+    if (!matched) continue;
     for (const action of rule.do) {
       const arches = archList(action.arches, options.validArches);
       if (action.kind === 'tasks') {
@@ -191,6 +242,7 @@ export function planJobs(ruleSet: RuleSet, data: Data, options: { validArches: r
           const task = String(resolve(value, data));
           for (const arch of arches) {
             const key = `${task}\u0000${arch}`;
+            seen ??= new Set();
             if (seen.has(key)) continue;
             seen.add(key);
             plan.tasks.push({ task, arch, rule: rule.index });

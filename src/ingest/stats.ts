@@ -13,18 +13,19 @@ export const stderrLogger = (minLevel: 'debug' | 'info' | 'warn' | 'error' = 'in
 export const silentLogger: Logger = () => {};
 
 export class Counters {
-  private readonly counts = new Map<string, number>();
+  // A plain object with few, stable keys: cheaper per message than a Map.
+  private readonly counts: Record<string, number> = Object.create(null) as Record<string, number>;
 
   add(name: string, by = 1): void {
-    this.counts.set(name, (this.counts.get(name) ?? 0) + by);
+    this.counts[name] = (this.counts[name] ?? 0) + by;
   }
 
   get(name: string): number {
-    return this.counts.get(name) ?? 0;
+    return this.counts[name] ?? 0;
   }
 
   snapshot(): Record<string, number> {
-    return Object.fromEntries([...this.counts.entries()].sort(([a], [b]) => a.localeCompare(b)));
+    return Object.fromEntries(Object.entries(this.counts).sort(([a], [b]) => a.localeCompare(b)));
   }
 }
 
@@ -59,22 +60,28 @@ export class RateLimitedLog {
 /** A bounded set of recently seen keys: saves round trips for redelivered messages (not the real guard). */
 export class RecentKeys {
   private readonly keys = new Set<string>();
+  // Insertion order in a ring: evicting the oldest is O(1) (deleting from the front of a Set and
+  // asking it for its first value again walks over the deleted entries).
+  private readonly ring: Array<string | undefined>;
+  private next = 0;
 
-  constructor(private readonly capacity = 10_000) {}
+  constructor(private readonly capacity = 10_000) {
+    this.ring = new Array<string | undefined>(Math.max(1, capacity));
+  }
 
   /** True when the key was already present; otherwise remembers it. */
   seen(key: string): boolean {
     if (this.keys.has(key)) return true;
+    const evicted = this.ring[this.next];
+    if (evicted !== undefined) this.keys.delete(evicted);
+    this.ring[this.next] = key;
+    this.next = (this.next + 1) % this.ring.length;
     this.keys.add(key);
-    if (this.keys.size > this.capacity) {
-      // Sets iterate in insertion order: the first key is the oldest.
-      const oldest = this.keys.values().next().value as string;
-      this.keys.delete(oldest);
-    }
     return false;
   }
 
   forget(key: string): void {
+    // The ring slot stays; deleting a key that is gone again later is harmless.
     this.keys.delete(key);
   }
 }
