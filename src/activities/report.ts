@@ -58,6 +58,7 @@ import {
   type ReportJob,
 } from '../results/reporter.js';
 import { ResultsDBClient, ResultsDBRejected, ResultsDBUnavailable } from '../results/resultsdb.js';
+import { publishResults } from '../results/bus-output.js';
 
 export { DEFAULT_REPORT_OUTAGE_BUDGET, REPORT_RETRY_POLICY, REPORT_TIMEOUTS, reportActivityOptions } from '../results/policy.js';
 export { ReportFailure } from '../results/errors.js';
@@ -100,6 +101,22 @@ export function createReportingActivities(config: ReportingConfig) {
 export type ReportingActivities = ReturnType<typeof createReportingActivities>;
 
 async function report(config: ReportingConfig, input: ReportInput): Promise<ReportOutput> {
+  const output = await store(config, input);
+  if (config.resultBus && output.reported.length > 0) {
+    const job = input.job;
+    try {
+      const sent = await publishResults(config.resultBus, output.reported, { ...job, ...(output.jobUrl ? { jobUrl: output.jobUrl } : {}) });
+      Context.current().log.info(`published ${sent} taskotron.result.new message(s)`);
+    } catch (error) {
+      // The results are stored; the bus is best effort, as fedmsg always was.
+      Context.current().log.warn(`could not publish result messages: ${(error as Error).message}`);
+    }
+  }
+  delete output.jobUrl;
+  return output;
+}
+
+async function store(config: ReportingConfig, input: ReportInput): Promise<ReportOutput & { jobUrl?: string }> {
   const info = activityInfo();
   const job: ReportJob = {
     ...input.job,
@@ -125,7 +142,7 @@ async function report(config: ReportingConfig, input: ReportInput): Promise<Repo
     const file = join(job.artifactsdir, 'taskotron', 'results.yml');
     const written = await appendResultsFile(file, plan);
     Context.current().log.info(`ResultsDB is not configured: ${plan.planned.length} result(s) (${outcomeSummary || 'none'}) written to ${file}`);
-    return { target: 'file', reported: plan.planned.map((p) => reportedResult(p)), outcome, summary: outcomeSummary, skipped: written.skipped, file, warnings };
+    return { target: 'file', reported: plan.planned.map((p) => reportedResult(p)), outcome, summary: outcomeSummary, skipped: written.skipped, file, warnings, ...(job.jobUrl ? { jobUrl: job.jobUrl } : {}) };
   }
 
   const context = Context.current();
@@ -154,6 +171,7 @@ async function report(config: ReportingConfig, input: ReportInput): Promise<Repo
     summary: outcomeSummary,
     skipped: result.skipped,
     warnings,
+    ...(job.jobUrl ? { jobUrl: job.jobUrl } : {}),
   };
 }
 

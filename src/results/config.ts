@@ -4,6 +4,7 @@ import { formatDiagnostic } from '../formula/diagnostic.js';
 import type { Outcome } from '../common/job.js';
 import { loadNamespacePolicy, type NamespacePolicy } from './namespaces.js';
 import { DEFAULT_NAMESPACE } from './names.js';
+import type { ResultBusConfig } from './bus-output.js';
 
 export interface ReportingConfig {
   /** ResultsDB API root, e.g. `https://resultsdb.example.org/api/v2.0`. Unset: the file target. */
@@ -22,6 +23,8 @@ export interface ReportingConfig {
   requestTimeoutMs?: number;
   /** For tests. */
   fetch?: typeof fetch;
+  /** Publish a `taskotron.result.new` message per reported result on this fedmsg endpoint. */
+  resultBus?: ResultBusConfig;
 }
 
 export const DEFAULT_NAMESPACE_POLICY: NamespacePolicy = { safe: [DEFAULT_NAMESPACE], whitelist: {} };
@@ -31,13 +34,20 @@ export const DEFAULT_TESTCASE_REF_URL_BASE = 'https://fedoraproject.org/wiki/Tas
 
 /**
  * TASKOTRON_RESULTSDB_URL, TASKOTRON_NAMESPACES_FILE (a namespaces.yaml), TASKOTRON_ARTIFACTS_BASEURL,
- * TASKOTRON_TEMPORAL_UI_URL. An invalid namespaces file throws, listing every problem.
+ * TASKOTRON_TEMPORAL_UI_URL, TASKOTRON_RESULT_BUS_BIND or TASKOTRON_RESULT_BUS_CONNECT (+ TASKOTRON_RESULT_BUS_TOPIC).
+ * An invalid namespaces file throws, listing every problem.
  */
 export function reportingConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ReportingConfig {
   const config: ReportingConfig = {};
   if (env.TASKOTRON_RESULTSDB_URL) config.resultsdbUrl = env.TASKOTRON_RESULTSDB_URL;
   if (env.TASKOTRON_ARTIFACTS_BASEURL) config.artifactsBaseUrl = env.TASKOTRON_ARTIFACTS_BASEURL;
   if (env.TASKOTRON_TEMPORAL_UI_URL) config.temporalUiUrl = env.TASKOTRON_TEMPORAL_UI_URL;
+  if (env.TASKOTRON_RESULT_BUS_BIND || env.TASKOTRON_RESULT_BUS_CONNECT) {
+    config.resultBus = {
+      ...(env.TASKOTRON_RESULT_BUS_BIND ? { bind: env.TASKOTRON_RESULT_BUS_BIND } : { connect: env.TASKOTRON_RESULT_BUS_CONNECT! }),
+      ...(env.TASKOTRON_RESULT_BUS_TOPIC ? { topic: env.TASKOTRON_RESULT_BUS_TOPIC } : {}),
+    };
+  }
   if (env.TASKOTRON_NAMESPACES_FILE) {
     const loaded = loadNamespacePolicy(env.TASKOTRON_NAMESPACES_FILE);
     if (!loaded.value) throw new Error(`invalid namespaces file:\n${loaded.errors.map(formatDiagnostic).join('\n')}`);

@@ -1,0 +1,70 @@
+// Optional bus output: with a result bus configured, every reported result is announced as a
+// `taskotron.result.new` fedmsg shaped like the original's (corpus sample), on a real ZeroMQ socket.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
+import { Subscriber } from 'zeromq';
+import { createReportingActivities } from '../../src/activities/report.js';
+import { freePort } from '../../src/devserver/server.js';
+import { closeResultBus } from '../../src/results/bus-output.js';
+import { corpusPath } from '../support/corpus.js';
+import { startResultsDBServer } from '../support/resultsdb-server.js';
+
+after(async () => closeResultBus());
+
+/** Every key path of a JSON value: same shape means same paths. */
+function shape(value: unknown, prefix = ''): string[] {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return [prefix];
+  return Object.entries(value).flatMap(([key, inner]) => shape(inner, prefix ? `${prefix}.${key}` : key)).sort();
+}
+
+test('reported results are published as taskotron.result.new messages shaped like the original', async () => {
+  const server = await startResultsDBServer();
+  const endpoint = `tcp://127.0.0.1:${await freePort()}`;
+  const subscriber = new Subscriber();
+  try {
+    const activities = createReportingActivities({
+      resultsdbUrl: server.url,
+      namespaces: { safe: ['scratch'], whitelist: {} },
+      resultBus: { bind: endpoint, topic: 'org.fedoraproject.dev.taskotron.result.new' },
+    });
+    const env = new MockActivityEnvironment({ workflowExecution: { workflowId: 'job-1', runId: 'run-1' }, workflowNamespace: 'default' }, { logger: new DefaultLogger('ERROR') });
+    const job = { uuid: randomUUID(), task: 'nvr-sanity', item: 'foo-1.0-1.fc40', itemType: 'koji_build', arch: 'x86_64', namespace: 'scratch', artifactsdir: mkdtempSync(join(tmpdir(), 'bus-')) };
+    const results = `results:\n  - {item: foo-1.0-1.fc40, type: koji_build, outcome: PASSED, checkname: nvr-sanity}\n  - {item: foo-1.0-1.fc40, type: koji_build, outcome: FAILED, checkname: nvr-sanity.release}\n`;
+
+    // The publisher binds on the first report; connect and subscribe while it waits for us.
+    const reporting = env.run(activities.reportResults, { results, job });
+    subscriber.connect(endpoint);
+    subscriber.subscribe('org.fedoraproject.dev.taskotron.result.new');
+    const output = await reporting;
+    assert.equal(output.reported.length, 2);
+
+    const received: Record<string, unknown>[] = [];
+    const iterator = subscriber[Symbol.asyncIterator]();
+    while (received.length < 2) {
+      const { value } = await iterator.next();
+      const [topic, body] = value as Buffer[];
+      assert.equal(topic!.toString(), 'org.fedoraproject.dev.taskotron.result.new');
+      received.push(JSON.parse(body!.toString()) as Record<string, unknown>);
+    }
+    const sample = JSON.parse(readFileSync(corpusPath('fedmsg', 'taskotron.result.new__TestTaskotronResultNew.json'), 'utf8')) as unknown;
+    for (const message of received) assert.deepEqual(shape(message), shape(sample));
+    const [first, second] = received as { msg: { result: { id: string; outcome: string; job_url: string }; task: Record<string, string> }; msg_id: string }[];
+    assert.deepEqual(first!.msg.task, { item: 'foo-1.0-1.fc40', name: 'scratch.nvr-sanity', type: 'koji_build' });
+    assert.equal(first!.msg.result.outcome, 'PASSED');
+    assert.equal(first!.msg.result.id, String(output.reported[0]!.id));
+    assert.match(first!.msg.result.job_url, /\/namespaces\/default\/workflows\/job-1\/run-1\/history$/);
+    assert.deepEqual(second!.msg.task.name, 'scratch.nvr-sanity.release');
+    assert.equal(second!.msg.result.outcome, 'FAILED');
+    assert.match(first!.msg_id, /^\d{4}-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    assert.notEqual(first!.msg_id, second!.msg_id);
+  } finally {
+    subscriber.close();
+    await server.close();
+  }
+});
