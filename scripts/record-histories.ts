@@ -51,7 +51,10 @@ async function waitForRunning(handle: WorkflowHandle, action: number, host?: str
   }
 }
 
-function workerProcess(address: string, arch: string, hostname: string, queue: string): Promise<ChildProcess> {
+function workerProcess(address: string, arch: string, hostname: string, queue: string, stall = false): Promise<ChildProcess> {
+  mkdirSync(join(runnerRoot, hostname), { recursive: true });
+  // The slow fixture's middle step hangs on a host whose root holds `stall` (see its runtask.yml).
+  if (stall) writeFileSync(join(runnerRoot, hostname, 'stall'), '');
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'worker', '--arch', arch, '--hostname', hostname, '--workflow-queue', queue, '--root', join(runnerRoot, hostname)], {
     cwd: root,
     env: { ...process.env, TEMPORAL_ADDRESS: address },
@@ -82,7 +85,7 @@ const scenarios: Scenario[] = [
     async run(ctx) {
       const queue = `${QUEUE}-host-lost`;
       const arch = 'hostlost';
-      const hostA = await workerProcess(ctx.address, arch, 'host-a', queue);
+      const hostA = await workerProcess(ctx.address, arch, 'host-a', queue, true);
       const input = { ...job('slow', 'test/fixtures/tasks/slow', 'foo-1.0-1.fc40'), arch, supervision: { heartbeatTimeoutSeconds: 3, hostLostAfterSeconds: 5 } };
       const handle = await startJob(ctx, 'job-host-lost', input, queue);
       await waitForRunning(handle, 1, 'host-a');

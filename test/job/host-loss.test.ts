@@ -2,7 +2,7 @@
 // the host that claimed it, and when that host dies mid-job the job starts over on the other one.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -29,8 +29,10 @@ function alive(pid: number): boolean {
   }
 }
 
-function startWorker(hostname: string, workerArch = arch): Promise<ChildProcess> {
+/** A runner host as a real process; `stall` makes the slow task's middle step hang on this host. */
+function startWorker(hostname: string, workerArch = arch, stall = false): Promise<ChildProcess> {
   const root = mkdtempSync(join(tmpdir(), `taskotron-${hostname}-`));
+  if (stall) writeFileSync(join(root, 'stall'), '');
   roots.set(hostname, root);
   const child = spawn(
     process.execPath,
@@ -61,7 +63,7 @@ after(() => {
 });
 
 test('a job whose host dies mid-step finishes on the other host, every step of each attempt on one host', { timeout: 120_000 }, async () => {
-  const hostA = await startWorker('host-a');
+  const hostA = await startWorker('host-a', arch, true);
   const { client, close } = await testClient();
   try {
     const input = localJob({ arch }, 'slow', { supervision: { heartbeatTimeoutSeconds: 3, hostLostAfterSeconds: 5 } });
@@ -101,7 +103,7 @@ test('a job whose host dies mid-step finishes on the other host, every step of e
 test('a runner stopped with SIGTERM kills its running step within the grace time and the job moves to another host', { timeout: 120_000 }, async () => {
   // A pool of its own: host-b of the test above still polls the first arch.
   const otherArch = uniqueName('arch');
-  const hostC = await startWorker('host-c', otherArch);
+  const hostC = await startWorker('host-c', otherArch, true);
   const { client, close } = await testClient();
   try {
     const input = localJob({ arch: otherArch }, 'slow', { supervision: { heartbeatTimeoutSeconds: 3, hostLostAfterSeconds: 5 } });
