@@ -23,6 +23,8 @@ export interface IngestCliOptions {
   datagrepper?: string;
   taskRepo?: string;
   triggerQueue?: string;
+  ingestQueue?: string;
+  runTriggerWorkflows?: boolean;
   jobQueue?: string;
   validateSignatures?: boolean;
   ca?: string;
@@ -47,6 +49,8 @@ export function ingestConfigFromOptions(options: IngestCliOptions): IngestConfig
   if (options.datagrepper) config.datagrepperUrl = options.datagrepper;
   if (options.taskRepo) config.taskRepo = options.taskRepo;
   if (options.triggerQueue) config.triggerQueue = options.triggerQueue;
+  if (options.ingestQueue) config.ingestQueue = options.ingestQueue;
+  if (options.runTriggerWorkflows) config.runTriggerWorkflows = true;
   if (options.jobQueue) config.jobQueue = options.jobQueue;
   if (options.validateSignatures) config.validateSignatures = true;
   if (options.ca) config.caCert = options.ca;
@@ -68,8 +72,10 @@ export function registerIngest(program: Command): void {
       .option('--state-dir <dir>', 'spool, checkpoint and git cache (default $TASKOTRON_HOME/ingest or .taskotron/ingest)')
       .option('--datagrepper <url>', 'datagrepper /raw URL to backfill from after a restart')
       .option('--task-repo <template>', "where a task lives: '${task}' is replaced; 'local:/path/${task}' for a directory on the runners")
-      .option('--trigger-queue <queue>', 'task queue of trigger workflows (this process polls it)', DEFAULT_CONFIG.triggerQueue)
-      .option('--job-queue <queue>', 'task queue of job workflows', DEFAULT_CONFIG.jobQueue)
+      .option('--trigger-queue <queue>', 'task queue of trigger workflows (default: the runner workers\' workflow queue)')
+      .option('--ingest-queue <queue>', 'task queue of this process\'s activities: discover, tag forwarding (default "ingest")')
+      .option('--run-trigger-workflows', 'also run the trigger workflows in this process (costs a workflow isolate)')
+      .option('--job-queue <queue>', 'task queue of job workflows (default: the runner workers\' workflow queue)')
       .option('--validate-signatures', 'drop messages whose X.509 signature does not verify')
       .option('--ca <file>', 'CA certificate(s), PEM, for --validate-signatures')
       .option('--crl <file>', 'certificate revocation list, PEM or DER')

@@ -62,8 +62,9 @@ export function registerReplay(program: Command): void {
       .option('--end <time>', 'with --datagrepper: until (default now)')
       .option('--topic <prefix>', 'only topics with this prefix (repeatable)', (v: string, p: string[] = []) => [...p, v])
       .option('--task-repo <template>', "where a task lives: '${task}' is replaced")
-      .option('--trigger-queue <queue>', 'task queue of trigger workflows', 'ingest')
-      .option('--job-queue <queue>', 'task queue of job workflows', 'taskotron'),
+      .option('--trigger-queue <queue>', 'task queue of trigger workflows (default: the runner workers\' workflow queue)')
+      .option('--ingest-queue <queue>', 'task queue of the ingest\'s activities (default "ingest")')
+      .option('--job-queue <queue>', 'task queue of job workflows (default: the runner workers\' workflow queue)'),
   ).action(async (file: string | undefined, options: ReplayOptions) => {
     installRuntimeLogger('WARN');
     if (!file && !(options.datagrepper && options.start)) {

@@ -30,7 +30,12 @@ export interface IngestConfig {
   /** Where a task named in the rules lives: `${task}` is replaced by its name. */
   taskRepo: string;
   taskRef: string;
+  /** Where trigger workflows run: by default the shared workflow queue the runner workers poll. */
   triggerQueue: string;
+  /** Where this process's own activities (discover, tag forwarding) run. */
+  ingestQueue: string;
+  /** Host the trigger workflows in this process too (a workflow isolate: ~120 MB more). */
+  runTriggerWorkflows: boolean;
   jobQueue: string;
   /** Matched messages held in memory while Temporal is unreachable, before they go to the spool. */
   memoryQueue: number;
@@ -49,7 +54,9 @@ export const DEFAULT_CONFIG: IngestConfig = {
   validateSignatures: false,
   taskRepo: 'https://pagure.io/taskotron/task-${task}.git',
   taskRef: 'master',
-  triggerQueue: 'ingest',
+  triggerQueue: 'taskotron',
+  ingestQueue: 'ingest',
+  runTriggerWorkflows: false,
   jobQueue: 'taskotron',
   memoryQueue: 10_000,
   backfillRate: 2,
@@ -126,6 +133,8 @@ const KEYS: KeySpec[] = [
   { section: 'ingest', key: 'task_repo', set: (c, v) => void (c.taskRepo = v) },
   { section: 'ingest', key: 'task_ref', set: (c, v) => void (c.taskRef = v) },
   { section: 'ingest', key: 'trigger_queue', set: (c, v) => void (c.triggerQueue = v) },
+  { section: 'ingest', key: 'ingest_queue', set: (c, v) => void (c.ingestQueue = v) },
+  { section: 'ingest', key: 'run_trigger_workflows', set: (c, v) => void (c.runTriggerWorkflows = bool(v)) },
   { section: 'ingest', key: 'job_queue', set: (c, v) => void (c.jobQueue = v) },
   { section: 'ingest', key: 'memory_queue', set: (c, v) => int(v, (n) => (c.memoryQueue = n)) },
   { section: 'ingest', key: 'backfill_rate', set: (c, v) => int(v, (n) => (c.backfillRate = n)) },

@@ -4,6 +4,7 @@
 // Temporal being down at start is not fatal: messages are matched and held until it answers.
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createDiscoverActivities } from '../activities/discover.js';
@@ -11,7 +12,6 @@ import { createTagDebounceActivities } from '../activities/tag-debounce.js';
 import type { TaskSource } from '../common/job.js';
 import { runnerQueue } from '../common/queues.js';
 import { connectionOptions, type TemporalSettings } from '../config/temporal.js';
-import { workflowBundle } from '../worker/runner-worker.js';
 import type { TriggerInput } from '../workflows/trigger.js';
 import { FedmsgSubscriber } from './bus.js';
 import { readCritpath, type IngestConfig } from './config.js';
@@ -46,7 +46,10 @@ export interface Checkpoint {
 }
 
 /** Builds the workflow input: where each task lives, and which pool takes `noarch` jobs. */
-export function triggerInput(request: TriggerRequest, config: Pick<IngestConfig, 'taskRepo' | 'taskRef' | 'jobQueue' | 'validArches' | 'fuseDelaySeconds'>): TriggerInput {
+export function triggerInput(
+  request: TriggerRequest,
+  config: Pick<IngestConfig, 'taskRepo' | 'taskRef' | 'jobQueue' | 'ingestQueue' | 'validArches' | 'fuseDelaySeconds'>,
+): TriggerInput {
   const source = (task: string): TaskSource => {
     const where = config.taskRepo.replaceAll('${task}', task);
     return where.startsWith('local:') ? { kind: 'local', path: where.slice('local:'.length) } : { kind: 'git', repo: where, ref: config.taskRef };
@@ -68,6 +71,7 @@ export function triggerInput(request: TriggerRequest, config: Pick<IngestConfig,
       arches: d.arches,
     })),
     jobQueue: config.jobQueue,
+    activityQueue: config.ingestQueue,
     noarchPool: runnerQueue(config.validArches[0] ?? 'x86_64'),
     // Bodhi moves builds into a tag in bursts: one job set per tag once it has been quiet.
     ...(request.data.message_type === 'KojiTagChanged' && config.fuseDelaySeconds > 0 && typeof request.data.tag === 'string'
@@ -79,7 +83,7 @@ export function triggerInput(request: TriggerRequest, config: Pick<IngestConfig,
 export class IngestService {
   private bus?: FedmsgSubscriber;
   private receiving?: Promise<void>;
-  private worker?: Worker;
+  private workers: Worker[] = [];
   private workerRun?: Promise<void>;
   private workerConnection?: NativeConnection;
   private checkpointTimer?: NodeJS.Timeout;
@@ -220,32 +224,50 @@ export class IngestService {
     this.savedCheckpoint = safe;
   }
 
+  /**
+   * This process always runs its activities (discover, tag forwarding) on the ingest queue. The
+   * trigger workflows themselves run where workflow code runs (the runner workers' shared queue),
+   * unless `runTriggerWorkflows` (or a test's own bundle) hosts them here as well.
+   */
   private runWorkerInBackground(): void {
     const { log, temporal, config, stateDir } = this.options;
     const custom = this.options.worker ? this.options.worker.workflowsPath : undefined;
+    const hostWorkflows = Boolean(custom) || config.runTriggerWorkflows;
+    const activities = {
+      ...createDiscoverActivities({ gitCacheDir: config.gitCacheDir ?? join(stateDir, 'git-cache') }),
+      ...createTagDebounceActivities({ client: new Client({ connection: this.connection, namespace: temporal.namespace }), taskQueue: config.triggerQueue }),
+    };
     const attempt = async (delay: number): Promise<void> => {
       if (this.stopping) return;
       try {
-        const bundle: WorkflowBundleWithSourceMap = custom ? await bundleWorkflowCode({ workflowsPath: custom, logger: quietLogger }) : await workflowBundle();
         this.workerConnection = await NativeConnection.connect(connectionOptions(temporal));
+        const common = { connection: this.workerConnection, namespace: temporal.namespace, shutdownGraceTime: '10 seconds' };
+        const workers: Worker[] = [];
+        const queues: string[] = [];
+        if (hostWorkflows) {
+          // Only the trigger workflows run here: a bundle of trigger.ts alone keeps the isolate small.
+          const bundle: WorkflowBundleWithSourceMap = await bundleWorkflowCode({ workflowsPath: custom ?? triggerWorkflowsPath(), logger: quietLogger });
+          const sameQueue = config.triggerQueue === config.ingestQueue;
+          workers.push(
+            await Worker.create({ ...common, taskQueue: config.triggerQueue, workflowBundle: bundle, maxCachedWorkflows: 100, ...(sameQueue ? { activities } : {}) }),
+          );
+          queues.push(`${config.triggerQueue} (trigger workflows${sameQueue ? ', activities' : ''})`);
+          if (!sameQueue) {
+            workers.push(await Worker.create({ ...common, taskQueue: config.ingestQueue, activities }));
+            queues.push(`${config.ingestQueue} (activities)`);
+          }
+        } else {
+          workers.push(await Worker.create({ ...common, taskQueue: config.ingestQueue, activities }));
+          queues.push(`${config.ingestQueue} (activities)`);
+        }
         if (this.stopping) return;
-        this.worker = await Worker.create({
-          connection: this.workerConnection,
-          namespace: temporal.namespace,
-          taskQueue: config.triggerQueue,
-          workflowBundle: bundle,
-          activities: {
-            ...createDiscoverActivities({ gitCacheDir: config.gitCacheDir ?? join(stateDir, 'git-cache') }),
-            ...createTagDebounceActivities({ client: new Client({ connection: this.connection, namespace: temporal.namespace }), taskQueue: config.triggerQueue }),
-          },
-          shutdownGraceTime: '10 seconds',
-        });
-        this.workerRun = this.worker.run();
-        log('info', `trigger worker polling task queue '${config.triggerQueue}'`);
+        this.workers = workers;
+        this.workerRun = Promise.all(workers.map((w) => w.run())).then(() => undefined);
+        log('info', `worker polling ${queues.join(', ')}`);
       } catch (error) {
         await this.workerConnection?.close().catch(() => undefined);
         this.workerConnection = undefined;
-        log('warn', `trigger worker not running yet (${(error as Error).message.split('\n')[0]}); retrying in ${delay / 1000} s`);
+        log('warn', `ingest worker not running yet (${(error as Error).message.split('\n')[0]}); retrying in ${delay / 1000} s`);
         await new Promise((r) => setTimeout(r, delay));
         return attempt(Math.min(delay * 2, 30_000));
       }
@@ -269,11 +291,17 @@ export class IngestService {
     clearInterval(this.checkpointTimer);
     await this.starter.stop();
     this.saveCheckpoint();
-    if (this.worker && this.worker.getState() === 'RUNNING') this.worker.shutdown();
+    for (const worker of this.workers) if (worker.getState() === 'RUNNING') worker.shutdown();
     await this.workerRun?.catch(() => undefined);
     await this.workerConnection?.close().catch(() => undefined);
     await this.connection.close().catch(() => undefined);
   }
+}
+
+/** src/workflows/trigger beside this module: .js when compiled, .ts under tsx. */
+function triggerWorkflowsPath(): string {
+  const js = fileURLToPath(new URL('../workflows/trigger.js', import.meta.url));
+  return existsSync(js) ? js : fileURLToPath(new URL('../workflows/trigger.ts', import.meta.url));
 }
 
 const quietLogger = {

@@ -53,6 +53,8 @@ export interface TriggerInput {
   discover: TriggerDiscover[];
   /** Task queue the job workflows run on. */
   jobQueue: string;
+  /** Task queue of the ingest's activities (discover, tag forwarding); default: this workflow's queue. */
+  activityQueue?: string;
   /** Pool for arch-independent jobs, e.g. runner-x86_64 (the original's `all` builder took any host). */
   noarchPool?: string;
   /**
@@ -102,21 +104,28 @@ export function tagDebounceWorkflowId(tag: string): string {
 export const TAG_DEBOUNCE_WORKFLOW = 'debounceKojiTag';
 export const tagChangedSignal = defineSignal<[TriggerInput]>('tagChanged');
 
-const { discoverTasks } = proxyActivities<IngestActivities>({
-  startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '2 minutes',
-  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 6 },
-});
-
-const { forwardTagChange } = proxyActivities<TagDebounceActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
-});
+/** The ingest host's activities: it has the git cache and the Temporal client they need. */
+function ingestActivities(queue: string | undefined) {
+  // Proxies resolve names on access: they cannot be merged with a spread.
+  const taskQueue = queue ? { taskQueue: queue } : {};
+  const { discoverTasks } = proxyActivities<IngestActivities>({
+    ...taskQueue,
+    startToCloseTimeout: '10 minutes',
+    heartbeatTimeout: '2 minutes',
+    retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 6 },
+  });
+  const { forwardTagChange } = proxyActivities<TagDebounceActivities>({
+    ...taskQueue,
+    startToCloseTimeout: '30 seconds',
+    retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
+  });
+  return { discoverTasks, forwardTagChange };
+}
 
 export async function triggerJobs(input: TriggerInput): Promise<TriggerResult> {
   if (input.debounce) {
     // This workflow's ID already made the message unique; the tag's workflow coalesces the burst.
-    await forwardTagChange(input);
+    await ingestActivities(input.activityQueue).forwardTagChange(input);
     return { debouncedBy: tagDebounceWorkflowId(input.debounce.tag), jobs: [], discovered: [] };
   }
   return fanOut(input);
@@ -160,7 +169,7 @@ async function fanOut(input: TriggerInput): Promise<TriggerResult> {
   const discovered: TriggerResult['discovered'] = [];
   for (const request of input.discover) {
     try {
-      const found = await discoverTasks({
+      const found = await ingestActivities(input.activityQueue).discoverTasks({
         repo: request.repo,
         ...(request.branch ? { branch: request.branch } : {}),
         ...(request.fallbackBranch ? { fallbackBranch: request.fallbackBranch } : {}),

@@ -46,7 +46,7 @@ test('taskotron ingest: trigger.cfg + publish start workflows; SIGHUP reloads ru
   const endpoint = `tcp://127.0.0.1:${port}`;
   const child: ChildProcess = spawn(
     process.execPath,
-    ['--import', 'tsx', 'src/cli/main.ts', 'ingest', '--config', cfg, '--bind', endpoint, '--trigger-queue', queue, '--job-queue', queue, '--state-dir', join(dir, 'state')],
+    ['--import', 'tsx', 'src/cli/main.ts', 'ingest', '--config', cfg, '--bind', endpoint, '--trigger-queue', queue, '--ingest-queue', queue, '--run-trigger-workflows', '--job-queue', queue, '--state-dir', join(dir, 'state')],
     { cwd: projectRoot(), env: env(), stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';

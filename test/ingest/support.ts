@@ -41,6 +41,7 @@ export async function startTestIngest(
     rulesFile,
     bind: ['tcp://127.0.0.1:0'],
     triggerQueue: queue,
+    ingestQueue: queue,
     jobQueue: queue,
     // Tests that want KojiTagChanged debounced say so; the rest see its jobs at once.
     fuseDelaySeconds: 0,

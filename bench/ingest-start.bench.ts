@@ -1,0 +1,244 @@
+// Ingest against a real Temporal dev server (SQLite file + WAL), all measured in one run:
+//  1. start throughput: N matched messages published to ingest until N trigger workflows are started,
+//     against a plain `client.workflow.start` loop of the same workflows (sequential, and with as many
+//     in flight as ingest allows), interleaved;
+//  2. latency from publish to the job's first activity start (the real job workflow's claimHost on a
+//     runner worker), one message every 500 ms;
+//  3. ingest RSS while it takes a sustained stream of matched messages and runs their trigger workflows.
+// `npx tsx bench/ingest-start.bench.ts [starts] [latencySamples] [sustainSeconds]` — bounded by its arguments.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { ensureTemporalCli } from '../src/devserver/cli-binary.js';
+import { projectRoot } from '../src/devserver/project.js';
+import { startDevServer } from '../src/devserver/server.js';
+import { FedmsgPublisher } from '../src/ingest/bus.js';
+import { pythonJsonDumps } from '../src/ingest/canonical-json.js';
+import { DEFAULT_CONFIG, type IngestConfig } from '../src/ingest/config.js';
+import { IngestService, triggerInput } from '../src/ingest/service.js';
+import { Item, ItemType, MessageType, MsgId } from '../src/common/search-attributes.js';
+import { installRuntimeLogger } from '../src/worker/logging.js';
+import { createRunnerWorker } from '../src/worker/runner-worker.js';
+import { TRIGGER_WORKFLOW } from '../src/workflows/trigger.js';
+
+const STARTS = Number(process.argv[2] ?? 300);
+const SAMPLES = Number(process.argv[3] ?? 30);
+const SUSTAIN_S = Number(process.argv[4] ?? 20);
+const CONCURRENCY = 16;
+
+const scratch = mkdtempSync(join(tmpdir(), 'ingest-bench-'));
+const rules = join(scratch, 'trigger_rules.yml');
+writeFileSync(rules, '- when: {message_type: KojiBuildPackageCompleted}\n  do: [{tasks: [nvr-sanity], arches: [x86_64]}]\n');
+let serial = 0;
+const build = () => ({
+  topic: 'org.fedoraproject.prod.buildsys.build.state.change',
+  msg_id: `2026-bench-${process.pid}-${serial++}`,
+  timestamp: Math.floor(Date.now() / 1000),
+  i: 1,
+  username: 'apache',
+  msg: { attribute: 'state', build_id: 1, instance: 'primary', name: 'bash', new: 1, old: 0, owner: 'x', release: '1.fc40', task_id: 2, version: '5.2.26' },
+});
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)]!;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+installRuntimeLogger('ERROR');
+const server = await startDevServer({ binary: ensureTemporalCli(), dbFile: join(scratch, 'temporal.db') });
+const temporal = { address: server.address, namespace: server.namespace };
+const connection = await Connection.connect({ address: server.address });
+const client = new Client({ connection });
+
+
+async function startIngest(name: string, overrides: Partial<IngestConfig>, worker: boolean) {
+  const config: IngestConfig = {
+    ...DEFAULT_CONFIG,
+    validArches: ['x86_64'],
+    rulesFile: rules,
+    bind: ['tcp://127.0.0.1:0'],
+    triggerQueue: `${name}-triggers`,
+    ingestQueue: `${name}-ingest`,
+    jobQueue: `${name}-jobs`,
+    taskRepo: `local:${join(projectRoot(), 'examples', 'tasks')}/\${task}`,
+    ...overrides,
+  };
+  const service = await IngestService.start({ config, temporal, stateDir: join(scratch, name), log: () => {}, ...(worker ? {} : { worker: false as const }) });
+  const publisher = await FedmsgPublisher.open({ connect: service.boundEndpoints[0]! });
+  if (!(await publisher.waitForSubscriber(10_000))) throw new Error('ingest did not subscribe');
+  return { service, publisher, config };
+}
+
+// --- 1. start throughput -------------------------------------------------------------------------
+async function ingestRound(round: number): Promise<number> {
+  const { service, publisher } = await startIngest(`starts-${round}`, {}, false);
+  const t0 = performance.now();
+  for (let i = 0; i < STARTS; i++) await publisher.send(build().topic, pythonJsonDumps(build()));
+  while ((service.stats().started ?? 0) < STARTS) await sleep(5);
+  const seconds = (performance.now() - t0) / 1000;
+  await publisher.close();
+  await service.stop();
+  return STARTS / seconds;
+}
+
+async function plainRound(round: number, inFlight: number): Promise<number> {
+  const config = { ...DEFAULT_CONFIG, validArches: ['x86_64'], jobQueue: `plain-${round}-jobs`, ingestQueue: `plain-${round}-ingest`, taskRepo: 'local:/x/${task}' };
+  const inputs = Array.from({ length: STARTS }, () => {
+    const m = build();
+    return triggerInput({ msgId: m.msg_id, topic: m.topic, timestamp: m.timestamp, data: { message_type: 'KojiBuildPackageCompleted', item: 'bash-5.2.26-1.fc40', item_type: 'koji_build', name: 'bash' }, tasks: [{ task: 'nvr-sanity', arch: 'x86_64', rule: 0 }], discover: [] }, config);
+  });
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (next < inputs.length) {
+        const input = inputs[next++]!;
+        await client.workflow.start(TRIGGER_WORKFLOW, {
+          workflowId: `msg-${input.msgId}`,
+          taskQueue: `plain-${round}-triggers`,
+          args: [input],
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          typedSearchAttributes: [
+            { key: MessageType, value: input.messageType },
+            { key: MsgId, value: input.msgId },
+            { key: Item, value: input.item },
+            { key: ItemType, value: input.itemType },
+          ],
+        });
+      }
+    }),
+  );
+  return STARTS / ((performance.now() - t0) / 1000);
+}
+
+// --- 2. latency publish → first activity of the job ----------------------------------------------
+async function latency(): Promise<number[]> {
+  const runner = await createRunnerWorker({ temporal, arch: 'x86_64', hostname: 'bench-host', workflowQueue: 'latency-jobs', runner: { root: join(scratch, 'runner') } });
+  const running = runner.run();
+  const { service, publisher } = await startIngest('latency', { triggerQueue: 'latency-jobs', jobQueue: 'latency-jobs' }, true);
+  const sent: Array<{ msgId: string; at: number }> = [];
+  try {
+    await sleep(3000); // workers polling, bundle loaded
+    for (let i = 0; i < SAMPLES; i++) {
+      const m = build();
+      sent.push({ msgId: m.msg_id, at: Date.now() });
+      await publisher.send(m.topic, pythonJsonDumps(m));
+      await sleep(500);
+    }
+    const latencies: number[] = [];
+    const stages = new Map<string, number[]>();
+    const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => Number(t?.seconds ?? 0) * 1000 + Math.floor((t?.nanos ?? 0) / 1e6);
+    for (const { msgId, at } of sent) {
+      const jobId = `msg-${msgId}/nvr-sanity/x86_64`;
+      for (let tries = 0; ; tries++) {
+        const history = await client.workflow.getHandle(jobId).fetchHistory().catch(() => undefined);
+        const started = history?.events?.find((e) => e.activityTaskStartedEventAttributes);
+        if (started?.eventTime) {
+          latencies.push(ms(started.eventTime) - at);
+          // Where the time goes: the trigger's and the job's history timestamps.
+          const trigger = await client.workflow.getHandle(`msg-${msgId}`).fetchHistory();
+          const first = (events: typeof trigger.events, pick: (e: NonNullable<typeof trigger.events>[number]) => unknown) => ms(events?.find((e) => pick(e))?.eventTime);
+          const marks: Array<[string, number]> = [
+            ['published', at],
+            ['trigger started', first(trigger.events, (e) => e.workflowExecutionStartedEventAttributes)],
+            ['trigger task started', first(trigger.events, (e) => e.workflowTaskStartedEventAttributes)],
+            ['child initiated', first(trigger.events, (e) => e.startChildWorkflowExecutionInitiatedEventAttributes)],
+            ['job started', first(history!.events, (e) => e.workflowExecutionStartedEventAttributes)],
+            ['job task started', first(history!.events, (e) => e.workflowTaskStartedEventAttributes)],
+            ['activity scheduled', first(history!.events, (e) => e.activityTaskScheduledEventAttributes)],
+            ['activity started', ms(started.eventTime)],
+          ];
+          for (let k = 1; k < marks.length; k++) {
+            const key = `${marks[k - 1]![0]} → ${marks[k]![0]}`;
+            stages.set(key, [...(stages.get(key) ?? []), marks[k]![1] - marks[k - 1]![1]]);
+          }
+          break;
+        }
+        if (tries > 200) throw new Error(`${jobId}: no activity started`);
+        await sleep(100);
+      }
+    }
+    for (const [stage, xs] of stages) console.log(`  ${stage.padEnd(44)} median ${median(xs)} ms`);
+    return latencies;
+  } finally {
+    await publisher.close();
+    await service.stop();
+    runner.shutdown();
+    await running;
+  }
+}
+
+// --- 3. RSS under sustained load: the real `taskotron ingest` process (compiled, as `npm start` runs it) --
+function rssOf(pid: number): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+  } catch {
+    return 0;
+  }
+}
+
+async function sustained(hostTriggers: boolean): Promise<{ rate: number; peakMb: number; endMb: number; counters: string; sent: number }> {
+  const cli = join(projectRoot(), 'dist', 'src', 'cli', 'main.js');
+  if (!existsSync(cli)) throw new Error('run `npm run build` first: the sustained phase runs the compiled CLI');
+  const endpoint = `tcp://127.0.0.1:${20000 + Math.floor(Math.random() * 20000)}`;
+  const child = spawn(process.execPath, [cli, 'ingest', '--rules', rules, '--bind', endpoint, '--arches', 'x86_64', '--trigger-queue', `sustained-${hostTriggers}-triggers`, '--ingest-queue', `sustained-${hostTriggers}-ingest`, '--job-queue', 'sustained-jobs', '--state-dir', join(scratch, `sustained-${hostTriggers}`), '--stats-interval', '3600', ...(hostTriggers ? ['--run-trigger-workflows'] : [])], {
+    env: { ...process.env, TEMPORAL_ADDRESS: server.address },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let log = '';
+  child.stderr.on('data', (c: Buffer) => (log += c.toString()));
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  while (!log.includes('ready on')) {
+    if (child.exitCode !== null) throw new Error(`ingest exited: ${log}`);
+    await sleep(50);
+  }
+  const publisher = await FedmsgPublisher.open({ connect: endpoint });
+  if (!(await publisher.waitForSubscriber(10_000))) throw new Error('ingest did not subscribe');
+  let peak = 0;
+  const sampler = setInterval(() => (peak = Math.max(peak, rssOf(child.pid!))), 200);
+  const rate = 50;
+  let sent = 0;
+  const t0 = Date.now();
+  while (Date.now() - t0 < SUSTAIN_S * 1000) {
+    for (let i = 0; i < rate / 10; i++, sent++) {
+      const m = build();
+      await publisher.send(m.topic, pythonJsonDumps(m));
+    }
+    await sleep(100);
+  }
+  await sleep(3000);
+  const endMb = Math.round(rssOf(child.pid!) / 1024 / 1024);
+  clearInterval(sampler);
+  await publisher.close();
+  child.kill('SIGTERM');
+  await exited;
+  const counters = /stopped; counters (\{.*\})/.exec(log)?.[1] ?? log.slice(-400);
+  return { rate, peakMb: Math.round(peak / 1024 / 1024), endMb, counters, sent };
+}
+
+try {
+  console.log(`machine: ${cpus().length} cpus, ${cpus()[0]?.model}, Node ${process.version}; dev server with SQLite file + WAL`);
+  await plainRound(-1, CONCURRENCY); // warm-up
+  const rates: Record<string, number[]> = { ingest: [], plainConcurrent: [], plainSequential: [] };
+  for (let round = 0; round < 2; round++) {
+    rates.plainSequential!.push(await plainRound(round * 3, 1));
+    rates.plainConcurrent!.push(await plainRound(round * 3 + 1, CONCURRENCY));
+    rates.ingest!.push(await ingestRound(round));
+  }
+  for (const [name, xs] of Object.entries(rates)) console.log(`${name.padEnd(16)} starts/s: ${xs.map((x) => x.toFixed(0)).join(', ')}  median ${median(xs).toFixed(0)}`);
+  console.log(`start throughput ratio ingest / plain loop with ${CONCURRENCY} in flight: ${(median(rates.ingest!) / median(rates.plainConcurrent!)).toFixed(2)}; / sequential loop: ${(median(rates.ingest!) / median(rates.plainSequential!)).toFixed(2)} (goal >= 0.9)`);
+
+  const latencies = await latency();
+  console.log(`publish → first job activity started, ${latencies.length} samples: p50 ${percentile(latencies, 50)} ms, p99 ${percentile(latencies, 99)} ms, max ${Math.max(...latencies)} ms (goal p50 < 150 ms)`);
+
+  for (const hostTriggers of [false, true]) {
+    const load = await sustained(hostTriggers);
+    const what = hostTriggers ? 'with --run-trigger-workflows (runs the trigger workflows too)' : 'default (starts trigger workflows; runs only its activities)';
+    console.log(`taskotron ingest process, ${what}, ${load.rate} matched msg/s for ${SUSTAIN_S} s (${load.sent} sent): peak RSS ${load.peakMb} MB, ${load.endMb} MB at the end (goal <= 150 MB); counters ${load.counters}`);
+  }
+} finally {
+  await connection.close();
+  await server.stop();
+}
