@@ -3,10 +3,10 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import nunjucks from 'nunjucks';
-import { projectRoot } from '../../src/devserver/project.js';
 import type { Envelope } from '../../src/ingest/envelope.js';
+import { corpusDir } from '../support/corpus.js';
 
-export const corpusDir = join(projectRoot(), '..', 'shared', 'corpus');
+export { corpusDir };
 
 export function corpusMessageFiles(): string[] {
   return readdirSync(join(corpusDir, 'fedmsg')).filter((f) => f.endsWith('.json')).sort();
