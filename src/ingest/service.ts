@@ -22,6 +22,7 @@ import { LiveRules } from './live-rules.js';
 import { Spool } from './spool.js';
 import { TriggerStarter } from './starter.js';
 import type { Logger } from './stats.js';
+import { quietBundlerLogger } from '../worker/logging.js';
 
 export interface IngestServiceOptions {
   config: IngestConfig;
@@ -246,7 +247,7 @@ export class IngestService {
         const queues: string[] = [];
         if (hostWorkflows) {
           // Only the trigger workflows run here: a bundle of trigger.ts alone keeps the isolate small.
-          const bundle: WorkflowBundleWithSourceMap = await bundleWorkflowCode({ workflowsPath: custom ?? triggerWorkflowsPath(), logger: quietLogger });
+          const bundle: WorkflowBundleWithSourceMap = await bundleWorkflowCode({ workflowsPath: custom ?? triggerWorkflowsPath(), logger: quietBundlerLogger });
           const sameQueue = config.triggerQueue === config.ingestQueue;
           workers.push(
             await Worker.create({ ...common, taskQueue: config.triggerQueue, workflowBundle: bundle, maxCachedWorkflows: 100, ...(sameQueue ? { activities } : {}) }),
@@ -303,16 +304,3 @@ function triggerWorkflowsPath(): string {
   const js = fileURLToPath(new URL('../workflows/trigger.js', import.meta.url));
   return existsSync(js) ? js : fileURLToPath(new URL('../workflows/trigger.ts', import.meta.url));
 }
-
-const quietLogger = {
-  log() {},
-  trace() {},
-  debug() {},
-  info() {},
-  warn(message: string) {
-    console.error(message);
-  },
-  error(message: string) {
-    console.error(message);
-  },
-};

@@ -18,3 +18,17 @@ export function installRuntimeLogger(level: LogLevel): void {
     }),
   });
 }
+
+/** For bundleWorkflowCode: webpack's progress chatter off, its warnings and errors kept. */
+export const quietBundlerLogger = {
+  log() {},
+  trace() {},
+  debug() {},
+  info() {},
+  warn(message: string) {
+    console.error(message);
+  },
+  error(message: string) {
+    console.error(message);
+  },
+};

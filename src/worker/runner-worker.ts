@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createRunnerActivities } from '../activities/index.js';
 import { defaultRunnerConfig, type RunnerConfig } from '../activities/runner-config.js';
+import { quietBundlerLogger } from './logging.js';
 import { reportingConfigFromEnv, type ReportingConfig } from '../results/config.js';
 import { WORKFLOW_QUEUE, hostQueue, runnerQueue } from '../common/queues.js';
 import { connectionOptions, type TemporalSettings } from '../config/temporal.js';
@@ -54,18 +55,6 @@ export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   return bundle;
 }
 
-const quietBundlerLogger = {
-  log() {},
-  trace() {},
-  debug() {},
-  info() {},
-  warn(message: string) {
-    console.error(message);
-  },
-  error(message: string) {
-    console.error(message);
-  },
-};
 
 export async function createRunnerWorker(options: RunnerWorkerOptions): Promise<RunnerWorker> {
   const hostname = options.hostname ?? osHostname();

@@ -9,7 +9,7 @@ import { after, test } from 'node:test';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { Subscriber } from 'zeromq';
-import { createReportingActivities } from '../../src/activities/report.js';
+import { createReportingActivities, type ReportOutput } from '../../src/activities/report.js';
 import { freePort } from '../../src/devserver/server.js';
 import { closeResultBus } from '../../src/results/bus-output.js';
 import { corpusPath } from '../support/corpus.js';
@@ -41,7 +41,7 @@ test('reported results are published as taskotron.result.new messages shaped lik
     const reporting = env.run(activities.reportResults, { results, job });
     subscriber.connect(endpoint);
     subscriber.subscribe('org.fedoraproject.dev.taskotron.result.new');
-    const output = await reporting;
+    const output = (await reporting) as ReportOutput;
     assert.equal(output.reported.length, 2);
 
     const received: Record<string, unknown>[] = [];
