@@ -85,6 +85,7 @@ export class IngestService {
   private bus?: FedmsgSubscriber;
   private receiving?: Promise<void>;
   private workers: Worker[] = [];
+  private workerStarting?: Promise<void>;
   private workerRun?: Promise<void>;
   private workerConnection?: NativeConnection;
   private checkpointTimer?: NodeJS.Timeout;
@@ -243,37 +244,43 @@ export class IngestService {
       try {
         this.workerConnection = await NativeConnection.connect(connectionOptions(temporal));
         const common = { connection: this.workerConnection, namespace: temporal.namespace, shutdownGraceTime: '10 seconds' };
-        const workers: Worker[] = [];
         const queues: string[] = [];
         if (hostWorkflows) {
           // Only the trigger workflows run here: a bundle of trigger.ts alone keeps the isolate small.
           const bundle: WorkflowBundleWithSourceMap = await bundleWorkflowCode({ workflowsPath: custom ?? triggerWorkflowsPath(), logger: quietBundlerLogger });
           const sameQueue = config.triggerQueue === config.ingestQueue;
-          workers.push(
+          this.workers.push(
             await Worker.create({ ...common, taskQueue: config.triggerQueue, workflowBundle: bundle, maxCachedWorkflows: 100, ...(sameQueue ? { activities } : {}) }),
           );
           queues.push(`${config.triggerQueue} (trigger workflows${sameQueue ? ', activities' : ''})`);
           if (!sameQueue) {
-            workers.push(await Worker.create({ ...common, taskQueue: config.ingestQueue, activities }));
+            this.workers.push(await Worker.create({ ...common, taskQueue: config.ingestQueue, activities }));
             queues.push(`${config.ingestQueue} (activities)`);
           }
         } else {
-          workers.push(await Worker.create({ ...common, taskQueue: config.ingestQueue, activities }));
+          this.workers.push(await Worker.create({ ...common, taskQueue: config.ingestQueue, activities }));
           queues.push(`${config.ingestQueue} (activities)`);
         }
-        if (this.stopping) return;
-        this.workers = workers;
-        this.workerRun = Promise.all(workers.map((w) => w.run())).then(() => undefined);
+        // Run them even when a stop came meanwhile: stop() waits for this attempt, then shuts them down.
+        this.workerRun = Promise.all(this.workers.map((w) => w.run())).then(() => undefined);
         log('info', `worker polling ${queues.join(', ')}`);
       } catch (error) {
+        for (const worker of this.workers.splice(0)) if (worker.getState() === 'RUNNING') worker.shutdown();
         await this.workerConnection?.close().catch(() => undefined);
         this.workerConnection = undefined;
+        if (this.stopping) return;
         log('warn', `ingest worker not running yet (${(error as Error).message.split('\n')[0]}); retrying in ${delay / 1000} s`);
-        await new Promise((r) => setTimeout(r, delay));
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, delay);
+          this.abort.signal.addEventListener('abort', () => {
+            clearTimeout(timer);
+            resolve();
+          }, { once: true });
+        });
         return attempt(Math.min(delay * 2, 30_000));
       }
     };
-    void attempt(1000);
+    this.workerStarting = attempt(1000);
   }
 
   /** Messages counted per outcome, and the queues' state. */
@@ -292,6 +299,8 @@ export class IngestService {
     clearInterval(this.checkpointTimer);
     await this.starter.stop();
     this.saveCheckpoint();
+    // A worker still being created (bundling takes seconds) is waited for, then shut down with the rest.
+    await this.workerStarting;
     for (const worker of this.workers) if (worker.getState() === 'RUNNING') worker.shutdown();
     await this.workerRun?.catch(() => undefined);
     await this.workerConnection?.close().catch(() => undefined);
