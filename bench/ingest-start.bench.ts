@@ -18,7 +18,7 @@ import { FedmsgPublisher } from '../src/ingest/bus.js';
 import { pythonJsonDumps } from '../src/ingest/canonical-json.js';
 import { DEFAULT_CONFIG, type IngestConfig } from '../src/ingest/config.js';
 import { IngestService, triggerInput } from '../src/ingest/service.js';
-import { Item, ItemType, MessageType, MsgId } from '../src/common/search-attributes.js';
+import { triggerStartOptions } from '../src/ingest/starter.js';
 import { installRuntimeLogger } from '../src/worker/logging.js';
 import { createRunnerWorker } from '../src/worker/runner-worker.js';
 import { TRIGGER_WORKFLOW } from '../src/workflows/trigger.js';
@@ -94,18 +94,8 @@ async function plainRound(round: number, inFlight: number): Promise<number> {
     Array.from({ length: inFlight }, async () => {
       while (next < inputs.length) {
         const input = inputs[next++]!;
-        await client.workflow.start(TRIGGER_WORKFLOW, {
-          workflowId: `msg-${input.msgId}`,
-          taskQueue: `plain-${round}-triggers`,
-          args: [input],
-          workflowIdReusePolicy: 'REJECT_DUPLICATE',
-          typedSearchAttributes: [
-            { key: MessageType, value: input.messageType },
-            { key: MsgId, value: input.msgId },
-            { key: Item, value: input.item },
-            { key: ItemType, value: input.itemType },
-          ],
-        });
+        // The very options ingest starts with, so only the path to the call differs.
+        await client.workflow.start(TRIGGER_WORKFLOW, triggerStartOptions(input, `plain-${round}-triggers`));
       }
     }),
   );

@@ -12,6 +12,23 @@ import type { TriggerRequest } from './intake.js';
 import type { Spool } from './spool.js';
 import type { Counters, Logger } from './stats.js';
 
+/** How a message's trigger workflow is started: one ID per msg_id, never reused, searchable. */
+export function triggerStartOptions(input: TriggerInput, taskQueue: string) {
+  return {
+    workflowId: triggerWorkflowId(input.msgId),
+    taskQueue,
+    args: [input] as [TriggerInput],
+    // Exactly one trigger per message, ever: a later copy of a finished one is refused too.
+    workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,
+    typedSearchAttributes: [
+      { key: MessageType, value: input.messageType },
+      { key: MsgId, value: input.msgId },
+      { key: Item, value: input.item },
+      { key: ItemType, value: input.itemType },
+    ],
+  };
+}
+
 export interface StarterOptions {
   client: Client;
   triggerQueue: string;
@@ -145,19 +162,7 @@ export class TriggerStarter {
     const input = this.options.toInput(item.request);
     try {
       // The client's own retries would hold an unreachable call ~20 s; a deadline hands it back to us.
-      await client.connection.withDeadline(Date.now() + (this.options.startTimeoutMs ?? 10_000), () => client.workflow.start(TRIGGER_WORKFLOW, {
-        workflowId: triggerWorkflowId(input.msgId),
-        taskQueue: triggerQueue,
-        args: [input],
-        // Exactly one trigger per message, ever: a later copy of a finished one is refused too.
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        typedSearchAttributes: [
-          { key: MessageType, value: input.messageType },
-          { key: MsgId, value: input.msgId },
-          { key: Item, value: input.item },
-          { key: ItemType, value: input.itemType },
-        ],
-      }));
+      await client.connection.withDeadline(Date.now() + (this.options.startTimeoutMs ?? 10_000), () => client.workflow.start(TRIGGER_WORKFLOW, triggerStartOptions(input, triggerQueue)));
       counters.add('started');
       item.done?.();
       this.recovered();
