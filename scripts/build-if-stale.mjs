@@ -1,7 +1,9 @@
 // `npm start` runs the compiled CLI from dist/ (npm ci's `prepare` builds it). Compiling on every
 // start cost 10–15 s of a warm start; this compiles only when a source is newer than its output (an
-// edited checkout), so a warm start goes straight to the stack. Plain JavaScript on purpose: it must
-// not need the compiler or tsx to decide whether the compiler is needed.
+// edited checkout), so a warm start goes straight to the stack. It then writes the workflow bundle
+// beside the compiled code when that is older than any compiled module, so the runner worker does not
+// run webpack at every start either. Plain JavaScript on purpose: it must not need the compiler or
+// tsx to decide whether the compiler is needed.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -43,5 +45,19 @@ const reason = existsSync(dist) ? staleReason() : 'dist/ is missing';
 if (reason) {
   process.stderr.write(`taskotron: compiling TypeScript (${reason})…\n`);
   const tsc = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
-  process.exit(tsc.status ?? 1);
+  if (tsc.status !== 0) process.exit(tsc.status ?? 1);
+}
+// The same freshness rule as freshPrebuiltBundle() in src/worker/runner-worker.ts, checked here
+// without loading the Temporal SDK (a second on a busy machine).
+const bundle = join(dist, 'src', 'workflow-bundle.js');
+const newestModule = (dir) =>
+  readdirSync(dir, { withFileTypes: true }).reduce((newest, entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return Math.max(newest, newestModule(path));
+    return entry.name.endsWith('.js') && path !== bundle ? Math.max(newest, statSync(path).mtimeMs) : newest;
+  }, 0);
+if (!existsSync(bundle) || statSync(bundle).mtimeMs < newestModule(join(dist, 'src'))) {
+  process.stderr.write('taskotron: bundling the workflow code…\n');
+  const worker = await import(new URL('../dist/src/worker/runner-worker.js', import.meta.url).href);
+  await worker.writeWorkflowBundle();
 }
