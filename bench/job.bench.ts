@@ -7,7 +7,8 @@
 // per server variant. BENCH_JOB_VARIANTS=stock,raised,eager compares server settings in one run
 // (each its own server and worker, rounds interleaved): stock = the server's own dynamic config,
 // raised = the project's (DEV_SERVER_DYNAMIC_CONFIG), eager = raised + eager activity execution.
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -15,6 +16,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
 import { JOB_WORKFLOW, type JobInput, type JobResult } from '../src/common/job.js';
 import { ensureTemporalCli } from '../src/devserver/cli-binary.js';
+import { projectRoot } from '../src/devserver/project.js';
 import { DEV_SERVER_DYNAMIC_CONFIG, startDevServer, type DevServer } from '../src/devserver/server.js';
 import { installRuntimeLogger } from '../src/worker/logging.js';
 import { createRunnerWorker, type RunnerWorker } from '../src/worker/runner-worker.js';
@@ -113,6 +115,39 @@ async function handOffs(client: Client, workflowId: string): Promise<Array<[stri
   return [...pairs].filter(([, xs]) => xs.length >= ACTIONS / 2).map(([key, xs]) => [key, median(xs), xs.length]);
 }
 
+const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+
+/** RSS of the compiled `taskotron worker` (as production runs it) once it polls and sits idle. */
+async function idleRunnerRss(server: DevServer): Promise<{ peak: number; settled: number }> {
+  const cli = join(projectRoot(), 'dist', 'src', 'cli', 'main.js');
+  if (!existsSync(cli)) throw new Error('run `npm run build` first: the idle runner is the compiled CLI');
+  const child = spawn(process.execPath, [cli, 'worker', '--arch', 'idle', '--hostname', 'idle-host', '--root', join(scratch, 'idle-runner')], {
+    env: { ...process.env, TEMPORAL_ADDRESS: server.address, TEMPORAL_NAMESPACE: server.namespace },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let log = '';
+  child.stderr.on('data', (chunk: Buffer) => (log += chunk.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  try {
+    for (let i = 0; !log.includes('polling'); i++) {
+      if (child.exitCode !== null || i > 1200) throw new Error(`taskotron worker did not start polling: ${log}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    let peak = 0;
+    const samples: number[] = [];
+    for (let i = 0; i < 50; i++) {
+      const now = rssMb(child.pid!);
+      peak = Math.max(peak, now);
+      samples.push(now);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    return { peak, settled: median(samples.slice(-10)) };
+  } finally {
+    child.kill('SIGTERM');
+    await exited;
+  }
+}
+
 try {
   for (const variant of variants) await job(variant, -1); // warm-up: workflow bundle in cache, first SQLite writes
   await baseline();
@@ -146,9 +181,12 @@ try {
   }
   const main = variants.find((v) => v.name === 'raised') ?? variants[0]!;
   const overhead = median(main.overheads);
+  const idle = await idleRunnerRss(main.server);
+  console.log(`\nidle runner (compiled \`taskotron worker\`, polling, 10 s after start): RSS ${idle.settled.toFixed(0)} MB, peak ${idle.peak.toFixed(0)} MB (goal <= 250 MB)`);
   reportFigures('job', [
     { figure: 'job: per-action overhead over a plain spawn', goal: '< 20 ms', measured: overhead, unit: 'ms', baseline: b / ACTIONS, ratio: median(main.jobs) / b, met: overhead < 20 },
     { figure: 'job: per action, dummy (no process)', goal: 'info', measured: median(main.dummies) / ACTIONS, unit: 'ms', met: true },
+    { figure: 'idle runner RSS (taskotron worker, peak over 10 s)', goal: '<= 250 MB', measured: idle.peak, unit: 'MB', met: idle.peak <= 250 },
   ]);
 } finally {
   for (const variant of variants) {
