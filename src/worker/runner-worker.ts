@@ -75,10 +75,9 @@ export function freshPrebuiltBundle(): string | undefined {
   return statSync(path).mtimeMs >= newestCompiledModule(dirname(path)) ? path : undefined;
 }
 
-/** Bundles the workflows and writes the bundle where freshPrebuiltBundle() finds it. */
-export async function writeWorkflowBundle(): Promise<string> {
+/** Bundles the workflows and writes the bundle where freshPrebuiltBundle() finds it (or to `path`). */
+export async function writeWorkflowBundle(path = prebuiltBundlePath()): Promise<string> {
   const { code } = await bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: quietBundlerLogger });
-  const path = prebuiltBundlePath();
   const partial = `${path}.partial-${process.pid}`;
   writeFileSync(partial, code);
   renameSync(partial, path);
@@ -87,9 +86,12 @@ export async function writeWorkflowBundle(): Promise<string> {
 
 let bundle: Promise<WorkflowBundleOption> | undefined;
 
-/** Bundled once per process (tests start several workers and the bundle takes seconds), or prebuilt. */
+/**
+ * Bundled once per process (tests start several workers and the bundle takes seconds), or prebuilt:
+ * by `npm run build`, or by the test harness once for all test files (TASKOTRON_WORKFLOW_BUNDLE).
+ */
 export function workflowBundle(): Promise<WorkflowBundleOption> {
-  const prebuilt = freshPrebuiltBundle();
+  const prebuilt = process.env.TASKOTRON_WORKFLOW_BUNDLE || freshPrebuiltBundle();
   bundle ??= prebuilt ? Promise.resolve({ codePath: prebuilt }) : bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: quietBundlerLogger });
   return bundle;
 }
