@@ -2,7 +2,7 @@
 // Node's test runner over every test/**/*.test.ts with TEMPORAL_ADDRESS pointing at it, then stop it.
 // Arguments narrow the run: `npm test -- test/formula` runs the files under that path only.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { ensureTemporalCli } from '../src/devserver/cli-binary.js';
@@ -32,10 +32,12 @@ if (files.length === 0) {
 }
 
 const scratch = mkdtempSync(join(tmpdir(), 'taskotron-test-'));
-// The job workflows bundled once for every test file (each file is its own process and would run
-// webpack for seconds), while the server starts.
+// The job workflows bundled once for every test file that runs a runner worker (each file is its own
+// process and would run webpack for seconds), while the server starts. A file the pattern misses
+// still works: it bundles for itself.
+const runsJobs = files.some((file) => /createRunnerWorker|workflowBundle|support\/job\.js|runtask|'start'|'worker'/.test(readFileSync(join(root, file), 'utf8')));
 const bundleFile = join(scratch, 'workflow-bundle.js');
-const bundling = writeWorkflowBundle(bundleFile);
+const bundling = runsJobs ? writeWorkflowBundle(bundleFile) : undefined;
 
 let server: DevServer | undefined;
 let address = process.env.TEMPORAL_ADDRESS;
@@ -65,7 +67,7 @@ await bundling;
 const child = spawn(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files], {
   cwd: root,
   stdio: 'inherit',
-  env: { ...process.env, TEMPORAL_ADDRESS: address, TASKOTRON_TEST_HARNESS: '1', TASKOTRON_WORKFLOW_BUNDLE: bundleFile },
+  env: { ...process.env, TEMPORAL_ADDRESS: address, TASKOTRON_TEST_HARNESS: '1', ...(bundling ? { TASKOTRON_WORKFLOW_BUNDLE: bundleFile } : {}) },
 });
 const code = await new Promise<number>((done) => child.once('exit', (status, signal) => done(status ?? (signal ? 1 : 0))));
 await stop();
