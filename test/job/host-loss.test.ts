@@ -2,7 +2,7 @@
 // the host that claimed it, and when that host dies mid-job the job starts over on the other one.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -52,6 +52,15 @@ function startWorker(hostname: string, workerArch = arch, stall = false): Promis
   });
 }
 
+/** The pids the stalled step wrote, once it has written them (bounded: 30 s). */
+async function waitForPids(file: string): Promise<number[]> {
+  for (const deadline = Date.now() + 30_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 100))) {
+    const pids = existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map(Number) : [];
+    if (pids.length > 0) return pids;
+  }
+  throw new Error(`${file}: the stalled step wrote no pid within 30 s`);
+}
+
 after(() => {
   for (const child of workers) {
     try {
@@ -92,8 +101,8 @@ test('a job whose host dies mid-step finishes on the other host, every step of e
       .filter((a) => a !== undefined)
       .map((a) => `${a.activityType?.name}@${a.taskQueue?.name === hostQueue(arch, 'host-a') ? 'a' : a.taskQueue?.name === hostQueue(arch, 'host-b') ? 'b' : 'pool'}`);
     assert.deepEqual(steps, [
-      'claimHost@pool', 'prepareWorkspace@a', 'loadFormula@a', 'shell@a', 'shell@a',
-      'claimHost@pool', 'prepareWorkspace@b', 'loadFormula@b', 'shell@b', 'shell@b', 'shell@b',
+      'holdSlot@pool', 'prepareWorkspace@a', 'loadFormula@a', 'shell@a', 'shell@a',
+      'holdSlot@pool', 'prepareWorkspace@b', 'loadFormula@b', 'shell@b', 'shell@b', 'shell@b',
     ]);
   } finally {
     await close();
@@ -112,7 +121,8 @@ test('a runner stopped with SIGTERM kills its running step within the grace time
       snapshot = await handle.query<JobResult>(JOB_PROGRESS_QUERY).catch(() => undefined);
       if (snapshot?.host === 'host-c' && snapshot.actions[1]?.status === 'running') break;
     }
-    const pids = readFileSync(join(roots.get('host-c')!, 'artifacts', input.uuid, 'pids'), 'utf8').trim().split('\n').map(Number);
+    // The step is 'running' as soon as it is scheduled; its shell writes the pid a moment later.
+    const pids = await waitForPids(join(roots.get('host-c')!, 'artifacts', input.uuid, 'pids'));
     await startWorker('host-d', otherArch);
     const stoppedAt = Date.now();
     const exited = new Promise<number | null>((resolve) => hostC.once('exit', (code) => resolve(code)));
