@@ -1,8 +1,8 @@
 // The job's work on the one host that holds it: prepare the workspace, load the formula, check the
 // environment, then each action in order, all on that host's own task queue. A failed step ends the
 // job (JobStop) or moves it (HostLost); job-failures.ts decides which, job-record.ts keeps the books.
-import type { RetryPolicy } from '@temporalio/common';
-import { proxyActivities } from '@temporalio/workflow';
+import { CancelledFailure, type RetryPolicy } from '@temporalio/common';
+import { CancellationScope, proxyActivities } from '@temporalio/workflow';
 import type { ActionOutput, ActionRequest, JobPaths, LoadedFormula, RunnerActivities, Workspace } from '../activities/index.js';
 import { NON_RETRYABLE } from '../common/failures.js';
 import type { JobInput } from '../common/job.js';
@@ -59,6 +59,11 @@ export interface HostRun {
   /** Directory name of this run's workdir and artifacts (the uuid, or the uuid plus a re-run mark). */
   dirName: string;
   jobid: string;
+  /**
+   * Suffix of action activity ids on a later host ('' on the first): a lost host's step may still
+   * be pending (its cancel not yet confirmed) when the next host starts the same action.
+   */
+  attemptSuffix: string;
   heartbeatTimeout: string;
   hostLostAfter: string;
 }
@@ -127,7 +132,7 @@ export async function runSteps(run: HostRun): Promise<void> {
     }
     const request: ActionRequest = { index: i + 1, name: action.name, params, exported: Boolean(action.export && used.has(i)), job };
     const actionTimeoutMs = action.timeout ? durationSeconds(action.timeout) * 1000 : undefined;
-    const activityId = `${i + 1}-${action.directive}`;
+    const activityId = `${i + 1}-${action.directive}${run.attemptSuffix}`;
     const started = Date.now();
     record.actionStarted(actionRecord);
     let output: ActionOutput;
@@ -143,6 +148,9 @@ export async function runSteps(run: HostRun): Promise<void> {
       record.actionFailed(actionRecord, error, stop, Date.now() - started);
       throw stop;
     }
+    // A step that finished after its host was given up (or its job cancelled) counts for nothing:
+    // the job has moved on, and only the current host's steps write the record.
+    if (CancellationScope.current().consideredCancelled) throw new CancelledFailure(`action '${action.name}' finished after its host was given up`);
     if (action.export) variables[action.export] = output.output ?? null;
     record.actionPassed(actionRecord, output);
   }

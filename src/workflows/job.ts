@@ -62,6 +62,7 @@ export async function runJob(input: JobInput): Promise<JobResult> {
             formulaTimeoutFrom: slotted ? clock!.startedAt : Date.now(),
             dirName: runDirName(input.uuid, info),
             jobid: info.workflowId,
+            attemptSuffix: slotted && attempt > 1 ? `@host${attempt}` : '',
             heartbeatTimeout,
             hostLostAfter,
           }),
