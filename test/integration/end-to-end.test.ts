@@ -30,8 +30,9 @@ before(async () => {
   runner = await startTestRunner({ hostname: 'e2e-host', arch, workflowQueue: jobQueue, reporting: { resultsdbUrl: resultsdb.url } });
   ingest = await startTestIngest(
     `- when: {message_type: KojiBuildPackageCompleted}\n  do: [{tasks: [nvr-sanity], arches: [${arch}]}]\n`,
-    { validArches: [arch], taskRepo: `local:${join(projectRoot(), 'examples', 'tasks')}/\${task}`, jobQueue },
-    // The real trigger workflows (ingest's own bundle), not the test stand-in.
+    // As deployed: trigger and job workflows run on the runner workers' workflow queue (their bundle
+    // has every workflow), ingest runs only its activities — no stand-in workflow anywhere.
+    { validArches: [arch], taskRepo: `local:${join(projectRoot(), 'examples', 'tasks')}/\${task}`, jobQueue, triggerQueue: jobQueue, runTriggerWorkflows: false },
     { worker: {} },
   );
   ({ client, close } = await testClient());
