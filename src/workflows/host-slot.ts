@@ -40,10 +40,14 @@ export interface HeldHost {
 
 export class HostSlots {
   private readonly claims = new Map<string, SlotClaim>();
+  /** The slot this run is waiting for: a claim for anything else is not this run's. */
+  private awaiting: string | undefined;
 
   constructor(private readonly options: SlotOptions) {
+    // A reset run gets the old run's signals re-applied at its start, claims included: they name a
+    // slot of the old run, arrive before this run has asked for any, and are ignored.
     setHandler(hostClaimedSignal, (claim) => {
-      this.claims.set(claim.slotId, claim);
+      if (claim.slotId === this.awaiting) this.claims.set(claim.slotId, claim);
     });
   }
 
@@ -61,6 +65,7 @@ export class HostSlots {
       // Release is recorded in history when the host has actually let go.
       cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     });
+    this.awaiting = slotId;
     const scope = new CancellationScope();
     let released = false;
     let ended: { error: unknown } | undefined;
