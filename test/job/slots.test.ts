@@ -72,6 +72,10 @@ test('a long job holds one host; a burst of short jobs runs on the other, one at
     const history = JSON.parse(historyToJSON(await handle.fetchHistory())) as { events: unknown[] };
     const own = slotHolds(history);
     assert.equal(own.length, 1, 'one slot per job: no host was lost or changed');
+    // Released exactly once, and only when the job let go: one cancel of the slot, confirmed by the host.
+    const kinds = (history.events as { eventType: string }[]).map((e) => e.eventType);
+    assert.equal(kinds.filter((k) => k === 'EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED').length, 1);
+    assert.equal(kinds.filter((k) => k === 'EVENT_TYPE_ACTIVITY_TASK_CANCELED').length, 1);
     holds.push(...own);
   }
   assert.deepEqual(Object.fromEntries(peakHoldsPerHost(holds)), { [busyHost]: 1, [freeHost]: 1 }, 'never more jobs on a host than its one slot');
