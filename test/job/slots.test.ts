@@ -81,3 +81,44 @@ test('a long job holds one host; a burst of short jobs runs on the other, one at
   assert.deepEqual(Object.fromEntries(peakHoldsPerHost(holds)), { [busyHost]: 1, [freeHost]: 1 }, 'never more jobs on a host than its one slot');
   console.log(`# long job on ${busyHost}; 4 short jobs on ${freeHost}, each waited in the arch queue, never on a host`);
 });
+
+test("the job's time limit covers every host: on the next host a step gets only what is left", { timeout: 180_000 }, async () => {
+  const ownArch = uniqueName('arch');
+  const first = await startTestRunner({ hostname: 'limit-host-a', arch: ownArch, workflowQueue, concurrency: 1 });
+  let second: TestRunner | undefined;
+  try {
+    const limitSeconds = 600;
+    const input = localJob({ arch: ownArch }, 'gate', { timeoutSeconds: limitSeconds, supervision: { heartbeatTimeoutSeconds: 3 } });
+    const handle = await client.workflow.start(JOB_WORKFLOW, { taskQueue: workflowQueue, workflowId: uniqueName('job-limit'), args: [input] });
+    await until(async () => {
+      const snapshot = await handle.query<JobResult>(JOB_PROGRESS_QUERY).catch(() => undefined);
+      return snapshot?.actions[0]?.status === 'running' ? snapshot : undefined;
+    }, 'the job to run on the first host');
+    second = await startTestRunner({ hostname: 'limit-host-b', arch: ownArch, workflowQueue, concurrency: 1 });
+    // The first host shuts down (grace 1 s): its step is killed, the job takes a slot on the second.
+    await first.stop();
+    const moved = await until(async () => {
+      const snapshot = await handle.query<JobResult>(JOB_PROGRESS_QUERY).catch(() => undefined);
+      return snapshot?.host === 'limit-host-b' && snapshot.actions[0]?.status === 'running' ? snapshot : undefined;
+    }, 'the job to run on the second host');
+    writeFileSync(join(moved.artifacts!.dir, 'open'), '');
+    const result = (await handle.result()) as JobResult;
+    assert.equal(result.outcome, 'PASSED', result.reason);
+    assert.match(result.hosts[0]!.lostBecause!, /action 'wait for the gate': host limit-host-a shut down during the step/);
+
+    // The step on each host was given what was left of one limit, not a fresh one per host.
+    const history = JSON.parse(historyToJSON(await handle.fetchHistory())) as {
+      events: { eventTime: string; activityTaskScheduledEventAttributes?: { activityType: { name: string }; startToCloseTimeout: string } }[];
+    };
+    const scheduled = (name: string) => history.events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType.name === name);
+    const [firstShell, secondShell] = scheduled('shell');
+    const secondSlot = scheduled('holdSlot')[1]!;
+    const granted = parseFloat(secondShell!.activityTaskScheduledEventAttributes!.startToCloseTimeout) * 1000;
+    // Certainly used already: the first host's step started before, and the second slot was asked for after, this span.
+    const used = Date.parse(secondSlot.eventTime) - Date.parse(firstShell!.eventTime);
+    assert.ok(used > 0);
+    assert.ok(granted <= limitSeconds * 1000 - used + 5, `the second host's step got ${granted} ms although ${used} ms of the ${limitSeconds} s limit were used on the first`);
+  } finally {
+    await second?.stop();
+  }
+});
