@@ -55,6 +55,7 @@ export class JobRecord {
     this.result.host = host;
     this.result.hosts.push({ host });
     this.result.actions = [];
+    this.step = 'starting on the host';
   }
 
   hostLost(reason: string): void {
