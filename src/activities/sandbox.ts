@@ -89,6 +89,8 @@ export const bubblewrap: SandboxBackend = {
     for (const file of spec.hideFiles) {
       if (existsSync(file)) args.push('--ro-bind', '/dev/null', file);
     }
+    // The empty stand-ins are read-only too (after the mounts above made their mount points).
+    for (const dir of hidden.slice(1)) args.push('--remount-ro', dir);
     args.push('--chdir', cwd, '--', ...argv);
     return args;
   },

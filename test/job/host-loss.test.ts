@@ -11,6 +11,7 @@ import { hostQueue } from '../../src/common/queues.js';
 import { projectRoot } from '../../src/devserver/project.js';
 import { readHistory } from '../support/history.js';
 import { localJob } from '../support/job.js';
+import { jobProcesses, waitForJobProcess } from '../support/processes.js';
 import { testAddress, testClient, uniqueName } from '../support/temporal.js';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 
@@ -112,7 +113,8 @@ test('a runner stopped with SIGTERM kills its running step within the grace time
       snapshot = await handle.query<JobResult>(JOB_PROGRESS_QUERY).catch(() => undefined);
       if (snapshot?.host === 'host-c' && snapshot.actions[1]?.status === 'running') break;
     }
-    const pids = readFileSync(join(roots.get('host-c')!, 'artifacts', input.uuid, 'pids'), 'utf8').trim().split('\n').map(Number);
+    // The step's processes live in the job's PID namespace: found from the host by the job's uuid.
+    const pids = (await waitForJobProcess(input.uuid, /^sleep 120$/)).map((p) => p.pid);
     await startWorker('host-d', otherArch);
     const stoppedAt = Date.now();
     const exited = new Promise<number | null>((resolve) => hostC.once('exit', (code) => resolve(code)));
@@ -120,6 +122,7 @@ test('a runner stopped with SIGTERM kills its running step within the grace time
     assert.equal(await exited, 0, 'the worker exits cleanly');
     const stopTook = Date.now() - stoppedAt;
     assert.deepEqual(pids.filter(alive), [], 'the step it was running is dead');
+    assert.deepEqual(jobProcesses(input.uuid), [], 'nothing of the job is left on host-c');
     console.log(`# worker stopped ${stopTook} ms after SIGTERM (grace 1 s), step killed`);
 
     const result = (await handle.result()) as JobResult;

@@ -6,6 +6,7 @@ import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { JOB_WORKFLOW, type JobInput, type JobResult } from '../../src/common/job.js';
 import { projectRoot } from '../../src/devserver/project.js';
+import type { RunnerConfig } from '../../src/activities/runner-config.js';
 import { createRunnerWorker, type RunnerWorker } from '../../src/worker/runner-worker.js';
 import { testAddress, uniqueName } from './temporal.js';
 
@@ -21,7 +22,9 @@ export interface TestRunner {
   stop(): Promise<void>;
 }
 
-export async function startTestRunner(options: { hostname?: string; arch?: string; workflowQueue?: string } = {}): Promise<TestRunner> {
+export async function startTestRunner(
+  options: { hostname?: string; arch?: string; workflowQueue?: string; runner?: Partial<RunnerConfig> } = {},
+): Promise<TestRunner> {
   const arch = options.arch ?? uniqueName('arch');
   const workflowQueue = options.workflowQueue ?? uniqueName('workflows');
   const root = mkdtempSync(join(tmpdir(), 'taskotron-runner-'));
@@ -31,7 +34,7 @@ export async function startTestRunner(options: { hostname?: string; arch?: strin
     hostname: options.hostname ?? uniqueName('host'),
     workflowQueue,
     shutdownGraceMs: 1000,
-    runner: { root, killGraceMs: 1000 },
+    runner: { root, killGraceMs: 1000, ...options.runner },
   });
   const running = worker.run();
   return {
