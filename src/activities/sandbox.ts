@@ -35,6 +35,11 @@ export interface SandboxSpec {
 
 export interface SandboxBackend {
   readonly name: SandboxBackendName;
+  /**
+   * Whether the backend itself ends every process of a command when the command ends (a PID
+   * namespace, a VM). When not, runSupervised marks the command's processes and kills the stragglers.
+   */
+  readonly containsProcesses: boolean;
   /** The argv that runs `argv` in `cwd` inside the sandbox. */
   wrap(argv: string[], cwd: string, spec: SandboxSpec): string[];
   /** Variables the backend sets for the command (HOME, TMPDIR as the command sees them). */
@@ -43,6 +48,7 @@ export interface SandboxBackend {
 
 export const noSandbox: SandboxBackend = {
   name: 'none',
+  containsProcesses: false,
   wrap: (argv) => argv,
   environment: (spec) => ({ HOME: spec.home, TMPDIR: spec.tmp }),
 };
@@ -54,6 +60,7 @@ function under(path: string, dir: string): boolean {
 
 export const bubblewrap: SandboxBackend = {
   name: 'bwrap',
+  containsProcesses: true,
   wrap(argv, cwd, spec) {
     const args = [
       'bwrap',

@@ -3,7 +3,8 @@
 // killed with its whole group when the step is cancelled, times out or the worker shuts down (a
 // grandchild holding the pipe open would otherwise keep the step alive: reference/temporal.md §4).
 // Task commands also pass a sandbox: then they run inside it, with only the sandbox's environment.
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { createWriteStream, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Context } from '@temporalio/activity';
@@ -52,6 +53,28 @@ export const HEARTBEAT_INTERVAL_MS = 1_000;
 const DEFAULT_MAX_STDOUT = 1024 * 1024;
 const STDERR_TAIL_BYTES = 8 * 1024;
 
+/** Marks the processes of one command run by a backend that does not contain them itself. */
+const LEFTOVER_MARKER = 'TASKOTRON_COMMAND_ID';
+
+/**
+ * Kills every process still carrying this command's marker in its environment: what a command
+ * left behind outside its process group (a `setsid` daemon) when no PID namespace takes it down.
+ */
+function killLeftovers(marker: string): number {
+  let killed = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (!readFileSync(`/proc/${entry}/environ`, 'latin1').split('\0').includes(marker)) continue;
+      process.kill(Number(entry), 'SIGKILL');
+      killed += 1;
+    } catch {
+      /* gone, or not ours to read */
+    }
+  }
+  return killed;
+}
+
 /** A log that is a file when there is one, and nothing otherwise. */
 function openLog(path: string | undefined): { write(data: string | Buffer): void; end(): Promise<void> } {
   if (!path) return { write: () => undefined, end: async () => undefined };
@@ -97,10 +120,13 @@ export async function runSupervised(command: SupervisedCommand): Promise<Supervi
   log.write(`$ ${command.argv.map((word) => JSON.stringify(word)).join(' ')}${sandbox ? `   [sandbox: ${sandbox.backend.name}]` : ''}\n`);
   const file = command.argv[0]!;
   const [program, ...args] = sandbox ? sandbox.backend.wrap(command.argv, command.cwd, sandbox.spec) : command.argv;
+  const marker = sandbox && !sandbox.backend.containsProcesses ? `${LEFTOVER_MARKER}=${randomUUID()}` : undefined;
   const child = execa(program!, args, {
     // bwrap changes directory inside the sandbox itself; the workdir is where it starts from.
     cwd: command.cwd,
-    env: sandbox ? { ...command.env, ...sandbox.backend.environment(sandbox.spec) } : (command.env ?? {}),
+    env: sandbox
+      ? { ...command.env, ...sandbox.backend.environment(sandbox.spec), ...(marker ? { [LEFTOVER_MARKER]: marker.split('=')[1]! } : {}) }
+      : (command.env ?? {}),
     // A task sees only its sandbox's allow-listed environment, never the runner's.
     extendEnv: !sandbox,
     stdin: 'ignore',
@@ -159,6 +185,10 @@ export async function runSupervised(command: SupervisedCommand): Promise<Supervi
     }
     // The command may have left children behind in its group; they must not outlive the step.
     if (child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
+    if (marker) {
+      const killed = killLeftovers(marker);
+      if (killed > 0) log.write(`[taskotron] killed ${killed} process(es) the command left behind outside its process group\n`);
+    }
     if (cancelled) {
       // A worker going down is not the job being cancelled: say so, so the job moves to another host.
       const reason = context.cancellationSignal.reason as { message?: string } | undefined;

@@ -177,12 +177,13 @@ describe('job sandbox', () => {
       assert.equal(without.result.outcome, 'PASSED', without.result.reason);
       assert.equal(readFileSync(join(withNetwork.result.artifacts!.dir, 'net.txt'), 'utf8').trim(), 'connected');
       assert.match(readFileSync(join(without.result.artifacts!.dir, 'net.txt'), 'utf8'), /(ConnectionRefused|Network is unreachable)[\s\S]*\nunreachable\n$/);
+      assert.deepEqual([...jobProcesses(withNetwork.result.uuid), ...jobProcesses(without.result.uuid)], [], 'the setsid daemons died with their sandboxes');
     } finally {
       await Promise.all([on.stop(), off.stop()]);
     }
   });
 
-  test("backend none runs commands directly, still with the allow-listed environment and the job's own HOME", async () => {
+  test("backend none runs commands directly, still with the allow-listed environment, the job's own HOME, and no daemon left", async () => {
     const runner = await startTestRunner({ runner: { sandbox: { backend: 'none', network: true, env: [`PROBE_PORT=${probePort}`] } } });
     try {
       const { result } = await runJobToEnd(client, runner, localJob(runner, 'network'));
@@ -190,7 +191,11 @@ describe('job sandbox', () => {
       const env = readFileSync(join(result.artifacts!.dir, 'env.txt'), 'utf8');
       assert.ok(!env.includes(SECRET_PASSWORD) && !env.includes(SECRET_OTHER));
       assert.match(env, new RegExp(`^HOME=${join(runner.root, 'sandbox', result.uuid, 'home')}$`, 'm'));
-      assert.match(readFileSync(join(result.artifacts!.dir, 'taskotron', '01-probe.log'), 'utf8'), /\[sandbox: none\]/);
+      const log = readFileSync(join(result.artifacts!.dir, 'taskotron', '01-probe.log'), 'utf8');
+      assert.match(log, /\[sandbox: none\]/);
+      // No PID namespace here: the supervisor finds the daemon by its command's marker and kills it.
+      assert.match(log, /killed 1 process\(es\) the command left behind outside its process group/);
+      assert.deepEqual(jobProcesses(result.uuid), [], 'the setsid daemon was killed');
     } finally {
       await runner.stop();
     }
