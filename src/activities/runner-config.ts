@@ -88,9 +88,9 @@ export function artifactsDir(config: RunnerConfig, uuid: string): string {
   return join(config.root, 'artifacts', uuid);
 }
 
-/** The job's private /tmp and $HOME on the host: <root>/sandbox/<uuid>/{tmp,home}. */
-export function sandboxDirs(config: RunnerConfig, uuid: string): { tmp: string; home: string } {
-  const base = join(config.root, 'sandbox', uuid);
+/** The job's private /tmp and $HOME on the host: <root>/sandbox/<name of its workdir>/{tmp,home}. */
+export function sandboxDirs(config: RunnerConfig, name: string): { tmp: string; home: string } {
+  const base = join(config.root, 'sandbox', name);
   return { tmp: join(base, 'tmp'), home: join(base, 'home') };
 }
 

@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { dirname, isAbsolute, join, relative } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { projectRoot } from '../devserver/project.js';
 import { jobEnvironment, type JobPaths } from './directives/context.js';
@@ -140,7 +140,8 @@ export async function resolveSandbox(settings: SandboxSettings): Promise<Resolve
 
 /** The sandbox of one job on this host. */
 export function jobSandboxSpec(config: RunnerConfig, job: JobPaths, extraReadable: string[] = []): SandboxSpec {
-  const { tmp, home } = sandboxDirs(config, job.uuid);
+  // Named like the workdir, so a re-run with its own workdir also gets its own /tmp and $HOME.
+  const { tmp, home } = sandboxDirs(config, basename(job.workdir));
   const runnerHome = homedir();
   return {
     writable: [job.workdir, job.artifactsdir],

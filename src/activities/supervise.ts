@@ -61,18 +61,25 @@ const LEFTOVER_MARKER = 'TASKOTRON_COMMAND_ID';
  * left behind outside its process group (a `setsid` daemon) when no PID namespace takes it down.
  */
 function killLeftovers(marker: string): number {
-  let killed = 0;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (!readFileSync(`/proc/${entry}/environ`, 'latin1').split('\0').includes(marker)) continue;
-      process.kill(Number(entry), 'SIGKILL');
-      killed += 1;
-    } catch {
-      /* gone, or not ours to read */
+  const killedPids = new Set<number>();
+  // A straggler may fork while we look: repeat until a pass finds nobody (a killed parent forks no more).
+  for (let pass = 0; pass < 20; pass += 1) {
+    let killed = 0;
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        if (!readFileSync(`/proc/${entry}/environ`, 'latin1').split('\0').includes(marker)) continue;
+        if (/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${entry}/stat`, 'latin1'))) continue;
+        process.kill(Number(entry), 'SIGKILL');
+        killed += 1;
+        killedPids.add(Number(entry));
+      } catch {
+        /* gone, or not ours to read */
+      }
     }
+    if (killed === 0) break;
   }
-  return killed;
+  return killedPids.size;
 }
 
 /** A log that is a file when there is one, and nothing otherwise. */

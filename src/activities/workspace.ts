@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { activityInfo } from '@temporalio/activity';
 import type { TaskSource } from '../common/job.js';
 import { formatDiagnostic } from '../formula/diagnostic.js';
@@ -138,7 +138,7 @@ export function createWorkspaceActivities(config: RunnerConfig, hostname: string
       await writeFile(marker, `${owner}\n`);
       // A job's scratch space starts empty every time (the original wiped /var/tmp/taskotron before each job).
       // So do its private /tmp and $HOME.
-      const { tmp, home } = sandboxDirs(config, input.uuid);
+      const { tmp, home } = sandboxDirs(config, basename(workdir));
       await rm(workdir, { recursive: true, force: true });
       await rm(dirname(tmp), { recursive: true, force: true });
       await Promise.all([mkdir(workdir, { recursive: true }), mkdir(tmp, { recursive: true }), mkdir(home, { recursive: true })]);
