@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, isAbsolute, join, relative } from 'node:path';
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { projectRoot } from '../devserver/project.js';
 import { jobEnvironment, type JobPaths } from './directives/context.js';
@@ -108,13 +109,36 @@ const BWRAP_PROBE = ['bwrap', '--die-with-parent', '--unshare-user', '--unshare-
 
 let probe: Promise<{ works: boolean; why: string }> | undefined;
 
-/** Whether bubblewrap runs here (it needs user namespaces); asked once per runner process. */
+/**
+ * Whether bubblewrap runs here (it needs user namespaces); asked once per runner process. Only a
+ * probe that ran to its end is remembered: one cut short (the step cancelled, a time limit on a
+ * loaded host) must not leave the runner unsandboxed for good.
+ */
 function bwrapWorks(): Promise<{ works: boolean; why: string }> {
   probe ??= runSupervised({ argv: BWRAP_PROBE, cwd: '/', timeoutMs: 30_000 }).then(
-    (result) => ({ works: result.exitCode === 0, why: result.exitCode === 0 ? '' : `bwrap exited ${result.exitCode}: ${result.stderrTail.trim()}` }),
-    (error: Error) => ({ works: false, why: error.message }),
+    (result) => {
+      if (result.timedOut) probe = undefined;
+      return { works: result.exitCode === 0, why: result.exitCode === 0 ? '' : `bwrap exited ${result.exitCode}: ${result.stderrTail.trim()}` };
+    },
+    (error: Error) => {
+      probe = undefined;
+      // Not being able to start bwrap at all is an answer; a cancelled step is not.
+      if (/cannot run bwrap/.test(error.message)) return { works: false, why: error.message };
+      throw error;
+    },
   );
   return probe;
+}
+
+/** The shared probe may have been started (and cancelled) by another step: then ask again. */
+async function bwrapWorksHere(): Promise<{ works: boolean; why: string }> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await bwrapWorks();
+    } catch (error) {
+      if (Context.current().cancellationSignal.aborted || attempt >= 3) throw error;
+    }
+  }
 }
 
 export interface ResolvedSandbox {
@@ -126,7 +150,7 @@ export interface ResolvedSandbox {
 /** The backend the settings ask for on this host; `bwrap` that cannot run fails the step. */
 export async function resolveSandbox(settings: SandboxSettings): Promise<ResolvedSandbox> {
   if (settings.backend === 'none') return { backend: noSandbox };
-  const { works, why } = await bwrapWorks();
+  const { works, why } = await bwrapWorksHere();
   if (works) return { backend: bubblewrap };
   if (settings.backend === 'bwrap') {
     throw ApplicationFailure.create({
