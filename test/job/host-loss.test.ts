@@ -10,6 +10,7 @@ import { JOB_PROGRESS_QUERY, JOB_WORKFLOW, type JobResult } from '../../src/comm
 import { hostQueue } from '../../src/common/queues.js';
 import { projectRoot } from '../../src/devserver/project.js';
 import { readHistory } from '../support/history.js';
+import { startResultsDBServer } from '../support/resultsdb-server.js';
 import { localJob } from '../support/job.js';
 import { jobProcesses, waitForJobProcess } from '../support/processes.js';
 import { testAddress, testClient, uniqueName } from '../support/temporal.js';
@@ -31,14 +32,14 @@ function alive(pid: number): boolean {
 }
 
 /** A runner host as a real process; `stall` makes the slow task's middle step hang on this host. */
-function startWorker(hostname: string, workerArch = arch, stall = false): Promise<ChildProcess> {
+function startWorker(hostname: string, workerArch = arch, stall = false, env: Record<string, string> = {}): Promise<ChildProcess> {
   const root = mkdtempSync(join(tmpdir(), `taskotron-${hostname}-`));
   if (stall) writeFileSync(join(root, 'stall'), '');
   roots.set(hostname, root);
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', 'src/cli/main.ts', 'worker', '--arch', workerArch, '--hostname', hostname, '--workflow-queue', workflowQueue, '--root', root, '--shutdown-grace', '1'],
-    { cwd: projectRoot(), env: { ...process.env, TEMPORAL_ADDRESS: testAddress() }, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+    { cwd: projectRoot(), env: { ...process.env, TEMPORAL_ADDRESS: testAddress(), ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
   workers.push(child);
   return new Promise((resolve, reject) => {
@@ -93,8 +94,8 @@ test('a job whose host dies mid-step finishes on the other host, every step of e
       .filter((a) => a !== undefined)
       .map((a) => `${a.activityType?.name}@${a.taskQueue?.name === hostQueue(arch, 'host-a') ? 'a' : a.taskQueue?.name === hostQueue(arch, 'host-b') ? 'b' : 'pool'}`);
     assert.deepEqual(steps, [
-      'claimHost@pool', 'prepareWorkspace@a', 'loadFormula@a', 'shell@a', 'shell@a',
-      'claimHost@pool', 'prepareWorkspace@b', 'loadFormula@b', 'shell@b', 'shell@b', 'shell@b',
+      'holdSlot@pool', 'prepareWorkspace@a', 'loadFormula@a', 'shell@a', 'shell@a',
+      'holdSlot@pool', 'prepareWorkspace@b', 'loadFormula@b', 'shell@b', 'shell@b', 'shell@b',
     ]);
   } finally {
     await close();
@@ -113,7 +114,8 @@ test('a runner stopped with SIGTERM kills its running step within the grace time
       snapshot = await handle.query<JobResult>(JOB_PROGRESS_QUERY).catch(() => undefined);
       if (snapshot?.host === 'host-c' && snapshot.actions[1]?.status === 'running') break;
     }
-    // The step's processes live in the job's PID namespace: found from the host by the job's uuid.
+    // The step is 'running' as soon as it is scheduled; its processes appear a moment later. They live
+    // in the job's PID namespace (the pids file holds namespace pids): found from the host by the uuid.
     const pids = (await waitForJobProcess(input.uuid, /^sleep 120$/)).map((p) => p.pid);
     await startWorker('host-d', otherArch);
     const stoppedAt = Date.now();
@@ -131,5 +133,34 @@ test('a runner stopped with SIGTERM kills its running step within the grace time
     assert.match(result.hosts[0]!.lostBecause!, /action 'wait': host host-c shut down during the step/);
   } finally {
     await close();
+  }
+});
+
+test('kill -9 of a runner in the middle of its resultsdb step: the job finishes on the other host and every result is stored once', { timeout: 180_000 }, async () => {
+  const resultsdb = await startResultsDBServer();
+  const otherArch = uniqueName('arch');
+  const env = { TASKOTRON_RESULTSDB_URL: resultsdb.url };
+  const { client, close } = await testClient();
+  try {
+    // The second of three POSTs is stored, and its answer never comes: the runner is killed waiting for it.
+    const stalled = resultsdb.stallAnswer(1);
+    const hostE = await startWorker('host-e', otherArch, false, env);
+    const input = localJob({ arch: otherArch }, 'three-results', { supervision: { heartbeatTimeoutSeconds: 3, hostLostAfterSeconds: 5 } });
+    const handle = await client.workflow.start(JOB_WORKFLOW, { taskQueue: workflowQueue, workflowId: uniqueName('job-results'), args: [input] });
+    await stalled;
+    await startWorker('host-f', otherArch, false, env);
+    process.kill(-hostE.pid!, 'SIGKILL');
+
+    const result = (await handle.result()) as JobResult;
+    assert.equal(result.outcome, 'INFO', result.reason);
+    assert.deepEqual(result.hosts.map((h) => h.host), ['host-e', 'host-f']);
+    assert.match(result.hosts[0]!.lostBecause!, /action 'report': host host-e stopped heartbeating/);
+    const stored = resultsdb.results() as { testcase: string; groups: string[] }[];
+    assert.deepEqual(stored.map((r) => r.testcase).sort(), ['scratch.first', 'scratch.second', 'scratch.third']);
+    assert.equal(resultsdb.storedPosts(), 3, 'nothing was posted twice');
+    assert.deepEqual([...new Set(stored.flatMap((r) => r.groups))], [input.uuid]);
+  } finally {
+    await close();
+    await resultsdb.close();
   }
 });
