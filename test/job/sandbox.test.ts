@@ -48,12 +48,13 @@ async function until<T>(what: string, probe: () => T | undefined | Promise<T | u
   }
 }
 
-/** How long the job's running step has been heartbeating, from the heartbeat details on the server. */
+/** How long the job's prepareWorkspace step has been heartbeating, from its heartbeat details on the server. */
 async function heartbeatElapsedMs(handle: WorkflowHandle): Promise<number> {
   const description = await handle.describe();
-  const pending = description.raw.pendingActivities ?? [];
-  const payload = pending[0]?.heartbeatDetails?.payloads?.[0]?.data;
-  if (!payload) return 0;
+  // Other activities are pending too (the job's slot on its host heartbeats all along): pick the step.
+  const step = (description.raw.pendingActivities ?? []).find((a) => a.activityType?.name === 'prepareWorkspace');
+  const payload = step?.heartbeatDetails?.payloads?.[0]?.data;
+  if (!payload || payload.length === 0) return 0;
   const details = JSON.parse(Buffer.from(payload).toString('utf8')) as { elapsedMs?: number };
   return details.elapsedMs ?? 0;
 }
@@ -251,11 +252,16 @@ describe('job sandbox', () => {
       writeFileSync(join(gate, 'closed'), '');
       const start = (input: JobInput) => client.workflow.start(JOB_WORKFLOW, { taskQueue: runner.workflowQueue, workflowId: uniqueName('job-clone'), args: [input] });
       const first = await start(gitJob(upstream));
-      await until('the clone to reach the gate', () => existsSync(join(gate, 'waiting')));
-      const second = await start(gitJob(upstream));
-      // Both steps stay alive well past the 2 s heartbeat timeout: one cloning, one waiting for the mirror.
-      await until('both steps to heartbeat past 3× the heartbeat timeout', async () => (await heartbeatElapsedMs(first)) > 6_000 && (await heartbeatElapsedMs(second)) > 6_000);
-      writeFileSync(join(gate, 'open'), '');
+      let second: WorkflowHandle;
+      try {
+        await until('the clone to reach the gate', () => existsSync(join(gate, 'waiting')));
+        second = await start(gitJob(upstream));
+        // Both steps stay alive well past the 2 s heartbeat timeout: one cloning, one waiting for the mirror.
+        await until('both steps to heartbeat past 3× the heartbeat timeout', async () => (await heartbeatElapsedMs(first)) > 6_000 && (await heartbeatElapsedMs(second)) > 6_000);
+      } finally {
+        // Whatever happened, let the clones go so the runner's slots are free for the next test.
+        writeFileSync(join(gate, 'open'), '');
+      }
       for (const handle of [first, second]) {
         const result = (await handle.result()) as JobResult;
         assert.equal(result.outcome, 'PASSED', result.reason);
