@@ -16,6 +16,7 @@ import { startDevServer, waitForFrontend, type DevServer } from '../devserver/se
 import { ITEM_TYPES } from '../formula/model.js';
 import { installRuntimeLogger } from '../worker/logging.js';
 import { createRunnerWorker } from '../worker/runner-worker.js';
+import { reportingConfigFromEnv } from '../results/config.js';
 
 interface RuntaskOptions {
   type: string;
@@ -108,6 +109,8 @@ export async function runtask(formulaPath: string, options: RuntaskOptions): Pro
     concurrency: 1,
     shutdownGraceMs: 5000,
     ...(options.root ? { runner: { root: options.root } } : {}),
+    // The ephemeral server's Web UI is gone when the run ends: the ResultsDB group links the artifacts.
+    ...(server ? { reporting: { ...reportingConfigFromEnv(), groupLink: 'artifacts' as const } } : {}),
   });
   const running = worker.run();
   const connection = await Connection.connect(connectionOptions(settings));
