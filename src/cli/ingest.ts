@@ -97,14 +97,15 @@ export function registerIngest(program: Command): void {
       });
     } catch (error) {
       if (error instanceof RulesLoadError) {
+        // Diagnostics are for a human fixing the file: file:line:column lines, as `taskotron rules check` prints.
         for (const line of error.diagnostics) console.error(line);
         process.exitCode = 1;
         return;
       }
       throw error;
     }
-    console.error(`taskotron ingest: ready on ${[...config.connect, ...service.boundEndpoints].join(', ')}; state in ${stateDir}`);
-    const timer = setInterval(() => log('info', `counters ${JSON.stringify(service.stats())}`), options.statsInterval * 1000);
+    log('info', `taskotron ingest: ready on ${[...config.connect, ...service.boundEndpoints].join(', ')}; state in ${stateDir}`, { stateDir });
+    const timer = setInterval(() => log('info', 'counters', { counters: service.stats() }), options.statsInterval * 1000);
     timer.unref();
     process.on('SIGHUP', () => service.rules.reload('SIGHUP'));
     await new Promise<void>((resolve) => {
@@ -114,7 +115,7 @@ export function registerIngest(program: Command): void {
         stopping = true;
         log('info', `${signal}: stopping`);
         void service.stop().then(() => {
-          log('info', `stopped; counters ${JSON.stringify(service.stats())}`);
+          log('info', 'stopped', { counters: service.stats() });
           resolve();
         });
       };

@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { LogLevel } from '@temporalio/worker';
 import { installRuntimeLogger } from '../worker/logging.js';
+import { logger } from '../logging/log.js';
 import { fedoraArch } from '../common/arch.js';
 import { createRunnerWorker } from '../worker/runner-worker.js';
 import { addTemporalOptions, positiveInt, temporalSettingsFromOptions } from './options.js';
@@ -57,8 +58,9 @@ export function registerWorker(program: Command): void {
       },
     });
     // Temporal's runtime already turns SIGINT/SIGTERM into a graceful shutdown of every worker.
-    console.error(`taskotron worker: host ${worker.hostname} polling ${worker.queues.join(', ')}; jobs under ${worker.runner.root}`);
+    const log = logger('worker', { host: worker.hostname });
+    log.info({ queues: worker.queues, root: worker.runner.root }, `taskotron worker: host ${worker.hostname} polling ${worker.queues.join(', ')}; jobs under ${worker.runner.root}`);
     await worker.run();
-    console.error(`taskotron worker: host ${worker.hostname} stopped`);
+    log.info(`taskotron worker: host ${worker.hostname} stopped`);
   });
 }
