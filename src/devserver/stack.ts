@@ -9,6 +9,7 @@ import { hostname } from 'node:os';
 import { projectRoot } from './project.js';
 import { ensureTemporalCli } from './cli-binary.js';
 import { startDevServer, type DevServer } from './server.js';
+import { enabled, parseListen } from '../metrics/endpoint.js';
 
 export interface StackOptions {
   stateDir?: string;
@@ -21,6 +22,8 @@ export interface StackOptions {
   fedmsgPort?: number | false;
   /** Rules for the ingest; default examples/trigger_rules.yml. */
   rulesFile?: string;
+  /** Prometheus endpoints (metrics.ingest_listen / metrics.runner_listen); 'off' turns one off. */
+  metricsListen?: { ingest?: string; runner?: string };
   log?: (line: string) => void;
 }
 
@@ -29,10 +32,21 @@ export interface Stack {
   /** Where `taskotron publish` reaches the ingest, when it runs. */
   fedmsgEndpoint?: string;
   rulesFile?: string;
+  /** Where each process serves its Prometheus metrics. */
+  metrics: { ingest?: string; runner?: string };
   children: Map<string, ChildProcess>;
   stop(): Promise<void>;
   /** Resolves with the name of the first child that exits on its own. */
   firstExit: Promise<string>;
+}
+
+/** `npm start`'s Prometheus endpoints (the design's 127.0.0.1:9464 for ingest, :9465 for the runner). */
+export const DEFAULT_INGEST_METRICS = '127.0.0.1:9464';
+export const DEFAULT_RUNNER_METRICS = '127.0.0.1:9465';
+
+function metricsUrl(listen: string): string {
+  const { host, port } = parseListen(listen);
+  return `http://${host === '0.0.0.0' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host}:${port}/metrics`;
 }
 
 export function defaultStateDir(): string {
@@ -74,7 +88,15 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     logFile: join(stateDir, 'temporal-server.log'),
   });
   const children = new Map<string, ChildProcess>();
-  const env = { ...process.env, TEMPORAL_ADDRESS: server.address, TEMPORAL_NAMESPACE: server.namespace };
+  const ingestMetrics = enabled(options.metricsListen?.ingest ?? process.env.TASKOTRON_METRICS_INGEST_LISTEN ?? DEFAULT_INGEST_METRICS);
+  const runnerMetrics = enabled(options.metricsListen?.runner ?? process.env.TASKOTRON_METRICS_RUNNER_LISTEN ?? DEFAULT_RUNNER_METRICS);
+  const env = {
+    ...process.env,
+    TEMPORAL_ADDRESS: server.address,
+    TEMPORAL_NAMESPACE: server.namespace,
+    TASKOTRON_METRICS_INGEST_LISTEN: ingestMetrics ?? 'off',
+    TASKOTRON_METRICS_RUNNER_LISTEN: runnerMetrics ?? 'off',
+  };
   const [command, ...args] = options.cliCommand;
   const worker = spawn(command!, [...args, 'worker', '--arch', options.arch, '--hostname', hostname()], {
     env,
@@ -110,6 +132,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   return {
     server,
     ...(fedmsgEndpoint ? { fedmsgEndpoint, rulesFile } : {}),
+    metrics: {
+      ...(fedmsgEndpoint && ingestMetrics ? { ingest: metricsUrl(ingestMetrics) } : {}),
+      ...(runnerMetrics ? { runner: metricsUrl(runnerMetrics) } : {}),
+    },
     children,
     firstExit,
     stop() {

@@ -12,6 +12,7 @@ import {
   defineQuery,
   isCancellation,
   log,
+  metricMeter,
   setHandler,
   proxyActivities,
   setCurrentDetails,
@@ -150,6 +151,8 @@ export async function runJob(input: JobInput): Promise<JobResult> {
     if (logTail) result.logTail = logTail;
     result.summary = summarizeOutcomes(result.results.map((r) => r.outcome)) || outcome;
     upsertSearchAttributes([{ key: JobOutcome, value: outcome }]);
+    // Counted through the SDK's metric meter: no command, skipped on replay, so no patched() needed.
+    metricMeter.createCounter('taskotron_runner_jobs', 'jobs', 'Jobs finished, by task, arch and outcome').add(1, { task: input.task, arch: input.arch, outcome });
     setCurrentDetails(`**${outcome}**${reason ? `: ${reason}` : ''}${result.summary !== outcome ? ` — ${result.summary}` : ''}`);
   }
 
