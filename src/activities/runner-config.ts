@@ -11,6 +11,8 @@ export interface RunnerConfig {
   python: string;
   /** Between SIGTERM and SIGKILL when a step is cancelled. */
   killGraceMs: number;
+  /** artifacts.base_url: where the artifacts directory is on the web; logs and results link there. */
+  artifactsBaseUrl?: string;
 }
 
 export function defaultRunnerConfig(env: NodeJS.ProcessEnv = process.env): RunnerConfig {
@@ -19,6 +21,7 @@ export function defaultRunnerConfig(env: NodeJS.ProcessEnv = process.env): Runne
     installDependencies: env.TASKOTRON_INSTALL_DEPS === '1',
     python: env.TASKOTRON_PYTHON || 'python3',
     killGraceMs: 3_000,
+    ...(env.TASKOTRON_ARTIFACTS_BASEURL ? { artifactsBaseUrl: env.TASKOTRON_ARTIFACTS_BASEURL } : {}),
   };
 }
 

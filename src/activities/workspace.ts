@@ -14,6 +14,7 @@ import type { Formula } from '../formula/model.js';
 import { parseFormula } from '../formula/parse.js';
 import { FailureType, stepFailure } from '../common/failures.js';
 import { artifactsDir, mirrorRoot, workDir, type RunnerConfig } from './runner-config.js';
+import { jobArtifactsUrl } from '../artifacts/url.js';
 
 export interface PrepareInput {
   uuid: string;
@@ -26,6 +27,8 @@ export interface Workspace {
   taskdir: string;
   workdir: string;
   artifactsdir: string;
+  /** The job's artifacts on the web (artifacts.base_url/<uuid>/), when one is configured. */
+  artifactsUrl?: string;
   /** For git sources: the repository and the exact commit checked out. */
   repo?: string;
   commit?: string;
@@ -98,6 +101,15 @@ async function checkout(config: RunnerConfig, repo: string, ref: string, taskdir
 
 export function createWorkspaceActivities(config: RunnerConfig, hostname: string = osHostname()) {
   return {
+    /**
+     * The end of a job on this host: its scratch space (work/<uuid>, the task checkout included) is
+     * removed; its artifacts stay for the web server and the retention sweep. Idempotent.
+     */
+    async removeWorkdir(input: { uuid: string }): Promise<{ removed: string }> {
+      const workdir = workDir(config, input.uuid);
+      await rm(workdir, { recursive: true, force: true });
+      return { removed: workdir };
+    },
     /** Directories for the job and the task's code; idempotent for retries of the same run. */
     async prepareWorkspace(input: PrepareInput): Promise<Workspace> {
       const info = activityInfo();
@@ -116,14 +128,15 @@ export function createWorkspaceActivities(config: RunnerConfig, hostname: string
       // A job's scratch space starts empty every time (the original wiped /var/tmp/taskotron before each job).
       await rm(workdir, { recursive: true, force: true });
       await mkdir(workdir, { recursive: true });
+      const web = config.artifactsBaseUrl ? { artifactsUrl: jobArtifactsUrl(config.artifactsBaseUrl, input.uuid) } : {};
       if (input.source.kind === 'local') {
         const taskdir = resolve(input.source.path);
         if (!existsSync(taskdir)) throw stepFailure(FailureType.InvalidFormula, `task directory ${taskdir} does not exist on ${hostname}`);
-        return { hostname, taskdir, workdir, artifactsdir };
+        return { hostname, taskdir, workdir, artifactsdir, ...web };
       }
       const taskdir = join(workdir, 'task');
       const commit = await checkout(config, input.source.repo, input.source.ref, taskdir);
-      return { hostname, taskdir, workdir, artifactsdir, repo: input.source.repo, commit };
+      return { hostname, taskdir, workdir, artifactsdir, ...web, repo: input.source.repo, commit };
     },
 
     /** Reads and validates the formula on the host; the parsed formula enters workflow history. */

@@ -13,6 +13,7 @@ import {
   isCancellation,
   log,
   metricMeter,
+  patched,
   setHandler,
   proxyActivities,
   setCurrentDetails,
@@ -115,8 +116,11 @@ export async function runJob(input: JobInput): Promise<JobResult> {
       const deadline = Date.now() + jobTimeoutMs;
       try {
         await runOnHost(claim.taskQueue, deadline);
+        await removeWorkdir(claim.taskQueue);
         break;
       } catch (error) {
+        // The job ended on a host that still answers: free its disk. (A lost host is not asked.)
+        if (error instanceof JobStop) await removeWorkdir(claim.taskQueue);
         if (!(error instanceof HostLost)) throw error;
         result.hosts[result.hosts.length - 1]!.lostBecause = error.message;
         log.warn('runner host lost; job starts over', { host: claim.hostname, reason: error.message, attempt });
@@ -156,6 +160,23 @@ export async function runJob(input: JobInput): Promise<JobResult> {
     setCurrentDetails(`**${outcome}**${reason ? `: ${reason}` : ''}${result.summary !== outcome ? ` — ${result.summary}` : ''}`);
   }
 
+  /** The job's scratch space on the host is removed once the job is over there; artifacts stay. */
+  async function removeWorkdir(taskQueue: string): Promise<void> {
+    if (!patched('remove-workdir')) return;
+    const { removeWorkdir: remove } = proxyActivities<RunnerActivities>({
+      taskQueue,
+      scheduleToStartTimeout: '1 minute',
+      startToCloseTimeout: '5 minutes',
+      retry: { initialInterval: '1 second', maximumAttempts: 3 },
+    });
+    try {
+      await remove({ uuid: input.uuid });
+    } catch (error) {
+      // Leftover scratch space is the retention sweep's to clear; it never changes a job's outcome.
+      log.warn('could not remove the job workdir', { host: result.host, reason: (error as Error).message });
+    }
+  }
+
   /** Every step of the job on one host, on that host's own task queue. */
   async function runOnHost(taskQueue: string, deadline: number): Promise<void> {
     const remaining = () => {
@@ -179,13 +200,15 @@ export async function runJob(input: JobInput): Promise<JobResult> {
     const workspace: Workspace = await step('prepareWorkspace', () =>
       onHost().prepareWorkspace({ uuid: input.uuid, task: input.task, source: input.source }),
     );
-    result.artifacts = { host: workspace.hostname, dir: workspace.artifactsdir };
+    result.artifacts = { host: workspace.hostname, dir: workspace.artifactsdir, ...(workspace.artifactsUrl ? { url: workspace.artifactsUrl } : {}) };
     if (workspace.repo) result.taskRepo = workspace.repo;
     if (workspace.commit) result.commit = workspace.commit;
     upsertMemo({
       taskRepo: workspace.repo ?? workspace.taskdir,
       ...(workspace.commit ? { commit: workspace.commit } : {}),
       artifacts: `${workspace.hostname}:${workspace.artifactsdir}`,
+      // Only set when the host has artifacts.base_url: histories recorded without it replay unchanged.
+      ...(workspace.artifactsUrl ? { artifactsUrl: workspace.artifactsUrl } : {}),
     });
     const loaded: LoadedFormula = await step('loadFormula', () =>
       onHost().loadFormula({ taskdir: workspace.taskdir, ...(input.formula ? { formula: input.formula } : {}) }),
@@ -264,6 +287,7 @@ export async function runJob(input: JobInput): Promise<JobResult> {
       record.status = 'passed';
       record.durationMs = output.durationMs;
       if (output.log) record.log = output.log;
+      if (output.logUrl) record.logUrl = output.logUrl;
       if (action.export) variables[action.export] = output.output ?? null;
       if (output.exitCode !== undefined) result.exitCode = Math.max(result.exitCode, output.exitCode);
       if (output.results) result.results.push(...(output.results as ReportedResult[]));

@@ -34,6 +34,8 @@ export interface ActionOutput {
   results?: ReportedResult[];
   /** Where this action's log is on the host. */
   log?: string;
+  /** The same log on the web (artifacts.base_url), when one is configured. */
+  logUrl?: string;
   durationMs: number;
 }
 
