@@ -6,13 +6,13 @@ import { cleanArtifacts, parseRetention } from '../artifacts/clean.js';
 import { serveArtifacts } from '../artifacts/server.js';
 import { defaultRunnerConfig } from '../activities/runner-config.js';
 import { logger } from '../logging/log.js';
+import { DEFAULT_ARTIFACTS_LISTEN } from '../devserver/stack.js';
 
 /** artifacts.dir: TASKOTRON_ARTIFACTS_DIR, else the runner root's `artifacts/` (where jobs write). */
 export function defaultArtifactsDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.TASKOTRON_ARTIFACTS_DIR || join(defaultRunnerConfig(env).root, 'artifacts');
 }
 
-export const DEFAULT_ARTIFACTS_LISTEN = '127.0.0.1:9470';
 
 export function registerArtifacts(program: Command): void {
   const artifacts = program.command('artifacts').description("jobs' artifacts: serve them over HTTP, remove old ones");

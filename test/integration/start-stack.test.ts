@@ -42,7 +42,8 @@ function alive(pid: number): boolean {
 
 test('taskotron start serves the Web UI, runs a worker and the ingest, and Ctrl-C stops every process it started', { timeout: 150_000 }, async () => {
   const stateDir = mkdtempSync(join(tmpdir(), 'taskotron-start-'));
-  const [port, uiPort, fedmsgPort, ingestMetrics, runnerMetrics] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
+  const [port, uiPort, fedmsgPort, ingestMetrics, runnerMetrics, artifactsPort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
+  const runnerRoot = mkdtempSync(join(tmpdir(), 'taskotron-start-runner-'));
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'start', '--port', String(port), '--ui-port', String(uiPort), '--fedmsg-port', String(fedmsgPort), '--state-dir', stateDir], {
     cwd: projectRoot(),
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -52,6 +53,9 @@ test('taskotron start serves the Web UI, runs a worker and the ingest, and Ctrl-
       // npm start's defaults are 127.0.0.1:9464 and :9465; a test takes free ports.
       TASKOTRON_METRICS_INGEST_LISTEN: `127.0.0.1:${ingestMetrics}`,
       TASKOTRON_METRICS_RUNNER_LISTEN: `127.0.0.1:${runnerMetrics}`,
+      TASKOTRON_ARTIFACTS_LISTEN: `127.0.0.1:${artifactsPort}`,
+      TASKOTRON_ARTIFACTS_BASEURL: '',
+      TASKOTRON_RUNNER_ROOT: runnerRoot,
     },
   });
   let output = '';
@@ -113,6 +117,16 @@ test('taskotron start serves the Web UI, runs a worker and the ingest, and Ctrl-
       assert.equal(trigger.jobs.length, 1);
       const job = await client.workflow.getHandle(trigger.jobs[0]!.workflowId).describe();
       assert.equal(job.type, 'runJob');
+      // Its logs are on the local artifacts server, linked from the job's result.
+      assert.match(output, new RegExp(`Artifacts {8}http://127.0.0.1:${artifactsPort}/`));
+      const finished = (await client.workflow.getHandle(trigger.jobs[0]!.workflowId).result().catch((e: { cause?: { details?: unknown[] } }) => e.cause?.details?.[0])) as {
+        actions: { logUrl?: string }[];
+      };
+      const logUrl = finished.actions.find((a) => a.logUrl)?.logUrl;
+      assert.ok(logUrl?.startsWith(`http://127.0.0.1:${artifactsPort}/`), JSON.stringify(finished.actions));
+      const log = await fetch(logUrl!);
+      assert.equal(log.status, 200);
+      assert.equal(log.headers.get('content-type'), 'text/plain; charset=utf-8');
     } finally {
       await connection.close();
     }
@@ -127,5 +141,6 @@ test('taskotron start serves the Web UI, runs a worker and the ingest, and Ctrl-
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
     rmSync(stateDir, { recursive: true, force: true });
+    rmSync(runnerRoot, { recursive: true, force: true });
   }
 });

@@ -93,7 +93,7 @@ test('a job whose host dies mid-step finishes on the other host, every step of e
       .map((a) => `${a.activityType?.name}@${a.taskQueue?.name === hostQueue(arch, 'host-a') ? 'a' : a.taskQueue?.name === hostQueue(arch, 'host-b') ? 'b' : 'pool'}`);
     assert.deepEqual(steps, [
       'claimHost@pool', 'prepareWorkspace@a', 'loadFormula@a', 'shell@a', 'shell@a',
-      'claimHost@pool', 'prepareWorkspace@b', 'loadFormula@b', 'shell@b', 'shell@b', 'shell@b',
+      'claimHost@pool', 'prepareWorkspace@b', 'loadFormula@b', 'shell@b', 'shell@b', 'shell@b', 'removeWorkdir@b',
     ]);
   } finally {
     await close();
