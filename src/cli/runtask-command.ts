@@ -152,8 +152,11 @@ export async function runtask(formulaPath: string, options: RuntaskOptions): Pro
       }
     }
   };
+  // One query at a time, and the last one awaited before the connection closes: a query still being
+  // retried by the client when the channel shuts down throws from a timer and kills the process.
+  let querying: Promise<void> | undefined;
   const poller = setInterval(() => {
-    handle.query<JobResult>(JOB_PROGRESS_QUERY).then(show, () => undefined);
+    querying ??= handle.query<JobResult>(JOB_PROGRESS_QUERY).then(show, () => undefined).finally(() => (querying = undefined));
   }, 250);
 
   let result: JobResult | undefined;
@@ -189,6 +192,7 @@ export async function runtask(formulaPath: string, options: RuntaskOptions): Pro
     if (result.artifacts) console.log(`Artifacts: ${result.artifacts.dir} (logs in taskotron/)`);
     console.log(`Exit code: ${exitCode}`);
   }
+  await querying;
   worker.shutdown();
   await running;
   await connection.close();
