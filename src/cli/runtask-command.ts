@@ -152,11 +152,13 @@ export async function runtask(formulaPath: string, options: RuntaskOptions): Pro
       }
     }
   };
-  // One query at a time, and the last one awaited before the connection closes: a query still being
-  // retried by the client when the channel shuts down throws from a timer and kills the process.
-  let querying: Promise<void> | undefined;
+  // Queries still in flight are awaited before the connection closes: the client retries a failed
+  // query on a timer, and a retry on a closed connection throws out of that timer and kills runtask.
+  const queries = new Set<Promise<void>>();
   const poller = setInterval(() => {
-    querying ??= handle.query<JobResult>(JOB_PROGRESS_QUERY).then(show, () => undefined).finally(() => (querying = undefined));
+    const query = handle.query<JobResult>(JOB_PROGRESS_QUERY).then(show, () => undefined);
+    queries.add(query);
+    void query.finally(() => queries.delete(query));
   }, 250);
 
   let result: JobResult | undefined;
@@ -177,6 +179,7 @@ export async function runtask(formulaPath: string, options: RuntaskOptions): Pro
     }
   } finally {
     clearInterval(poller);
+    await Promise.allSettled([...queries]);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
@@ -192,7 +195,6 @@ export async function runtask(formulaPath: string, options: RuntaskOptions): Pro
     if (result.artifacts) console.log(`Artifacts: ${result.artifacts.dir} (logs in taskotron/)`);
     console.log(`Exit code: ${exitCode}`);
   }
-  await querying;
   worker.shutdown();
   await running;
   await connection.close();
