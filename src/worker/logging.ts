@@ -56,6 +56,11 @@ export interface RuntimeSettings {
   logLevel: LogLevel;
   /** Bind Temporal core's Prometheus exporter here (host:port), e.g. a free loopback port. */
   prometheusBindAddress?: string;
+  /**
+   * By default the runtime turns SIGINT/SIGTERM into a shutdown of every worker; `false` leaves the
+   * signals to the caller (runtask cancels its job first and stops its worker after).
+   */
+  handleSignals?: boolean;
 }
 
 let installed: RuntimeSettings | undefined;
@@ -65,6 +70,7 @@ export function installRuntime(settings: RuntimeSettings): RuntimeSettings {
   if (installed) return installed;
   installed = settings;
   Runtime.install({
+    ...(settings.handleSignals === false ? { shutdownSignals: [] } : {}),
     logger: new TemporalLogBridge(settings.logLevel),
     ...(settings.prometheusBindAddress
       ? { telemetryOptions: { metrics: { prometheus: { bindAddress: settings.prometheusBindAddress, countersTotalSuffix: true, useSecondsForDurations: true } } } }
@@ -74,8 +80,8 @@ export function installRuntime(settings: RuntimeSettings): RuntimeSettings {
 }
 
 /** Installs the Temporal runtime's logger once per process, at the given level. */
-export function installRuntimeLogger(level: LogLevel): void {
-  installRuntime({ logLevel: level });
+export function installRuntimeLogger(level: LogLevel, options: { handleSignals?: boolean } = {}): void {
+  installRuntime({ logLevel: level, ...(options.handleSignals === false ? { handleSignals: false } : {}) });
 }
 
 /** For bundleWorkflowCode: webpack's progress chatter off, its warnings and errors kept. */
