@@ -35,6 +35,7 @@
 import { activityInfo, Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { worstOutcome, type Outcome } from '../common/job.js';
 import { formatDiagnostic } from '../formula/diagnostic.js';
 import {
@@ -118,41 +119,48 @@ async function report(config: ReportingConfig, input: ReportInput): Promise<Repo
 
 async function store(config: ReportingConfig, input: ReportInput): Promise<ReportOutput & { jobUrl?: string }> {
   const info = activityInfo();
+  const artifactsBaseUrl = input.job.artifactsBaseUrl ?? config.artifactsBaseUrl;
   const job: ReportJob = {
     ...input.job,
-    artifactsBaseUrl: input.job.artifactsBaseUrl ?? config.artifactsBaseUrl,
-    jobUrl:
-      input.job.jobUrl ??
-      (info.workflowExecution
-        ? jobPageUrl(config.temporalUiUrl ?? DEFAULT_TEMPORAL_UI_URL, info.workflowNamespace ?? 'default', info.workflowExecution.workflowId, info.workflowExecution.runId)
-        : undefined),
+    artifactsBaseUrl,
+    jobUrl: input.job.jobUrl ?? groupLink(config, input.job, artifactsBaseUrl, info),
   };
   const { text, label } = await readResultsInput(input, job);
-  const toResultsDB = Boolean(config.resultsdbUrl);
-  const plan = planReport(text, job, {
-    label,
-    ...(toResultsDB ? { namespaces: config.namespaces ?? DEFAULT_NAMESPACE_POLICY, acceptedOutcomes: config.acceptedOutcomes ?? DEFAULT_ACCEPTED_OUTCOMES } : {}),
-  });
+  const context = Context.current();
+  const client = config.resultsdbUrl
+    ? new ResultsDBClient(config.resultsdbUrl, {
+        signal: context.cancellationSignal,
+        ...(config.auth ? { auth: config.auth } : {}),
+        ...(config.requestTimeoutMs ? { timeoutMs: config.requestTimeoutMs } : {}),
+        ...(config.fetch ? { fetch: config.fetch } : {}),
+      })
+    : undefined;
+  const namespaces = client ? { namespaces: config.namespaces ?? DEFAULT_NAMESPACE_POLICY } : {};
+  let plan = planReport(text, job, { label, ...namespaces });
+  const earlier = heartbeatRecords(info.heartbeatDetails);
+  // Everything the server would refuse is refused here, before the first POST: a report is never
+  // half-stored. The accepted outcomes are the server's own list unless the config pins them; a
+  // retry whose every result an earlier attempt stored has nothing left to check (nor to ask).
+  const allStored = plan.planned.every((p) => earlier.some((r) => r.index === p.index && r.key === p.key));
+  if (client && !allStored) {
+    const accepted = config.acceptedOutcomes
+      ? { acceptedOutcomes: config.acceptedOutcomes, acceptedFrom: 'resultsdb.accepted_outcomes' }
+      : await serverOutcomes(client);
+    plan = planReport(text, job, { label, ...namespaces, ...accepted });
+  }
   const warnings = plan.warnings.map(formatDiagnostic);
-  for (const warning of warnings) Context.current().log.warn(warning);
+  for (const warning of warnings) context.log.warn(warning);
   const outcome = worstOutcome(plan.planned.map((p) => p.entry.outcome));
   const outcomeSummary = summary(plan.planned.map((p) => p.entry));
 
-  if (!config.resultsdbUrl) {
+  if (!client) {
     const file = join(job.artifactsdir, 'taskotron', 'results.yml');
     const written = await appendResultsFile(file, plan);
-    Context.current().log.info(`ResultsDB is not configured: ${plan.planned.length} result(s) (${outcomeSummary || 'none'}) written to ${file}`);
+    context.log.info(`ResultsDB is not configured: ${plan.planned.length} result(s) (${outcomeSummary || 'none'}) written to ${file}`);
     return { target: 'file', reported: plan.planned.map((p) => reportedResult(p)), outcome, summary: outcomeSummary, skipped: written.skipped, file, warnings, ...(job.jobUrl ? { jobUrl: job.jobUrl } : {}) };
   }
 
-  const context = Context.current();
-  const earlier = heartbeatRecords(info.heartbeatDetails);
   const stored: PostedRecord[] = [...earlier];
-  const client = new ResultsDBClient(config.resultsdbUrl, {
-    signal: context.cancellationSignal,
-    ...(config.requestTimeoutMs ? { timeoutMs: config.requestTimeoutMs } : {}),
-    ...(config.fetch ? { fetch: config.fetch } : {}),
-  });
   context.heartbeat({ posted: stored } satisfies ReportHeartbeat);
   const base = config.testcaseRefUrlBase ?? DEFAULT_TESTCASE_REF_URL_BASE;
   const result = await postResults(client, plan, {
@@ -163,7 +171,7 @@ async function store(config: ReportingConfig, input: ReportInput): Promise<Repor
       context.heartbeat({ posted: stored } satisfies ReportHeartbeat);
     },
   });
-  context.log.info(`reported ${plan.planned.length} result(s) (${outcomeSummary || 'none'}) to ${config.resultsdbUrl}: ${result.posted} posted, ${result.skipped} already there`);
+  context.log.info(`reported ${plan.planned.length} result(s) (${outcomeSummary || 'none'}) to ${client.baseUrl}: ${result.posted} posted, ${result.skipped} already there`);
   return {
     target: 'resultsdb',
     reported: plan.planned.map((p) => reportedResult(p, result.ids.get(p.index))),
@@ -173,6 +181,24 @@ async function store(config: ReportingConfig, input: ReportInput): Promise<Repor
     warnings,
     ...(job.jobUrl ? { jobUrl: job.jobUrl } : {}),
   };
+}
+
+/** What the server itself lists on its landing page; ResultsDB's preset four when it lists none. */
+async function serverOutcomes(client: ResultsDBClient): Promise<{ acceptedOutcomes: readonly string[]; acceptedFrom?: string }> {
+  const listed = await client.acceptedOutcomes();
+  return listed ? { acceptedOutcomes: listed, acceptedFrom: `as listed by ${client.baseUrl}/` } : { acceptedOutcomes: DEFAULT_ACCEPTED_OUTCOMES };
+}
+
+/**
+ * The group's ref_url: the job's page in the Temporal UI, or — for a local run whose ephemeral
+ * server is gone when the run ends — the job's artifacts (their web URL, else the directory).
+ */
+function groupLink(config: ReportingConfig, job: ReportJob, artifactsBaseUrl: string | undefined, info: ReturnType<typeof activityInfo>): string | undefined {
+  if (config.groupLink === 'artifacts') {
+    return artifactsBaseUrl ? `${artifactsBaseUrl.replace(/\/+$/, '')}/${encodeURIComponent(job.uuid)}/` : pathToFileURL(`${job.artifactsdir}/`).href;
+  }
+  if (!info.workflowExecution) return undefined;
+  return jobPageUrl(config.temporalUiUrl ?? DEFAULT_TEMPORAL_UI_URL, info.workflowNamespace ?? 'default', info.workflowExecution.workflowId, info.workflowExecution.runId);
 }
 
 function heartbeatRecords(details: unknown): PostedRecord[] {

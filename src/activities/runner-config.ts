@@ -13,6 +13,8 @@ export interface RunnerConfig {
   killGraceMs: number;
   /** How task commands are isolated (runner.sandbox in taskotron.yaml). */
   sandbox: SandboxSettings;
+  /** artifacts.base_url: where the artifacts directory is on the web; logs and results link there. */
+  artifactsBaseUrl?: string;
 }
 
 // ---- runner.sandbox (issue 10) -----------------------------------------------------------------
@@ -77,6 +79,7 @@ export function defaultRunnerConfig(env: NodeJS.ProcessEnv = process.env): Runne
     python: env.TASKOTRON_PYTHON || 'python3',
     killGraceMs: 3_000,
     sandbox: sandboxSettingsFromEnv(env),
+    ...(env.TASKOTRON_ARTIFACTS_BASEURL ? { artifactsBaseUrl: env.TASKOTRON_ARTIFACTS_BASEURL } : {}),
   };
 }
 

@@ -16,6 +16,7 @@ import { FailureType, stepFailure } from '../common/failures.js';
 import { artifactsDir, mirrorRoot, sandboxDirs, workDir, type RunnerConfig } from './runner-config.js';
 import { resolveSandbox } from './sandbox.js';
 import { heartbeatWhile, runSupervised } from './supervise.js';
+import { jobArtifactsUrl } from '../artifacts/url.js';
 
 export interface PrepareInput {
   uuid: string;
@@ -30,6 +31,8 @@ export interface Workspace {
   taskdir: string;
   workdir: string;
   artifactsdir: string;
+  /** The job's artifacts on the web (artifacts.base_url/<uuid>/), when one is configured. */
+  artifactsUrl?: string;
   /** For git sources: the repository and the exact commit checked out. */
   repo?: string;
   commit?: string;
@@ -123,6 +126,15 @@ async function checkout(config: RunnerConfig, repo: string, ref: string, taskdir
 
 export function createWorkspaceActivities(config: RunnerConfig, hostname: string = osHostname()) {
   return {
+    /**
+     * The end of a job on this host: its scratch space (work/<uuid>, the task checkout included) is
+     * removed; its artifacts stay for the web server and the retention sweep. Idempotent.
+     */
+    async removeWorkdir(input: { uuid: string; dirName?: string }): Promise<{ removed: string }> {
+      const workdir = workDir(config, input.dirName ?? input.uuid);
+      await rm(workdir, { recursive: true, force: true });
+      return { removed: workdir };
+    },
     /** Directories for the job and the task's code; idempotent for retries of the same run. */
     async prepareWorkspace(input: PrepareInput): Promise<Workspace> {
       const info = activityInfo();
@@ -146,14 +158,15 @@ export function createWorkspaceActivities(config: RunnerConfig, hostname: string
       await Promise.all([mkdir(workdir, { recursive: true }), mkdir(tmp, { recursive: true }), mkdir(home, { recursive: true })]);
       const { backend, warning } = await resolveSandbox(config.sandbox);
       const sandbox = { sandbox: backend.name, ...(warning ? { sandboxWarning: warning } : {}) };
+      const web = config.artifactsBaseUrl ? { artifactsUrl: jobArtifactsUrl(config.artifactsBaseUrl, input.uuid) } : {};
       if (input.source.kind === 'local') {
         const taskdir = resolve(input.source.path);
         if (!existsSync(taskdir)) throw stepFailure(FailureType.InvalidFormula, `task directory ${taskdir} does not exist on ${hostname}`);
-        return { hostname, taskdir, workdir, artifactsdir, ...sandbox };
+        return { hostname, taskdir, workdir, artifactsdir, ...web, ...sandbox };
       }
       const taskdir = join(workdir, 'task');
       const commit = await checkout(config, input.source.repo, input.source.ref, taskdir, join(artifactsdir, 'taskotron', '00-prepare.log'));
-      return { hostname, taskdir, workdir, artifactsdir, repo: input.source.repo, commit, ...sandbox };
+      return { hostname, taskdir, workdir, artifactsdir, ...web, repo: input.source.repo, commit, ...sandbox };
     },
 
     /** Reads and validates the formula on the host; the parsed formula enters workflow history. */

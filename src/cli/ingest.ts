@@ -3,7 +3,10 @@
 // after what is still in memory is written to the spool.
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { installRuntimeLogger } from '../worker/logging.js';
+import { installRuntime } from '../worker/logging.js';
+import { registerIngestMetrics, ruleEvaluationHistogram } from '../ingest/metrics.js';
+import { enabled, parseListen, processRegistry, serveMetrics, type MetricsEndpoint } from '../metrics/endpoint.js';
+import { freePort } from '../devserver/server.js';
 import { DEFAULT_CONFIG, readIngestConfig, type IngestConfig } from '../ingest/config.js';
 import { RulesLoadError } from '../ingest/live-rules.js';
 import { IngestService } from '../ingest/service.js';
@@ -33,6 +36,7 @@ export interface IngestCliOptions {
   verbose?: boolean;
   address?: string;
   namespace?: string;
+  metricsListen?: string;
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -80,10 +84,16 @@ export function registerIngest(program: Command): void {
       .option('--ca <file>', 'CA certificate(s), PEM, for --validate-signatures')
       .option('--crl <file>', 'certificate revocation list, PEM or DER')
       .option('--stats-interval <seconds>', 'log the message counters this often', positiveInt, 60)
-      .option('--verbose', 'log every ignored message'),
+      .option('--verbose', 'log every ignored message')
+      .option('--metrics-listen <host:port>', "serve Prometheus metrics on http://<host:port>/metrics, 'off' for none (env TASKOTRON_METRICS_INGEST_LISTEN; default off)"),
   ).action(async (options: IngestCliOptions) => {
-    installRuntimeLogger('WARN');
     const log = stderrLogger(options.verbose ? 'debug' : 'info');
+    const metricsListen = enabled(options.metricsListen ?? process.env.TASKOTRON_METRICS_INGEST_LISTEN);
+    if (metricsListen) parseListen(metricsListen, 'metrics.ingest_listen (TASKOTRON_METRICS_INGEST_LISTEN, --metrics-listen)');
+    // Temporal core's own metrics go to a private loopback port; our endpoint serves them with ours.
+    const core = metricsListen ? `127.0.0.1:${await freePort()}` : undefined;
+    installRuntime({ logLevel: 'WARN', ...(core ? { prometheusBindAddress: core } : {}) });
+    const ruleEvaluation = ruleEvaluationHistogram();
     const config = ingestConfigFromOptions(options);
     const stateDir = config.stateDir ?? join(defaultStateDir(), 'ingest');
     let service: IngestService;
@@ -93,18 +103,27 @@ export function registerIngest(program: Command): void {
         temporal: temporalSettingsFromOptions(options),
         stateDir,
         log,
+        ruleEvaluation,
         ...(config.validateSignatures ? { verify: signatureVerifier({ caFile: config.caCert, crlFile: config.crl }) } : {}),
       });
     } catch (error) {
       if (error instanceof RulesLoadError) {
+        // Diagnostics are for a human fixing the file: file:line:column lines, as `taskotron rules check` prints.
         for (const line of error.diagnostics) console.error(line);
         process.exitCode = 1;
         return;
       }
       throw error;
     }
-    console.error(`taskotron ingest: ready on ${[...config.connect, ...service.boundEndpoints].join(', ')}; state in ${stateDir}`);
-    const timer = setInterval(() => log('info', `counters ${JSON.stringify(service.stats())}`), options.statsInterval * 1000);
+    log('info', `taskotron ingest: ready on ${[...config.connect, ...service.boundEndpoints].join(', ')}; state in ${stateDir}`, { stateDir });
+    let endpoint: MetricsEndpoint | undefined;
+    if (metricsListen) {
+      const registry = processRegistry();
+      registerIngestMetrics(registry, service, ruleEvaluation);
+      endpoint = await serveMetrics(registry, metricsListen, { ...(core ? { temporalCore: core } : {}) });
+      log('info', `taskotron ingest: metrics on ${endpoint.url}`, { metrics: endpoint.url });
+    }
+    const timer = setInterval(() => log('info', 'counters', { counters: service.stats() }), options.statsInterval * 1000);
     timer.unref();
     process.on('SIGHUP', () => service.rules.reload('SIGHUP'));
     await new Promise<void>((resolve) => {
@@ -114,7 +133,7 @@ export function registerIngest(program: Command): void {
         stopping = true;
         log('info', `${signal}: stopping`);
         void service.stop().then(() => {
-          log('info', `stopped; counters ${JSON.stringify(service.stats())}`);
+          log('info', 'stopped', { counters: service.stats() });
           resolve();
         });
       };
@@ -122,5 +141,6 @@ export function registerIngest(program: Command): void {
       process.on('SIGTERM', () => stop('SIGTERM'));
     });
     clearInterval(timer);
+    await endpoint?.close();
   });
 }

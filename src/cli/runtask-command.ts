@@ -17,6 +17,7 @@ import { ITEM_TYPES } from '../formula/model.js';
 import { defaultRunnerConfig, sandboxEnvEntryProblem, type RunnerConfig } from '../activities/runner-config.js';
 import { installRuntimeLogger } from '../worker/logging.js';
 import { createRunnerWorker } from '../worker/runner-worker.js';
+import { reportingConfigFromEnv } from '../results/config.js';
 
 interface RuntaskOptions {
   type: string;
@@ -134,6 +135,8 @@ export async function runtask(formulaPath: string, options: RuntaskOptions): Pro
       // The worker runs in this process, so a bare NAME takes runtask's own value.
       sandbox: { ...runnerDefaults.sandbox, env: [...runnerDefaults.sandbox.env, ...(options.env ?? [])] },
     },
+    // The ephemeral server's Web UI is gone when the run ends: the ResultsDB group links the artifacts.
+    ...(server ? { reporting: { ...reportingConfigFromEnv(), groupLink: 'artifacts' as const } } : {}),
   });
   const running = worker.run();
   const connection = await Connection.connect(connectionOptions(settings));

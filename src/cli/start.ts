@@ -98,6 +98,10 @@ export function registerStart(program: Command): void {
           console.error(`taskotron: ingest did not bind ${stack.fedmsgEndpoint} within 60 s`);
         }
       }
+      if (stack.artifactsUrl) console.error(`Artifacts        ${stack.artifactsUrl}`);
+      if (stack.metrics.ingest || stack.metrics.runner) {
+        console.error(`Metrics          ${[stack.metrics.ingest && `ingest ${stack.metrics.ingest}`, stack.metrics.runner && `runner ${stack.metrics.runner}`].filter(Boolean).join(', ')}`);
+      }
       console.error('Press Ctrl-C to stop.');
     });
 }

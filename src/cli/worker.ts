@@ -1,6 +1,11 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { LogLevel } from '@temporalio/worker';
-import { installRuntimeLogger } from '../worker/logging.js';
+import { hostname as osHostname } from 'node:os';
+import { installRuntime } from '../worker/logging.js';
+import { registerRunnerMetrics } from '../worker/metrics.js';
+import { enabled, parseListen, processRegistry, serveMetrics } from '../metrics/endpoint.js';
+import { freePort } from '../devserver/server.js';
+import { logger } from '../logging/log.js';
 import { fedoraArch } from '../common/arch.js';
 import { createRunnerWorker } from '../worker/runner-worker.js';
 import { addTemporalOptions, positiveInt, temporalSettingsFromOptions } from './options.js';
@@ -17,6 +22,7 @@ interface WorkerOptions {
   root?: string;
   installDeps?: boolean;
   workflowQueue?: string;
+  metricsListen?: string;
 }
 
 function parsePositive(value: string): number {
@@ -40,14 +46,23 @@ export function registerWorker(program: Command): void {
       .option('--root <dir>', 'where job workdirs, artifacts and task repo mirrors live (env TASKOTRON_RUNNER_ROOT)')
       .addOption(new Option('--workflow-queue <name>', 'workflow task queue (tests isolate themselves with it)').hideHelp())
       .option('--install-deps', "install a task's missing environment.rpm packages with dnf (off by default; env TASKOTRON_INSTALL_DEPS=1)")
+      .option('--metrics-listen <host:port>', "serve Prometheus metrics on http://<host:port>/metrics, 'off' for none (env TASKOTRON_METRICS_RUNNER_LISTEN; default off)")
       .addOption(new Option('--log-level <level>', 'Temporal SDK log level').choices(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).default('WARN')),
   ).action(async (options: WorkerOptions) => {
-    installRuntimeLogger(options.logLevel);
+    const metricsListen = enabled(options.metricsListen ?? process.env.TASKOTRON_METRICS_RUNNER_LISTEN);
+    if (metricsListen) parseListen(metricsListen, 'metrics.runner_listen (TASKOTRON_METRICS_RUNNER_LISTEN, --metrics-listen)');
+    // Temporal core's own metrics go to a private loopback port; our endpoint serves them with ours.
+    const core = metricsListen ? `127.0.0.1:${await freePort()}` : undefined;
+    installRuntime({ logLevel: options.logLevel, ...(core ? { prometheusBindAddress: core } : {}) });
+    const hostname = options.hostname ?? osHostname();
+    const registry = metricsListen ? processRegistry() : undefined;
+    const metrics = registry ? registerRunnerMetrics(registry, { hostname, arch: options.arch, concurrency: options.concurrency }) : undefined;
     const worker = await createRunnerWorker({
       temporal: temporalSettingsFromOptions(options),
       arch: options.arch,
-      ...(options.hostname ? { hostname: options.hostname } : {}),
+      hostname,
       concurrency: options.concurrency,
+      ...(metrics ? { metrics } : {}),
       shutdownGraceMs: options.shutdownGrace * 1000,
       runWorkflows: options.workflows,
       ...(options.workflowQueue ? { workflowQueue: options.workflowQueue } : {}),
@@ -57,8 +72,13 @@ export function registerWorker(program: Command): void {
       },
     });
     // Temporal's runtime already turns SIGINT/SIGTERM into a graceful shutdown of every worker.
-    console.error(`taskotron worker: host ${worker.hostname} polling ${worker.queues.join(', ')}; jobs under ${worker.runner.root}`);
+    const log = logger('worker', { host: worker.hostname });
+    log.info({ queues: worker.queues, root: worker.runner.root }, `taskotron worker: host ${worker.hostname} polling ${worker.queues.join(', ')}; jobs under ${worker.runner.root}`);
+    const endpoint = registry && metricsListen ? await serveMetrics(registry, metricsListen, { ...(core ? { temporalCore: core } : {}) }) : undefined;
+    if (endpoint) log.info({ metrics: endpoint.url }, `taskotron worker: metrics on ${endpoint.url}`);
     await worker.run();
-    console.error(`taskotron worker: host ${worker.hostname} stopped`);
+    await endpoint?.close();
+    log.info(`taskotron worker: host ${worker.hostname} stopped`);
   });
 }
+

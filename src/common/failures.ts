@@ -46,6 +46,8 @@ export const NON_RETRYABLE: FailureTypeName[] = [
 export interface StepFailureDetails {
   /** Where the full log is on the runner host. */
   log?: string;
+  /** The same log on the web, when artifacts.base_url is configured. */
+  logUrl?: string;
   /** Its last lines, so the Temporal UI shows why without a trip to the host. */
   logTail?: string;
   exitCode?: number;

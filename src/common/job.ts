@@ -84,6 +84,8 @@ export interface ActionRecord {
   status: 'passed' | 'running' | 'failed' | 'cancelled' | 'timed out' | 'not run';
   durationMs?: number;
   log?: string;
+  /** The action's log on the web (artifacts.base_url), when one is configured. */
+  logUrl?: string;
   error?: string;
 }
 
@@ -111,7 +113,8 @@ export interface JobResult {
   hosts: { host: string; lostBecause?: string }[];
   taskRepo?: string;
   commit?: string;
-  artifacts?: { host: string; dir: string };
+  /** Where the job's artifacts are: on the host, and on the web when artifacts.base_url is configured. */
+  artifacts?: { host: string; dir: string; url?: string };
   results: ReportedResult[];
   summary: string;
   actions: ActionRecord[];

@@ -9,6 +9,7 @@ import { hostname } from 'node:os';
 import { projectRoot } from './project.js';
 import { ensureTemporalCli } from './cli-binary.js';
 import { startDevServer, type DevServer } from './server.js';
+import { enabled, parseListen } from '../metrics/endpoint.js';
 
 export interface StackOptions {
   stateDir?: string;
@@ -21,6 +22,10 @@ export interface StackOptions {
   fedmsgPort?: number | false;
   /** Rules for the ingest; default examples/trigger_rules.yml. */
   rulesFile?: string;
+  /** Prometheus endpoints (metrics.ingest_listen / metrics.runner_listen); 'off' turns one off. */
+  metricsListen?: { ingest?: string; runner?: string };
+  /** The artifacts web server (artifacts.listen, default 127.0.0.1:9470); 'off' runs none. */
+  artifactsListen?: string;
   log?: (line: string) => void;
 }
 
@@ -29,10 +34,26 @@ export interface Stack {
   /** Where `taskotron publish` reaches the ingest, when it runs. */
   fedmsgEndpoint?: string;
   rulesFile?: string;
+  /** Where each process serves its Prometheus metrics. */
+  metrics: { ingest?: string; runner?: string };
+  /** Where the jobs' artifacts are served (and what their logs link to). */
+  artifactsUrl?: string;
   children: Map<string, ChildProcess>;
   stop(): Promise<void>;
   /** Resolves with the name of the first child that exits on its own. */
   firstExit: Promise<string>;
+}
+
+/** `npm start`'s Prometheus endpoints (the design's 127.0.0.1:9464 for ingest, :9465 for the runner). */
+export const DEFAULT_INGEST_METRICS = '127.0.0.1:9464';
+export const DEFAULT_RUNNER_METRICS = '127.0.0.1:9465';
+/** `npm start`'s artifacts web server. */
+export const DEFAULT_ARTIFACTS_LISTEN = '127.0.0.1:9470';
+
+/** The URL a local client uses for a listen address, e.g. `127.0.0.1:9464` + `/metrics`. */
+function localUrl(listen: string, path: string): string {
+  const { host, port } = parseListen(listen);
+  return `http://${host === '0.0.0.0' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host}:${port}${path}`;
 }
 
 export function defaultStateDir(): string {
@@ -74,8 +95,24 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     logFile: join(stateDir, 'temporal-server.log'),
   });
   const children = new Map<string, ChildProcess>();
-  const env = { ...process.env, TEMPORAL_ADDRESS: server.address, TEMPORAL_NAMESPACE: server.namespace };
+  const ingestMetrics = enabled(options.metricsListen?.ingest ?? process.env.TASKOTRON_METRICS_INGEST_LISTEN ?? DEFAULT_INGEST_METRICS);
+  const runnerMetrics = enabled(options.metricsListen?.runner ?? process.env.TASKOTRON_METRICS_RUNNER_LISTEN ?? DEFAULT_RUNNER_METRICS);
+  const artifactsListen = enabled(options.artifactsListen ?? process.env.TASKOTRON_ARTIFACTS_LISTEN ?? DEFAULT_ARTIFACTS_LISTEN);
+  // Jobs' logs link to the local artifacts server unless the operator points them elsewhere.
+  const artifactsUrl = process.env.TASKOTRON_ARTIFACTS_BASEURL || (artifactsListen ? localUrl(artifactsListen, '/') : undefined);
+  const env = {
+    ...process.env,
+    TEMPORAL_ADDRESS: server.address,
+    TEMPORAL_NAMESPACE: server.namespace,
+    TASKOTRON_METRICS_INGEST_LISTEN: ingestMetrics ?? 'off',
+    TASKOTRON_METRICS_RUNNER_LISTEN: runnerMetrics ?? 'off',
+    ...(artifactsUrl ? { TASKOTRON_ARTIFACTS_BASEURL: artifactsUrl } : {}),
+  };
   const [command, ...args] = options.cliCommand;
+  if (artifactsListen) {
+    const artifacts = spawn(command!, [...args, 'artifacts', 'serve', '--listen', artifactsListen], { env, stdio: ['ignore', 'inherit', 'inherit'], detached: true });
+    children.set('artifacts', artifacts);
+  }
   const worker = spawn(command!, [...args, 'worker', '--arch', options.arch, '--hostname', hostname()], {
     env,
     stdio: ['ignore', 'inherit', 'inherit'],
@@ -110,6 +147,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   return {
     server,
     ...(fedmsgEndpoint ? { fedmsgEndpoint, rulesFile } : {}),
+    ...(artifactsUrl ? { artifactsUrl } : {}),
+    metrics: {
+      ...(fedmsgEndpoint && ingestMetrics ? { ingest: localUrl(ingestMetrics, '/metrics') } : {}),
+      ...(runnerMetrics ? { runner: localUrl(runnerMetrics, '/metrics') } : {}),
+    },
     children,
     firstExit,
     stop() {

@@ -39,6 +39,8 @@ export interface IngestServiceOptions {
   retryBackoffMs?: { min: number; max: number };
   /** A start not answered within this counts as Temporal unreachable (default 10 s). */
   startTimeoutMs?: number;
+  /** Told how long each rule evaluation took (see src/ingest/metrics.ts). */
+  ruleEvaluation?: { observe(seconds: number): void };
 }
 
 export interface Checkpoint {
@@ -93,6 +95,8 @@ export class IngestService {
   private savedCheckpoint = 0;
   private readonly abort = new AbortController();
   private backfilling?: Promise<void>;
+  /** While a backfill runs: the timestamp (Unix s) of the last message it read. */
+  private backfillPosition?: number;
   private stopping = false;
 
   private constructor(
@@ -116,6 +120,7 @@ export class IngestService {
       environments: config.environments,
       maxMessageBytes: config.maxMessageBytes,
       ...(options.verify ? { verify: options.verify } : {}),
+      ...(options.ruleEvaluation ? { ruleEvaluation: options.ruleEvaluation } : {}),
       log,
     });
     // Lazy: a server that is down now only delays starts; nothing is refused meanwhile.
@@ -181,18 +186,32 @@ export class IngestService {
     const { log, config } = this.options;
     log('info', `backfilling ${new Date(start * 1000).toISOString()} .. ${new Date(end * 1000).toISOString()} from ${url}`);
     let count = 0;
+    this.backfillPosition = start;
     try {
       for await (const envelope of datagrepperMessages(url, { start, end, ratePerSecond: config.backfillRate, signal: this.abort.signal })) {
         const topic = typeof envelope.topic === 'string' ? envelope.topic : '';
         if (!config.topics.some((prefix) => topic.startsWith(prefix))) continue;
         this.ingestEnvelope(envelope);
         this.intake.counters.add('backfilled');
+        if (typeof envelope.timestamp === 'number') this.backfillPosition = envelope.timestamp;
         count++;
       }
       log('info', `backfill done: ${count} message(s) read`);
     } catch (error) {
       log('error', `backfill stopped: ${(error as Error).message}`);
+    } finally {
+      this.backfillPosition = undefined;
     }
+  }
+
+  /** How far behind now the running backfill is, in seconds; 0 when none runs. */
+  backfillLagSeconds(now = Date.now() / 1000): number {
+    return this.backfillPosition === undefined ? 0 : Math.max(0, now - this.backfillPosition);
+  }
+
+  /** Unix seconds of the saved checkpoint (0: none yet). */
+  get checkpointTimestamp(): number {
+    return this.savedCheckpoint;
   }
 
   /** Resolves when the backfill started at startup has finished (tests). */

@@ -98,6 +98,11 @@ export class TriggerStarter {
     return this.memory.length + this.inflight + this.options.spool.length;
   }
 
+  /** Messages waiting in the durable spool on disk. */
+  get spooled(): number {
+    return this.options.spool.length;
+  }
+
   /** Messages only in memory (not on disk): what a crash would lose to the backfill. Bounded by memoryCapacity. */
   get volatile(): number {
     let n = 0;

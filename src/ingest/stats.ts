@@ -1,12 +1,17 @@
-// What ingest counts, and its one logger. Bad input is counted per reason and logged at most a few
+// What ingest counts, and how it logs. Bad input is counted per reason and logged at most a few
 // times per reason per interval, so a misbehaving publisher cannot flood the log.
+import { logger } from '../logging/log.js';
 
-export type Logger = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
+/** Ingest's logging seam: the product logger in production (`stderrLogger`), nothing in benchmarks. */
+export type Logger = (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
 
+/** The product's one logger (src/logging/log.ts), component `ingest`; `debug` turns on --verbose detail. */
 export const stderrLogger = (minLevel: 'debug' | 'info' | 'warn' | 'error' = 'info'): Logger => {
-  const order = { debug: 0, info: 1, warn: 2, error: 3 };
-  return (level, message) => {
-    if (order[level] >= order[minLevel]) console.error(`ingest ${level}: ${message}`);
+  const log = logger('ingest');
+  if (minLevel === 'debug') log.level = 'debug';
+  return (level, message, fields) => {
+    if (fields) log[level](fields, message);
+    else log[level](message);
   };
 };
 

@@ -1,10 +1,12 @@
 // Where results go, read once when a runner worker starts. With no ResultsDB URL, results go to
 // `${artifactsdir}/taskotron/results.yml` (the original's development profile).
+import { readFileSync } from 'node:fs';
 import { formatDiagnostic } from '../formula/diagnostic.js';
-import type { Outcome } from '../common/job.js';
+import { OUTCOMES, type Outcome } from '../common/job.js';
 import { loadNamespacePolicy, type NamespacePolicy } from './namespaces.js';
 import { DEFAULT_NAMESPACE } from './names.js';
 import type { ResultBusConfig } from './bus-output.js';
+import type { BasicAuth } from './resultsdb.js';
 
 export interface ReportingConfig {
   /** ResultsDB API root, e.g. `https://resultsdb.example.org/api/v2.0`. Unset: the file target. */
@@ -17,8 +19,18 @@ export interface ReportingConfig {
   temporalUiUrl?: string;
   /** ref_url given to a testcase ResultsDB does not know yet: this prefix + testcase name. */
   testcaseRefUrlBase?: string;
-  /** What this ResultsDB accepts (2.0: PASSED, INFO, FAILED, NEEDS_INSPECTION; Fedora added CRASHED). */
+  /**
+   * What this ResultsDB accepts. Unset (the normal case): asked from the server itself before each
+   * report (its landing page lists them), so a server's ADDITIONAL_RESULT_OUTCOMES are followed.
+   */
   acceptedOutcomes?: readonly Outcome[];
+  /** HTTP basic auth for ResultsDB (a proxy in front of it); the password is read from a file. */
+  auth?: BasicAuth;
+  /**
+   * What the ResultsDB group links to: the job's page in the Temporal UI (default), or the job's
+   * artifacts — for a local run on an ephemeral server, whose UI is gone once the run ends.
+   */
+  groupLink?: 'job' | 'artifacts';
   /** Per HTTP request. */
   requestTimeoutMs?: number;
   /** For tests. */
@@ -28,18 +40,25 @@ export interface ReportingConfig {
 }
 
 export const DEFAULT_NAMESPACE_POLICY: NamespacePolicy = { safe: [DEFAULT_NAMESPACE], whitelist: {} };
-export const DEFAULT_ACCEPTED_OUTCOMES: readonly Outcome[] = ['PASSED', 'INFO', 'FAILED', 'NEEDS_INSPECTION', 'CRASHED'];
+/** ResultsDB 2.x's preset outcomes: what a server that does not list its own accepts. */
+export const DEFAULT_ACCEPTED_OUTCOMES: readonly Outcome[] = ['PASSED', 'INFO', 'FAILED', 'NEEDS_INSPECTION'];
 export const DEFAULT_TEMPORAL_UI_URL = 'http://127.0.0.1:8233';
 export const DEFAULT_TESTCASE_REF_URL_BASE = 'https://fedoraproject.org/wiki/Taskotron/Tasks/';
 
 /**
- * TASKOTRON_RESULTSDB_URL, TASKOTRON_NAMESPACES_FILE (a namespaces.yaml), TASKOTRON_ARTIFACTS_BASEURL,
+ * TASKOTRON_RESULTSDB_URL, TASKOTRON_RESULTSDB_USERNAME + TASKOTRON_RESULTSDB_PASSWORD_FILE,
+ * TASKOTRON_RESULTSDB_ACCEPTED_OUTCOMES (comma-separated; overrides what the server lists),
+ * TASKOTRON_NAMESPACES_FILE (a namespaces.yaml), TASKOTRON_ARTIFACTS_BASEURL,
  * TASKOTRON_TEMPORAL_UI_URL, TASKOTRON_RESULT_BUS_BIND or TASKOTRON_RESULT_BUS_CONNECT (+ TASKOTRON_RESULT_BUS_TOPIC).
  * An invalid namespaces file throws, listing every problem.
  */
 export function reportingConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ReportingConfig {
   const config: ReportingConfig = {};
   if (env.TASKOTRON_RESULTSDB_URL) config.resultsdbUrl = env.TASKOTRON_RESULTSDB_URL;
+  if (env.TASKOTRON_RESULTSDB_USERNAME || env.TASKOTRON_RESULTSDB_PASSWORD_FILE) {
+    config.auth = basicAuthFrom(env.TASKOTRON_RESULTSDB_USERNAME, env.TASKOTRON_RESULTSDB_PASSWORD_FILE);
+  }
+  if (env.TASKOTRON_RESULTSDB_ACCEPTED_OUTCOMES) config.acceptedOutcomes = parseOutcomeList(env.TASKOTRON_RESULTSDB_ACCEPTED_OUTCOMES);
   if (env.TASKOTRON_ARTIFACTS_BASEURL) config.artifactsBaseUrl = env.TASKOTRON_ARTIFACTS_BASEURL;
   if (env.TASKOTRON_TEMPORAL_UI_URL) config.temporalUiUrl = env.TASKOTRON_TEMPORAL_UI_URL;
   if (env.TASKOTRON_RESULT_BUS_BIND || env.TASKOTRON_RESULT_BUS_CONNECT) {
@@ -60,4 +79,27 @@ export function reportingConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Re
 export function jobPageUrl(uiUrl: string, namespace: string, workflowId: string, runId?: string): string {
   const base = `${uiUrl.replace(/\/+$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
   return runId ? `${base}/${encodeURIComponent(runId)}/history` : base;
+}
+
+/** Basic auth from a user name and a file holding the password (its trailing newline dropped). */
+export function basicAuthFrom(username: string | undefined, passwordFile: string | undefined): BasicAuth {
+  if (!username || !passwordFile) {
+    throw new Error('ResultsDB auth needs both resultsdb.username (TASKOTRON_RESULTSDB_USERNAME) and resultsdb.password_file (TASKOTRON_RESULTSDB_PASSWORD_FILE)');
+  }
+  let password: string;
+  try {
+    password = readFileSync(passwordFile, 'utf8').replace(/\r?\n$/, '');
+  } catch (error) {
+    throw new Error(`resultsdb.password_file: cannot read ${passwordFile}: ${(error as Error).message}`);
+  }
+  if (!password) throw new Error(`resultsdb.password_file: ${passwordFile} is empty`);
+  return { username, password };
+}
+
+/** `PASSED,INFO,FAILED` → outcomes; an unknown name throws, naming it. */
+export function parseOutcomeList(text: string): Outcome[] {
+  const names = text.split(',').map((o) => o.trim().toUpperCase()).filter(Boolean);
+  const unknown = names.filter((o) => !(OUTCOMES as readonly string[]).includes(o));
+  if (unknown.length > 0) throw new Error(`resultsdb.accepted_outcomes: ${unknown.join(', ')} is not an outcome: use ${OUTCOMES.join(', ')}`);
+  return names as Outcome[];
 }

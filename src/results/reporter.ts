@@ -73,7 +73,9 @@ export interface PlanOptions {
   /** Enforced when given (reporting to ResultsDB); the development file target passes none. */
   namespaces?: NamespacePolicy;
   /** Outcomes the ResultsDB instance accepts; others are refused before anything is posted. */
-  acceptedOutcomes?: readonly Outcome[];
+  acceptedOutcomes?: readonly string[];
+  /** Where that list came from, for the message (e.g. the server's URL). */
+  acceptedFrom?: string;
   /** Shown in diagnostics when the text did not come from a file. */
   label?: string;
 }
@@ -115,7 +117,8 @@ export function planReport(text: string, job: ReportJob, options: PlanOptions = 
     const checkname = entry.checkname ?? job.task;
     const testcase = testcaseName(namespace, checkname);
     if (options.acceptedOutcomes && !options.acceptedOutcomes.includes(entry.outcome)) {
-      errors.push(at(['results', index, 'outcome'], `ResultsDB does not accept ${entry.outcome}: it takes ${options.acceptedOutcomes.join(', ')}`));
+      const from = options.acceptedFrom ? ` (${options.acceptedFrom})` : '';
+      errors.push(at(['results', index, 'outcome'], `ResultsDB does not accept ${entry.outcome}: it takes ${options.acceptedOutcomes.join(', ')}${from}`));
     }
     let refUrl = base;
     if (entry.artifact !== undefined) {
@@ -178,39 +181,42 @@ export interface PostSummary {
 }
 
 export async function postResults(client: ResultsDBClient, plan: Plan, options: PostOptions): Promise<PostSummary> {
+  // Content key → stored id. Results identical in every reported field are one result (by design,
+  // see the header), so every planned result with a known key maps onto the one stored id.
+  const known = new Map<string, number>();
   const ids = new Map<number, number>();
-  const claimed = new Set<number>();
   for (const record of options.earlier ?? []) {
     const p = plan.planned[record.index];
-    if (p && p.key === record.key && !claimed.has(record.id)) {
-      ids.set(record.index, record.id);
-      claimed.add(record.id);
-    }
+    if (p && p.key === record.key && !known.has(p.key)) known.set(p.key, record.id);
   }
-  let skipped = ids.size;
-  let pending = plan.planned.filter((p) => !ids.has(p.index));
+  const settle = (p: PlannedResult): boolean => {
+    const id = known.get(p.key);
+    if (id === undefined) return false;
+    ids.set(p.index, id);
+    return true;
+  };
+  let pending = plan.planned.filter((p) => !settle(p));
 
   if (pending.length > 0 && plan.group.uuid) {
-    const stored = new Map<string, number[]>();
     for await (const result of client.allResults({ groups: [plan.group.uuid] })) {
-      if (claimed.has(result.id)) continue;
       const key = storedResultKey(result);
-      stored.set(key, [...(stored.get(key) ?? []), result.id]);
+      if (!known.has(key)) known.set(key, result.id);
     }
-    for (const p of pending) {
-      const id = stored.get(p.key)?.shift();
-      if (id === undefined) continue;
-      ids.set(p.index, id);
-      claimed.add(id);
-      skipped += 1;
-      options.onStored?.({ index: p.index, id, key: p.key });
-    }
-    pending = pending.filter((p) => !ids.has(p.index));
+    pending = pending.filter((p) => {
+      if (!settle(p)) return true;
+      options.onStored?.({ index: p.index, id: ids.get(p.index)!, key: p.key });
+      return false;
+    });
   }
 
   const ensured = new Set<string>();
   let posted = 0;
   for (const p of pending) {
+    // An identical result earlier in this same file was just posted: it is the same result.
+    if (settle(p)) {
+      options.onStored?.({ index: p.index, id: ids.get(p.index)!, key: p.key });
+      continue;
+    }
     if (!ensured.has(p.testcase)) {
       // As the original: a testcase ResultsDB does not know gets a placeholder ref_url.
       if (!(await client.getTestcase(p.testcase))) await client.createTestcase({ name: p.testcase, ref_url: options.testcaseRefUrl(p.testcase) });
@@ -218,10 +224,11 @@ export async function postResults(client: ResultsDBClient, plan: Plan, options: 
     }
     const created = await client.createResult(p.payload);
     posted += 1;
+    known.set(p.key, created.id);
     ids.set(p.index, created.id);
     options.onStored?.({ index: p.index, id: created.id, key: p.key });
   }
-  return { ids, posted, skipped };
+  return { ids, posted, skipped: plan.planned.length - posted };
 }
 
 /**
@@ -239,15 +246,15 @@ export async function appendResultsFile(path: string, plan: Plan): Promise<{ app
   const parsed = parseResultYaml(existing, { file: path });
   if (!parsed.value) throw new InvalidResultYaml(parsed.errors.map(formatDiagnostic).join('\n'), parsed.errors);
 
-  const present = new Map<string, number>();
-  for (const entry of parsed.value.results) present.set(entryKey(entry), (present.get(entryKey(entry)) ?? 0) + 1);
+  // As with ResultsDB: a result identical in every field to one already there is the same result.
+  const present = new Set(parsed.value.results.map(entryKey));
   const toWrite: ResultEntry[] = [];
   for (const p of plan.planned) {
     const entry: ResultEntry = { ...p.entry, checkname: p.checkname };
     const key = entryKey(entry);
-    const count = present.get(key) ?? 0;
-    if (count > 0) present.set(key, count - 1);
-    else toWrite.push(entry);
+    if (present.has(key)) continue;
+    present.add(key);
+    toWrite.push(entry);
   }
   if (toWrite.length > 0) {
     await mkdir(dirname(path), { recursive: true });

@@ -77,7 +77,15 @@ export class ResultsDBUnavailable extends ResultsDBError {}
 /** The server answered and refused (4xx): the same request will be refused again. */
 export class ResultsDBRejected extends ResultsDBError {}
 
+/** HTTP basic auth, as a proxy in front of ResultsDB asks for it. */
+export interface BasicAuth {
+  username: string;
+  password: string;
+}
+
 export interface ResultsDBClientOptions {
+  /** Sent with every request when set. */
+  auth?: BasicAuth;
   /** Per request; a request that takes longer counts as unavailable. Default 60 s. */
   timeoutMs?: number;
   /** Aborts every request, e.g. the activity's cancellation signal. */
@@ -97,6 +105,17 @@ export class ResultsDBClient {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
     this.timeoutMs = options.timeoutMs ?? 60_000;
     this.fetch = options.fetch ?? fetch;
+  }
+
+  /**
+   * The outcomes this server accepts, from its landing page (`GET /api/v2.0/` answers 300 with
+   * `outcomes`: the preset four plus the server's ADDITIONAL_RESULT_OUTCOMES). Undefined when the
+   * page does not list them (a server older than 2.0).
+   */
+  async acceptedOutcomes(): Promise<string[] | undefined> {
+    const landing = await this.request<{ outcomes?: unknown }>('GET', '/');
+    const outcomes = landing.outcomes;
+    return Array.isArray(outcomes) && outcomes.every((o) => typeof o === 'string') ? outcomes : undefined;
   }
 
   /** The testcase, or undefined when ResultsDB answers "Testcase not found". */
@@ -168,7 +187,11 @@ export class ResultsDBClient {
     try {
       response = await this.fetch(url, {
         method,
-        headers: { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        headers: {
+          accept: 'application/json',
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...(this.options.auth ? { authorization: basicAuthorization(this.options.auth) } : {}),
+        },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         signal: AbortSignal.any(signals),
       });
@@ -184,6 +207,10 @@ export class ResultsDBClient {
       const why = serverMessage ?? (text.trim() ? snippet(text) : undefined);
       throw new ResultsDBUnavailable(`${method} ${url} answered ${status}${why ? `: ${why}` : ''}`, method, url, response.status, serverMessage);
     }
+    if (response.status === 401 || response.status === 403) {
+      const who = this.options.auth ? `as '${this.options.auth.username}'` : 'without credentials (set resultsdb.username and resultsdb.password_file)';
+      throw new ResultsDBRejected(`${method} ${url} answered ${status} ${who}${serverMessage ? `: ${serverMessage}` : ''}`, method, url, response.status, serverMessage);
+    }
     if (response.status >= 400) {
       throw new ResultsDBRejected(serverMessage ?? `${method} ${url} answered ${status}`, method, url, response.status, serverMessage);
     }
@@ -193,6 +220,10 @@ export class ResultsDBClient {
     }
     return parsed as T;
   }
+}
+
+function basicAuthorization(auth: BasicAuth): string {
+  return `Basic ${Buffer.from(`${auth.username}:${auth.password}`, 'utf8').toString('base64')}`;
 }
 
 function queryString(query: ResultQuery): string {

@@ -11,6 +11,7 @@ import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleOption
 import { createRunnerActivities } from '../activities/index.js';
 import { defaultRunnerConfig, type RunnerConfig } from '../activities/runner-config.js';
 import { quietBundlerLogger } from './logging.js';
+import type { RunnerMetrics } from './metrics.js';
 import { reportingConfigFromEnv, type ReportingConfig } from '../results/config.js';
 import { WORKFLOW_QUEUE, hostQueue, runnerQueue } from '../common/queues.js';
 import { connectionOptions, type TemporalSettings } from '../config/temporal.js';
@@ -33,6 +34,8 @@ export interface RunnerWorkerOptions {
   runner?: Partial<RunnerConfig>;
   /** Where results go (default: reportingConfigFromEnv(); no ResultsDB URL → results.yml files). */
   reporting?: ReportingConfig;
+  /** Time every step and count busy slots (src/worker/metrics.ts). */
+  metrics?: RunnerMetrics;
 }
 
 export interface RunnerWorker {
@@ -127,6 +130,7 @@ export async function createRunnerWorker(options: RunnerWorkerOptions): Promise<
       activities,
       // Each held job runs one step at a time, so steps never queue behind a busy host.
       maxConcurrentActivityTaskExecutions: concurrency,
+      ...(options.metrics ? { interceptors: { activity: [options.metrics.interceptor] } } : {}),
       // Cancellation reaches a running step only with a heartbeat's answer: send them often enough
       // that a cancelled job's processes die within seconds, not after 0.8 × heartbeatTimeout.
       maxHeartbeatThrottleInterval: '2 seconds',

@@ -1,7 +1,7 @@
 // Everything a job tells the outside while it runs — search attributes, memo, the UI's current
 // details — in one place, so what operators see is decided here and not scattered through the story.
 // (Issue 11 adds Temporal user metadata, summary and details, here.)
-import { setCurrentDetails, upsertMemo, upsertSearchAttributes } from '@temporalio/workflow';
+import { metricMeter, setCurrentDetails, upsertMemo, upsertSearchAttributes } from '@temporalio/workflow';
 import type { JobInput, Outcome } from '../common/job.js';
 import { Arch, Item, ItemType, JobOutcome, RunnerHost, TaskName } from '../common/search-attributes.js';
 
@@ -24,16 +24,21 @@ export function reportHost(hostname: string): void {
   upsertSearchAttributes([{ key: RunnerHost, value: hostname }]);
 }
 
-export function reportWorkspace(workspace: { hostname: string; taskdir: string; artifactsdir: string; repo?: string; commit?: string }, rerunOf?: string): void {
+export function reportWorkspace(workspace: { hostname: string; taskdir: string; artifactsdir: string; artifactsUrl?: string; repo?: string; commit?: string }, rerunOf?: string): void {
   upsertMemo({
     taskRepo: workspace.repo ?? workspace.taskdir,
     ...(workspace.commit ? { commit: workspace.commit } : {}),
     artifacts: `${workspace.hostname}:${workspace.artifactsdir}`,
+    // Only set when the host has artifacts.base_url: histories recorded without it replay unchanged.
+    ...(workspace.artifactsUrl ? { artifactsUrl: workspace.artifactsUrl } : {}),
     ...(rerunOf ? { rerunOf } : {}),
   });
 }
 
-export function reportOutcome(outcome: Outcome, details: string): void {
+export function reportOutcome(outcome: Outcome, details: string, job?: { task: string; arch: string }): void {
   upsertSearchAttributes([{ key: JobOutcome, value: outcome }]);
+  // The runner's jobs-by-task-and-outcome metric, through the SDK's workflow metric meter: no command,
+  // not emitted on replay, so no patched() is needed (docs/observability.md).
+  if (job) metricMeter.createCounter('taskotron_runner_jobs', 'jobs', 'Jobs finished, by task, arch and outcome').add(1, { task: job.task, arch: job.arch, outcome });
   setCurrentDetails(details);
 }

@@ -67,8 +67,8 @@ export class JobRecord {
     this.step = name;
   }
 
-  prepared(workspace: { hostname: string; artifactsdir: string; repo?: string; commit?: string }): void {
-    this.result.artifacts = { host: workspace.hostname, dir: workspace.artifactsdir };
+  prepared(workspace: { hostname: string; artifactsdir: string; artifactsUrl?: string; repo?: string; commit?: string }): void {
+    this.result.artifacts = { host: workspace.hostname, dir: workspace.artifactsdir, ...(workspace.artifactsUrl ? { url: workspace.artifactsUrl } : {}) };
     if (workspace.repo) this.result.taskRepo = workspace.repo;
     if (workspace.commit) this.result.commit = workspace.commit;
   }
@@ -84,10 +84,11 @@ export class JobRecord {
     this.step = `action '${record.name}'`;
   }
 
-  actionPassed(record: ActionRecord, output: { durationMs: number; log?: string; exitCode?: number; results?: unknown[] }): void {
+  actionPassed(record: ActionRecord, output: { durationMs: number; log?: string; logUrl?: string; exitCode?: number; results?: unknown[] }): void {
     record.status = 'passed';
     record.durationMs = output.durationMs;
     if (output.log) record.log = output.log;
+    if (output.logUrl) record.logUrl = output.logUrl;
     if (output.exitCode !== undefined) this.result.exitCode = Math.max(this.result.exitCode, output.exitCode);
     if (output.results) this.result.results.push(...(output.results as ReportedResult[]));
   }

@@ -52,21 +52,29 @@ export async function runJob(input: JobInput): Promise<JobResult> {
       // The limit counts from the job's first host and covers every host after it (legacy: each host anew).
       if (!clock || !slotted) clock = new JobClock(limitMs, Date.now());
       try {
-        await host.run(() =>
-          runSteps({
-            input,
-            record: job,
-            host: host.hostname,
-            taskQueue: host.taskQueue,
-            clock: clock!,
-            formulaTimeoutFrom: slotted ? clock!.startedAt : Date.now(),
-            dirName: runDirName(input.uuid, info),
-            jobid: info.workflowId,
-            attemptSuffix: slotted && attempt > 1 ? `@host${attempt}` : '',
-            heartbeatTimeout,
-            hostLostAfter,
-          }),
-        );
+        const dirName = runDirName(input.uuid, info);
+        await host.run(async () => {
+          try {
+            await runSteps({
+              input,
+              record: job,
+              host: host.hostname,
+              taskQueue: host.taskQueue,
+              clock: clock!,
+              formulaTimeoutFrom: slotted ? clock!.startedAt : Date.now(),
+              dirName,
+              jobid: info.workflowId,
+              attemptSuffix: slotted && attempt > 1 ? `@host${attempt}` : '',
+              heartbeatTimeout,
+              hostLostAfter,
+            });
+          } catch (error) {
+            // The job ended on a host that still answers: free its disk. (A lost host is not asked.)
+            if (error instanceof JobStop) await removeWorkdir(host.taskQueue, input.uuid, dirName);
+            throw error;
+          }
+          await removeWorkdir(host.taskQueue, input.uuid, dirName);
+        });
         break;
       } catch (error) {
         if (!(error instanceof HostLost)) throw error;
@@ -79,11 +87,11 @@ export async function runJob(input: JobInput): Promise<JobResult> {
     }
   } catch (error) {
     if (isCancellation(error)) {
-      reportOutcome('ABORTED', job.finish('ABORTED', 'the job was cancelled'));
+      reportOutcome('ABORTED', job.finish('ABORTED', 'the job was cancelled'), input);
       throw error;
     }
     if (error instanceof JobStop) {
-      reportOutcome(error.outcome, job.finish(error.outcome, error.message, error.logTail));
+      reportOutcome(error.outcome, job.finish(error.outcome, error.message, error.logTail), input);
       throw ApplicationFailure.create({
         type: error.outcome === 'CRASHED' ? FailureType.JobCrashed : FailureType.JobAborted,
         message: error.message,
@@ -94,8 +102,25 @@ export async function runJob(input: JobInput): Promise<JobResult> {
     throw error;
   }
   const outcome = job.completedOutcome();
-  reportOutcome(outcome, job.finish(outcome));
+  reportOutcome(outcome, job.finish(outcome), input);
   return job.result;
+}
+
+/** The job's scratch space on its host is removed once the job is over there; artifacts stay. */
+async function removeWorkdir(taskQueue: string, uuid: string, dirName: string): Promise<void> {
+  if (!patched('remove-workdir')) return;
+  const { removeWorkdir: remove } = proxyActivities<RunnerActivities>({
+    taskQueue,
+    scheduleToStartTimeout: '1 minute',
+    startToCloseTimeout: '5 minutes',
+    retry: { initialInterval: '1 second', maximumAttempts: 3 },
+  });
+  try {
+    await remove({ uuid, dirName });
+  } catch (error) {
+    // Leftover scratch space is the retention sweep's to clear; it never changes a job's outcome.
+    log.warn('could not remove the job workdir', { reason: (error as Error).message });
+  }
 }
 
 /** Histories recorded before slots: an instant claim on the arch queue, nothing held, nothing to release. */

@@ -42,11 +42,21 @@ function alive(pid: number): boolean {
 
 test('taskotron start serves the Web UI, runs a worker and the ingest, and Ctrl-C stops every process it started', { timeout: 150_000 }, async () => {
   const stateDir = mkdtempSync(join(tmpdir(), 'taskotron-start-'));
-  const [port, uiPort, fedmsgPort] = [await freePort(), await freePort(), await freePort()];
+  const [port, uiPort, fedmsgPort, ingestMetrics, runnerMetrics, artifactsPort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
+  const runnerRoot = mkdtempSync(join(tmpdir(), 'taskotron-start-runner-'));
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'start', '--port', String(port), '--ui-port', String(uiPort), '--fedmsg-port', String(fedmsgPort), '--state-dir', stateDir], {
     cwd: projectRoot(),
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, TEMPORAL_ADDRESS: '' },
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: '',
+      // npm start's defaults are 127.0.0.1:9464 and :9465; a test takes free ports.
+      TASKOTRON_METRICS_INGEST_LISTEN: `127.0.0.1:${ingestMetrics}`,
+      TASKOTRON_METRICS_RUNNER_LISTEN: `127.0.0.1:${runnerMetrics}`,
+      TASKOTRON_ARTIFACTS_LISTEN: `127.0.0.1:${artifactsPort}`,
+      TASKOTRON_ARTIFACTS_BASEURL: '',
+      TASKOTRON_RUNNER_ROOT: runnerRoot,
+    },
   });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -71,6 +81,16 @@ test('taskotron start serves the Web UI, runs a worker and the ingest, and Ctrl-
     assert.equal(ui.status, 200);
 
     assert.match(output, new RegExp(`Ingest ready {5}tcp://127.0.0.1:${fedmsgPort} \\(rules examples/trigger_rules.yml\\)`));
+    assert.match(output, new RegExp(`Metrics {10}ingest http://127.0.0.1:${ingestMetrics}/metrics, runner http://127.0.0.1:${runnerMetrics}/metrics`));
+    for (const [metricsPort, name] of [[ingestMetrics, 'taskotron_ingest_rules'], [runnerMetrics, 'taskotron_runner_slots']] as const) {
+      let text = '';
+      for (let i = 0; i < 100 && !text.includes(name); i++) {
+        text = await fetch(`http://127.0.0.1:${metricsPort}/metrics`).then((r) => r.text(), () => '');
+        if (!text.includes(name)) await new Promise((r) => setTimeout(r, 200));
+      }
+      assert.match(text, new RegExp(`^${name}`, 'm'));
+      assert.match(text, /^temporal_\w+/m, 'the Temporal SDK runtime metrics on the same endpoint');
+    }
 
     // What the README tells a newcomer to do: publish the example message and watch the job appear.
     const publish = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'publish', '--endpoint', `tcp://127.0.0.1:${fedmsgPort}`, 'examples/messages/koji-build-completed.json'], {
@@ -97,6 +117,16 @@ test('taskotron start serves the Web UI, runs a worker and the ingest, and Ctrl-
       assert.equal(trigger.jobs.length, 1);
       const job = await client.workflow.getHandle(trigger.jobs[0]!.workflowId).describe();
       assert.equal(job.type, 'runJob');
+      // Its logs are on the local artifacts server, linked from the job's result.
+      assert.match(output, new RegExp(`Artifacts {8}http://127.0.0.1:${artifactsPort}/`));
+      const finished = (await client.workflow.getHandle(trigger.jobs[0]!.workflowId).result().catch((e: { cause?: { details?: unknown[] } }) => e.cause?.details?.[0])) as {
+        actions: { logUrl?: string }[];
+      };
+      const logUrl = finished.actions.find((a) => a.logUrl)?.logUrl;
+      assert.ok(logUrl?.startsWith(`http://127.0.0.1:${artifactsPort}/`), JSON.stringify(finished.actions));
+      const log = await fetch(logUrl!);
+      assert.equal(log.status, 200);
+      assert.equal(log.headers.get('content-type'), 'text/plain; charset=utf-8');
     } finally {
       await connection.close();
     }
@@ -111,5 +141,6 @@ test('taskotron start serves the Web UI, runs a worker and the ingest, and Ctrl-
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
     rmSync(stateDir, { recursive: true, force: true });
+    rmSync(runnerRoot, { recursive: true, force: true });
   }
 });

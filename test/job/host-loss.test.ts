@@ -95,7 +95,7 @@ test('a job whose host dies mid-step finishes on the other host, every step of e
       .map((a) => `${a.activityType?.name}@${a.taskQueue?.name === hostQueue(arch, 'host-a') ? 'a' : a.taskQueue?.name === hostQueue(arch, 'host-b') ? 'b' : 'pool'}`);
     assert.deepEqual(steps, [
       'holdSlot@pool', 'prepareWorkspace@a', 'loadFormula@a', 'shell@a', 'shell@a',
-      'holdSlot@pool', 'prepareWorkspace@b', 'loadFormula@b', 'shell@b', 'shell@b', 'shell@b',
+      'holdSlot@pool', 'prepareWorkspace@b', 'loadFormula@b', 'shell@b', 'shell@b', 'shell@b', 'removeWorkdir@b',
     ]);
   } finally {
     await close();

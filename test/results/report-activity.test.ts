@@ -11,7 +11,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { createReportingActivities, type ReportHeartbeat, type ReportInput, type ReportOutput } from '../../src/activities/report.js';
-import type { ReportingConfig } from '../../src/results/config.js';
+import { basicAuthFrom, parseOutcomeList, reportingConfigFromEnv, type ReportingConfig } from '../../src/results/config.js';
 import { parseResultYaml } from '../../src/results/resultyaml.js';
 import { startResultsDBServer, type ResultsDBTestServer } from '../support/resultsdb-server.js';
 
@@ -201,7 +201,7 @@ describe('reporting to ResultsDB', () => {
     const unavailable = await failure(run(config, { results: RESULTS, job: newJob(artifactsdir) }));
     assert.equal(unavailable.type, 'ResultsDBUnavailable');
     assert.equal(unavailable.nonRetryable, false);
-    assert.match(unavailable.message, /^ResultsDB is unavailable, will retry: GET .*\/results\?groups=.* answered 503 Service Unavailable/);
+    assert.match(unavailable.message, /^ResultsDB is unavailable, will retry: GET .*\/api\/v2\.0\/ answered 503 Service Unavailable/);
     await new Promise((done) => setTimeout(done, 1_100));
   });
 
@@ -224,7 +224,7 @@ describe('reporting to ResultsDB', () => {
     assert.equal(server.requests.length, requests);
   });
 
-  test('an outcome this ResultsDB does not take, or an artifact linked outside, is refused up front', async () => {
+  test('an artifact linked outside is refused without asking ResultsDB; an outcome it does not take, after reading its list', async () => {
     const requests = server.requests.length;
     const text = 'results:\n  - {item: a, type: koji_build, outcome: ABORTED}\n  - {item: a, type: koji_build, outcome: PASSED, artifact: escape}\n';
     const { symlinkSync } = await import('node:fs');
@@ -233,13 +233,18 @@ describe('reporting to ResultsDB', () => {
     assert.equal(invalid.type, 'InvalidResultYaml');
     assert.equal(
       invalid.message,
-      [
-        'invalid ResultYAML:',
-        '<results>:2:42: error: results[0].outcome: ResultsDB does not accept ABORTED: it takes PASSED, INFO, FAILED, NEEDS_INSPECTION, CRASHED',
-        "<results>:3:60: error: results[1].artifact: 'escape' resolves to /etc, outside the artifacts directory: only files in it are published",
-      ].join('\n'),
+      "invalid ResultYAML:\n<results>:3:60: error: results[1].artifact: 'escape' resolves to /etc, outside the artifacts directory: only files in it are published",
     );
     assert.equal(server.requests.length, requests);
+
+    const aborted = await failure(run(config, { results: 'results:\n  - {item: a, type: koji_build, outcome: ABORTED}\n', job: newJob(artifactsdir) }));
+    assert.equal(aborted.type, 'InvalidResultYaml');
+    assert.equal(
+      aborted.message,
+      `invalid ResultYAML:\n<results>:2:42: error: results[0].outcome: ResultsDB does not accept ABORTED: it takes PASSED, INFO, FAILED, NEEDS_INSPECTION, CRASHED (as listed by ${server.url}/)`,
+    );
+    // Only the landing page was read: nothing was posted.
+    assert.deepEqual(server.requests.slice(requests).map((r) => `${r.method} ${r.path}`), ['GET /api/v2.0/']);
   });
 
   test('a task may not post into a namespace it is not whitelisted for; nothing is posted', async () => {
@@ -268,6 +273,109 @@ describe('reporting to ResultsDB', () => {
     assert.equal(missing.message, `cannot read the results file ${join(taskdir, 'nothing.yml')}: no such file (did the task write its results?)`);
     const both = await failure(run(config, { file: 'out.yml', results: RESULTS, job: newJob(artifactsdir) }));
     assert.equal(both.type, 'InvalidResultYaml');
+  });
+});
+
+describe('reporting to a ResultsDB with its default settings (2.2.0: no ADDITIONAL_RESULT_OUTCOMES)', () => {
+  let server: ResultsDBTestServer;
+  let artifactsdir: string;
+  const config = () => ({ resultsdbUrl: server.url, namespaces: { safe: ['scratch'], whitelist: {} } }) satisfies ReportingConfig;
+  const job = () => ({ ...newJob(artifactsdir), namespace: 'scratch' });
+  before(async () => {
+    server = await startResultsDBServer({ additionalOutcomes: [] });
+  });
+  after(() => server.close());
+  beforeEach(() => {
+    artifactsdir = mkdtempSync(join(tmpdir(), 'taskotron-artifacts-'));
+  });
+
+  test('a CRASHED result is refused before the first POST: no result stored, no empty testcase created', async () => {
+    const requests = server.requests.length;
+    const text = 'results:\n  - {item: foo-1.0-1.fc40, type: koji_build, outcome: PASSED, checkname: first}\n  - {item: foo-1.0-1.fc40, type: koji_build, outcome: CRASHED, checkname: broken}\n';
+    const refused = await failure(run(config(), { results: text, job: job() }));
+    assert.equal(refused.type, 'InvalidResultYaml');
+    assert.equal(refused.nonRetryable, true);
+    assert.match(refused.message, new RegExp(`results\\[1\\]\\.outcome: ResultsDB does not accept CRASHED: it takes PASSED, INFO, FAILED, NEEDS_INSPECTION \\(as listed by ${server.url}/\\)`));
+    assert.deepEqual(server.requests.slice(requests).map((r) => `${r.method} ${r.path} ${r.status}`), ['GET /api/v2.0/ 300']);
+    assert.equal(server.storedPosts(), 0);
+    // The real server would have refused it the same way: the stand-in answers POST CRASHED with 400.
+    const direct = await fetch(`${server.url}/results`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ testcase: 'x', outcome: 'CRASHED' }) });
+    assert.equal(direct.status, 400);
+    assert.deepEqual(await direct.json(), { message: "outcome must be one of ('PASSED', 'INFO', 'FAILED', 'NEEDS_INSPECTION')" });
+  });
+
+  test('accepted outcomes pinned in the config win over the server list (and the server still has the last word)', async () => {
+    const text = 'results:\n  - {item: foo-1.0-1.fc40, type: koji_build, outcome: PASSED}\n';
+    const pinned = await run({ ...config(), acceptedOutcomes: ['PASSED'] }, { results: text, job: job() });
+    assert.equal(pinned.reported[0]?.outcome, 'PASSED');
+    const refused = await failure(run({ ...config(), acceptedOutcomes: ['FAILED'] }, { results: text, job: job() }));
+    assert.match(refused.message, /ResultsDB does not accept PASSED: it takes FAILED \(resultsdb\.accepted_outcomes\)/);
+  });
+
+  test('two identical results in one ResultYAML are stored once; both answer with the same id', async () => {
+    const before = server.storedPosts();
+    const line = '  - {item: foo-1.0-1.fc40, type: koji_build, outcome: FAILED, note: same, checkname: twice}\n';
+    const text = `results:\n${line}${line}  - {item: foo-1.0-1.fc40, type: koji_build, outcome: PASSED, checkname: once}\n${line}`;
+    const heartbeats: ReportHeartbeat[] = [];
+    const same = job();
+    const output = await run(config(), { results: text, job: same }, EXECUTION, heartbeats);
+    assert.equal(server.storedPosts() - before, 2);
+    const ids = output.reported.map((r) => r.id);
+    assert.equal(ids[0], ids[1]);
+    assert.equal(ids[0], ids[3]);
+    assert.notEqual(ids[0], ids[2]);
+    assert.equal(output.skipped, 2);
+    assert.deepEqual(heartbeats.at(-1)?.posted.map((r) => r.index).sort(), [0, 1, 2, 3]);
+    // A retry with those heartbeats asks ResultsDB nothing.
+    const requests = server.requests.length;
+    const again = await run(config(), { results: text, job: same }, { heartbeatDetails: heartbeats.at(-1) });
+    assert.deepEqual(again.reported.map((r) => r.id), ids);
+    assert.equal(server.requests.length, requests);
+  });
+
+  test('with basic auth configured, every request carries it; without, the proxy refuses the first write and nothing is stored', async () => {
+    const guarded = await startResultsDBServer({ additionalOutcomes: [], auth: { username: 'taskotron', password: 's3cret' } });
+    try {
+      const text = 'results:\n  - {item: foo-1.0-1.fc40, type: koji_build, outcome: PASSED}\n';
+      const refused = await failure(run({ ...config(), resultsdbUrl: guarded.url }, { results: text, job: job() }));
+      assert.equal(refused.type, 'ResultsDBRejected');
+      assert.equal(refused.nonRetryable, true);
+      assert.match(refused.message, /^POST .*\/testcases answered 401 Unauthorized without credentials \(set resultsdb\.username and resultsdb\.password_file\)$/);
+      assert.equal(guarded.storedPosts(), 0);
+
+      const dir = mkdtempSync(join(tmpdir(), 'taskotron-secret-'));
+      writeFileSync(join(dir, 'password'), 's3cret\n');
+      const auth = basicAuthFrom('taskotron', join(dir, 'password'));
+      const output = await run({ ...config(), resultsdbUrl: guarded.url, auth }, { results: text, job: job() });
+      assert.equal(output.reported[0]?.id, 1);
+      assert.equal(guarded.storedPosts(), 1);
+      assert.throws(() => basicAuthFrom('taskotron', undefined), /needs both resultsdb\.username .* and resultsdb\.password_file/);
+      assert.throws(() => basicAuthFrom('taskotron', join(dir, 'nothing')), /resultsdb\.password_file: cannot read .*nothing/);
+    } finally {
+      await guarded.close();
+    }
+  });
+
+  test("a local run's group links its artifacts, not the Temporal UI of a server that is gone", async () => {
+    const text = 'results:\n  - {item: foo-1.0-1.fc40, type: koji_build, outcome: PASSED}\n';
+    const local = job();
+    await run({ ...config(), groupLink: 'artifacts' }, { results: text, job: local });
+    const group = (await (await fetch(`${server.url}/groups/${local.uuid}`)).json()) as { ref_url: string };
+    assert.equal(group.ref_url, `file://${artifactsdir}/`);
+    const served = job();
+    await run({ ...config(), groupLink: 'artifacts', artifactsBaseUrl: 'http://127.0.0.1:8080/' }, { results: text, job: served });
+    const linked = (await (await fetch(`${server.url}/groups/${served.uuid}`)).json()) as { ref_url: string };
+    assert.equal(linked.ref_url, `http://127.0.0.1:8080/${served.uuid}/`);
+  });
+
+  test('accepted outcomes and auth come from the environment', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'taskotron-secret-'));
+    writeFileSync(join(dir, 'pw'), 'hunter2');
+    const env = { TASKOTRON_RESULTSDB_URL: server.url, TASKOTRON_RESULTSDB_USERNAME: 'bot', TASKOTRON_RESULTSDB_PASSWORD_FILE: join(dir, 'pw'), TASKOTRON_RESULTSDB_ACCEPTED_OUTCOMES: 'passed, FAILED,CRASHED' };
+    const loaded = reportingConfigFromEnv(env);
+    assert.deepEqual(loaded.auth, { username: 'bot', password: 'hunter2' });
+    assert.deepEqual(loaded.acceptedOutcomes, ['PASSED', 'FAILED', 'CRASHED']);
+    assert.throws(() => parseOutcomeList('PASSED,GREAT'), /resultsdb\.accepted_outcomes: GREAT is not an outcome/);
   });
 });
 

@@ -5,6 +5,11 @@
 // built from the request URL. Two choices where 2.0.5 behaved in undocumented ways: a missing
 // required field answers the documented `{"message": "Missing data"}`, and arguments of the wrong
 // type answer `Malformed Request: <field>: <reason>`.
+// Like the real 2.2.0 (resultsdb/models/results.py, controllers/api_v2.py): the accepted outcomes are
+// the preset four plus ADDITIONAL_RESULT_OUTCOMES, listed on the landing page `GET /api/v2.0/` (300),
+// and a POST /results with any other outcome answers 400 `outcome must be one of (…)`; the
+// testcase a POST /testcases names is created whatever comes after. With `auth`, it plays the
+// HTTP basic auth of a proxy in front of ResultsDB: writes without the credentials answer 401.
 // For tests it can also play an outage (503 for a while), refuse connections, lose the answer to a
 // POST it has stored (a crash seen from the client), and it counts what it was asked.
 import { randomUUID } from 'node:crypto';
@@ -37,8 +42,10 @@ interface Result {
 }
 
 export interface ResultsDBServerOptions {
-  /** ADDITIONAL_RESULT_OUTCOMES; default Fedora's `['CRASHED']`. */
+  /** ADDITIONAL_RESULT_OUTCOMES; default Fedora's `['CRASHED']` (ResultsDB's own default is none: `[]`). */
   additionalOutcomes?: string[];
+  /** Require these basic-auth credentials on every POST (reads stay open, as Fedora's proxy does). */
+  auth?: { username: string; password: string };
 }
 
 export interface RequestRecord {
@@ -114,6 +121,16 @@ export async function startResultsDBServer(options: ResultsDBServerOptions = {})
       res.writeHead(503, { 'content-type': 'text/html' });
       res.end('<html><head><title>503 Service Unavailable</title></head><body><h1>Service Unavailable</h1><p>The server is temporarily unable to service your request.</p></body></html>');
       return;
+    }
+
+    if (options.auth && method === 'POST') {
+      const expected = `Basic ${Buffer.from(`${options.auth.username}:${options.auth.password}`).toString('base64')}`;
+      if (req.headers.authorization !== expected) {
+        requests.push({ method, path: rawUrl, status: 401 });
+        res.writeHead(401, { 'content-type': 'text/html; charset=iso-8859-1', 'www-authenticate': 'Basic realm="ResultsDB"' });
+        res.end('<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">\n<html><head>\n<title>401 Unauthorized</title>\n</head><body>\n<h1>Unauthorized</h1>\n<p>This server could not verify that you are authorized to access the document requested.</p>\n</body></html>\n');
+        return;
+      }
     }
 
     if (!url.pathname.startsWith(PREFIX)) return send(404, { message: 'Not found' });

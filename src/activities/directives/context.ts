@@ -38,6 +38,8 @@ export interface ActionOutput {
   sandbox?: 'bwrap' | 'none';
   /** Why a command ran without the sandbox the runner asked for (backend auto without bubblewrap). */
   sandboxWarning?: string;
+  /** The same log on the web (artifacts.base_url), when one is configured. */
+  logUrl?: string;
   durationMs: number;
 }
 

@@ -1,5 +1,8 @@
 // One activity per directive, named after it, so a job's history reads like its formula:
 // prepareWorkspace, loadFormula, shell, python, resultsdb, exitcode, ...
+import { ApplicationFailure } from '@temporalio/common';
+import { artifactUrl } from '../../artifacts/url.js';
+import type { StepFailureDetails } from '../../common/failures.js';
 import type { ShellCommand } from '../../formula/substitute.js';
 import type { RunnerConfig } from '../runner-config.js';
 import type { ActionOutput, ActionRequest } from './context.js';
@@ -9,7 +12,7 @@ import { runCreateReportAction, runExitcodeAction, runXunitAction } from './resu
 import { runDummyAction, unavailable } from './simple.js';
 
 export function createDirectiveActivities(config: RunnerConfig) {
-  return {
+  const activities = {
     async shell(request: ActionRequest<ShellCommand[]>): Promise<ActionOutput> {
       return runShellAction(request, config);
     },
@@ -44,6 +47,26 @@ export function createDirectiveActivities(config: RunnerConfig) {
       return unavailable('yumrepoinfo', request);
     },
   };
+  const base = config.artifactsBaseUrl;
+  if (!base) return activities;
+  // Every action's log, wherever it ended, also as a link: in the output and in a failure's details.
+  const linked = {} as typeof activities;
+  for (const [name, run] of Object.entries(activities) as [keyof typeof activities, (r: ActionRequest) => Promise<ActionOutput>][]) {
+    (linked as Record<string, (r: ActionRequest) => Promise<ActionOutput>>)[name] = async (request: ActionRequest) => {
+      const link = (log: unknown) => (typeof log === 'string' ? artifactUrl(base, request.job.uuid, request.job.artifactsdir, log) : undefined);
+      try {
+        const output = await run(request);
+        const logUrl = link(output.log);
+        return logUrl ? { ...output, logUrl } : output;
+      } catch (error) {
+        const details = error instanceof ApplicationFailure ? (error.details?.[0] as StepFailureDetails | undefined) : undefined;
+        const logUrl = link(details?.log);
+        if (details && logUrl) details.logUrl = logUrl;
+        throw error;
+      }
+    };
+  }
+  return linked;
 }
 
 export type DirectiveActivities = ReturnType<typeof createDirectiveActivities>;

@@ -1,0 +1,49 @@
+// `taskotron artifacts serve|clean`: the artifacts web server for a local stack (the compose stack
+// runs the same command) and the retention sweep an operator runs from cron.
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { cleanArtifacts, parseRetention } from '../artifacts/clean.js';
+import { serveArtifacts } from '../artifacts/server.js';
+import { defaultRunnerConfig } from '../activities/runner-config.js';
+import { logger } from '../logging/log.js';
+import { DEFAULT_ARTIFACTS_LISTEN } from '../devserver/stack.js';
+
+/** artifacts.dir: TASKOTRON_ARTIFACTS_DIR, else the runner root's `artifacts/` (where jobs write). */
+export function defaultArtifactsDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.TASKOTRON_ARTIFACTS_DIR || join(defaultRunnerConfig(env).root, 'artifacts');
+}
+
+
+export function registerArtifacts(program: Command): void {
+  const artifacts = program.command('artifacts').description("jobs' artifacts: serve them over HTTP, remove old ones");
+  artifacts
+    .command('serve')
+    .description('serve the artifacts directory over HTTP: listings, logs shown as text, nothing outside it')
+    .option('--dir <dir>', 'artifacts directory (env TASKOTRON_ARTIFACTS_DIR; default <runner root>/artifacts)')
+    .option('--listen <host:port>', `address to listen on (env TASKOTRON_ARTIFACTS_LISTEN; default ${DEFAULT_ARTIFACTS_LISTEN})`)
+    .action(async (options: { dir?: string; listen?: string }) => {
+      const dir = options.dir ?? defaultArtifactsDir();
+      const { mkdirSync } = await import('node:fs');
+      mkdirSync(dir, { recursive: true });
+      const server = await serveArtifacts(dir, options.listen ?? process.env.TASKOTRON_ARTIFACTS_LISTEN ?? DEFAULT_ARTIFACTS_LISTEN);
+      const log = logger('artifacts');
+      log.info({ dir, url: server.url }, `taskotron artifacts: serving ${dir} on ${server.url}`);
+      await new Promise<void>((resolve) => {
+        for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve());
+      });
+      await server.close();
+    });
+  artifacts
+    .command('clean')
+    .description("remove jobs' artifacts untouched for longer than the retention period")
+    .requiredOption('--older-than <duration>', 'e.g. 120d, 2w, 36h (artifacts.retention)')
+    .option('--dir <dir>', 'artifacts directory (env TASKOTRON_ARTIFACTS_DIR; default <runner root>/artifacts)')
+    .option('--dry-run', 'only list what would be removed')
+    .action((options: { olderThan: string; dir?: string; dryRun?: boolean }) => {
+      const seconds = parseRetention(options.olderThan, '--older-than');
+      const dir = options.dir ?? defaultArtifactsDir();
+      const result = cleanArtifacts(dir, seconds, { dryRun: Boolean(options.dryRun) });
+      for (const path of result.removed) console.log(`${options.dryRun ? 'would remove' : 'removed'} ${path}`);
+      console.log(`${result.removed.length} job artifact director${result.removed.length === 1 ? 'y' : 'ies'} ${options.dryRun ? 'to remove' : 'removed'}, ${result.kept} kept (${dir})`);
+    });
+}

@@ -1,0 +1,90 @@
+// What the ingest process exports to Prometheus. Most values are read at scrape time from what the
+// service already counts (src/ingest/stats.ts Counters, the starter's queues), so the message path
+// pays nothing for them; only rule evaluation is timed per message.
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { IngestService } from './service.js';
+
+/** Made before the service (it times every rule evaluation), registered with the rest. */
+export function ruleEvaluationHistogram(): Histogram {
+  return new Histogram({
+    name: 'taskotron_ingest_rule_evaluation_seconds',
+    help: 'Time to evaluate the trigger rules against one message',
+    buckets: [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05],
+    registers: [],
+  });
+}
+
+const START_RESULTS: Record<string, string> = { started: 'started', 'already-started': 'already_started', 'start-refused': 'refused', 'start-retry': 'retry' };
+
+export function registerIngestMetrics(registry: Registry, service: IngestService, ruleEvaluation: Histogram): void {
+  registry.registerMetric(ruleEvaluation);
+  const snapshot = () => service.intake.counters.snapshot();
+  new Counter({
+    name: 'taskotron_ingest_messages_total',
+    help: 'Messages by how intake decided: matched, unmatched, ignored, duplicate, or rejected (with the reason)',
+    labelNames: ['outcome', 'reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [name, count] of Object.entries(snapshot())) {
+        if (name.startsWith('rejected.')) this.inc({ outcome: 'rejected', reason: name.slice('rejected.'.length) }, count);
+        else if (['matched', 'unmatched', 'ignored', 'duplicate'].includes(name)) this.inc({ outcome: name, reason: '' }, count);
+      }
+    },
+  });
+  new Counter({
+    name: 'taskotron_ingest_messages_received_total',
+    help: 'Messages received from the bus, a backfill or a replay',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(snapshot().received ?? 0);
+    },
+  });
+  new Counter({
+    name: 'taskotron_ingest_backfilled_messages_total',
+    help: 'Messages read from datagrepper by the backfill after a restart',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(snapshot().backfilled ?? 0);
+    },
+  });
+  new Counter({
+    name: 'taskotron_ingest_workflow_starts_total',
+    help: 'Trigger workflow start attempts: started, already_started (a redelivery), refused, retry (Temporal unreachable)',
+    labelNames: ['result'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const counts = snapshot();
+      for (const [name, result] of Object.entries(START_RESULTS)) this.inc({ result }, counts[name] ?? 0);
+    },
+  });
+  new Counter({
+    name: 'taskotron_ingest_spooled_messages_total',
+    help: 'Matched messages written to the durable spool because Temporal could not take them',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(snapshot().spooled ?? 0);
+    },
+  });
+  gauge(registry, 'taskotron_ingest_spool_depth', 'Matched messages waiting in the durable spool on disk', () => service.starter.spooled);
+  gauge(registry, 'taskotron_ingest_pending_starts', 'Matched messages not yet started: in memory, in flight and spooled', () => service.starter.pending);
+  gauge(registry, 'taskotron_ingest_temporal_available', '1 while Temporal accepts workflow starts, 0 while ingest holds messages', () => (service.starter.available ? 1 : 0));
+  gauge(registry, 'taskotron_ingest_rules', 'Trigger rules currently loaded', () => service.rules.current.rules.length);
+  gauge(registry, 'taskotron_ingest_backfill_lag_seconds', 'How far behind now the running backfill is (0 when none runs)', () => service.backfillLagSeconds());
+  gauge(registry, 'taskotron_ingest_checkpoint_timestamp_seconds', 'Unix time of the newest message handled with nothing older still only in memory', () => service.checkpointTimestamp);
+}
+
+function gauge(registry: Registry, name: string, help: string, read: () => number): void {
+  new Gauge({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      this.set(read());
+    },
+  });
+}
