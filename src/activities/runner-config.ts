@@ -1,6 +1,8 @@
-// How a runner host lays out its disk and what it may do to itself.
-import { tmpdir } from 'node:os';
+// How a runner host lays out its disk and what it may do to itself: the `runner` section of
+// taskotron.yaml, in the shape the activities use.
 import { join } from 'node:path';
+import { configFile, readConfig } from '../config/load.js';
+import { configDurationSeconds, type TaskotronConfig } from '../config/schema.js';
 
 export interface RunnerConfig {
   /** Holds work/<uuid>, artifacts/<uuid> and mirror/ (git mirrors of task repos). */
@@ -13,13 +15,19 @@ export interface RunnerConfig {
   killGraceMs: number;
 }
 
-export function defaultRunnerConfig(env: NodeJS.ProcessEnv = process.env): RunnerConfig {
+export function runnerConfig(config: TaskotronConfig): RunnerConfig {
+  const runner = config.runner;
   return {
-    root: env.TASKOTRON_RUNNER_ROOT || join(tmpdir(), 'taskotron'),
-    installDependencies: env.TASKOTRON_INSTALL_DEPS === '1',
-    python: env.TASKOTRON_PYTHON || 'python3',
-    killGraceMs: 3_000,
+    root: runner.root!,
+    installDependencies: runner.install_deps,
+    python: runner.python,
+    killGraceMs: configDurationSeconds(runner.kill_grace)! * 1000,
   };
+}
+
+/** The runner settings of the configuration ($TASKOTRON_CONFIG or the usual places, then the environment). */
+export function defaultRunnerConfig(env: NodeJS.ProcessEnv = process.env): RunnerConfig {
+  return runnerConfig(readConfig({ file: configFile(undefined, env), env }));
 }
 
 export function workDir(config: RunnerConfig, uuid: string): string {

@@ -12,6 +12,10 @@ import { registerIngest } from './ingest.js';
 import { registerPublish } from './publish.js';
 import { registerReplay } from './replay.js';
 import { registerResult } from './result.js';
+import { registerConfig } from './config.js';
+import { registerSetup } from './setup.js';
+import { ConfigError } from '../config/load.js';
+import { formatDiagnostic } from '../formula/diagnostic.js';
 
 export function buildProgram(): Command {
   const program = new Command('taskotron')
@@ -28,7 +32,16 @@ export function buildProgram(): Command {
   registerPublish(program);
   registerReplay(program);
   registerResult(program);
+  registerConfig(program);
+  registerSetup(program);
   return program;
 }
 
-await buildProgram().parseAsync(process.argv);
+try {
+  await buildProgram().parseAsync(process.argv);
+} catch (error) {
+  // A bad configuration is the operator's to fix: every problem, where it is, and no stack trace.
+  if (!(error instanceof ConfigError)) throw error;
+  for (const d of error.diagnostics) console.error(formatDiagnostic(d));
+  process.exitCode = 2;
+}
