@@ -11,6 +11,7 @@ import { fedoraArch } from '../common/arch.js';
 import { formatDiagnostic, type Diagnostic } from '../formula/diagnostic.js';
 import { issueDiagnostics, issueMessages } from '../formula/issues.js';
 import { SourceMap, type Position } from '../formula/locate.js';
+import { suggest } from '../formula/suggest.js';
 import { TaskotronConfigSchema, type TaskotronConfig } from './schema.js';
 import { isTriggerCfg, readTriggerCfg } from './trigger-cfg.js';
 
@@ -131,7 +132,8 @@ function unwrap(schema: AnySchema): { inner: AnySchema; meta: Record<string, unk
   return { inner: at, meta };
 }
 
-function leafKind(schema: AnySchema): LeafKind {
+function leafKind(schema: AnySchema, meta: Record<string, unknown>): LeafKind {
+  if (meta.format === 'listen') return 'string-or-false';
   if (schema instanceof z.ZodBoolean) return 'boolean';
   if (schema instanceof z.ZodNumber) return 'number';
   if (schema instanceof z.ZodArray) return 'list';
@@ -153,7 +155,7 @@ function collectLeaves(schema: AnySchema, path: string[], out: Leaf[]): void {
   const canonical = `TASKOTRON_${path.join('_').toUpperCase()}`;
   out.push({
     path,
-    kind: leafKind(inner),
+    kind: leafKind(inner, meta),
     isPath: meta.format === 'path',
     env: [...(ENV_ALIASES[dotted] ?? []), canonical].filter((name, i, all) => all.indexOf(name) === i),
     ...(typeof meta.description === 'string' ? { description: meta.description } : {}),
@@ -319,6 +321,8 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
     if (setAt(data, leaf.path, value)) sources.set(dotted, { kind: 'env', name });
   }
 
+  warnings.push(...unknownVariables(env));
+
   for (const override of options.overrides ?? []) {
     const leaf = configLeaves().find((l) => l.path.join('.') === override.path);
     if (!leaf) throw new Error(`no setting ${override.path} for ${override.option}`);
@@ -340,6 +344,21 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
     if (!sources.has(dotted)) sources.set(dotted, { kind: 'default' });
   }
   return { value, errors: [], warnings: sorted(warnings), sources, ...(file !== undefined ? { file } : {}) };
+}
+
+/** TASKOTRON_<SECTION>_… variables that set nothing: most likely a typo. */
+function unknownVariables(env: NodeJS.ProcessEnv): Diagnostic[] {
+  const known = new Set(configLeaves().flatMap((leaf) => leaf.env));
+  const prefixes = CONFIG_SECTIONS.map((section) => `TASKOTRON_${section.toUpperCase()}_`);
+  return Object.keys(env)
+    .filter((name) => !known.has(name) && prefixes.some((p) => name.startsWith(p)) && env[name] !== '')
+    .sort()
+    .map((name) => {
+      // Compared without the common prefix, so the distance measures the part that differs.
+      const suggestion = suggest(name.slice('TASKOTRON_'.length).toLowerCase(), [...known].map((k) => k.replace(/^TASKOTRON_/, '').toLowerCase()));
+      const hint = suggestion ? ` — did you mean TASKOTRON_${suggestion.toUpperCase()}?` : '';
+      return { severity: 'warning', file: `env ${name}`, line: 0, column: 0, path: '', message: `unknown setting, ignored${hint}` } satisfies Diagnostic;
+    });
 }
 
 /** A problem with a value set by a variable or an option names that, not a file position. */

@@ -4,6 +4,7 @@
 // process: each reads the sections it needs.
 import { z } from 'zod';
 import { OUTCOMES } from '../common/job.js';
+import { describe } from '../formula/issues.js';
 
 /** `30s`, `15m`, `2h`, `120d`, `1d12h`: a unit always, so nobody wonders about seconds vs ms. */
 export const CONFIG_DURATION_PATTERN = '^(?:([0-9]+)d)?(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s)?$';
@@ -37,12 +38,14 @@ const text = (description: string) => z.string().min(1).meta({ description });
 const path = (description: string) => z.string().min(1).meta({ description, format: 'path' });
 const url = (description: string) =>
   z.string().regex(/^[a-z][a-z0-9+.-]*:\/\/\S+$/i, { error: 'expected a URL such as https://host/path' }).meta({ description, format: 'uri' });
+const listenRe = /^(?:\[[0-9a-f:.]+\]|[^\s:]+):[0-9]{1,5}$/i;
+// One check, not a union: a union would report its `false` branch for a mistyped address.
 const listen = (description: string) =>
   z
-    .union([z.string().regex(/^(?:\[[0-9a-f:.]+\]|[^\s:]+):[0-9]{1,5}$/i, { error: 'expected host:port, e.g. 127.0.0.1:9464, or false' }), z.literal(false)], {
-      error: 'expected host:port, e.g. 127.0.0.1:9464, or false',
+    .custom<string | false>((v) => v === false || (typeof v === 'string' && listenRe.test(v)), {
+      error: (issue) => `expected host:port, e.g. 127.0.0.1:9464, or false, got ${describe(issue.input)}`,
     })
-    .meta({ description });
+    .meta({ description, format: 'listen' });
 const flag = (description: string) => z.boolean().meta({ description });
 const positive = (description: string) => z.number().int().min(1).meta({ description });
 const duration = (description: string, allowZero = false) =>

@@ -1,0 +1,158 @@
+// taskotron.yaml as a specification: defaults, the file, environment variables (new and old names)
+// and options stack in that order; every mistake is named with file:line:column (or the variable)
+// and key path; `config show` says where each value came from; `validate` knows the file.
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { configLeaves, describeSource, isConfigFile, loadConfig } from '../../src/config/load.js';
+import { formatDiagnostic } from '../../src/formula/diagnostic.js';
+import { ingestConfig } from '../../src/ingest/config.js';
+import { reportingConfig } from '../../src/results/config.js';
+import { runnerConfig } from '../../src/activities/runner-config.js';
+import { temporalSettings } from '../../src/config/temporal.js';
+import { shownSettings } from '../../src/cli/config.js';
+import { runValidate } from '../../src/cli/validate.js';
+import { projectRoot } from '../../src/devserver/project.js';
+
+const problems = (text: string, env: NodeJS.ProcessEnv = {}) => {
+  const loaded = loadConfig({ file: 'taskotron.yaml', text, env });
+  return [...loaded.errors, ...loaded.warnings].map(formatDiagnostic);
+};
+
+test('no file and no environment: the local stack defaults', () => {
+  const { value, errors } = loadConfig({ env: {} });
+  assert.deepEqual(errors, []);
+  assert.equal(value!.temporal.address, '127.0.0.1:7233');
+  assert.equal(value!.temporal.namespace, 'default');
+  assert.equal(value!.metrics.ingest_listen, '127.0.0.1:9464');
+  assert.equal(value!.metrics.runner_listen, '127.0.0.1:9465');
+  assert.equal(value!.logging.level, 'info');
+  assert.equal(value!.artifacts.dir, join(value!.runner.root!, 'artifacts'));
+  assert.deepEqual(ingestConfig(value!).validArches, ['x86_64']);
+  assert.equal(runnerConfig(value!).killGraceMs, 3000);
+});
+
+test('invalid files: every problem at once, with file:line:column, key path and a suggestion', () => {
+  const cases: Array<[string, string[]]> = [
+    ['temporal:\n  adress: x:1\n', ["taskotron.yaml:2:3: error: temporal.adress: unknown key 'adress' — did you mean 'address'?"]],
+    ['runnr:\n  root: /x\n', ["taskotron.yaml:1:1: error: runnr: unknown key 'runnr' — did you mean 'runner'?"]],
+    ['runner:\n  install_deps: yes\n', ["taskotron.yaml:2:17: error: runner.install_deps: expected true or false, got 'yes' (YAML 1.2 reads 'yes' as text: write true or false)"]],
+    ['runner:\n  concurrency: 0\n', ['taskotron.yaml:2:16: error: runner.concurrency: must be at least 1']],
+    ['runner:\n  kill_grace: 3\n', ['taskotron.yaml:2:15: error: runner.kill_grace: a duration needs a unit: write 3s (or e.g. 15m, 2h, 120d)']],
+    ['runner:\n  sandbox:\n    backend: bwarp\n', ["taskotron.yaml:3:14: error: runner.sandbox.backend: expected one of auto, bwrap, none, got 'bwarp' — did you mean 'bwrap'?"]],
+    ['temporal:\n  tls:\n    cert: c.pem\n', ['taskotron.yaml:3:11: error: temporal.tls.cert: mutual TLS needs both cert and key: add temporal.tls.key']],
+    ['resultsdb:\n  url: resultsdb.example.org\n', ["taskotron.yaml:2:8: error: resultsdb.url: expected a URL such as https://host/path, got 'resultsdb.example.org'"]],
+    ['metrics:\n  ingest_listen: 9464\n', ['taskotron.yaml:2:18: error: metrics.ingest_listen: expected host:port, e.g. 127.0.0.1:9464, or false, got 9464']],
+    ['ingest:\n  sources:\n    amqp:\n      exchange: amq.topic\n', ["taskotron.yaml:3:5: error: ingest.sources.amqp.url: missing required key 'url'"]],
+    ['- temporal\n', ['taskotron.yaml:1:1: error: expected a mapping of sections (temporal, runner, ingest, …), got a list']],
+    ['temporal: [\n', ['taskotron.yaml:2:1: error: YAML: Flow sequence in block collection must be sufficiently indented and end with a ]']],
+  ];
+  for (const [text, expected] of cases) assert.deepEqual(problems(text), expected, text);
+});
+
+test('environment variables override the file: TASKOTRON_<SECTION>_<KEY> and every name in use before', () => {
+  const text = 'temporal:\n  address: temporal.example.org:7233\n  namespace: taskotron\nrunner:\n  concurrency: 4\n';
+  const loaded = loadConfig({
+    file: '/etc/taskotron/taskotron.yaml',
+    text,
+    env: {
+      TEMPORAL_ADDRESS: 'other:7233',
+      TASKOTRON_RUNNER_CONCURRENCY: '8',
+      TASKOTRON_INSTALL_DEPS: '1',
+      TASKOTRON_RUNNER_ROOT: 'runner-root',
+      TASKOTRON_RESULTSDB_URL: 'http://127.0.0.1:5001/api/v2.0',
+      TASKOTRON_ARTIFACTS_BASEURL: 'http://127.0.0.1:8234/artifacts',
+      TASKOTRON_RESULT_BUS_BIND: 'tcp://127.0.0.1:9942',
+      TASKOTRON_AMQP_URL: 'amqp://guest:guest@127.0.0.1/%2F',
+      TASKOTRON_SANDBOX: 'none',
+      TASKOTRON_INGEST_ARCHES: 'x86_64, aarch64',
+      TASKOTRON_METRICS_RUNNER_LISTEN: 'false',
+      TASKOTRON_LOGGING_FORMAT: 'json',
+    },
+    cwd: '/srv',
+  });
+  assert.deepEqual(loaded.errors, []);
+  const config = loaded.value!;
+  assert.equal(config.temporal.address, 'other:7233');
+  assert.equal(config.temporal.namespace, 'taskotron');
+  assert.equal(config.runner.concurrency, 8);
+  assert.equal(config.runner.install_deps, true);
+  assert.equal(config.runner.root, '/srv/runner-root', 'a relative path from a variable is taken from the working directory');
+  assert.equal(config.runner.sandbox.backend, 'none');
+  assert.deepEqual(config.ingest.arches, ['x86_64', 'aarch64']);
+  assert.equal(config.ingest.sources.amqp?.url, 'amqp://guest:guest@127.0.0.1/%2F');
+  assert.equal(config.metrics.runner_listen, false);
+  assert.equal(config.logging.format, 'json');
+  const reporting = reportingConfig(config);
+  assert.equal(reporting.resultsdbUrl, 'http://127.0.0.1:5001/api/v2.0');
+  assert.equal(reporting.artifactsBaseUrl, 'http://127.0.0.1:8234/artifacts');
+  assert.deepEqual(reporting.resultBus, { bind: 'tcp://127.0.0.1:9942', topic: 'org.fedoraproject.dev.taskotron.result.new' });
+  assert.equal(describeSource(loaded.sources.get('temporal.address')!), 'env TEMPORAL_ADDRESS');
+  assert.equal(describeSource(loaded.sources.get('temporal.namespace')!), '/etc/taskotron/taskotron.yaml:3');
+  assert.equal(describeSource(loaded.sources.get('runner.install_deps')!), 'env TASKOTRON_INSTALL_DEPS');
+  assert.equal(describeSource(loaded.sources.get('runner.python')!), 'default');
+});
+
+test('a bad variable is named, not a file position; an unknown TASKOTRON_ setting is a warning', () => {
+  assert.deepEqual(problems('', { TASKOTRON_RUNNER_CONCURRENCY: 'many', TEMPORAL_ADDRESS: 'a:1', TASKOTRON_TEMPORAL_ADDRESS: 'b:2', TASKOTRON_RUNNER_CONCURENCY: '2' }), [
+    "env TASKOTRON_RUNNER_CONCURRENCY: error: runner.concurrency: expected a whole number, got 'many'",
+    'env TASKOTRON_RUNNER_CONCURENCY: warning: unknown setting, ignored — did you mean TASKOTRON_RUNNER_CONCURRENCY?',
+    'env TASKOTRON_TEMPORAL_ADDRESS: warning: temporal.address: ignored: TEMPORAL_ADDRESS is set too and wins',
+  ]);
+  assert.deepEqual(problems('', { TASKOTRON_LOGGING_LEVEL: 'loud' }), ["env TASKOTRON_LOGGING_LEVEL: error: logging.level: expected one of trace, debug, info, warn, error, got 'loud'"]);
+});
+
+test('relative paths in the file are relative to the file; TLS and API key files are read when connecting', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'taskotron-config-'));
+  writeFileSync(join(dir, 'ca.pem'), 'CA');
+  writeFileSync(join(dir, 'key.txt'), 'secret-key\n');
+  const loaded = loadConfig({ file: join(dir, 'taskotron.yaml'), text: 'temporal:\n  api_key_file: key.txt\n  tls:\n    ca: ca.pem\ningest:\n  rules: rules/trigger_rules.yml\n', env: {} });
+  assert.deepEqual(loaded.errors, []);
+  assert.equal(loaded.value!.ingest.rules, join(dir, 'rules/trigger_rules.yml'));
+  const settings = temporalSettings(loaded.value!.temporal);
+  assert.equal(settings.apiKey, 'secret-key');
+  assert.deepEqual(settings.tls, { serverRootCACertificate: Buffer.from('CA') });
+});
+
+test('a trigger.cfg is still accepted: its keys land in the ingest section, its mistakes are named by their INI key', () => {
+  const text = '[trigger]\nvalid_arches = x86_64, armhfp\nfuse_delay = 900 ; seconds\nrules_template = trigger_rules.yml\ndatagrepper_url = nope\n[buildbot]\nurl = x\n';
+  const loaded = loadConfig({ file: '/etc/taskotron/trigger.cfg', text, env: {} });
+  assert.deepEqual(loaded.errors.map(formatDiagnostic), ["/etc/taskotron/trigger.cfg:5:1: error: trigger.datagrepper_url: expected a URL such as https://host/path, got 'nope'"]);
+  const good = loadConfig({ file: '/etc/taskotron/trigger.cfg', text: text.replace('nope', 'https://apps.fedoraproject.org/datagrepper/raw'), env: {} });
+  const ingest = ingestConfig(good.value!);
+  assert.deepEqual(ingest.validArches, ['x86_64', 'armhfp']);
+  assert.equal(ingest.fuseDelaySeconds, 900);
+  assert.equal(ingest.rulesFile, '/etc/taskotron/trigger_rules.yml');
+  assert.equal(describeSource(good.sources.get('ingest.arches')!), '/etc/taskotron/trigger.cfg:2 (trigger.valid_arches)');
+});
+
+test('every setting has a TASKOTRON_ variable and a description; secrets are not shown', () => {
+  for (const leaf of configLeaves()) {
+    assert.ok(leaf.env.includes(`TASKOTRON_${leaf.path.join('_').toUpperCase()}`), leaf.path.join('.'));
+    assert.ok(leaf.description, `${leaf.path.join('.')} has a description`);
+  }
+  const shown = shownSettings(undefined, { TEMPORAL_API_KEY: 'sekrit', TASKOTRON_AMQP_URL: 'amqps://user:pw@broker/%2F' });
+  const byKey = new Map(shown.settings.map((s) => [s.key, s]));
+  assert.equal(byKey.get('temporal.api_key')!.value, '********');
+  assert.equal(byKey.get('ingest.sources.amqp.url')!.value, 'amqps://user:********@broker/%2F');
+  assert.deepEqual(byKey.get('temporal.api_key')!.source, { kind: 'env', name: 'TEMPORAL_API_KEY' });
+  assert.deepEqual(byKey.get('temporal.address')!.source, { kind: 'default' });
+});
+
+test('taskotron validate recognises configuration files by name and by content, and checks the examples', async () => {
+  assert.ok(isConfigFile('/etc/taskotron/taskotron.yaml'));
+  assert.ok(isConfigFile('trigger.cfg'));
+  assert.ok(isConfigFile('site.yaml', 'temporal:\n  address: x:1\nrunner: {}\n'));
+  assert.ok(!isConfigFile('runtask.yml', 'name: x\ndesc: y\nactions: []\n'));
+  const lines: string[] = [];
+  const examples = ['taskotron.local.yaml', 'taskotron.production.yaml'].map((f) => join(projectRoot(), 'examples', 'config', f));
+  assert.equal(await runValidate(examples, {}, (l) => lines.push(l)), 0, lines.join('\n'));
+  assert.match(lines.join('\n'), /taskotron\.production\.yaml: valid config/);
+  const dir = mkdtempSync(join(tmpdir(), 'taskotron-config-'));
+  writeFileSync(join(dir, 'taskotron.yaml'), 'runner:\n  concurency: 4\n');
+  lines.length = 0;
+  assert.equal(await runValidate([join(dir, 'taskotron.yaml')], {}, (l) => lines.push(l)), 1);
+  assert.deepEqual(lines, [`${join(dir, 'taskotron.yaml')}:2:3: error: runner.concurency: unknown key 'concurency' — did you mean 'concurrency'?`]);
+});
