@@ -22,6 +22,11 @@ export interface StackOptions {
   /** Rules for the ingest; default examples/trigger_rules.yml. */
   rulesFile?: string;
   log?: (line: string) => void;
+  /**
+   * Aborting while the stack comes up stops what was started and rejects with the abort reason;
+   * once startStack resolves, stop() is the way down.
+   */
+  signal?: AbortSignal;
 }
 
 export interface Stack {
@@ -72,7 +77,14 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     uiPort: options.uiPort ?? 8233,
     dbFile: join(stateDir, 'temporal.db'),
     logFile: join(stateDir, 'temporal-server.log'),
+    ...(options.signal ? { signal: options.signal } : {}),
   });
+  // Nothing below awaits until the stack is returned: the children exist only if the server does,
+  // and the caller's stop() reaches all of them.
+  if (options.signal?.aborted) {
+    await server.stop();
+    throw options.signal.reason;
+  }
   const children = new Map<string, ChildProcess>();
   const env = { ...process.env, TEMPORAL_ADDRESS: server.address, TEMPORAL_NAMESPACE: server.namespace };
   const [command, ...args] = options.cliCommand;
