@@ -1,8 +1,8 @@
 // How a runner host lays out its disk and what it may do to itself: the `runner` section of
 // taskotron.yaml, in the shape the activities use.
 import { join } from 'node:path';
-import { configFile, readConfig } from '../config/load.js';
-import { configDurationSeconds, type TaskotronConfig } from '../config/schema.js';
+import { configFile, readConfig, type ResolvedConfig } from '../config/load.js';
+import { configDurationSeconds } from '../config/schema.js';
 
 export interface RunnerConfig {
   /** Holds work/<uuid>, artifacts/<uuid> and mirror/ (git mirrors of task repos). */
@@ -15,10 +15,10 @@ export interface RunnerConfig {
   killGraceMs: number;
 }
 
-export function runnerConfig(config: TaskotronConfig): RunnerConfig {
+export function runnerConfig(config: ResolvedConfig): RunnerConfig {
   const runner = config.runner;
   return {
-    root: runner.root!,
+    root: runner.root,
     installDependencies: runner.install_deps,
     python: runner.python,
     killGraceMs: configDurationSeconds(runner.kill_grace)! * 1000,

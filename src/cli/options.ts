@@ -1,8 +1,7 @@
 // Options every command that talks to Temporal shares, so they are spelled the same everywhere,
 // and the one way a command reads the configuration (taskotron.yaml < environment < options).
 import type { Command } from 'commander';
-import { configFile, loadConfig, ConfigError, type ConfigOverride } from '../config/load.js';
-import type { TaskotronConfig } from '../config/schema.js';
+import { configFile, loadConfig, ConfigError, type ConfigOverride, type ResolvedConfig } from '../config/load.js';
 import { temporalSettings, type TemporalSettings } from '../config/temporal.js';
 import { formatDiagnostic } from '../formula/diagnostic.js';
 
@@ -24,7 +23,7 @@ export function overridesFrom(pairs: ReadonlyArray<readonly [string, unknown, st
 }
 
 /** The configuration a command runs with; warnings go to stderr, errors throw ConfigError (main prints them). */
-export function configFromOptions(options: { config?: string }, overrides: readonly ConfigOverride[] = []): TaskotronConfig {
+export function configFromOptions(options: { config?: string }, overrides: readonly ConfigOverride[] = []): ResolvedConfig {
   const loaded = loadConfig({ file: configFile(options.config), overrides });
   for (const warning of loaded.warnings) console.error(formatDiagnostic(warning));
   if (!loaded.value) throw new ConfigError(loaded.errors);

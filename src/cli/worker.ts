@@ -60,8 +60,8 @@ export function registerWorker(program: Command): void {
     ]);
     const worker = await createRunnerWorker({
       temporal: temporalSettings(config.temporal),
-      arch: config.runner.arch!,
-      hostname: config.runner.hostname!,
+      arch: config.runner.arch,
+      hostname: config.runner.hostname,
       concurrency: config.runner.concurrency,
       shutdownGraceMs: configDurationSeconds(config.runner.shutdown_grace)! * 1000,
       runWorkflows: options.workflows,

@@ -56,9 +56,20 @@ export interface LoadConfigOptions {
   cwd?: string;
 }
 
+/** A loaded configuration: the defaults that depend on this machine or on other keys are filled in. */
+export type ResolvedConfig = TaskotronConfig & {
+  runner: TaskotronConfig['runner'] & {
+    root: string;
+    hostname: string;
+    arch: string;
+    download_cache: TaskotronConfig['runner']['download_cache'] & { dir: string };
+  };
+  artifacts: TaskotronConfig['artifacts'] & { dir: string };
+};
+
 export interface LoadedConfig {
   /** Present only when there are no errors. */
-  value?: TaskotronConfig;
+  value?: ResolvedConfig;
   errors: Diagnostic[];
   warnings: Diagnostic[];
   /** Dot-path of every leaf → where its effective value came from. */
@@ -337,8 +348,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   }
   if (errors.length > 0) return { errors: sorted(errors), warnings: sorted(warnings), sources, file };
 
-  const value = parsed.data!;
-  fillDerived(value, sources);
+  const value = fillDerived(parsed.data!, sources);
   for (const leaf of configLeaves()) {
     const dotted = leaf.path.join('.');
     if (!sources.has(dotted)) sources.set(dotted, { kind: 'default' });
@@ -377,7 +387,7 @@ function relocate(d: Diagnostic, sources: Map<string, Source>): Diagnostic {
 }
 
 /** Defaults that depend on other values or on this machine. */
-function fillDerived(config: TaskotronConfig, sources: Map<string, Source>): void {
+function fillDerived(config: TaskotronConfig, sources: Map<string, Source>): ResolvedConfig {
   const derived = (path: string, from?: string) => sources.set(path, { kind: 'default', ...(from ? { derivedFrom: from } : {}) });
   if (!config.runner.root) {
     config.runner.root = join(tmpdir(), 'taskotron');
@@ -396,9 +406,10 @@ function fillDerived(config: TaskotronConfig, sources: Map<string, Source>): voi
     derived('artifacts.dir', 'runner.root');
   }
   if (!config.runner.download_cache.dir) {
-    config.runner.download_cache.dir = join(config.runner.root, 'cache');
+    config.runner.download_cache.dir = join(config.runner.root, 'cache', 'downloads');
     derived('runner.download_cache.dir', 'runner.root');
   }
+  return config as ResolvedConfig;
 }
 
 function sorted(diagnostics: Diagnostic[]): Diagnostic[] {
@@ -414,7 +425,7 @@ export class ConfigError extends Error {
 }
 
 /** The configuration, or a ConfigError listing every problem. */
-export function readConfig(options: LoadConfigOptions = {}): TaskotronConfig {
+export function readConfig(options: LoadConfigOptions = {}): ResolvedConfig {
   const loaded = loadConfig(options);
   if (!loaded.value) throw new ConfigError(loaded.errors);
   return loaded.value;
@@ -432,7 +443,7 @@ export function configFile(explicit: string | undefined, env: NodeJS.ProcessEnv 
 }
 
 /** The effective value at a dot-path, for printing. */
-export function valueAt(config: TaskotronConfig, path: readonly string[]): unknown {
+export function valueAt(config: ResolvedConfig, path: readonly string[]): unknown {
   return getAt(config, path);
 }
 

@@ -103,8 +103,8 @@ export const SandboxSchema = section(
 export const DownloadCacheSchema = section(
   {
     enabled: flag('keep downloaded RPMs and repodata between jobs').default(true),
-    dir: path('where (default: <runner.root>/cache)').optional(),
-    max_size: size('evict least recently used files above this').default('10G'),
+    dir: path('where (default: <runner.root>/cache/downloads)').optional(),
+    max_size: size('evict least recently used files above this').default('20G'),
   },
   'A shared cache of downloads from Koji and the package server',
 );

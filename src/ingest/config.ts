@@ -3,8 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Diagnostic } from '../formula/diagnostic.js';
-import { loadConfig, readConfig, type LoadConfigOptions } from '../config/load.js';
-import { configDurationSeconds, type TaskotronConfig } from '../config/schema.js';
+import { loadConfig, readConfig, type LoadConfigOptions, type ResolvedConfig } from '../config/load.js';
+import { configDurationSeconds } from '../config/schema.js';
 
 export interface IngestConfig {
   /** Arches a task runs on when its rule names none (trigger.cfg `valid_arches`). */
@@ -44,7 +44,7 @@ export interface IngestConfig {
 }
 
 /** The ingest settings of a loaded configuration. */
-export function ingestConfig(config: TaskotronConfig): IngestConfig {
+export function ingestConfig(config: ResolvedConfig): IngestConfig {
   const ingest = config.ingest;
   const fedmsg = ingest.sources.fedmsg;
   const out: IngestConfig = {

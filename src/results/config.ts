@@ -5,8 +5,8 @@ import type { Outcome } from '../common/job.js';
 import { loadNamespacePolicy, type NamespacePolicy } from './namespaces.js';
 import { DEFAULT_NAMESPACE } from './names.js';
 import type { ResultBusConfig } from './bus-output.js';
-import { configFile, readConfig } from '../config/load.js';
-import { configDurationSeconds, type TaskotronConfig } from '../config/schema.js';
+import { configFile, readConfig, type ResolvedConfig } from '../config/load.js';
+import { configDurationSeconds } from '../config/schema.js';
 
 export interface ReportingConfig {
   /** ResultsDB API root, e.g. `https://resultsdb.example.org/api/v2.0`. Unset: the file target. */
@@ -38,7 +38,7 @@ export const DEFAULT_TESTCASE_REF_URL_BASE = 'https://fedoraproject.org/wiki/Tas
  * The reporting settings of the configuration: the `resultsdb`, `artifacts.base_url`,
  * `temporal.ui_url` and `results_bus` keys. An invalid namespaces file throws, listing every problem.
  */
-export function reportingConfig(config: TaskotronConfig): ReportingConfig {
+export function reportingConfig(config: ResolvedConfig): ReportingConfig {
   const out: ReportingConfig = {
     temporalUiUrl: config.temporal.ui_url,
     testcaseRefUrlBase: config.resultsdb.testcase_ref_url_base,
