@@ -200,7 +200,7 @@ export const ArtifactsSchema = section(
   {
     dir: path("the artifacts store; a job's artifacts are <dir>/<uuid>/ (default: <runner.root>/artifacts)").optional(),
     base_url: url("public URL of dir; a job's artifacts are at <base_url>/<uuid>/").optional(),
-    listen: text('where `taskotron artifacts serve` listens, host:port').default('127.0.0.1:8234'),
+    listen: text('where `taskotron artifacts serve` listens, host:port').default('127.0.0.1:9470'),
     retention: duration('`taskotron artifacts clean` removes jobs older than this (default: keep)').optional(),
   },
   "Each job's logs and artifacts, on disk and on the web",
@@ -229,8 +229,10 @@ export const ResultsBusSchema = section(
 
 export const MetricsSchema = section(
   {
-    ingest_listen: listen('Prometheus /metrics of the ingest; false: none').default('127.0.0.1:9464'),
-    runner_listen: listen('Prometheus /metrics of a runner worker; false: none').default('127.0.0.1:9465'),
+    // Off unless asked for: several workers on one host would fight over one port. `npm start` serves them
+    // on 127.0.0.1:9464 (ingest) and :9465 (runner).
+    ingest_listen: listen('Prometheus /metrics of the ingest, host:port; false: none (npm start: 127.0.0.1:9464)').default(false),
+    runner_listen: listen('Prometheus /metrics of a runner worker, host:port; false: none (npm start: 127.0.0.1:9465)').default(false),
   },
   'Prometheus endpoints',
 );

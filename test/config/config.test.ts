@@ -26,8 +26,8 @@ test('no file and no environment: the local stack defaults', () => {
   assert.deepEqual(errors, []);
   assert.equal(value!.temporal.address, '127.0.0.1:7233');
   assert.equal(value!.temporal.namespace, 'default');
-  assert.equal(value!.metrics.ingest_listen, '127.0.0.1:9464');
-  assert.equal(value!.metrics.runner_listen, '127.0.0.1:9465');
+  assert.equal(value!.metrics.ingest_listen, false, 'npm start asks for 127.0.0.1:9464 itself');
+  assert.equal(value!.metrics.runner_listen, false);
   assert.equal(value!.logging.level, 'info');
   assert.equal(value!.artifacts.dir, join(value!.runner.root!, 'artifacts'));
   assert.deepEqual(ingestConfig(value!).validArches, ['x86_64']);
@@ -63,12 +63,13 @@ test('environment variables override the file: TASKOTRON_<SECTION>_<KEY> and eve
       TASKOTRON_INSTALL_DEPS: '1',
       TASKOTRON_RUNNER_ROOT: 'runner-root',
       TASKOTRON_RESULTSDB_URL: 'http://127.0.0.1:5001/api/v2.0',
-      TASKOTRON_ARTIFACTS_BASEURL: 'http://127.0.0.1:8234/artifacts',
+      TASKOTRON_ARTIFACTS_BASEURL: 'http://127.0.0.1:9470/artifacts',
       TASKOTRON_RESULT_BUS_BIND: 'tcp://127.0.0.1:9942',
       TASKOTRON_AMQP_URL: 'amqp://guest:guest@127.0.0.1/%2F',
       TASKOTRON_SANDBOX: 'none',
       TASKOTRON_INGEST_ARCHES: 'x86_64, aarch64',
-      TASKOTRON_METRICS_RUNNER_LISTEN: 'false',
+      TASKOTRON_METRICS_RUNNER_LISTEN: 'off',
+      TASKOTRON_METRICS_INGEST_LISTEN: '0.0.0.0:9464',
       TASKOTRON_LOGGING_FORMAT: 'json',
     },
     cwd: '/srv',
@@ -84,10 +85,11 @@ test('environment variables override the file: TASKOTRON_<SECTION>_<KEY> and eve
   assert.deepEqual(config.ingest.arches, ['x86_64', 'aarch64']);
   assert.equal(config.ingest.sources.amqp?.url, 'amqp://guest:guest@127.0.0.1/%2F');
   assert.equal(config.metrics.runner_listen, false);
+  assert.equal(config.metrics.ingest_listen, '0.0.0.0:9464');
   assert.equal(config.logging.format, 'json');
   const reporting = reportingConfig(config);
   assert.equal(reporting.resultsdbUrl, 'http://127.0.0.1:5001/api/v2.0');
-  assert.equal(reporting.artifactsBaseUrl, 'http://127.0.0.1:8234/artifacts');
+  assert.equal(reporting.artifactsBaseUrl, 'http://127.0.0.1:9470/artifacts');
   assert.deepEqual(reporting.resultBus, { bind: 'tcp://127.0.0.1:9942', topic: 'org.fedoraproject.dev.taskotron.result.new' });
   assert.equal(describeSource(loaded.sources.get('temporal.address')!), 'env TEMPORAL_ADDRESS');
   assert.equal(describeSource(loaded.sources.get('temporal.namespace')!), '/etc/taskotron/taskotron.yaml:3');
