@@ -412,8 +412,10 @@ function fillDerived(config: TaskotronConfig, sources: Map<string, Source>): Res
   return config as ResolvedConfig;
 }
 
+/** The file's problems in file order, then those of variables and options. */
 function sorted(diagnostics: Diagnostic[]): Diagnostic[] {
-  return diagnostics.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column);
+  const rank = (d: Diagnostic) => (d.line > 0 ? 0 : 1);
+  return diagnostics.sort((a, b) => rank(a) - rank(b) || a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column);
 }
 
 /** The configuration could not be loaded; `diagnostics` says every reason. */

@@ -158,3 +158,34 @@ test('taskotron validate recognises configuration files by name and by content, 
   assert.equal(await runValidate([join(dir, 'taskotron.yaml')], {}, (l) => lines.push(l)), 1);
   assert.deepEqual(lines, [`${join(dir, 'taskotron.yaml')}:2:3: error: runner.concurency: unknown key 'concurency' — did you mean 'concurrency'?`]);
 });
+
+test('the CLI: `config show` names each source; a bad configuration stops a command with exit 2 and every problem, no stack trace', async () => {
+  const { execFile } = await import('node:child_process');
+  const run = (args: string[], env: NodeJS.ProcessEnv) =>
+    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: projectRoot(), env: { PATH: process.env.PATH, ...env } }, (error, stdout, stderr) =>
+        resolve({ code: error ? (error as { code?: number }).code ?? 1 : 0, stdout, stderr }),
+      );
+    });
+  const dir = mkdtempSync(join(tmpdir(), 'taskotron-config-'));
+  const file = join(dir, 'taskotron.yaml');
+  writeFileSync(file, 'temporal:\n  namespace: taskotron\nrunner:\n  concurrency: 4\n');
+  const shown = await run(['config', 'show', '--config', file], { TASKOTRON_RUNNER_CONCURRENCY: '6', TEMPORAL_ADDRESS: '127.0.0.1:1' });
+  assert.equal(shown.code, 0, shown.stderr);
+  assert.match(shown.stdout, new RegExp(`^# configuration file: ${file}$`, 'm'));
+  assert.match(shown.stdout, new RegExp(`^temporal\\.namespace +taskotron +${file}:2$`, 'm'));
+  assert.match(shown.stdout, /^temporal\.address +127\.0\.0\.1:1 +env TEMPORAL_ADDRESS$/m);
+  assert.match(shown.stdout, /^runner\.concurrency +6 +env TASKOTRON_RUNNER_CONCURRENCY$/m);
+  assert.match(shown.stdout, /^runner\.python +python3 +default$/m);
+
+  writeFileSync(file, 'temporal:\n  namespace: taskotron\nrunner:\n  concurency: 4\n');
+  const bad = await run(['worker', '--config', file], { TASKOTRON_LOGGING_LEVEL: 'loud' });
+  assert.equal(bad.code, 2);
+  assert.equal(
+    bad.stderr.trim(),
+    [
+      `${file}:4:3: error: runner.concurency: unknown key 'concurency' — did you mean 'concurrency'?`,
+      "env TASKOTRON_LOGGING_LEVEL: error: logging.level: expected one of trace, debug, info, warn, error, got 'loud'",
+    ].join('\n'),
+  );
+});
