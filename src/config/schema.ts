@@ -6,16 +6,16 @@ import { z } from 'zod';
 import { OUTCOMES } from '../common/job.js';
 import { describe } from '../formula/issues.js';
 
-/** `30s`, `15m`, `2h`, `120d`, `1d12h`: a unit always, so nobody wonders about seconds vs ms. */
-export const CONFIG_DURATION_PATTERN = '^(?:([0-9]+)d)?(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s)?$';
+/** `30s`, `15m`, `2h`, `120d`, `2w`, `1d12h`: a unit always, so nobody wonders about seconds vs ms. */
+export const CONFIG_DURATION_PATTERN = '^(?:([0-9]+)w)?(?:([0-9]+)d)?(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s)?$';
 const durationRe = new RegExp(CONFIG_DURATION_PATTERN);
 
 /** Seconds in a config duration; undefined when it is not one (or is zero, unless allowed). */
 export function configDurationSeconds(text: string, allowZero = false): number | undefined {
   const m = durationRe.exec(text);
   if (!m || text === '') return undefined;
-  const [, d = '0', h = '0', min = '0', s = '0'] = m;
-  const seconds = Number(d) * 86_400 + Number(h) * 3600 + Number(min) * 60 + Number(s);
+  const [, w = '0', d = '0', h = '0', min = '0', s = '0'] = m;
+  const seconds = Number(w) * 604_800 + Number(d) * 86_400 + Number(h) * 3600 + Number(min) * 60 + Number(s);
   return (seconds > 0 || (allowZero && seconds === 0)) && Number.isSafeInteger(seconds) ? seconds : undefined;
 }
 

@@ -189,3 +189,15 @@ test('the CLI: `config show` names each source; a bad configuration stops a comm
     ].join('\n'),
   );
 });
+
+test('durations always carry a unit: s, m, h, d, w and their sums', async () => {
+  const { configDurationSeconds } = await import('../../src/config/schema.js');
+  assert.equal(configDurationSeconds('90s'), 90);
+  assert.equal(configDurationSeconds('1d12h'), 129_600);
+  assert.equal(configDurationSeconds('2w'), 1_209_600);
+  assert.equal(configDurationSeconds('120d'), 10_368_000);
+  assert.equal(configDurationSeconds('0s'), undefined);
+  assert.equal(configDurationSeconds('0s', true), 0);
+  assert.equal(configDurationSeconds('90'), undefined);
+  assert.equal(configDurationSeconds('1h2d'), undefined);
+});
