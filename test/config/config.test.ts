@@ -201,3 +201,41 @@ test('durations always carry a unit: s, m, h, d, w and their sums', async () => 
   assert.equal(configDurationSeconds('90'), undefined);
   assert.equal(configDurationSeconds('1h2d'), undefined);
 });
+
+test('every environment variable name in use before taskotron.yaml still sets its setting', () => {
+  const cases: Array<[string, string, string, unknown]> = [
+    ['TEMPORAL_ADDRESS', 'temporal.address', 'h:1', 'h:1'],
+    ['TEMPORAL_NAMESPACE', 'temporal.namespace', 'ns', 'ns'],
+    ['TEMPORAL_API_KEY', 'temporal.api_key', 'k', 'k'],
+    ['TEMPORAL_TLS_CA', 'temporal.tls.ca', '/ca.pem', '/ca.pem'],
+    ['TASKOTRON_TEMPORAL_UI_URL', 'temporal.ui_url', 'http://ui:8080', 'http://ui:8080'],
+    ['TASKOTRON_RUNNER_ROOT', 'runner.root', '/srv/runner', '/srv/runner'],
+    ['TASKOTRON_INSTALL_DEPS', 'runner.install_deps', '1', true],
+    ['TASKOTRON_PYTHON', 'runner.python', 'python3.12', 'python3.12'],
+    ['TASKOTRON_SANDBOX', 'runner.sandbox.backend', 'bwrap', 'bwrap'],
+    ['TASKOTRON_SANDBOX_NETWORK', 'runner.sandbox.network', '0', false],
+    ['TASKOTRON_KOJI_URL', 'runner.koji_url', 'http://127.0.0.1:1/kojihub', 'http://127.0.0.1:1/kojihub'],
+    ['TASKOTRON_PKG_URL', 'runner.pkg_url', 'http://127.0.0.1:1/packages', 'http://127.0.0.1:1/packages'],
+    ['TASKOTRON_BODHI_URL', 'runner.bodhi_url', 'http://127.0.0.1:2', 'http://127.0.0.1:2'],
+    ['TASKOTRON_DISTGIT_URL', 'runner.distgit_url', 'http://127.0.0.1:3', 'http://127.0.0.1:3'],
+    ['TASKOTRON_YUMREPOINFO', 'runner.yumrepoinfo', '/etc/y.conf', '/etc/y.conf'],
+    ['TASKOTRON_DOWNLOAD_CACHE_ENABLED', 'runner.download_cache.enabled', 'false', false],
+    ['TASKOTRON_DOWNLOAD_CACHE_DIR', 'runner.download_cache.dir', '/var/cache/t', '/var/cache/t'],
+    ['TASKOTRON_DOWNLOAD_CACHE_MAX_SIZE', 'runner.download_cache.max_size', '500M', '500M'],
+    ['TASKOTRON_AMQP_URL', 'ingest.sources.amqp.url', 'amqp://127.0.0.1/%2F', 'amqp://127.0.0.1/%2F'],
+    ['TASKOTRON_RESULTSDB_URL', 'resultsdb.url', 'http://127.0.0.1:4/api/v2.0', 'http://127.0.0.1:4/api/v2.0'],
+    ['TASKOTRON_RESULTSDB_USERNAME', 'resultsdb.username', 'taskotron', 'taskotron'],
+    ['TASKOTRON_NAMESPACES_FILE', 'resultsdb.namespaces_file', '/etc/n.yaml', '/etc/n.yaml'],
+    ['TASKOTRON_ARTIFACTS_BASEURL', 'artifacts.base_url', 'http://127.0.0.1:9470', 'http://127.0.0.1:9470'],
+    ['TASKOTRON_RESULT_BUS_CONNECT', 'results_bus.fedmsg.connect', 'tcp://127.0.0.1:9943', 'tcp://127.0.0.1:9943'],
+  ];
+  for (const [name, key, raw, expected] of cases) {
+    const loaded = loadConfig({ env: { [name]: raw } });
+    assert.deepEqual(loaded.errors.map(formatDiagnostic), [], name);
+    assert.deepEqual(key.split('.').reduce<unknown>((at, k) => (at as Record<string, unknown>)[k], loaded.value), expected, name);
+    assert.deepEqual(loaded.sources.get(key), { kind: 'env', name }, name);
+  }
+  // A password file needs its user; the pair together is fine.
+  assert.deepEqual(loadConfig({ env: { TASKOTRON_RESULTSDB_USERNAME: 'u', TASKOTRON_RESULTSDB_PASSWORD_FILE: '/etc/p' } }).errors, []);
+  assert.deepEqual(loadConfig({ env: { TASKOTRON_RESULT_BUS_BIND: 'tcp://127.0.0.1:9942', TASKOTRON_RESULT_BUS_TOPIC: 't' } }).value!.results_bus.fedmsg, { bind: 'tcp://127.0.0.1:9942', topic: 't' });
+});
