@@ -147,9 +147,11 @@ export const AmqpSourceSchema = optionalSection(
   {
     url: url('broker, e.g. amqps://rabbitmq.fedoraproject.org/%2Fpublic_pubsub'),
     exchange: text('exchange the bindings are on').default('amq.topic'),
-    queue: text('queue name (durable; default: a name derived from the host, so restarts resume)').optional(),
+    queue: text('durable queue name; a restarted ingest resumes from it').default('taskotron-ingest'),
     bindings: strings('routing keys (topics) to bind, e.g. org.fedoraproject.prod.buildsys.build.state.change').default(['#']),
-    prefetch: positive('unacknowledged messages in flight').default(25),
+    // 0 would mean unbounded in AMQP: exactly the memory bound this setting exists for.
+    prefetch: positive('unacknowledged messages in flight (back-pressure while Temporal is unreachable)').default(25),
+    frame_max: z.number().int().min(4096).default(131_072).meta({ description: 'largest AMQP frame negotiated and accepted, bytes' }),
     tls: tlsFiles('the AMQP broker'),
   },
   'fedora-messaging (AMQP 0-9-1)',
@@ -270,6 +272,10 @@ export const TaskotronConfigSchema = z
     }
     if (config.temporal.api_key && config.temporal.api_key_file) {
       ctx.addIssue({ code: 'custom', path: ['temporal', 'api_key_file'], message: 'set api_key or api_key_file, not both' });
+    }
+    const fedmsg = config.ingest.sources.fedmsg;
+    if (fedmsg?.validate_signatures && !fedmsg.ca_cert) {
+      ctx.addIssue({ code: 'custom', path: ['ingest', 'sources', 'fedmsg', 'validate_signatures'], message: 'validate_signatures needs ca_cert: without a CA any self-signed certificate would pass' });
     }
     const bus = config.results_bus.fedmsg;
     if (bus && Boolean(bus.bind) === Boolean(bus.connect)) {

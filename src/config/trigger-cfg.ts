@@ -102,7 +102,19 @@ const KEYS: KeySpec[] = [
   { ini: 'ingest.job_queue', path: ['ingest', 'job_queue'], convert: (v) => v },
   { ini: 'ingest.memory_queue', path: ['ingest', 'memory_queue'], convert: num },
   { ini: 'ingest.backfill_rate', path: ['ingest', 'backfill_rate'], convert: num },
+  { ini: 'amqp.url', path: ['ingest', 'sources', 'amqp', 'url'], convert: (v) => v },
+  { ini: 'amqp.exchange', path: ['ingest', 'sources', 'amqp', 'exchange'], convert: (v) => v },
+  { ini: 'amqp.queue', path: ['ingest', 'sources', 'amqp', 'queue'], convert: (v) => v },
+  { ini: 'amqp.bindings', path: ['ingest', 'sources', 'amqp', 'bindings'], convert: list },
+  { ini: 'amqp.prefetch', path: ['ingest', 'sources', 'amqp', 'prefetch'], convert: num },
+  { ini: 'amqp.frame_max', path: ['ingest', 'sources', 'amqp', 'frame_max'], convert: num },
+  { ini: 'amqp.tls_ca', path: ['ingest', 'sources', 'amqp', 'tls', 'ca'], convert: (v) => v },
+  { ini: 'amqp.tls_cert', path: ['ingest', 'sources', 'amqp', 'tls', 'cert'], convert: (v) => v },
+  { ini: 'amqp.tls_key', path: ['ingest', 'sources', 'amqp', 'tls', 'key'], convert: (v) => v },
 ];
+
+/** `[ingest] sources = fedmsg, amqp`: which buses ingest consumes; in taskotron.yaml, the sections present. */
+const SOURCES = ['fedmsg', 'amqp'];
 
 /** Sections and keys the original trigger.cfg has that ingest has no use for. */
 const KNOWN_UNUSED = new Set(['buildbot.url', 'trigger.koji_url', 'trigger.execdb_server', 'trigger.runner_type', 'trigger.job_logging', 'trigger.joblog_file']);
@@ -125,9 +137,17 @@ export function readTriggerCfg(text: string, file: string): TriggerCfgData {
   for (const e of syntax) at(e.line, '', e.message);
   const data: Record<string, unknown> = {};
   const positions = new Map<string, { line: number; ini: string }>();
+  let enabledSources: { names: string[]; line: number } | undefined;
   for (const [section, entries] of sections) {
     for (const [key, { value, line }] of entries) {
       const ini = `${section}.${key}`;
+      if (ini === 'ingest.sources') {
+        const names = list(value);
+        const bad = names.find((n) => !SOURCES.includes(n));
+        if (bad !== undefined || names.length === 0) at(line, ini, `expected one or more of ${SOURCES.join(', ')}, got '${value}'`);
+        else enabledSources = { names, line };
+        continue;
+      }
       const spec = KEYS.find((k) => k.ini === ini);
       if (!spec) {
         if (!KNOWN_UNUSED.has(ini)) at(line, ini, 'unknown key, ignored', 'warning');
@@ -143,6 +163,17 @@ export function readTriggerCfg(text: string, file: string): TriggerCfgData {
       for (const segment of spec.path.slice(0, -1)) node = (node[segment] ??= {}) as Record<string, unknown>;
       node[spec.path[spec.path.length - 1]!] = converted;
       positions.set(spec.path.join('.'), { line, ini });
+    }
+  }
+  if (enabledSources) {
+    // The buses listed are on (an [amqp] without url is then reported as missing it); the others off.
+    const ingest = (data.ingest ??= {}) as Record<string, unknown>;
+    const present = (ingest.sources ??= {}) as Record<string, unknown>;
+    for (const name of SOURCES) {
+      if (enabledSources.names.includes(name)) {
+        present[name] ??= {};
+        if (!positions.has(`ingest.sources.${name}`)) positions.set(`ingest.sources.${name}`, { line: enabledSources.line, ini: 'ingest.sources' });
+      } else delete present[name];
     }
   }
   return { data, positions, errors, warnings };

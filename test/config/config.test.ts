@@ -239,3 +239,25 @@ test('every environment variable name in use before taskotron.yaml still sets it
   assert.deepEqual(loadConfig({ env: { TASKOTRON_RESULTSDB_USERNAME: 'u', TASKOTRON_RESULTSDB_PASSWORD_FILE: '/etc/p' } }).errors, []);
   assert.deepEqual(loadConfig({ env: { TASKOTRON_RESULT_BUS_BIND: 'tcp://127.0.0.1:9942', TASKOTRON_RESULT_BUS_TOPIC: 't' } }).value!.results_bus.fedmsg, { bind: 'tcp://127.0.0.1:9942', topic: 't' });
 });
+
+test('trigger.cfg chooses buses with [ingest] sources and configures AMQP in [amqp]; signatures need a CA', () => {
+  const text = '[trigger]\nvalid_arches = x86_64\n[ingest]\nsources = amqp\n[amqp]\nurl = amqps://broker.example.org/%2Fpublic_pubsub\nbindings = org.fedoraproject.prod.buildsys.#, org.fedoraproject.prod.pungi.#\nprefetch = 10\ntls_ca = ca.pem\n[fedmsg]\nendpoints = tcp://hub.example.org:9940\n';
+  const loaded = loadConfig({ file: '/etc/taskotron/trigger.cfg', text, env: {} });
+  assert.deepEqual(loaded.errors, []);
+  const sources = loaded.value!.ingest.sources;
+  assert.equal(sources.fedmsg, undefined, 'fedmsg is not among the sources');
+  assert.deepEqual(sources.amqp, {
+    url: 'amqps://broker.example.org/%2Fpublic_pubsub',
+    exchange: 'amq.topic',
+    queue: 'taskotron-ingest',
+    bindings: ['org.fedoraproject.prod.buildsys.#', 'org.fedoraproject.prod.pungi.#'],
+    prefetch: 10,
+    frame_max: 131_072,
+    tls: { ca: '/etc/taskotron/ca.pem' },
+  });
+  const bad = loadConfig({ file: 't.cfg', text: '[ingest]\nsources = amqp, zeromq\n[fedmsg]\nvalidate_signatures = true\n', env: {} });
+  assert.deepEqual(bad.errors.map(formatDiagnostic), ["t.cfg:2:1: error: ingest.sources: expected one or more of fedmsg, amqp, got 'amqp, zeromq'"]);
+  assert.deepEqual(problems('ingest:\n  sources:\n    fedmsg:\n      validate_signatures: true\n'), [
+    'taskotron.yaml:4:28: error: ingest.sources.fedmsg.validate_signatures: validate_signatures needs ca_cert: without a CA any self-signed certificate would pass',
+  ]);
+});
