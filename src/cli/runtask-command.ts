@@ -147,8 +147,13 @@ export async function runtask(formulaPath: string, options: RuntaskOptions): Pro
       }
     }
   };
+  // Queries still in flight are awaited before the connection closes: the client retries a failed
+  // query on a timer, and a retry on a closed connection throws out of that timer and kills runtask.
+  const queries = new Set<Promise<void>>();
   const poller = setInterval(() => {
-    handle.query<JobResult>(JOB_PROGRESS_QUERY).then(show, () => undefined);
+    const query = handle.query<JobResult>(JOB_PROGRESS_QUERY).then(show, () => undefined);
+    queries.add(query);
+    void query.finally(() => queries.delete(query));
   }, 250);
 
   let result: JobResult | undefined;
@@ -169,6 +174,7 @@ export async function runtask(formulaPath: string, options: RuntaskOptions): Pro
     }
   } finally {
     clearInterval(poller);
+    await Promise.allSettled([...queries]);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
