@@ -12,8 +12,10 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
+COPY scripts/build-if-stale.mjs ./scripts/
 COPY src ./src
-# `npm ci` runs `prepare`, which compiles src/ into dist/.
+# `npm ci` runs `prepare` (= `npm run build`): compiles src/ into dist/ and writes the prebuilt
+# workflow bundle beside it, so no runner runs webpack at start.
 RUN npm ci --no-audit --no-fund \
  && npm prune --omit=dev --no-audit --no-fund
 

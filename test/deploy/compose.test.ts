@@ -4,7 +4,7 @@
 // configuration each taskotron container gets must load; the Temporal server must get the dynamic
 // config that lifts the 20 reads/s transfer-queue floor. The images are not pulled or built here.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { test } from 'node:test';
@@ -122,5 +122,11 @@ test('the Dockerfile is multi-stage, runs as a non-root user, and its entrypoint
   assert.match(runtime, /COPY --from=build/);
   const pkg = JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { bin: Record<string, string>; scripts: Record<string, string> };
   assert.equal(pkg.bin.taskotron, 'dist/src/cli/main.js', 'the entrypoint is the built CLI');
-  assert.match(pkg.scripts.prepare!, /tsc/, '`npm ci` in the build stage compiles dist/');
+  const prepare = pkg.scripts.prepare!.replace(/^npm run (?:--silent )?build$/, pkg.scripts.build!);
+  assert.match(prepare, /tsc/, '`npm ci` in the build stage compiles dist/');
+  // Everything the build copies from the repository exists, including what `prepare` runs.
+  for (const [, sources] of dockerfile.matchAll(/^COPY\s+(?!--from)(.+)\s+\S+$/gm)) {
+    for (const source of sources!.trim().split(/\s+/)) assert.ok(existsSync(join(projectRoot(), source)), `COPY ${source}: no such file`);
+  }
+  for (const script of prepare.match(/scripts\/\S+/g) ?? []) assert.match(dockerfile, new RegExp(`COPY ${script.replace(/[.]/g, '\\.')}`), `the build stage copies ${script}`);
 });
