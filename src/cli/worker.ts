@@ -38,7 +38,7 @@ export function registerWorker(program: Command): void {
       .description("run a runner host: poll the arch's pool queue and this host's own queue")
       .option('--arch <arch>', "architecture this host runs jobs for (runner.arch; default: the machine's)")
       .option('--hostname <name>', 'name of this runner host (runner.hostname; default: the machine hostname)')
-      .option('--concurrency <n>', 'job steps this host runs at once (runner.concurrency; default 2)', parsePositive)
+      .option('--concurrency <n>', 'jobs this host runs at once: its slots, more wait in the arch queue (runner.concurrency; default 2)', parsePositive)
       .option('--shutdown-grace <seconds>', 'on SIGINT/SIGTERM, how long running steps may finish before they are cancelled (runner.shutdown_grace; default 30)', parsePositive)
       .option('--no-workflows', 'only execute steps; do not run workflow code on this host')
       .option('--root <dir>', 'where job workdirs, artifacts and task repo mirrors live (runner.root; env TASKOTRON_RUNNER_ROOT)')

@@ -114,7 +114,7 @@ export const RunnerSchema = section(
     root: path('holds work/<uuid>, artifacts/<uuid> and mirror/ (default: <tmpdir>/taskotron)').optional(),
     hostname: text('name of this runner host (default: the machine hostname)').optional(),
     arch: text('architecture this host runs jobs for (default: the machine\'s, in Fedora\'s spelling)').optional(),
-    concurrency: positive('jobs this host runs at once (slots)').default(2),
+    concurrency: positive('jobs this host runs at once (its slots; more wait in the arch queue)').default(2),
     shutdown_grace: duration('on SIGINT/SIGTERM, how long running steps may finish before they are cancelled').default('30s'),
     python: text('interpreter for the python directive').default('python3'),
     install_deps: flag("install a task's missing environment.rpm packages with dnf instead of failing the job").default(false),
