@@ -1,6 +1,8 @@
-// How a runner host lays out its disk and what it may do to itself.
-import { tmpdir } from 'node:os';
+// How a runner host lays out its disk and what it may do to itself: the `runner` section of
+// taskotron.yaml, in the shape the activities use.
 import { join } from 'node:path';
+import { configFile, readConfig, type ResolvedConfig } from '../config/load.js';
+import { configDurationSeconds } from '../config/schema.js';
 
 export interface RunnerConfig {
   /** Holds work/<uuid>, artifacts/<uuid>, sandbox/<uuid> and mirror/ (git mirrors of task repos). */
@@ -52,35 +54,30 @@ export function sandboxEnvEntryProblem(entry: string): string | undefined {
   return undefined;
 }
 
-function parseBoolean(value: string, key: string): boolean {
-  if (/^(1|true|yes|on)$/i.test(value)) return true;
-  if (/^(0|false|no|off)$/i.test(value)) return false;
-  throw new Error(`${key}: expected true or false, got '${value}'`);
-}
-
-export function sandboxSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): SandboxSettings {
-  const backend = (env.TASKOTRON_SANDBOX || 'auto') as SandboxBackendSetting;
-  if (!SANDBOX_BACKENDS.includes(backend)) {
-    throw new Error(`TASKOTRON_SANDBOX: expected one of ${SANDBOX_BACKENDS.join(', ')}, got '${env.TASKOTRON_SANDBOX}'`);
-  }
-  const network = env.TASKOTRON_SANDBOX_NETWORK ? parseBoolean(env.TASKOTRON_SANDBOX_NETWORK, 'TASKOTRON_SANDBOX_NETWORK') : true;
-  // The files behind the runner's own credentials, named by the settings the runner reads.
-  const hideFiles = ['TEMPORAL_TLS_CA', 'TEMPORAL_TLS_CERT', 'TEMPORAL_TLS_KEY', 'TASKOTRON_RESULTSDB_PASSWORD_FILE']
-    .map((name) => env[name])
-    .filter((path): path is string => Boolean(path));
-  return { backend, network, env: [], hideFiles };
+/** runner.sandbox of the configuration, plus the files behind the runner's own credentials. */
+export function sandboxSettings(config: ResolvedConfig): SandboxSettings {
+  const { backend, network, env } = config.runner.sandbox;
+  const tls = config.temporal.tls;
+  const hideFiles = [tls?.ca, tls?.cert, tls?.key, config.resultsdb.password_file].filter((path): path is string => Boolean(path));
+  return { backend, network, env: [...env], hideFiles };
 }
 // ---- end of runner.sandbox ---------------------------------------------------------------------
 
-export function defaultRunnerConfig(env: NodeJS.ProcessEnv = process.env): RunnerConfig {
+export function runnerConfig(config: ResolvedConfig): RunnerConfig {
+  const runner = config.runner;
   return {
-    root: env.TASKOTRON_RUNNER_ROOT || join(tmpdir(), 'taskotron'),
-    installDependencies: env.TASKOTRON_INSTALL_DEPS === '1',
-    python: env.TASKOTRON_PYTHON || 'python3',
-    killGraceMs: 3_000,
-    sandbox: sandboxSettingsFromEnv(env),
-    ...(env.TASKOTRON_ARTIFACTS_BASEURL ? { artifactsBaseUrl: env.TASKOTRON_ARTIFACTS_BASEURL } : {}),
+    root: runner.root,
+    installDependencies: runner.install_deps,
+    python: runner.python,
+    killGraceMs: configDurationSeconds(runner.kill_grace)! * 1000,
+    sandbox: sandboxSettings(config),
+    ...(config.artifacts.base_url ? { artifactsBaseUrl: config.artifacts.base_url } : {}),
   };
+}
+
+/** The runner settings of the configuration ($TASKOTRON_CONFIG or the usual places, then the environment). */
+export function defaultRunnerConfig(env: NodeJS.ProcessEnv = process.env): RunnerConfig {
+  return runnerConfig(readConfig({ file: configFile(undefined, env), env }));
 }
 
 export function workDir(config: RunnerConfig, uuid: string): string {

@@ -1,5 +1,5 @@
-// `taskotron ingest`: the production ingest process. Reads a trigger.cfg (the original's INI, plus
-// [fedmsg] and [ingest] sections) and/or flags; SIGHUP reloads the rules, SIGINT/SIGTERM stop it
+// `taskotron ingest`: the production ingest process. Reads taskotron.yaml's `ingest` section (or a
+// trigger.cfg: the original's INI, plus [fedmsg] and [ingest] sections) and/or flags; SIGHUP reloads the rules, SIGINT/SIGTERM stop it
 // after what is still in memory is written to the spool.
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -7,13 +7,14 @@ import { installRuntime } from '../worker/logging.js';
 import { registerIngestMetrics, ruleEvaluationHistogram } from '../ingest/metrics.js';
 import { enabled, parseListen, processRegistry, serveMetrics, type MetricsEndpoint } from '../metrics/endpoint.js';
 import { freePort } from '../devserver/server.js';
-import { DEFAULT_CONFIG, readIngestConfig, type IngestConfig } from '../ingest/config.js';
+import { ingestConfig, type IngestConfig } from '../ingest/config.js';
+import type { ConfigOverride } from '../config/load.js';
 import { RulesLoadError } from '../ingest/live-rules.js';
 import { IngestService } from '../ingest/service.js';
 import { signatureVerifier } from '../ingest/signatures.js';
 import { stderrLogger } from '../ingest/stats.js';
 import { defaultStateDir } from '../devserver/stack.js';
-import { addTemporalOptions, positiveInt, temporalSettingsFromOptions } from './options.js';
+import { addTemporalOptions, configFromOptions, overridesFrom, positiveInt, temporalSettingsFromOptions } from './options.js';
 
 export interface IngestCliOptions {
   config?: string;
@@ -41,25 +42,30 @@ export interface IngestCliOptions {
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
-/** Config file first, then flags over it. */
+/** The ingest options given, as overrides of taskotron.yaml settings. */
+export function ingestOverrides(options: IngestCliOptions): ConfigOverride[] {
+  return overridesFrom([
+    ['--rules', options.rules, 'ingest.rules'],
+    ['--endpoint', options.endpoint, 'ingest.sources.fedmsg.endpoints'],
+    ['--bind', options.bind, 'ingest.sources.fedmsg.bind'],
+    ['--topic', options.topic, 'ingest.sources.fedmsg.topics'],
+    ['--arches', options.arches?.split(',').map((a) => a.trim()).filter(Boolean), 'ingest.arches'],
+    ['--state-dir', options.stateDir, 'ingest.state_dir'],
+    ['--datagrepper', options.datagrepper, 'ingest.datagrepper_url'],
+    ['--task-repo', options.taskRepo, 'ingest.task_repo'],
+    ['--trigger-queue', options.triggerQueue, 'ingest.trigger_queue'],
+    ['--ingest-queue', options.ingestQueue, 'ingest.ingest_queue'],
+    ['--run-trigger-workflows', options.runTriggerWorkflows || undefined, 'ingest.run_trigger_workflows'],
+    ['--job-queue', options.jobQueue, 'ingest.job_queue'],
+    ['--validate-signatures', options.validateSignatures || undefined, 'ingest.sources.fedmsg.validate_signatures'],
+    ['--ca', options.ca, 'ingest.sources.fedmsg.ca_cert'],
+    ['--crl', options.crl, 'ingest.sources.fedmsg.crl'],
+  ]);
+}
+
+/** taskotron.yaml (or trigger.cfg) first, then the environment, then flags over them. */
 export function ingestConfigFromOptions(options: IngestCliOptions): IngestConfig {
-  const config: IngestConfig = options.config ? readIngestConfig(options.config) : { ...DEFAULT_CONFIG };
-  if (options.rules) config.rulesFile = options.rules;
-  if (options.endpoint) config.connect = options.endpoint;
-  if (options.bind) config.bind = options.bind;
-  if (options.topic) config.topics = options.topic;
-  if (options.arches) config.validArches = options.arches.split(',').map((a) => a.trim()).filter(Boolean);
-  if (options.stateDir) config.stateDir = options.stateDir;
-  if (options.datagrepper) config.datagrepperUrl = options.datagrepper;
-  if (options.taskRepo) config.taskRepo = options.taskRepo;
-  if (options.triggerQueue) config.triggerQueue = options.triggerQueue;
-  if (options.ingestQueue) config.ingestQueue = options.ingestQueue;
-  if (options.runTriggerWorkflows) config.runTriggerWorkflows = true;
-  if (options.jobQueue) config.jobQueue = options.jobQueue;
-  if (options.validateSignatures) config.validateSignatures = true;
-  if (options.ca) config.caCert = options.ca;
-  if (options.crl) config.crl = options.crl;
-  return config;
+  return ingestConfig(configFromOptions(options, ingestOverrides(options)));
 }
 
 export function registerIngest(program: Command): void {
@@ -67,7 +73,6 @@ export function registerIngest(program: Command): void {
     program
       .command('ingest')
       .description('subscribe to fedmsg, match trigger_rules.yml and start one trigger workflow per matched message')
-      .option('--config <file>', 'a trigger.cfg (INI): [trigger], [koji_build_completed], [fedmsg], [ingest]')
       .option('--rules <file>', 'trigger_rules.yml (overrides [trigger] rules_template)')
       .option('--endpoint <url>', 'a fedmsg publisher to connect to, e.g. tcp://hub.fedoraproject.org:9940 (repeatable)', collect)
       .option('--bind <url>', 'an endpoint to bind for publishers that connect, e.g. tcp://127.0.0.1:9941 (repeatable)', collect)

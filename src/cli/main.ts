@@ -1,36 +1,14 @@
 #!/usr/bin/env node
-// The `taskotron` command. Each subcommand lives in its own module and registers itself here,
-// so the entry point stays a table of contents.
-import { Command } from 'commander';
-import { registerStart } from './start.js';
-import { registerWorker } from './worker.js';
-import { registerDevServer } from './dev-server.js';
-import { registerRuntask } from './runtask-command.js';
-import { registerValidate } from './validate.js';
-import { registerRules } from './rules.js';
-import { registerIngest } from './ingest.js';
-import { registerPublish } from './publish.js';
-import { registerReplay } from './replay.js';
-import { registerResult } from './result.js';
-import { registerArtifacts } from './artifacts.js';
+// The `taskotron` command (its subcommands: program.ts).
+import { ConfigError } from '../config/load.js';
+import { formatDiagnostic } from '../formula/diagnostic.js';
+import { buildProgram } from './program.js';
 
-export function buildProgram(): Command {
-  const program = new Command('taskotron')
-    .description("Fedora's event-driven package CI on Temporal")
-    .showHelpAfterError()
-    .configureHelp({ sortSubcommands: true });
-  registerStart(program);
-  registerWorker(program);
-  registerDevServer(program);
-  registerRuntask(program);
-  registerValidate(program);
-  registerRules(program);
-  registerIngest(program);
-  registerPublish(program);
-  registerReplay(program);
-  registerResult(program);
-  registerArtifacts(program);
-  return program;
+try {
+  await buildProgram().parseAsync(process.argv);
+} catch (error) {
+  // A bad configuration is the operator's to fix: every problem, where it is, and no stack trace.
+  if (!(error instanceof ConfigError)) throw error;
+  for (const d of error.diagnostics) console.error(formatDiagnostic(d));
+  process.exitCode = 2;
 }
-
-await buildProgram().parseAsync(process.argv);

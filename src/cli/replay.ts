@@ -54,7 +54,6 @@ export function registerReplay(program: Command): void {
       .command('replay')
       .description('start the trigger workflows recorded messages match: `replay FILE.jsonl` or `replay --datagrepper URL --start T --end T`')
       .argument('[file]', 'JSON lines of envelopes or datagrepper records')
-      .option('--config <file>', 'a trigger.cfg (valid_arches, rules, critpath)')
       .option('--rules <file>', 'trigger_rules.yml')
       .option('--arches <list>', 'valid arches for rules that name none')
       .option('--datagrepper <url>', 'datagrepper /raw URL to read the messages from')

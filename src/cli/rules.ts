@@ -2,7 +2,8 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { formatDiagnostic } from '../formula/diagnostic.js';
-import { readCritpath, readIngestConfig, DEFAULT_CONFIG } from '../ingest/config.js';
+import { ingestConfig, readCritpath } from '../ingest/config.js';
+import { CONFIG_OPTION_HELP, configFromOptions } from './options.js';
 import { explainMessage, formatExplanation } from '../ingest/explain.js';
 import { loadRules } from '../ingest/rules.js';
 
@@ -21,11 +22,11 @@ export function registerRules(program: Command): void {
     .argument('<rules>', 'a trigger_rules.yml')
     .argument('<message>', 'a fedmsg envelope or a datagrepper record (JSON)')
     .option('--arches <list>', 'valid arches for rules that name none (default: the config\'s valid_arches, else x86_64)')
-    .option('--config <file>', 'a trigger.cfg to take valid_arches and the critpath list from')
+    .option('--config <file>', `${CONFIG_OPTION_HELP}: ingest.arches, ingest.critpath_file, ingest.rawhide_release`)
     .option('--critpath <file>', 'critical-path package names, one per line (feeds ${critpath_pkgs})')
     .option('--json', 'print {"data", "rules": [{"index", "matched", "reason"}], "jobs": [{"task", "arch", "item", "item_type"}]}')
     .action((rulesFile: string, messageFile: string, options: ExplainOptions) => {
-      const config = options.config ? readIngestConfig(options.config) : DEFAULT_CONFIG;
+      const config = ingestConfig(configFromOptions(options));
       const loaded = loadRules(readFileSync(rulesFile, 'utf8'), rulesFile);
       for (const d of [...loaded.errors, ...loaded.warnings]) console.error(formatDiagnostic(d));
       if (!loaded.value) {

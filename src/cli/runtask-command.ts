@@ -10,7 +10,8 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { LogLevel } from '@temporalio/worker';
 import { fedoraArch } from '../common/arch.js';
 import { EXIT_CODES, JOB_PROGRESS_QUERY, JOB_WORKFLOW, type ActionRecord, type JobInput, type JobResult } from '../common/job.js';
-import { connectionOptions, temporalSettingsFromEnv, type TemporalSettings } from '../config/temporal.js';
+import { connectionOptions, type TemporalSettings } from '../config/temporal.js';
+import { temporalSettingsFromOptions } from './options.js';
 import { ensureTemporalCli } from '../devserver/cli-binary.js';
 import { startDevServer, waitForFrontend, type DevServer } from '../devserver/server.js';
 import { ITEM_TYPES } from '../formula/model.js';
@@ -71,10 +72,7 @@ function describeAction(action: ActionRecord): string {
 }
 
 async function connectOrStartServer(options: RuntaskOptions, say: (line: string) => void): Promise<{ settings: TemporalSettings; server?: DevServer }> {
-  const settings = temporalSettingsFromEnv(process.env, {
-    ...(options.address ? { address: options.address } : {}),
-    ...(options.namespace ? { namespace: options.namespace } : {}),
-  });
+  const settings = temporalSettingsFromOptions(options);
   if (!options.ephemeral) {
     try {
       await waitForFrontend(settings.address, 1500);

@@ -4,7 +4,8 @@ import type { Command } from 'commander';
 import { Client, Connection } from '@temporalio/client';
 import { fedoraArch } from '../common/arch.js';
 import { WORKFLOW_QUEUE } from '../common/queues.js';
-import { startStack } from '../devserver/stack.js';
+import { startStack, type Stack } from '../devserver/stack.js';
+import { takenPorts } from '../devserver/ports.js';
 import { projectRoot } from '../devserver/project.js';
 import type { probeRunnerPool } from '../workflows/probe.js';
 import { positiveInt } from './options.js';
@@ -46,23 +47,51 @@ export function registerStart(program: Command): void {
     .option('--fedmsg-port <port>', 'loopback port the ingest binds for `taskotron publish`', positiveInt, 9941)
     .option('--no-ingest', 'run no ingest')
     .action(async (options: StartOptions) => {
-      const stack = await startStack({
+      // Refuse at once when a port is taken (an orphaned server, another stack): starting over it
+      // would print "ready" for a server that is not ours.
+      const taken = await takenPorts([
+        { port: options.port, what: 'Temporal gRPC', flag: '--port' },
+        { port: options.uiPort, what: 'Temporal Web UI', flag: '--ui-port' },
+        ...(options.ingest ? [{ port: options.fedmsgPort, what: 'ingest fedmsg endpoint', flag: '--fedmsg-port' }] : []),
+      ]);
+      if (taken.length > 0) {
+        for (const line of taken) console.error(`taskotron start: ${line}`);
+        process.exitCode = 1;
+        return;
+      }
+      // Signals are ours from the first moment: whatever has started by the time Ctrl-C or SIGTERM
+      // arrives is stopped, in order, before we exit (issue 11: a SIGINT before the banner used to
+      // end the supervisor and leave the Temporal server running).
+      const abort = new AbortController();
+      let stack: Stack | undefined;
+      let exitCode = 0;
+      let stopping = false;
+      const starting = startStack({
         port: options.port,
         uiPort: options.uiPort,
         arch: options.arch,
         ...(options.stateDir ? { stateDir: options.stateDir } : {}),
         fedmsgPort: options.ingest ? options.fedmsgPort : false,
         cliCommand: [process.execPath, ...process.execArgv, process.argv[1]!],
+        signal: abort.signal,
       });
-      let exitCode = 0;
-      let stopping = false;
       const shutdown = (signal: string) => {
         if (stopping) return;
         stopping = true;
         console.error(`\ntaskotron: ${signal} received, stopping ingest, worker and Temporal server…`);
-        void stack.stop().then(() => process.exit(exitCode));
+        abort.abort(new Error(`${signal} during start-up`));
+        void starting
+          .then((started) => started.stop(), () => undefined)
+          .then(() => process.exit(exitCode));
       };
       for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => shutdown(signal));
+      try {
+        stack = await starting;
+      } catch (error) {
+        if (stopping) return; // shutdown() exits once everything is down
+        throw error;
+      }
+      if (stopping) return;
       void stack.firstExit.then((name) => {
         if (stopping) return;
         console.error(`taskotron: ${name} exited unexpectedly; stopping the stack`);
@@ -84,10 +113,11 @@ export function registerStart(program: Command): void {
         });
         console.error(`Runner ready     ${host.hostname} (${host.arch}, ${host.cpus} cpus) on queue ${host.taskQueue}`);
       } catch (error) {
-        console.error(`taskotron: runner probe failed: ${(error as Error).message}`);
+        if (!stopping) console.error(`taskotron: runner probe failed: ${(error as Error).message}`);
       } finally {
         await connection.close();
       }
+      if (stopping) return;
       if (stack.fedmsgEndpoint) {
         if (await waitForPort(options.fedmsgPort, 60_000)) {
           const example = relative(process.cwd(), `${projectRoot()}/examples/messages/koji-build-completed.json`);
@@ -102,6 +132,6 @@ export function registerStart(program: Command): void {
       if (stack.metrics.ingest || stack.metrics.runner) {
         console.error(`Metrics          ${[stack.metrics.ingest && `ingest ${stack.metrics.ingest}`, stack.metrics.runner && `runner ${stack.metrics.runner}`].filter(Boolean).join(', ')}`);
       }
-      console.error('Press Ctrl-C to stop.');
+      if (!stopping) console.error('Press Ctrl-C to stop.');
     });
 }

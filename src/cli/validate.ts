@@ -5,18 +5,20 @@ import { Option, type Command } from 'commander';
 import { formatDiagnostic, type Diagnostic } from '../formula/diagnostic.js';
 import { parseFormula } from '../formula/parse.js';
 import { isTriggerRulesFileName, loadRules } from '../ingest/rules.js';
+import { isConfigFile, validateConfigText } from '../config/load.js';
 
 /** A kind of file `taskotron validate` understands. */
 export interface FileKind {
   name: string;
-  /** True when a file of this name is of this kind (kinds are asked in order). */
-  claims(file: string): boolean;
+  /** True when a file of this name (and, when read, this text) is of this kind (kinds are asked in order). */
+  claims(file: string, text?: string): boolean;
   validate(text: string, file: string): { errors: Diagnostic[]; warnings: Diagnostic[] };
 }
 
 /** Known kinds, most specific first; `formula` takes any file, so it stays last. */
 export const fileKinds: FileKind[] = [
   { name: 'trigger-rules', claims: isTriggerRulesFileName, validate: (text, file) => loadRules(text, file) },
+  { name: 'config', claims: isConfigFile, validate: validateConfigText },
   { name: 'formula', claims: () => true, validate: (text, file) => parseFormula(text, file) },
 ];
 
@@ -35,14 +37,17 @@ export interface ValidateOptions {
 }
 
 export async function validateFile(file: string, kindName?: string): Promise<FileReport> {
-  const kind = fileKinds.find((k) => (kindName ? k.name === kindName : k.claims(file)));
-  if (!kind) throw new Error(`unknown kind of file: ${kindName ?? file}`);
-  let text: string;
+  let text: string | undefined;
+  let unreadable: string | undefined;
   try {
     text = await readFile(file, 'utf8');
   } catch (e) {
-    const message = `cannot read the file: ${(e as Error).message}`;
-    const error: Diagnostic = { severity: 'error', file, line: 1, column: 1, path: '', message };
+    unreadable = `cannot read the file: ${(e as Error).message}`;
+  }
+  const kind = fileKinds.find((k) => (kindName ? k.name === kindName : k.claims(file, text)));
+  if (!kind) throw new Error(`unknown kind of file: ${kindName ?? file}`);
+  if (text === undefined) {
+    const error: Diagnostic = { severity: 'error', file, line: 1, column: 1, path: '', message: unreadable! };
     return { file, kind: kind.name, valid: false, errors: [error], warnings: [] };
   }
   const { errors, warnings } = kind.validate(text, file);
@@ -76,7 +81,7 @@ function plural(n: number, word: string): string {
 export function registerValidate(program: Command): void {
   program
     .command('validate')
-    .description('check task formulas (runtask.yml); exit 0 when all are valid, 1 when not')
+    .description('check task formulas (runtask.yml), trigger rules and configuration (taskotron.yaml, trigger.cfg); exit 0 when all are valid, 1 when not')
     .argument('<files...>', 'files to check')
     .option('--json', 'print a JSON array of {file, kind, valid, errors, warnings}')
     .addOption(new Option('--kind <kind>', 'check every file as this kind').choices(fileKinds.map((k) => k.name)))

@@ -1,22 +1,25 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { LogLevel } from '@temporalio/worker';
-import { hostname as osHostname } from 'node:os';
 import { installRuntime } from '../worker/logging.js';
 import { registerRunnerMetrics } from '../worker/metrics.js';
 import { enabled, parseListen, processRegistry, serveMetrics } from '../metrics/endpoint.js';
 import { freePort } from '../devserver/server.js';
 import { logger } from '../logging/log.js';
-import { fedoraArch } from '../common/arch.js';
 import { createRunnerWorker } from '../worker/runner-worker.js';
-import { addTemporalOptions, positiveInt, temporalSettingsFromOptions } from './options.js';
+import { runnerConfig } from '../activities/runner-config.js';
+import { reportingConfig } from '../results/config.js';
+import { configDurationSeconds } from '../config/schema.js';
+import { temporalSettings } from '../config/temporal.js';
+import { addTemporalOptions, configFromOptions, overridesFrom, positiveInt, temporalOverrides } from './options.js';
 
 interface WorkerOptions {
+  config?: string;
   address?: string;
   namespace?: string;
-  arch: string;
+  arch?: string;
   hostname?: string;
-  concurrency: number;
-  shutdownGrace: number;
+  concurrency?: number;
+  shutdownGrace?: number;
   workflows: boolean;
   logLevel: LogLevel;
   root?: string;
@@ -38,38 +41,47 @@ export function registerWorker(program: Command): void {
     program
       .command('worker')
       .description("run a runner host: poll the arch's pool queue and this host's own queue")
-      .option('--arch <arch>', 'architecture this host runs jobs for', fedoraArch())
-      .option('--hostname <name>', 'name of this runner host (default: the machine hostname)')
-      .option('--concurrency <n>', 'jobs this host runs at once (its slots; more wait in the arch queue)', parsePositive, 2)
-      .option('--shutdown-grace <seconds>', 'on SIGINT/SIGTERM, how long running steps may finish before they are cancelled', parsePositive, 30)
+      .option('--arch <arch>', "architecture this host runs jobs for (runner.arch; default: the machine's)")
+      .option('--hostname <name>', 'name of this runner host (runner.hostname; default: the machine hostname)')
+      .option('--concurrency <n>', 'jobs this host runs at once: its slots, more wait in the arch queue (runner.concurrency; default 2)', parsePositive)
+      .option('--shutdown-grace <seconds>', 'on SIGINT/SIGTERM, how long running steps may finish before they are cancelled (runner.shutdown_grace; default 30)', parsePositive)
       .option('--no-workflows', 'only execute steps; do not run workflow code on this host')
-      .option('--root <dir>', 'where job workdirs, artifacts and task repo mirrors live (env TASKOTRON_RUNNER_ROOT)')
+      .option('--root <dir>', 'where job workdirs, artifacts and task repo mirrors live (runner.root; env TASKOTRON_RUNNER_ROOT)')
       .addOption(new Option('--workflow-queue <name>', 'workflow task queue (tests isolate themselves with it)').hideHelp())
-      .option('--install-deps', "install a task's missing environment.rpm packages with dnf (off by default; env TASKOTRON_INSTALL_DEPS=1)")
-      .option('--metrics-listen <host:port>', "serve Prometheus metrics on http://<host:port>/metrics, 'off' for none (env TASKOTRON_METRICS_RUNNER_LISTEN; default off)")
+      .option('--install-deps', "install a task's missing environment.rpm packages with dnf (runner.install_deps; env TASKOTRON_INSTALL_DEPS=1)")
+      .option('--metrics-listen <host:port>', "serve Prometheus metrics on http://<host:port>/metrics, 'off' for none (metrics.runner_listen; env TASKOTRON_METRICS_RUNNER_LISTEN; default off)")
       .addOption(new Option('--log-level <level>', 'Temporal SDK log level').choices(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).default('WARN')),
   ).action(async (options: WorkerOptions) => {
-    const metricsListen = enabled(options.metricsListen ?? process.env.TASKOTRON_METRICS_RUNNER_LISTEN);
+    const config = configFromOptions(options, [
+      ...temporalOverrides(options),
+      ...overridesFrom([
+        ['--arch', options.arch, 'runner.arch'],
+        ['--hostname', options.hostname, 'runner.hostname'],
+        ['--concurrency', options.concurrency, 'runner.concurrency'],
+        ['--shutdown-grace', options.shutdownGrace === undefined ? undefined : `${options.shutdownGrace}s`, 'runner.shutdown_grace'],
+        ['--root', options.root, 'runner.root'],
+        ['--install-deps', options.installDeps || undefined, 'runner.install_deps'],
+      ]),
+    ]);
+    const metricsListen = enabled(options.metricsListen ?? (config.metrics.runner_listen || undefined));
     if (metricsListen) parseListen(metricsListen, 'metrics.runner_listen (TASKOTRON_METRICS_RUNNER_LISTEN, --metrics-listen)');
     // Temporal core's own metrics go to a private loopback port; our endpoint serves them with ours.
     const core = metricsListen ? `127.0.0.1:${await freePort()}` : undefined;
     installRuntime({ logLevel: options.logLevel, ...(core ? { prometheusBindAddress: core } : {}) });
-    const hostname = options.hostname ?? osHostname();
+    const hostname = config.runner.hostname;
     const registry = metricsListen ? processRegistry() : undefined;
-    const metrics = registry ? registerRunnerMetrics(registry, { hostname, arch: options.arch, concurrency: options.concurrency }) : undefined;
+    const metrics = registry ? registerRunnerMetrics(registry, { hostname, arch: config.runner.arch, concurrency: config.runner.concurrency }) : undefined;
     const worker = await createRunnerWorker({
-      temporal: temporalSettingsFromOptions(options),
-      arch: options.arch,
+      temporal: temporalSettings(config.temporal),
+      arch: config.runner.arch,
       hostname,
-      concurrency: options.concurrency,
+      concurrency: config.runner.concurrency,
       ...(metrics ? { metrics } : {}),
-      shutdownGraceMs: options.shutdownGrace * 1000,
+      shutdownGraceMs: configDurationSeconds(config.runner.shutdown_grace)! * 1000,
       runWorkflows: options.workflows,
       ...(options.workflowQueue ? { workflowQueue: options.workflowQueue } : {}),
-      runner: {
-        ...(options.root ? { root: options.root } : {}),
-        ...(options.installDeps ? { installDependencies: true } : {}),
-      },
+      runner: runnerConfig(config),
+      reporting: reportingConfig(config),
     });
     // Temporal's runtime already turns SIGINT/SIGTERM into a graceful shutdown of every worker.
     const log = logger('worker', { host: worker.hostname });

@@ -1,38 +1,40 @@
-// Where the Temporal server is and how to talk to it. Production points this at any cluster;
-// the defaults are the loopback dev server that `npm start` runs.
+// Where the Temporal server is and how to talk to it: the `temporal` section of taskotron.yaml
+// (TEMPORAL_ADDRESS etc. override it). Production points it at any cluster; the defaults are the
+// loopback dev server that `npm start` runs.
 import { readFileSync } from 'node:fs';
+import { configFile, readConfig } from './load.js';
+import type { TaskotronConfig } from './schema.js';
 
 export interface TemporalSettings {
   address: string;
   namespace: string;
   /** Temporal Cloud or any server that authenticates with an API key (implies TLS). */
   apiKey?: string;
-  tls?: { serverRootCACertificate?: Buffer; clientCert?: Buffer; clientKey?: Buffer } | true;
+  tls?: { serverRootCACertificate?: Buffer; clientCert?: Buffer; clientKey?: Buffer; serverNameOverride?: string } | true;
 }
 
 export const DEFAULT_TEMPORAL_ADDRESS = '127.0.0.1:7233';
 export const DEFAULT_NAMESPACE = 'default';
 
-/** Reads TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY and TEMPORAL_TLS_{CA,CERT,KEY} (file paths). */
-export function temporalSettingsFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: Partial<TemporalSettings> = {}): TemporalSettings {
-  const settings: TemporalSettings = {
-    address: env.TEMPORAL_ADDRESS || DEFAULT_TEMPORAL_ADDRESS,
-    namespace: env.TEMPORAL_NAMESPACE || DEFAULT_NAMESPACE,
-  };
-  if (env.TEMPORAL_API_KEY) settings.apiKey = env.TEMPORAL_API_KEY;
-  const ca = env.TEMPORAL_TLS_CA;
-  const cert = env.TEMPORAL_TLS_CERT;
-  const key = env.TEMPORAL_TLS_KEY;
-  if (ca || cert || key) {
-    if (Boolean(cert) !== Boolean(key)) {
-      throw new Error('TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together (mutual TLS needs both)');
-    }
+/** The connection settings of the `temporal` section: reads the TLS and API key files it names. */
+export function temporalSettings(temporal: TaskotronConfig['temporal']): TemporalSettings {
+  const settings: TemporalSettings = { address: temporal.address, namespace: temporal.namespace };
+  if (temporal.api_key) settings.apiKey = temporal.api_key;
+  if (temporal.api_key_file) settings.apiKey = readFileSync(temporal.api_key_file, 'utf8').trim();
+  const tls = temporal.tls;
+  if (tls) {
     settings.tls = {
-      ...(ca ? { serverRootCACertificate: readFileSync(ca) } : {}),
-      ...(cert && key ? { clientCert: readFileSync(cert), clientKey: readFileSync(key) } : {}),
+      ...(tls.ca ? { serverRootCACertificate: readFileSync(tls.ca) } : {}),
+      ...(tls.cert && tls.key ? { clientCert: readFileSync(tls.cert), clientKey: readFileSync(tls.key) } : {}),
+      ...(tls.server_name ? { serverNameOverride: tls.server_name } : {}),
     };
   }
-  return { ...settings, ...overrides };
+  return settings;
+}
+
+/** The configuration's Temporal settings (file from $TASKOTRON_CONFIG or the usual places), with `overrides` over them. */
+export function temporalSettingsFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: Partial<TemporalSettings> = {}): TemporalSettings {
+  return { ...temporalSettings(readConfig({ file: configFile(undefined, env), env }).temporal), ...overrides };
 }
 
 /** The options both `Connection.connect` and `NativeConnection.connect` accept. */
@@ -43,6 +45,7 @@ export function connectionOptions(settings: TemporalSettings) {
         ...(settings.tls.clientCert && settings.tls.clientKey
           ? { clientCertPair: { crt: settings.tls.clientCert, key: settings.tls.clientKey } }
           : {}),
+        ...(settings.tls.serverNameOverride ? { serverNameOverride: settings.tls.serverNameOverride } : {}),
       }
     : undefined;
   return {

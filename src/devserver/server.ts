@@ -25,6 +25,8 @@ export interface DevServerOptions {
   dynamicConfig?: Readonly<Record<string, unknown>>;
   /** More `temporal server start-dev` flags. */
   extraArgs?: string[];
+  /** Aborting while the server comes up stops it and rejects: a Ctrl-C during start-up leaves nothing behind. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -81,10 +83,11 @@ export function devServerArgs(options: Required<Pick<DevServerOptions, 'ip' | 'p
   return args;
 }
 
-export async function waitForFrontend(address: string, timeoutMs: number, isAlive: () => boolean = () => true): Promise<void> {
+export async function waitForFrontend(address: string, timeoutMs: number, isAlive: () => boolean = () => true, signal?: AbortSignal): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
+    signal?.throwIfAborted();
     if (!isAlive()) throw new Error(`Temporal server exited before it answered on ${address}`);
     try {
       const connection = await Connection.connect({ address, connectTimeout: 1000 });
@@ -103,6 +106,7 @@ export async function waitForFrontend(address: string, timeoutMs: number, isAliv
 }
 
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
+  options.signal?.throwIfAborted();
   const ip = options.ip ?? '127.0.0.1';
   const port = options.port ?? (await freePort(ip));
   const namespace = options.namespace ?? 'default';
@@ -144,9 +148,12 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     clearTimeout(timer);
   };
   try {
-    await waitForFrontend(address, options.startupTimeoutMs ?? 60_000, () => !exited);
+    options.signal?.throwIfAborted();
+    await waitForFrontend(address, options.startupTimeoutMs ?? 60_000, () => !exited, options.signal);
+    options.signal?.throwIfAborted();
   } catch (error) {
     await stop(2000);
+    if (options.signal?.aborted) throw options.signal.reason;
     throw new Error(`${(error as Error).message}${logFile ? ` (server log: ${logFile})` : ''}`);
   }
   return {

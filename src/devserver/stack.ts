@@ -27,6 +27,11 @@ export interface StackOptions {
   /** The artifacts web server (artifacts.listen, default 127.0.0.1:9470); 'off' runs none. */
   artifactsListen?: string;
   log?: (line: string) => void;
+  /**
+   * Aborting while the stack comes up stops what was started and rejects with the abort reason;
+   * once startStack resolves, stop() is the way down.
+   */
+  signal?: AbortSignal;
 }
 
 export interface Stack {
@@ -93,7 +98,14 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     uiPort: options.uiPort ?? 8233,
     dbFile: join(stateDir, 'temporal.db'),
     logFile: join(stateDir, 'temporal-server.log'),
+    ...(options.signal ? { signal: options.signal } : {}),
   });
+  // Nothing below awaits until the stack is returned: the children exist only if the server does,
+  // and the caller's stop() reaches all of them.
+  if (options.signal?.aborted) {
+    await server.stop();
+    throw options.signal.reason;
+  }
   const children = new Map<string, ChildProcess>();
   const ingestMetrics = enabled(options.metricsListen?.ingest ?? process.env.TASKOTRON_METRICS_INGEST_LISTEN ?? DEFAULT_INGEST_METRICS);
   const runnerMetrics = enabled(options.metricsListen?.runner ?? process.env.TASKOTRON_METRICS_RUNNER_LISTEN ?? DEFAULT_RUNNER_METRICS);

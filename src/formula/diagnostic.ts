@@ -5,7 +5,7 @@ export type Severity = 'error' | 'warning';
 export interface Diagnostic {
   severity: Severity;
   file: string;
-  /** 1-based. */
+  /** 1-based; 0 when the value came from no text file (environment variable, command-line option). */
   line: number;
   /** 1-based. */
   column: number;
@@ -14,9 +14,13 @@ export interface Diagnostic {
   message: string;
 }
 
-/** `file:line:col: error: path: message`, the way compilers print it. */
+/**
+ * `file:line:col: error: path: message`, the way compilers print it. Line 0 means the value did not
+ * come from a text file (an environment variable, a command-line option): `file` names it alone.
+ */
 export function formatDiagnostic(d: Diagnostic): string {
-  return `${d.file}:${d.line}:${d.column}: ${d.severity}: ${d.path ? `${d.path}: ` : ''}${d.message}`;
+  const where = d.line > 0 ? `${d.file}:${d.line}:${d.column}` : d.file;
+  return `${where}: ${d.severity}: ${d.path ? `${d.path}: ` : ''}${d.message}`;
 }
 
 /** `['actions', 2, 'koji', 'action']` → `actions[2].koji.action`. */

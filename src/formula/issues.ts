@@ -62,7 +62,8 @@ function booleanHint(expected: string, input: unknown): string {
 
 export interface IssueContext {
   file: string;
-  map: SourceMap;
+  /** Where a path is in the source text (a YAML source map, or any file format that can say). */
+  map: Pick<SourceMap, 'value' | 'key' | 'missing'>;
   data: unknown;
   /** The schema validated, to list the keys a mapping may have. */
   schema: z.ZodType;
@@ -189,7 +190,7 @@ export function knownKeys(schema: z.ZodType, path: Path): string[] {
 function unwrapToContainer(schema: z.ZodType | undefined, want: 'array' | 'object'): z.ZodType | undefined {
   let at = schema;
   for (let depth = 0; depth < 10 && at; depth++) {
-    if (at instanceof z.ZodOptional) at = at.unwrap() as z.ZodType;
+    if (at instanceof z.ZodOptional || at instanceof z.ZodDefault || at instanceof z.ZodPrefault) at = at.unwrap() as z.ZodType;
     else if (at instanceof z.ZodUnion) {
       const options = at.options as readonly z.ZodType[];
       at = options.find((o) => (want === 'array' ? o instanceof z.ZodArray : o instanceof z.ZodObject)) ?? options[0];

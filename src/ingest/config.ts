@@ -1,10 +1,10 @@
-// Ingest configuration: the original trigger.cfg (INI, reference §2.2) read as it was deployed, plus
-// the sections fedmsg's own config held (`[fedmsg]`: endpoints, topics, signature checks) and ours
-// (`[ingest]`: Temporal queues, state, task repositories). Unknown keys are warnings, not errors, so a
-// production trigger.cfg with `[buildbot]` and `execdb_server` still loads.
+// Ingest configuration: the `ingest` section of taskotron.yaml (or a trigger.cfg, read as it was
+// deployed: src/config/trigger-cfg.ts), in the shape the ingest service uses.
 import { readFileSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { Diagnostic } from '../formula/diagnostic.js';
+import { loadConfig, readConfig, type LoadConfigOptions, type ResolvedConfig } from '../config/load.js';
+import { configDurationSeconds } from '../config/schema.js';
 
 export interface IngestConfig {
   /** Arches a task runs on when its rule names none (trigger.cfg `valid_arches`). */
@@ -43,138 +43,51 @@ export interface IngestConfig {
   backfillRate: number;
 }
 
-export const DEFAULT_CONFIG: IngestConfig = {
-  validArches: ['x86_64'],
-  fuseDelaySeconds: 900,
-  environments: [],
-  connect: [],
-  bind: [],
-  topics: [''],
-  maxMessageBytes: 4 * 1024 * 1024,
-  validateSignatures: false,
-  taskRepo: 'https://pagure.io/taskotron/task-${task}.git',
-  taskRef: 'master',
-  triggerQueue: 'taskotron',
-  ingestQueue: 'ingest',
-  runTriggerWorkflows: false,
-  jobQueue: 'taskotron',
-  memoryQueue: 10_000,
-  backfillRate: 2,
-};
-
-type Ini = Map<string, Map<string, { value: string; line: number }>>;
-
-/** Python 2 ConfigParser as trigger-era deployments used it: `;`/`#` comments, ` ;` inline comments. */
-export function parseIni(text: string): { sections: Ini; errors: Array<{ line: number; message: string }> } {
-  const sections: Ini = new Map();
-  const errors: Array<{ line: number; message: string }> = [];
-  let current: Map<string, { value: string; line: number }> | undefined;
-  let lastKey: string | undefined;
-  text.split(/\r?\n/).forEach((raw, i) => {
-    const line = i + 1;
-    if (/^\s*([;#].*)?$/.test(raw)) return;
-    if (/^\s/.test(raw) && current && lastKey) {
-      // A continuation line.
-      const entry = current.get(lastKey)!;
-      entry.value += `\n${raw.trim()}`;
-      return;
-    }
-    const section = /^\[([^\]]+)\]\s*$/.exec(raw);
-    if (section) {
-      current = sections.get(section[1]!) ?? new Map();
-      sections.set(section[1]!, current);
-      lastKey = undefined;
-      return;
-    }
-    const pair = /^([^=:]+?)\s*[=:]\s*(.*)$/.exec(raw);
-    if (!pair || !current) {
-      errors.push({ line, message: current ? `expected 'key = value', got '${raw.trim()}'` : 'a key before any [section]' });
-      return;
-    }
-    lastKey = pair[1]!.trim().toLowerCase();
-    current.set(lastKey, { value: pair[2]!.replace(/\s+;.*$/, '').trim(), line });
-  });
-  return { sections, errors };
+/** The ingest settings of a loaded configuration. */
+export function ingestConfig(config: ResolvedConfig): IngestConfig {
+  const ingest = config.ingest;
+  const fedmsg = ingest.sources.fedmsg;
+  const out: IngestConfig = {
+    validArches: [...ingest.arches],
+    fuseDelaySeconds: configDurationSeconds(ingest.fuse_delay, true)!,
+    environments: [...ingest.environments],
+    connect: [...(fedmsg?.endpoints ?? [])],
+    bind: [...(fedmsg?.bind ?? [])],
+    topics: [...(fedmsg?.topics ?? [''])],
+    maxMessageBytes: fedmsg?.max_message_bytes ?? 4 * 1024 * 1024,
+    validateSignatures: fedmsg?.validate_signatures ?? false,
+    taskRepo: ingest.task_repo,
+    taskRef: ingest.task_ref,
+    triggerQueue: ingest.trigger_queue,
+    ingestQueue: ingest.ingest_queue,
+    runTriggerWorkflows: ingest.run_trigger_workflows,
+    jobQueue: ingest.job_queue,
+    memoryQueue: ingest.memory_queue,
+    backfillRate: ingest.backfill_rate,
+  };
+  if (ingest.rules) out.rulesFile = ingest.rules;
+  if (ingest.datagrepper_url) out.datagrepperUrl = ingest.datagrepper_url;
+  if (ingest.git_cache_dir) out.gitCacheDir = ingest.git_cache_dir;
+  if (ingest.critpath_file) out.critpathFile = ingest.critpath_file;
+  if (ingest.rawhide_release) out.rawhideRelease = ingest.rawhide_release;
+  if (fedmsg?.ca_cert) out.caCert = fedmsg.ca_cert;
+  if (fedmsg?.crl) out.crl = fedmsg.crl;
+  if (ingest.state_dir) out.stateDir = ingest.state_dir;
+  return out;
 }
 
-const list = (value: string) => value.split(/[,\s]+/).filter(Boolean);
-const bool = (value: string) => /^(1|yes|true|on)$/i.test(value);
+/** Every default, no file, no environment. */
+export const DEFAULT_CONFIG: IngestConfig = ingestConfig(readConfig({ env: {} }));
 
-interface KeySpec {
-  section: string;
-  key: string;
-  set(config: IngestConfig, value: string, base: string): string | void;
-}
-
-const path = (base: string, value: string) => (isAbsolute(value) ? value : resolve(base, value));
-const int = (value: string, apply: (n: number) => void): string | void => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) return `expected a whole number, got '${value}'`;
-  apply(n);
-};
-
-const KEYS: KeySpec[] = [
-  { section: 'trigger', key: 'valid_arches', set: (c, v) => void (c.validArches = list(v)) },
-  { section: 'trigger', key: 'rules_template', set: (c, v, b) => void (c.rulesFile = path(b, v)) },
-  { section: 'trigger', key: 'datagrepper_url', set: (c, v) => void (c.datagrepperUrl = v) },
-  { section: 'trigger', key: 'fuse_delay', set: (c, v) => int(v, (n) => (c.fuseDelaySeconds = n)) },
-  { section: 'trigger', key: 'git_cache_dir', set: (c, v, b) => void (c.gitCacheDir = path(b, v)) },
-  { section: 'trigger', key: 'deployment_type', set: (c, v) => void (c.environments = list(v)) },
-  { section: 'trigger', key: 'rawhide_release', set: (c, v) => int(v, (n) => (c.rawhideRelease = n)) },
-  { section: 'koji_build_completed', key: 'critpath_filepath', set: (c, v, b) => void (c.critpathFile = v ? path(b, v) : undefined) },
-  { section: 'fedmsg', key: 'endpoints', set: (c, v) => void (c.connect = list(v)) },
-  { section: 'fedmsg', key: 'bind', set: (c, v) => void (c.bind = list(v)) },
-  { section: 'fedmsg', key: 'topics', set: (c, v) => void (c.topics = v.trim() === '' ? [''] : list(v)) },
-  { section: 'fedmsg', key: 'max_message_bytes', set: (c, v) => int(v, (n) => (c.maxMessageBytes = n)) },
-  { section: 'fedmsg', key: 'validate_signatures', set: (c, v) => void (c.validateSignatures = bool(v)) },
-  { section: 'fedmsg', key: 'ca_cert_location', set: (c, v, b) => void (c.caCert = path(b, v)) },
-  { section: 'fedmsg', key: 'crl_location', set: (c, v, b) => void (c.crl = path(b, v)) },
-  { section: 'ingest', key: 'state_dir', set: (c, v, b) => void (c.stateDir = path(b, v)) },
-  { section: 'ingest', key: 'task_repo', set: (c, v) => void (c.taskRepo = v) },
-  { section: 'ingest', key: 'task_ref', set: (c, v) => void (c.taskRef = v) },
-  { section: 'ingest', key: 'trigger_queue', set: (c, v) => void (c.triggerQueue = v) },
-  { section: 'ingest', key: 'ingest_queue', set: (c, v) => void (c.ingestQueue = v) },
-  { section: 'ingest', key: 'run_trigger_workflows', set: (c, v) => void (c.runTriggerWorkflows = bool(v)) },
-  { section: 'ingest', key: 'job_queue', set: (c, v) => void (c.jobQueue = v) },
-  { section: 'ingest', key: 'memory_queue', set: (c, v) => int(v, (n) => (c.memoryQueue = n)) },
-  { section: 'ingest', key: 'backfill_rate', set: (c, v) => int(v, (n) => (c.backfillRate = n)) },
-];
-
-/** Sections and keys the original trigger.cfg has that ingest has no use for. */
-const KNOWN_UNUSED = new Set(['buildbot.url', 'trigger.koji_url', 'trigger.execdb_server', 'trigger.runner_type', 'trigger.job_logging', 'trigger.joblog_file']);
-
+/** A taskotron.yaml or trigger.cfg's ingest settings, alone (no environment), with every problem. */
 export function loadIngestConfig(text: string, file: string): { value?: IngestConfig; errors: Diagnostic[]; warnings: Diagnostic[] } {
-  const errors: Diagnostic[] = [];
-  const warnings: Diagnostic[] = [];
-  const at = (line: number, path: string, message: string, severity: 'error' | 'warning' = 'error') =>
-    (severity === 'error' ? errors : warnings).push({ severity, file, line, column: 1, path, message });
-  const { sections, errors: syntax } = parseIni(text);
-  for (const e of syntax) at(e.line, '', e.message);
-  const config: IngestConfig = { ...DEFAULT_CONFIG, validArches: [...DEFAULT_CONFIG.validArches] };
-  const base = dirname(resolve(file));
-  for (const [section, entries] of sections) {
-    for (const [key, { value, line }] of entries) {
-      const spec = KEYS.find((k) => k.section === section && k.key === key);
-      if (!spec) {
-        if (!KNOWN_UNUSED.has(`${section}.${key}`)) at(line, `${section}.${key}`, 'unknown key, ignored', 'warning');
-        continue;
-      }
-      const problem = spec.set(config, value, base);
-      if (problem) at(line, `${section}.${key}`, problem);
-    }
-  }
-  if (config.validArches.length === 0) at(1, 'trigger.valid_arches', 'needs at least one arch');
-  errors.sort((a, b) => a.line - b.line);
-  warnings.sort((a, b) => a.line - b.line);
-  return errors.length > 0 ? { errors, warnings } : { value: config, errors, warnings };
+  const loaded = loadConfig({ file, text, env: {} });
+  return loaded.value ? { value: ingestConfig(loaded.value), errors: [], warnings: loaded.warnings } : { errors: loaded.errors, warnings: loaded.warnings };
 }
 
-export function readIngestConfig(file: string): IngestConfig {
-  const result = loadIngestConfig(readFileSync(file, 'utf8'), file);
-  if (!result.value) {
-    throw new Error(result.errors.map((d) => `${d.file}:${d.line}: ${d.path ? `${d.path}: ` : ''}${d.message}`).join('\n'));
-  }
-  return result.value;
+/** The ingest settings of the configuration in `file`, with `options.env` over it; throws ConfigError. */
+export function readIngestConfig(file: string | undefined, options: Omit<LoadConfigOptions, 'file'> = { env: {} }): IngestConfig {
+  return ingestConfig(readConfig({ ...options, ...(file !== undefined ? { file } : {}) }));
 }
 
 /** Critical-path package names: one per line, `#` comments. */

@@ -7,6 +7,8 @@ import { loadNamespacePolicy, type NamespacePolicy } from './namespaces.js';
 import { DEFAULT_NAMESPACE } from './names.js';
 import type { ResultBusConfig } from './bus-output.js';
 import type { BasicAuth } from './resultsdb.js';
+import { configFile, readConfig, type ResolvedConfig } from '../config/load.js';
+import { configDurationSeconds } from '../config/schema.js';
 
 export interface ReportingConfig {
   /** ResultsDB API root, e.g. `https://resultsdb.example.org/api/v2.0`. Unset: the file target. */
@@ -46,33 +48,33 @@ export const DEFAULT_TEMPORAL_UI_URL = 'http://127.0.0.1:8233';
 export const DEFAULT_TESTCASE_REF_URL_BASE = 'https://fedoraproject.org/wiki/Taskotron/Tasks/';
 
 /**
- * TASKOTRON_RESULTSDB_URL, TASKOTRON_RESULTSDB_USERNAME + TASKOTRON_RESULTSDB_PASSWORD_FILE,
- * TASKOTRON_RESULTSDB_ACCEPTED_OUTCOMES (comma-separated; overrides what the server lists),
- * TASKOTRON_NAMESPACES_FILE (a namespaces.yaml), TASKOTRON_ARTIFACTS_BASEURL,
- * TASKOTRON_TEMPORAL_UI_URL, TASKOTRON_RESULT_BUS_BIND or TASKOTRON_RESULT_BUS_CONNECT (+ TASKOTRON_RESULT_BUS_TOPIC).
- * An invalid namespaces file throws, listing every problem.
+ * The reporting settings of the configuration: the `resultsdb`, `artifacts.base_url`,
+ * `temporal.ui_url` and `results_bus` keys. An invalid namespaces file throws, listing every problem.
  */
-export function reportingConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ReportingConfig {
-  const config: ReportingConfig = {};
-  if (env.TASKOTRON_RESULTSDB_URL) config.resultsdbUrl = env.TASKOTRON_RESULTSDB_URL;
-  if (env.TASKOTRON_RESULTSDB_USERNAME || env.TASKOTRON_RESULTSDB_PASSWORD_FILE) {
-    config.auth = basicAuthFrom(env.TASKOTRON_RESULTSDB_USERNAME, env.TASKOTRON_RESULTSDB_PASSWORD_FILE);
-  }
-  if (env.TASKOTRON_RESULTSDB_ACCEPTED_OUTCOMES) config.acceptedOutcomes = parseOutcomeList(env.TASKOTRON_RESULTSDB_ACCEPTED_OUTCOMES);
-  if (env.TASKOTRON_ARTIFACTS_BASEURL) config.artifactsBaseUrl = env.TASKOTRON_ARTIFACTS_BASEURL;
-  if (env.TASKOTRON_TEMPORAL_UI_URL) config.temporalUiUrl = env.TASKOTRON_TEMPORAL_UI_URL;
-  if (env.TASKOTRON_RESULT_BUS_BIND || env.TASKOTRON_RESULT_BUS_CONNECT) {
-    config.resultBus = {
-      ...(env.TASKOTRON_RESULT_BUS_BIND ? { bind: env.TASKOTRON_RESULT_BUS_BIND } : { connect: env.TASKOTRON_RESULT_BUS_CONNECT! }),
-      ...(env.TASKOTRON_RESULT_BUS_TOPIC ? { topic: env.TASKOTRON_RESULT_BUS_TOPIC } : {}),
-    };
-  }
-  if (env.TASKOTRON_NAMESPACES_FILE) {
-    const loaded = loadNamespacePolicy(env.TASKOTRON_NAMESPACES_FILE);
+export function reportingConfig(config: ResolvedConfig): ReportingConfig {
+  const out: ReportingConfig = {
+    temporalUiUrl: config.temporal.ui_url,
+    testcaseRefUrlBase: config.resultsdb.testcase_ref_url_base,
+    requestTimeoutMs: configDurationSeconds(config.resultsdb.request_timeout)! * 1000,
+  };
+  const resultsdb = config.resultsdb;
+  if (resultsdb.url) out.resultsdbUrl = resultsdb.url;
+  if (resultsdb.accepted_outcomes) out.acceptedOutcomes = resultsdb.accepted_outcomes;
+  if (resultsdb.username || resultsdb.password_file) out.auth = basicAuthFrom(resultsdb.username, resultsdb.password_file);
+  if (config.artifacts.base_url) out.artifactsBaseUrl = config.artifacts.base_url;
+  const bus = config.results_bus.fedmsg;
+  if (bus) out.resultBus = { ...(bus.bind ? { bind: bus.bind } : { connect: bus.connect! }), topic: bus.topic };
+  if (resultsdb.namespaces_file) {
+    const loaded = loadNamespacePolicy(resultsdb.namespaces_file);
     if (!loaded.value) throw new Error(`invalid namespaces file:\n${loaded.errors.map(formatDiagnostic).join('\n')}`);
-    config.namespaces = loaded.value;
+    out.namespaces = loaded.value;
   }
-  return config;
+  return out;
+}
+
+/** The reporting settings of the configuration ($TASKOTRON_CONFIG or the usual places, then `env`). */
+export function reportingConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ReportingConfig {
+  return reportingConfig(readConfig({ file: configFile(undefined, env), env }));
 }
 
 /** The job's page in the Temporal Web UI. */

@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
+import { createServer } from 'node:net';
 import { freePort } from '../../src/devserver/server.js';
+import { portTaken } from '../../src/devserver/ports.js';
 import { projectRoot } from '../../src/devserver/project.js';
 
 function descendants(pid: number): number[] {
@@ -142,5 +144,64 @@ test('taskotron start serves the Web UI, runs a worker and the ingest, and Ctrl-
     if (child.exitCode === null) child.kill('SIGKILL');
     rmSync(stateDir, { recursive: true, force: true });
     rmSync(runnerRoot, { recursive: true, force: true });
+  }
+});
+
+async function startArgs(stateDir: string): Promise<{ args: string[]; ports: number[] }> {
+  const ports = [await freePort(), await freePort(), await freePort()];
+  const [port, uiPort, fedmsgPort] = ports as [number, number, number];
+  return {
+    args: ['--import', 'tsx', 'src/cli/main.ts', 'start', '--port', String(port), '--ui-port', String(uiPort), '--fedmsg-port', String(fedmsgPort), '--state-dir', stateDir],
+    ports,
+  };
+}
+
+test('Ctrl-C the moment the Web UI answers, before the banner, stops the server it started: no process and no port left', { timeout: 150_000 }, async () => {
+  const stateDir = mkdtempSync(join(tmpdir(), 'taskotron-start-'));
+  const { args, ports } = await startArgs(stateDir);
+  const uiPort = ports[1]!;
+  // Its own process group, as `npm start` in a terminal: Ctrl-C signals the whole group.
+  const child = spawn(process.execPath, args, { cwd: projectRoot(), stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TEMPORAL_ADDRESS: '' }, detached: true });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  try {
+    const deadline = Date.now() + 90_000;
+    let answered = false;
+    while (!answered && Date.now() < deadline && child.exitCode === null) {
+      answered = await fetch(`http://127.0.0.1:${uiPort}/`).then((r) => r.ok, () => false);
+      if (!answered) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(answered, `the Web UI never answered:\n${output}`);
+    const started = descendants(child.pid!);
+    assert.ok(started.length >= 1, 'the Temporal server is running');
+    process.kill(-child.pid!, 'SIGINT');
+    assert.equal(await exited, 0, output);
+    assert.doesNotMatch(output, /Press Ctrl-C to stop\./, 'interrupted before the banner');
+    const until = Date.now() + 10_000;
+    while (started.some(alive) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(started.filter(alive), [], `processes left behind:\n${output}`);
+    for (const port of ports) assert.equal(await portTaken(port), false, `port ${port} still taken`);
+  } finally {
+    if (child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+});
+
+test('a start whose port is taken refuses at once, naming the port and the process holding it, and starts nothing', { timeout: 60_000 }, async () => {
+  const stateDir = mkdtempSync(join(tmpdir(), 'taskotron-start-'));
+  const { args, ports } = await startArgs(stateDir);
+  const holder = createServer();
+  await new Promise<void>((resolve) => holder.listen(ports[0], '127.0.0.1', resolve));
+  try {
+    const result = spawnSync(process.execPath, args, { cwd: projectRoot(), encoding: 'utf8', env: { ...process.env, TEMPORAL_ADDRESS: '' } });
+    assert.equal(result.status, 1, result.stderr);
+    assert.match(result.stderr, new RegExp(`taskotron start: port ${ports[0]} \\(Temporal gRPC\\) on 127\\.0\\.0\\.1 is already in use by pid ${process.pid} \\(`));
+    assert.match(result.stderr, /stop it or choose another port with --port/);
+    assert.equal(await portTaken(ports[1]!), false, 'no Web UI was started');
+  } finally {
+    holder.close();
+    rmSync(stateDir, { recursive: true, force: true });
   }
 });
