@@ -15,6 +15,8 @@ export interface RunnerConfig {
   services: FedoraServices;
   /** The per-host cache of downloaded RPMs, shared by every job on this host (issue 9). */
   downloadCache: DownloadCacheConfig;
+  /** How often and how patiently Fedora services are retried (issue 9; default: 6 tries over ~8 s). */
+  downloadRetry?: { attempts: number; initialDelayMs: number; maxDelayMs: number };
 }
 
 // ---- issue 9: Fedora services and the download cache -------------------------------------------

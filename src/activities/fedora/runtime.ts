@@ -54,6 +54,7 @@ export async function runFedoraDirective(
     config,
     progress,
     ...(context ? { signal: context.cancellationSignal } : {}),
+    ...(config.downloadRetry ? { retry: config.downloadRetry } : {}),
     ...(config.downloadCache.enabled ? { cache: sharedCache({ dir: downloadCacheDir(config), maxSize: config.downloadCache.maxSize }) } : {}),
     log: (line) => logStream.write(`${line}\n`),
   };
@@ -62,6 +63,7 @@ export async function runFedoraDirective(
   const heartbeats = setInterval(beat, HEARTBEAT_INTERVAL_MS);
   try {
     const output = await body(run);
+    beat(); // the final counts, so the last heartbeat shows the finished download
     run.log(`[taskotron] ${directive} done in ${Date.now() - started} ms: ${progress.filesDone} files, ${progress.bytesDone} bytes (${progress.filesCached} from the cache, ${progress.retries} retries)`);
     if (request.exported && Buffer.byteLength(JSON.stringify(output ?? null)) > MAX_EXPORT_BYTES) {
       throw stepFailure(FailureType.OutputTooLarge, `action '${request.name}': the ${directive} output is larger than ${MAX_EXPORT_BYTES} bytes and cannot be exported`, { log: logFile });
