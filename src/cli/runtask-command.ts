@@ -149,8 +149,14 @@ export async function runtask(formulaPath: string, options: RuntaskOptions): Pro
       }
     }
   };
+  // One query at a time, and the last one awaited before the connection closes: a query still
+  // retrying on a closed channel throws from a timer and would crash runtask after the job ended.
+  let polling: Promise<void> | undefined;
   const poller = setInterval(() => {
-    handle.query<JobResult>(JOB_PROGRESS_QUERY).then(show, () => undefined);
+    polling ??= handle
+      .query<JobResult>(JOB_PROGRESS_QUERY)
+      .then(show, () => undefined)
+      .finally(() => (polling = undefined));
   }, 250);
 
   let result: JobResult | undefined;
@@ -171,6 +177,7 @@ export async function runtask(formulaPath: string, options: RuntaskOptions): Pro
     }
   } finally {
     clearInterval(poller);
+    await polling;
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
