@@ -47,8 +47,13 @@ export async function downloadFile(url: string, dest: string, options: FetchOpti
     async () => {
       const temp = `${dest}.part-${process.pid}-${randomBytes(4).toString('hex')}`;
       let counted = 0;
+      // A server that stops sending without closing would hold the job until its time limit: a
+      // transfer with no byte for STALL_TIMEOUT_MS is abandoned and retried.
+      const stall = new AbortController();
+      const stallTimer = setTimeout(() => stall.abort(new TransientError(`${what}: no data from ${url} for ${STALL_TIMEOUT_MS / 1000} s`)), STALL_TIMEOUT_MS);
+      const signal = options.signal ? AbortSignal.any([options.signal, stall.signal]) : stall.signal;
       try {
-        const response = await fetch(url, { headers: { 'User-Agent': USER_AGENT }, signal: options.signal ?? null, redirect: 'follow' });
+        const response = await fetch(url, { headers: { 'User-Agent': USER_AGENT }, signal, redirect: 'follow' });
         if (!response.ok || !response.body) {
           await response.body?.cancel();
           throw httpFailure(response.status, what, url);
@@ -56,6 +61,7 @@ export async function downloadFile(url: string, dest: string, options: FetchOpti
         const declared = response.headers.get('content-length');
         const counter = new Transform({
           transform(chunk: Buffer, _encoding, done) {
+            stallTimer.refresh();
             counted += chunk.length;
             if (options.progress) options.progress.bytesDone += chunk.length;
             done(null, chunk);
@@ -73,7 +79,10 @@ export async function downloadFile(url: string, dest: string, options: FetchOpti
       } catch (error) {
         if (options.progress) options.progress.bytesDone -= counted;
         await unlink(temp).catch(() => undefined);
+        if (stall.signal.aborted && !options.signal?.aborted) throw stall.signal.reason as Error;
         throw error;
+      } finally {
+        clearTimeout(stallTimer);
       }
     },
     {
@@ -85,6 +94,9 @@ export async function downloadFile(url: string, dest: string, options: FetchOpti
     },
   );
 }
+
+/** No byte for this long and a transfer is abandoned (and retried). */
+export const STALL_TIMEOUT_MS = 60_000;
 
 export interface CacheSettings {
   dir: string;

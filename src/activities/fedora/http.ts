@@ -58,6 +58,7 @@ export async function withRetries<T>(attempt: (n: number) => Promise<T>, context
 /** fetch's own failures (refused, reset, body cut off) and stream errors, as opposed to our verdicts. */
 function isNetworkError(error: unknown): boolean {
   if (!(error instanceof Error) || error.name === 'AbortError') return false;
+  if (error.name === 'TimeoutError') return true;
   if (error instanceof NotFoundError || error instanceof RequestError) return false;
   const code = (error as { code?: string }).code ?? (error.cause as { code?: string } | undefined)?.code;
   return error instanceof TypeError || error.message === 'terminated' || typeof code === 'string';
@@ -79,7 +80,7 @@ export function httpFailure(status: number, what: string, url: string): Error {
 /** GET a JSON document, retried on transient failures. */
 export async function getJson<T>(url: string, what: string, context: RetryContext = {}): Promise<T> {
   return withRetries(async () => {
-    const response = await fetch(url, { headers: { Accept: 'application/json', 'User-Agent': USER_AGENT }, signal: context.signal ?? null, redirect: 'follow' });
+    const response = await fetch(url, { headers: { Accept: 'application/json', 'User-Agent': USER_AGENT }, signal: withTimeout(context.signal, REQUEST_TIMEOUT_MS), redirect: 'follow' });
     if (!response.ok) {
       await response.body?.cancel();
       throw httpFailure(response.status, what, url);
@@ -91,6 +92,15 @@ export async function getJson<T>(url: string, what: string, context: RetryContex
       throw new RequestError(`${what}: ${url} did not answer JSON (${text.slice(0, 80)})`);
     }
   }, context);
+}
+
+/** A request Koji or Bodhi does not answer in this long is a transient failure (checkb used 300 s). */
+export const REQUEST_TIMEOUT_MS = 300_000;
+
+/** The caller's cancellation combined with a deadline of `ms`. */
+export function withTimeout(signal: AbortSignal | undefined, ms: number): AbortSignal {
+  const timeout = AbortSignal.timeout(ms);
+  return signal ? AbortSignal.any([signal, timeout]) : timeout;
 }
 
 export const USER_AGENT = 'taskotron (+https://pagure.io/taskotron)';

@@ -5,7 +5,7 @@
 // `__starstar: true` (§1.3), and `multiCall` batches calls, answering `[value]` or a fault struct
 // per call (§1.5).
 import { Deserializer, XmlRpcFault, serializeMethodCall, type XmlRpcValue } from '@foxglove/xmlrpc';
-import { RequestError, TransientError, USER_AGENT, withRetries, type RetryContext } from './http.js';
+import { REQUEST_TIMEOUT_MS, RequestError, TransientError, USER_AGENT, withRetries, withTimeout, type RetryContext } from './http.js';
 
 /** A Koji fault (§1.4): 1000 GenericError covers most "no such …" answers. */
 export class KojiFault extends Error {
@@ -78,7 +78,7 @@ export class KojiSession {
         method: 'POST',
         headers: { 'Content-Type': 'text/xml', 'User-Agent': USER_AGENT },
         body,
-        signal: this.context.signal ?? null,
+        signal: withTimeout(this.context.signal, REQUEST_TIMEOUT_MS),
       });
       const text = await response.text();
       if (response.status >= 500 || response.status === 408 || response.status === 429) {
