@@ -3,6 +3,7 @@
 // must be survived (503 bursts, truncated files), the host cache shared by two jobs, and progress in
 // the heartbeat details.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -155,6 +156,26 @@ describe('koji directive', () => {
     assert.equal(count() - before, expected.length, 'the third job was served from the cache');
     assert.match(third.log, new RegExp(`cached .*${expected[0]!.replace(/\./g, '\\.')}`));
     assert.match(third.log, /\(3 from the cache, 0 retries\)/);
+  });
+
+  test('two runner processes filling one cache at once both get whole files, and the cache holds one whole copy of each', async () => {
+    const shared = runnerConfig(world, { downloadRetry: FAST_RETRY });
+    shared.downloadCache = { ...shared.downloadCache, dir: join(shared.root, 'cross-process-cache') };
+    const job = () =>
+      new Promise<string[]>((resolve, reject) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'cache-process.ts'), JSON.stringify(shared)], { stdio: ['ignore', 'pipe', 'inherit'] });
+        let out = '';
+        child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+        child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as string[]) : reject(new Error(`job process exited ${code}`))));
+      });
+    const [a, b] = await Promise.all([job(), job()]);
+    const expected = fileNames(world.pyfoo, (r) => !r.name.endsWith('-debuginfo'));
+    for (const paths of [a, b]) {
+      assert.deepEqual(paths.map((p) => basename(p)).sort(), expected);
+      for (const p of paths) assert.deepEqual(readFileSync(p), readFileSync(world.pyfoo.find((r) => basename(r.path) === basename(p))!.path));
+    }
+    const entries = readdirSync(shared.downloadCache.dir!);
+    assert.equal(entries.length, expected.length, `no temporary files left, one entry per file: ${entries.join(', ')}`);
   });
 
   test('the cache stays within max_size, least recently used first', async () => {
