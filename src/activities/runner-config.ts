@@ -16,7 +16,7 @@ export interface RunnerConfig {
   /** The per-host cache of downloaded RPMs, shared by every job on this host (issue 9). */
   downloadCache: DownloadCacheConfig;
   /** How often and how patiently Fedora services are retried (issue 9; default: 6 tries over ~8 s). */
-  downloadRetry?: { attempts: number; initialDelayMs: number; maxDelayMs: number };
+  downloadRetry?: { attempts: number; initialDelayMs: number; maxDelayMs: number; stallTimeoutMs?: number };
 }
 
 // ---- issue 9: Fedora services and the download cache -------------------------------------------

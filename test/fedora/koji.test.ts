@@ -140,6 +140,15 @@ describe('koji directive', () => {
     assert.match(log, /retry 1 in 20 ms: .*(terminated|truncated)/);
   });
 
+  test('a transfer that stalls (half a file, then silence) is abandoned after the stall timeout and fetched again', async () => {
+    const rpm = world.pyfoo.find((r) => r.arch === 'i686' && r.name === 'pyfoo')!;
+    world.koji.stallNext(basename(rpm.path), 1);
+    const stalling = { ...config, downloadRetry: { ...FAST_RETRY, stallTimeoutMs: 300 }, downloadCache: { ...config.downloadCache, enabled: false } };
+    const { output, log } = await koji(stalling, { arch: 'i686', arch_exclude: 'noarch' });
+    assert.deepEqual(readFileSync(output.downloaded_rpms![0]!), readFileSync(rpm.path));
+    assert.match(log, /retry 1 in 20 ms: .*no data from http:\/\/127\.0\.0\.1:\d+\/packages\/pyfoo\/1\.0\/1\.fc40\/i686\/pyfoo-1\.0-1\.fc40\.i686\.rpm for 0\.3 s/);
+  });
+
   test('two jobs on one host share the download cache: concurrent asks fetch each RPM once, later jobs fetch nothing', async () => {
     const shared = runnerConfig(world, { downloadRetry: FAST_RETRY });
     shared.downloadCache = { ...shared.downloadCache, dir: join(shared.root, 'host-cache') };

@@ -39,6 +39,8 @@ export interface KojiStandIn {
   failNext(fragment: string, count: number, status?: number): void;
   /** The next `count` GETs of paths containing `fragment` send half the file, then drop the connection. */
   truncateNext(fragment: string, count: number): void;
+  /** The next `count` GETs of paths containing `fragment` send half the file, then nothing, holding the connection open. */
+  stallNext(fragment: string, count: number): void;
   /** GETs per path under /packages. */
   gets: Map<string, number>;
   /** Hub calls by method name (multiCall's inner calls counted too). */
@@ -117,7 +119,7 @@ export async function startKojiStandIn(): Promise<KojiStandIn> {
   const builds: StoredBuild[] = [];
   const rpmRows = new Map<number, { rpm: BuiltRpm; build: StoredBuild }>();
   const failures: { fragment: string; count: number; status: number }[] = [];
-  const truncations: { fragment: string; count: number }[] = [];
+  const truncations: { fragment: string; count: number; stall?: boolean }[] = [];
   const gets = new Map<string, number>();
   const calls: string[] = [];
   let nextRpmId = 6400;
@@ -323,7 +325,9 @@ export async function startKojiStandIn(): Promise<KojiStandIn> {
       truncation.count -= 1;
       const half = createReadStream(rpm.path, { start: 0, end: Math.floor(size / 2) - 1 });
       half.on('data', (chunk) => res.write(chunk));
-      half.on('end', () => res.destroy());
+      half.on('end', () => {
+        if (!truncation.stall) res.destroy();
+      });
       return;
     }
     createReadStream(rpm.path).pipe(res);
@@ -365,6 +369,9 @@ export async function startKojiStandIn(): Promise<KojiStandIn> {
     },
     truncateNext(fragment, count) {
       truncations.push({ fragment, count });
+    },
+    stallNext(fragment, count) {
+      truncations.push({ fragment, count, stall: true });
     },
     gets,
     calls,

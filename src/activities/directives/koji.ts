@@ -50,6 +50,7 @@ interface RpmRow {
 }
 
 const ACTIONS = ['download', 'download_tag', 'download_latest_stable'];
+const MULTICALL_BATCH = 100;
 
 /** Relative paths in a formula are relative to the task directory, where the original ran. */
 export function targetDir(value: string | undefined, job: JobPaths): string {
@@ -95,7 +96,11 @@ export class KojiDownloader {
   /** The RPM rows of each build, in one multiCall of listRPMs(buildID=…, arches=…). */
   async rpmsOf(builds: BuildInfo[], selection: ArchSelection, debuginfo: boolean): Promise<Map<BuildInfo, RpmRow[]>> {
     const kwargs = (id: number) => ({ buildID: id, ...(selection.all ? {} : { arches: selection.arches }) });
-    const answers = await this.session.multiCall(builds.map((b) => ({ method: 'listRPMs', kwargs: kwargs(b.id) })));
+    // Batches of MULTICALL_BATCH, as koji's own ClientSession.multiCall(batch=N) does: a tag can hold thousands of builds.
+    const answers = [];
+    for (let i = 0; i < builds.length; i += MULTICALL_BATCH) {
+      answers.push(...(await this.session.multiCall(builds.slice(i, i + MULTICALL_BATCH).map((b) => ({ method: 'listRPMs', kwargs: kwargs(b.id) })))));
+    }
     const rows = new Map<BuildInfo, RpmRow[]>();
     answers.forEach((answer, i) => {
       if (!answer.ok) throw answer.fault;

@@ -50,7 +50,8 @@ export async function downloadFile(url: string, dest: string, options: FetchOpti
       // A server that stops sending without closing would hold the job until its time limit: a
       // transfer with no byte for STALL_TIMEOUT_MS is abandoned and retried.
       const stall = new AbortController();
-      const stallTimer = setTimeout(() => stall.abort(new TransientError(`${what}: no data from ${url} for ${STALL_TIMEOUT_MS / 1000} s`)), STALL_TIMEOUT_MS);
+      const stallMs = options.retry?.stallTimeoutMs ?? STALL_TIMEOUT_MS;
+      const stallTimer = setTimeout(() => stall.abort(new TransientError(`${what}: no data from ${url} for ${stallMs / 1000} s`)), stallMs);
       const signal = options.signal ? AbortSignal.any([options.signal, stall.signal]) : stall.signal;
       try {
         const response = await fetch(url, { headers: { 'User-Agent': USER_AGENT }, signal, redirect: 'follow' });

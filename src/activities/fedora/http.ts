@@ -24,6 +24,8 @@ export interface RetryPolicy {
   attempts: number;
   initialDelayMs: number;
   maxDelayMs: number;
+  /** Downloads only: a transfer with no byte for this long is abandoned and retried (default 60 s). */
+  stallTimeoutMs?: number;
 }
 
 /** Six tries over about eight seconds: long enough for a hub restart or a load-balancer hiccup. */
