@@ -27,7 +27,12 @@ export async function runYumrepoinfoAction(request: ActionRequest<{ koji_tag: st
     for (let section: string | undefined = first; section; ) {
       if (seen.has(section)) throw new ParameterError(`${info.path}: [${section}] is its own ancestor`);
       seen.add(section);
-      output[section] = Object.fromEntries(arches.map((arch) => [arch, repoValue(info, section!, 'url', arch)]));
+      const name = section;
+      try {
+        output[name] = Object.fromEntries(arches.map((arch) => [arch, repoValue(info, name, 'url', arch)]));
+      } catch (error) {
+        throw new ParameterError((error as Error).message);
+      }
       run.log(`${section}: ${JSON.stringify(output[section])}`);
       const parent: string = info.sections.get(section)?.parent ?? '';
       section = parent ? (sectionForTag(info, parent) ?? (() => { throw new ParameterError(`${info.path}: [${section}] names parent '${parent}', which has no section`); })()) : undefined;
