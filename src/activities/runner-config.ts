@@ -17,7 +17,100 @@ export interface RunnerConfig {
   sandbox: SandboxSettings;
   /** artifacts.base_url: where the artifacts directory is on the web; logs and results link there. */
   artifactsBaseUrl?: string;
+  /** Where Koji, Bodhi and dist-git are (issue 9). */
+  services: FedoraServices;
+  /** The per-host cache of downloaded RPMs, shared by every job on this host (issue 9). */
+  downloadCache: DownloadCacheConfig;
+  /** How often and how patiently Fedora services are retried (issue 9; default: 6 tries over ~8 s). */
+  downloadRetry?: { attempts: number; initialDelayMs: number; maxDelayMs: number; stallTimeoutMs?: number };
 }
+
+// ---- issue 9: Fedora services and the download cache -------------------------------------------
+// taskotron.yaml `runner:` keys, exactly as the settled interface names them (the config loader of
+// issue 11 maps them onto these fields):
+//   koji_url, pkg_url, bodhi_url, distgit_url, yumrepoinfo,
+//   download_cache: { enabled, dir, max_size }
+// Environment overrides, which always win (also for runtask):
+//   TASKOTRON_KOJI_URL, TASKOTRON_PKG_URL, TASKOTRON_BODHI_URL, TASKOTRON_DISTGIT_URL,
+//   TASKOTRON_YUMREPOINFO, TASKOTRON_DOWNLOAD_CACHE_ENABLED, TASKOTRON_DOWNLOAD_CACHE_DIR,
+//   TASKOTRON_DOWNLOAD_CACHE_MAX_SIZE.
+// Defaults are Fedora's public endpoints so a task author's laptop just works; tests never use them.
+
+export interface FedoraServices {
+  /** koji_url: the Koji hub's XML-RPC endpoint. */
+  kojiUrl: string;
+  /** pkg_url: where builds are served, `<pkg_url>/<name>/<version>/<release>/<arch>/<nvra>.rpm`. */
+  pkgUrl: string;
+  /** bodhi_url: Bodhi's REST root (`<bodhi_url>/updates/<alias>`). */
+  bodhiUrl: string;
+  /** distgit_url: the dist-git (Pagure) base URL, the `distgit` directive's default `baseurl`. */
+  distgitUrl: string;
+  /**
+   * Set when TASKOTRON_DISTGIT_URL is: it then replaces even a `baseurl:` written in the formula
+   * (the real formulas name https://src.fedoraproject.org), so a stand-in or a mirror always works.
+   */
+  distgitUrlForced: boolean;
+  /** yumrepoinfo: path of the yumrepoinfo.conf the `yumrepoinfo` and `distgit` directives read. */
+  yumrepoinfo: string;
+}
+
+export interface DownloadCacheConfig {
+  /** download_cache.enabled (the original's `download_cache_enabled`). */
+  enabled: boolean;
+  /** download_cache.dir; default `<root>/cache/downloads`. */
+  dir?: string;
+  /** download_cache.max_size in bytes (the config accepts 500M, 10G, ...); least recently used go first. */
+  maxSize: number;
+}
+
+export const FEDORA_SERVICES: Omit<FedoraServices, 'distgitUrlForced'> = {
+  kojiUrl: 'https://koji.fedoraproject.org/kojihub',
+  pkgUrl: 'https://kojipkgs.fedoraproject.org/packages',
+  bodhiUrl: 'https://bodhi.fedoraproject.org',
+  distgitUrl: 'https://src.fedoraproject.org',
+  yumrepoinfo: '/etc/taskotron/yumrepoinfo.conf',
+};
+
+export const DEFAULT_DOWNLOAD_CACHE_MAX_SIZE = 20 * 2 ** 30;
+
+/** `1048576`, `500M`, `10G`, `2GiB` → bytes; throws naming the key on anything else. */
+export function parseSize(value: string | number, key = 'download_cache.max_size'): number {
+  if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return Math.floor(value);
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b)?\s*$/i.exec(String(value));
+  if (!match) throw new Error(`${key}: '${value}' is not a size (bytes, or a number with K, M, G or T)`);
+  const power = ['', 'k', 'm', 'g', 't'].indexOf(match[2]!.toLowerCase());
+  return Math.floor(Number(match[1]) * 1024 ** power);
+}
+
+function envFlag(value: string | undefined, fallback: boolean): boolean {
+  if (value === undefined || value === '') return fallback;
+  return !['0', 'false', 'no', 'off'].includes(value.toLowerCase());
+}
+
+export function fedoraServicesFromEnv(env: NodeJS.ProcessEnv = process.env): FedoraServices {
+  return {
+    kojiUrl: env.TASKOTRON_KOJI_URL || FEDORA_SERVICES.kojiUrl,
+    pkgUrl: (env.TASKOTRON_PKG_URL || FEDORA_SERVICES.pkgUrl).replace(/\/+$/, ''),
+    bodhiUrl: (env.TASKOTRON_BODHI_URL || FEDORA_SERVICES.bodhiUrl).replace(/\/+$/, ''),
+    distgitUrl: (env.TASKOTRON_DISTGIT_URL || FEDORA_SERVICES.distgitUrl).replace(/\/+$/, ''),
+    distgitUrlForced: Boolean(env.TASKOTRON_DISTGIT_URL),
+    yumrepoinfo: env.TASKOTRON_YUMREPOINFO || FEDORA_SERVICES.yumrepoinfo,
+  };
+}
+
+export function downloadCacheFromEnv(env: NodeJS.ProcessEnv = process.env): DownloadCacheConfig {
+  return {
+    enabled: envFlag(env.TASKOTRON_DOWNLOAD_CACHE_ENABLED, true),
+    ...(env.TASKOTRON_DOWNLOAD_CACHE_DIR ? { dir: env.TASKOTRON_DOWNLOAD_CACHE_DIR } : {}),
+    maxSize: env.TASKOTRON_DOWNLOAD_CACHE_MAX_SIZE ? parseSize(env.TASKOTRON_DOWNLOAD_CACHE_MAX_SIZE, 'TASKOTRON_DOWNLOAD_CACHE_MAX_SIZE') : DEFAULT_DOWNLOAD_CACHE_MAX_SIZE,
+  };
+}
+
+export function downloadCacheDir(config: RunnerConfig): string {
+  return config.downloadCache.dir ?? join(config.root, 'cache', 'downloads');
+}
+// ---- end of issue 9 block -------------------------------------------------------------------------
+
 
 // ---- runner.sandbox (issue 10) -----------------------------------------------------------------
 // taskotron.yaml:
@@ -63,14 +156,29 @@ export function sandboxSettings(config: ResolvedConfig): SandboxSettings {
 }
 // ---- end of runner.sandbox ---------------------------------------------------------------------
 
-export function runnerConfig(config: ResolvedConfig): RunnerConfig {
+export function runnerConfig(config: ResolvedConfig, env: NodeJS.ProcessEnv = process.env): RunnerConfig {
   const runner = config.runner;
+  const trim = (url: string) => url.replace(/\/+$/, '');
   return {
     root: runner.root,
     installDependencies: runner.install_deps,
     python: runner.python,
     killGraceMs: configDurationSeconds(runner.kill_grace)! * 1000,
     sandbox: sandboxSettings(config),
+    services: {
+      kojiUrl: runner.koji_url ?? FEDORA_SERVICES.kojiUrl,
+      pkgUrl: trim(runner.pkg_url ?? FEDORA_SERVICES.pkgUrl),
+      bodhiUrl: trim(runner.bodhi_url ?? FEDORA_SERVICES.bodhiUrl),
+      distgitUrl: trim(runner.distgit_url ?? FEDORA_SERVICES.distgitUrl),
+      // Only the environment override beats a formula's own `baseurl:` (see FedoraServices).
+      distgitUrlForced: Boolean(env.TASKOTRON_DISTGIT_URL),
+      yumrepoinfo: runner.yumrepoinfo ?? FEDORA_SERVICES.yumrepoinfo,
+    },
+    downloadCache: {
+      enabled: runner.download_cache.enabled,
+      ...(runner.download_cache.dir ? { dir: runner.download_cache.dir } : {}),
+      maxSize: parseSize(runner.download_cache.max_size, 'runner.download_cache.max_size'),
+    },
     ...(config.artifacts.base_url ? { artifactsBaseUrl: config.artifacts.base_url } : {}),
   };
 }

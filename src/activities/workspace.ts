@@ -196,7 +196,8 @@ export function createWorkspaceActivities(config: RunnerConfig, hostname: string
         else missing.push(dependency);
       }
       if (missing.length === 0) return { present, installed: [] };
-      if (config.installDependencies && (await commandExists('dnf'))) {
+      const hasDnf = await commandExists('dnf');
+      if (config.installDependencies && hasDnf) {
         // The runner's own tool on the host's OS: supervised, never sandboxed (it installs into the host).
         const result = await runSupervised({ argv: ['dnf', 'install', '-y', '--', ...missing], cwd: '/', progress: { installing: missing.join(' ') } });
         if (result.exitCode === 0) return { present, installed: missing };
@@ -204,10 +205,15 @@ export function createWorkspaceActivities(config: RunnerConfig, hostname: string
           logTail: result.stderrTail.split('\n').slice(-40).join('\n'),
         });
       }
+      // environment.rpm names Fedora packages: say what a task author can do about it on this host.
+      const advice = hasDnf
+        ? 'installing them is off on this runner: TASKOTRON_INSTALL_DEPS=1 (or `taskotron worker --install-deps`) lets it install them with dnf'
+        : config.installDependencies
+          ? 'installing them needs dnf, which this host lacks: run the task on a Fedora runner (or a Fedora container), or install the equivalents yourself and try the formula without environment.rpm'
+          : 'installing them is off on this runner (TASKOTRON_INSTALL_DEPS=1 turns it on) and would need dnf, which this host lacks: environment.rpm names Fedora packages, so run the task on a Fedora runner (or a Fedora container), or install the equivalents yourself and try the formula without environment.rpm';
       throw stepFailure(
         FailureType.MissingDependencies,
-        `${hostname} lacks the task's dependencies: ${missing.join(', ')}` +
-          (config.installDependencies ? ' (installing needs dnf, which this host lacks)' : ' (installing them is off on this runner: TASKOTRON_INSTALL_DEPS=1 turns it on)'),
+        `${hostname} lacks the task's dependencies: ${missing.join(', ')} (${advice})`,
         { missing },
       );
     },

@@ -21,6 +21,11 @@ export const FailureType = {
   InvalidParameters: 'InvalidParameters',
   /** The directive exists in the formula language but this runner cannot run it yet. */
   DirectiveNotAvailable: 'DirectiveNotAvailable',
+  /** A Koji build or tag, Bodhi update or dist-git file that does not exist: retrying cannot help. */
+  NotFound: 'NotFound',
+  /** Koji, Bodhi, dist-git or the package server kept failing (5xx, network, truncated files) after
+   *  the directive's own retries: infrastructure trouble, retryable. */
+  ServiceUnavailable: 'ServiceUnavailable',
   /** An action's output is too big to carry in workflow history. */
   OutputTooLarge: 'OutputTooLarge',
   /** The runner host is shutting down and killed the step: the job moves to another host. */
@@ -40,6 +45,7 @@ export const NON_RETRYABLE: FailureTypeName[] = [
   FailureType.DuplicateJob,
   FailureType.InvalidParameters,
   FailureType.DirectiveNotAvailable,
+  FailureType.NotFound,
   FailureType.OutputTooLarge,
 ];
 

@@ -123,7 +123,7 @@ export const RunnerSchema = section(
     koji_url: url('Koji hub XML-RPC API (koji directive)').optional(),
     pkg_url: url('Koji package server, where built RPMs are downloaded from').optional(),
     bodhi_url: url('Bodhi API (bodhi directive)').optional(),
-    distgit_url: url('dist-git, with %(pkg)s-style placeholders as the distgit directive expects').optional(),
+    distgit_url: url('dist-git (Pagure) base URL: raw files at <distgit_url>/<namespace>/<package>/raw/<gitref>/f/<path>').optional(),
     yumrepoinfo: path('yumrepoinfo.conf for the yumrepoinfo directive').optional(),
     download_cache: DownloadCacheSchema,
   },

@@ -9,7 +9,12 @@ import type { ActionOutput, ActionRequest } from './context.js';
 import { runPythonAction, type PythonParams } from './python.js';
 import { runShellAction } from './shell.js';
 import { runCreateReportAction, runExitcodeAction, runXunitAction } from './results-directives.js';
-import { runDummyAction, unavailable } from './simple.js';
+import { runDummyAction } from './simple.js';
+import { runKojiAction, type KojiParams } from './koji.js';
+import { runBodhiAction, type BodhiParams } from './bodhi.js';
+import { runDistgitAction, type DistgitParams } from './distgit.js';
+import { runCreaterepoAction } from './createrepo.js';
+import { runYumrepoinfoAction } from './yumrepoinfo.js';
 
 export function createDirectiveActivities(config: RunnerConfig) {
   const activities = {
@@ -31,20 +36,20 @@ export function createDirectiveActivities(config: RunnerConfig) {
     async create_report(request: ActionRequest<Parameters<typeof runCreateReportAction>[0]['params']>): Promise<ActionOutput> {
       return runCreateReportAction(request);
     },
-    async koji(request: ActionRequest): Promise<ActionOutput> {
-      return unavailable('koji', request);
+    async koji(request: ActionRequest<KojiParams>): Promise<ActionOutput> {
+      return runKojiAction(request, config);
     },
-    async bodhi(request: ActionRequest): Promise<ActionOutput> {
-      return unavailable('bodhi', request);
+    async bodhi(request: ActionRequest<BodhiParams>): Promise<ActionOutput> {
+      return runBodhiAction(request, config);
     },
-    async distgit(request: ActionRequest): Promise<ActionOutput> {
-      return unavailable('distgit', request);
+    async distgit(request: ActionRequest<DistgitParams>): Promise<ActionOutput> {
+      return runDistgitAction(request, config);
     },
-    async createrepo(request: ActionRequest): Promise<ActionOutput> {
-      return unavailable('createrepo', request);
+    async createrepo(request: ActionRequest<{ repodir: string }>): Promise<ActionOutput> {
+      return runCreaterepoAction(request, config);
     },
-    async yumrepoinfo(request: ActionRequest): Promise<ActionOutput> {
-      return unavailable('yumrepoinfo', request);
+    async yumrepoinfo(request: ActionRequest<{ koji_tag: string; arch: string | string[] }>): Promise<ActionOutput> {
+      return runYumrepoinfoAction(request, config);
     },
   };
   const base = config.artifactsBaseUrl;

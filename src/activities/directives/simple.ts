@@ -10,13 +10,3 @@ export function runDummyAction(request: ActionRequest<{ result: string; msg?: st
   }
   return { ...(request.exported ? { output: request.params.msg ?? null } : {}), durationMs: Date.now() - started };
 }
-
-/** Directives of the formula language this runner does not run yet: fail loudly, never pass silently. */
-export const UNAVAILABLE_DIRECTIVES = ['koji', 'bodhi', 'distgit', 'createrepo', 'yumrepoinfo'] as const;
-
-export function unavailable(directive: string, request: ActionRequest): never {
-  throw stepFailure(
-    FailureType.DirectiveNotAvailable,
-    `action '${request.name}': the '${directive}' directive is not available on this runner yet (it needs a Koji/Bodhi/dist-git integration that has not landed)`,
-  );
-}
