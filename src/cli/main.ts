@@ -12,6 +12,7 @@ import { registerIngest } from './ingest.js';
 import { registerPublish } from './publish.js';
 import { registerReplay } from './replay.js';
 import { registerResult } from './result.js';
+import { registerJobs } from './jobs.js';
 
 export function buildProgram(): Command {
   const program = new Command('taskotron')
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerPublish(program);
   registerReplay(program);
   registerResult(program);
+  registerJobs(program);
   return program;
 }
 

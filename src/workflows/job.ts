@@ -30,6 +30,7 @@ import {
   type Outcome,
   type ReportedResult,
 } from '../common/job.js';
+import { jobEndDetails } from '../common/job-metadata.js';
 import { runnerQueue } from '../common/queues.js';
 import { Arch, Item, ItemType, JobOutcome, RunnerHost, TaskName } from '../common/search-attributes.js';
 import { durationSeconds } from '../formula/duration.js';
@@ -150,7 +151,8 @@ export async function runJob(input: JobInput): Promise<JobResult> {
     if (logTail) result.logTail = logTail;
     result.summary = summarizeOutcomes(result.results.map((r) => r.outcome)) || outcome;
     upsertSearchAttributes([{ key: JobOutcome, value: outcome }]);
-    setCurrentDetails(`**${outcome}**${reason ? `: ${reason}` : ''}${result.summary !== outcome ? ` — ${result.summary}` : ''}`);
+    // Not a command: the job's page tells how it ended without opening the result JSON.
+    setCurrentDetails(jobEndDetails(result));
   }
 
   /** Every step of the job on one host, on that host's own task queue. */
