@@ -28,7 +28,6 @@ export function jobStartDetails(input: JobInput, origin: JobOrigin): string {
     `- Started by: ${describeOrigin(origin)}`,
     `- Task source: ${describeSource(input)}`,
     `- Job uuid: \`${code(input.uuid)}\` (artifacts directory name, ResultsDB group)`,
-    `- Search: \`Item="${code(input.item)}"\`, \`TaskName="${code(input.task)}"\``,
   ];
   return clip(lines.join('\n'));
 }
@@ -61,9 +60,12 @@ export function jobEndDetails(result: JobResult): string {
   return clip(lines.join('\n'));
 }
 
-/** The word an operator scans for: a success looks different from everything else. */
+/**
+ * The word an operator scans for. Plain text, no emoji: a server without emoji fonts (or a
+ * headless browser) draws them as empty boxes.
+ */
 export function outcomeBadge(outcome: Outcome): string {
-  return outcome === 'PASSED' || outcome === 'INFO' ? `✅ ${outcome}` : `❌ ${outcome}`;
+  return outcome === 'PASSED' || outcome === 'INFO' ? `Outcome: ${outcome}` : `Outcome: ${outcome} (not a success)`;
 }
 
 function actionRow(action: ActionRecord, result: JobResult): string {

@@ -87,7 +87,7 @@ describe('taskotron jobs', () => {
     assert.match(details, /Task source: local directory `.*test\/fixtures\/tasks\/reports`/);
     // The UI's "Current Details" tab asks the workflow through this built-in query.
     const metadata = await handle.query<{ currentDetails: string }>('__temporal_workflow_metadata');
-    assert.match(metadata.currentDetails, /^## ❌ FAILED/);
+    assert.match(metadata.currentDetails, /^## Outcome: FAILED \(not a success\)$/m);
     assert.match(metadata.currentDetails, /\| 5 \| exit code \(exitcode\) \| passed \|/);
   });
 
@@ -151,7 +151,7 @@ describe('taskotron jobs', () => {
       assert.match(stdout, new RegExp(`^  ${step}\\s+completed\\s+1\\s+\\d+\\.\\ds\\s+\\d+\\.\\ds$`, 'm'), `step ${step} in:\n${stdout}`);
     }
     assert.match(stdout, /^Artifacts:\n\s+\S+:\/.*\/artifacts\//m);
-    assert.match(stdout, /^Last log lines \(\[1\] copy the xunit file into the artifacts\):\n  \| \$ "cp" "junit\.xml"/m);
+    assert.match(stdout, /^Last log lines \(\[1\] copy the xunit file into the artifacts\):\n {2}\| \$ "cp" "junit\.xml"/m);
   });
 
   test('jobs rerun resets the job to its first workflow task: a new run of the same job, the old run kept', async () => {
@@ -194,7 +194,7 @@ describe('taskotron jobs', () => {
     );
     const shown = await taskotron('jobs', 'show', id);
     assert.match(shown.stdout, /^Outcome:\s+none yet \(running\)$/m);
-    assert.match(shown.stdout, /^  2-shell sleep\s+running\s+1\s+\d+\.\ds\s+-$/m);
+    assert.match(shown.stdout, /^ {2}2-shell sleep\s+running\s+1\s+\d+\.\ds\s+-$/m);
     const cancel = await taskotron('jobs', 'cancel', id);
     assert.equal(cancel.code, 0, cancel.stderr);
     assert.match(cancel.stdout, /^Cancel requested for /);

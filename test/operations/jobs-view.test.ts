@@ -59,7 +59,7 @@ test('the end details lead with the outcome, then the reason, the actions with t
   assert.equal(
     jobEndDetails(result),
     [
-      '## ❌ CRASHED',
+      '## Outcome: CRASHED (not a success)',
       '',
       "Reason: action 'run': command 1 of 1 exited with 2",
       '',
@@ -75,5 +75,5 @@ test('the end details lead with the outcome, then the reason, the actions with t
       'host builder-1 · artifacts `builder-1:/srv/artifacts/u-1`',
     ].join('\n'),
   );
-  assert.match(jobEndDetails({ ...result, outcome: 'PASSED', reason: undefined, logTail: undefined } as JobResult), /^## ✅ PASSED/);
+  assert.match(jobEndDetails({ ...result, outcome: 'PASSED', reason: undefined, logTail: undefined } as JobResult), /^## Outcome: PASSED$/m);
 });
