@@ -41,7 +41,12 @@ class JobsCommandError extends Error {}
 
 async function withClient<T>(options: ConnectOptions, run: (client: Client, namespace: string) => Promise<T>): Promise<T> {
   const settings = temporalSettingsFromOptions(options);
-  const connection = await Connection.connect({ ...connectionOptions(settings), connectTimeout: 5000 });
+  let connection: Connection;
+  try {
+    connection = await Connection.connect({ ...connectionOptions(settings), connectTimeout: 5000 });
+  } catch (error) {
+    throw new JobsCommandError(`cannot reach Temporal at ${settings.address} (namespace ${settings.namespace}): ${(error as Error).message}`);
+  }
   try {
     return await run(new Client({ connection, namespace: settings.namespace }), settings.namespace);
   } finally {

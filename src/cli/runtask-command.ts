@@ -156,8 +156,11 @@ export async function runtask(formulaPath: string, options: RuntaskOptions): Pro
       }
     }
   };
+  // One poll at a time, and the last one awaited before the connection closes: a query still retrying
+  // on a closed channel throws from a timer and kills the process (seen on a loaded machine).
+  let polling: Promise<void> | undefined;
   const poller = setInterval(() => {
-    handle.query<JobResult>(JOB_PROGRESS_QUERY).then(show, () => undefined);
+    polling ??= handle.query<JobResult>(JOB_PROGRESS_QUERY).then(show, () => undefined).finally(() => (polling = undefined));
   }, 250);
 
   let result: JobResult | undefined;
@@ -178,6 +181,7 @@ export async function runtask(formulaPath: string, options: RuntaskOptions): Pro
     }
   } finally {
     clearInterval(poller);
+    await polling;
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }

@@ -8,6 +8,7 @@ import { execFile } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import type { Client } from '@temporalio/client';
 import { projectRoot } from '../../src/devserver/project.js';
+import { freePort } from '../../src/devserver/server.js';
 import { fixtureTask, startTestRunner, type TestRunner } from '../support/job.js';
 import { quietRuntime } from '../support/runtime.js';
 import { testAddress, testClient, uniqueName } from '../support/temporal.js';
@@ -138,6 +139,10 @@ describe('taskotron jobs', () => {
     const missing = await taskotron('jobs', 'show', 'no-such-job');
     assert.equal(missing.code, 1);
     assert.equal(missing.stderr.trim(), "taskotron jobs: no job with workflow ID 'no-such-job'");
+    const port = await freePort();
+    const unreachable = await taskotron('jobs', 'list', '--address', `127.0.0.1:${port}`);
+    assert.equal(unreachable.code, 1);
+    assert.match(unreachable.stderr, new RegExp(`^taskotron jobs: cannot reach Temporal at 127\\.0\\.0\\.1:${port} \\(namespace default\\): .+\n$`));
   });
 
   test('jobs show tells the story: steps with durations, outcome, results, artifacts and the log tail', async () => {
