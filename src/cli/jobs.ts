@@ -319,7 +319,7 @@ export function registerJobs(program: Command): void {
   addTemporalOptions(
     jobs
       .command('list')
-      .description('jobs matching the filters, newest first: task, item, arch, outcome, host, duration')
+      .description('jobs matching the filters (running first, then most recently closed): task, item, arch, outcome, host, duration')
       .option('--task <name>', 'task name (search attribute TaskName)')
       .option('--item <item>', 'item, e.g. foo-1.0-1.fc40 (Item)')
       .option('--type <type>', 'item type, e.g. koji_build (ItemType)')
