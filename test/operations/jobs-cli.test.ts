@@ -152,7 +152,8 @@ describe('taskotron jobs', () => {
     assert.match(stdout, /^Status:\s+COMPLETED after \d/m);
     assert.match(stdout, /^Outcome:\s+FAILED/m);
     assert.match(stdout, new RegExp(`^Host:\\s+${runner.worker.hostname}$`, 'm'));
-    for (const step of ['claimHost', 'prepareWorkspace', 'loadFormula', '1-shell copy the xunit file into the artifacts', '2-xunit per-test results', '5-exitcode exit code']) {
+    // How a host is taken (claimHost, or a slot held for the whole job) is the job workflow's business.
+    for (const step of ['prepareWorkspace', 'loadFormula', '1-shell copy the xunit file into the artifacts', '2-xunit per-test results', '5-exitcode exit code']) {
       assert.match(stdout, new RegExp(`^  ${step}\\s+completed\\s+1\\s+\\d+\\.\\ds\\s+\\d+\\.\\ds$`, 'm'), `step ${step} in:\n${stdout}`);
     }
     assert.match(stdout, /^Artifacts:\n\s+\S+:\/.*\/artifacts\//m);
