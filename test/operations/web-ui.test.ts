@@ -161,6 +161,22 @@ describe('the Web UI tells the story', () => {
     assert.match(row('slow'), /Completed[\s\S]*PASSED/);
   });
 
+  test('a documented saved-view link creates the "Not a success" view: the FAILED and CRASHED jobs, not the PASSED one', async () => {
+    const query = 'WorkflowType = "runJob" AND JobOutcome IN ("FAILED", "NEEDS_INSPECTION", "CRASHED", "ABORTED")';
+    await page.goto(`${server.uiUrl}/namespaces/default/workflows?query=${encodeURIComponent(query)}&savedQuery=${encodeURIComponent('Not a success')}`);
+    await page.getByText('Not a success', { exact: true }).first().waitFor();
+    const rows = page.getByTestId('workflows-summary-configurable-table-row');
+    await rows.nth(1).waitFor();
+    await page.getByTestId('workflows-summary-configurable-table-row').nth(2).waitFor({ state: 'detached' });
+    await page.screenshot({ path: join(shots, 'saved-view-not-a-success.png') });
+    const texts = (await rows.allInnerTexts()).join('\n');
+    assert.ok(texts.includes(ids.reports!) && texts.includes(ids.ignorereturn!), texts);
+    assert.ok(!texts.includes(ids.slow!), texts);
+    // The view is kept by the browser, as the UI keeps every saved view.
+    const saved = await page.evaluate("localStorage.getItem('saved-workflow-queries')") as string | null;
+    assert.match(saved ?? '', /"name":"Not a success"/);
+  });
+
   test("a job's User Metadata tab says what it is and how it ended, without opening the result JSON", async () => {
     const id = ids.reports!;
     const runId = (await client.workflow.getHandle(id).describe()).runId;
