@@ -72,15 +72,16 @@ function action<A extends unknown[]>(run: (...args: A) => Promise<void>): (...ar
 
 /** The job's latest run (a rerun makes a new one), or the run asked for. */
 async function jobHandle(client: Client, workflowId: string, runId?: string): Promise<WorkflowHandle> {
-  const handle = client.workflow.getHandle(workflowId, runId);
+  let description;
   try {
-    const description = await handle.describe();
-    if (description.type !== JOB_WORKFLOW) throw new JobsCommandError(`${workflowId} is a ${description.type} workflow, not a job (${JOB_WORKFLOW})`);
+    description = await client.workflow.getHandle(workflowId, runId).describe();
   } catch (error) {
     if (error instanceof WorkflowNotFoundError) throw new JobsCommandError(`no job with workflow ID '${workflowId}'${runId ? ` and run ID ${runId}` : ''}`);
     throw error;
   }
-  return runId ? handle : client.workflow.getHandle(workflowId, (await handle.describe()).runId);
+  if (description.type !== JOB_WORKFLOW) throw new JobsCommandError(`${workflowId} is a ${description.type} workflow, not a job (${JOB_WORKFLOW})`);
+  // Pinned to the run: a rerun starting meanwhile must not change what this command looks at.
+  return client.workflow.getHandle(workflowId, description.runId);
 }
 
 /** The job's answer: its result, or the JobResult its JobCrashed/JobAborted failure carries. */
