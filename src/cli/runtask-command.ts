@@ -156,11 +156,13 @@ export async function runtask(formulaPath: string, options: RuntaskOptions): Pro
       }
     }
   };
-  // One poll at a time, and the last one awaited before the connection closes: a query still retrying
-  // on a closed channel throws from a timer and kills the process (seen on a loaded machine).
-  let polling: Promise<void> | undefined;
+  // Queries still in flight are awaited before the connection closes: the client retries a failed
+  // query on a timer, and a retry on a closed connection throws out of that timer and kills runtask.
+  const queries = new Set<Promise<void>>();
   const poller = setInterval(() => {
-    polling ??= handle.query<JobResult>(JOB_PROGRESS_QUERY).then(show, () => undefined).finally(() => (polling = undefined));
+    const query = handle.query<JobResult>(JOB_PROGRESS_QUERY).then(show, () => undefined);
+    queries.add(query);
+    void query.finally(() => queries.delete(query));
   }, 250);
 
   let result: JobResult | undefined;
@@ -181,7 +183,7 @@ export async function runtask(formulaPath: string, options: RuntaskOptions): Pro
     }
   } finally {
     clearInterval(poller);
-    await polling;
+    await Promise.allSettled([...queries]);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
