@@ -2,7 +2,7 @@
 //  1. start throughput: N matched messages published to ingest until N trigger workflows are started,
 //     against a plain `client.workflow.start` loop of the same workflows (sequential, and with as many
 //     in flight as ingest allows), interleaved;
-//  2. latency from publish to the job's first activity start (the real job workflow's claimHost on a
+//  2. latency from publish to the job's first activity start (the real job workflow's holdSlot — claimHost before slots — on a
 //     runner worker), one message every 500 ms;
 //  3. ingest RSS while it takes a sustained stream of matched messages and runs their trigger workflows.
 // `npx tsx bench/ingest-start.bench.ts [starts] [latencySamples] [sustainSeconds]` — bounded by its arguments.

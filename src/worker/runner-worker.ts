@@ -1,7 +1,8 @@
 // A runner host's worker process: three Temporal workers sharing one connection.
 //  - WORKFLOW_QUEUE: job workflow code (cheap, any host can run it);
-//  - runner-<arch>: only `claimHost`, so the arch's pool hands a job to whichever host is free;
-//  - runner-<arch>@<host>: every step of the jobs this host claimed.
+//  - runner-<arch>: `holdSlot` (one per job this host holds, at most `concurrency`), so the arch's
+//    pool hands a job only to a host with a free slot; jobs beyond the pool's capacity wait there;
+//  - runner-<arch>@<host>: every step of the jobs this host holds (one step per job at a time).
 import { existsSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { hostname as osHostname } from 'node:os';
@@ -18,7 +19,7 @@ export interface RunnerWorkerOptions {
   temporal: TemporalSettings;
   arch: string;
   hostname?: string;
-  /** Steps this host runs at once. */
+  /** Jobs this host runs at once (its slots). */
   concurrency?: number;
   /** How long running steps may finish after a shutdown request before they are cancelled. */
   shutdownGraceMs?: number;
@@ -113,14 +114,18 @@ export async function createRunnerWorker(options: RunnerWorkerOptions): Promise<
     await Worker.create({
       ...common,
       taskQueue: options.poolQueue ?? runnerQueue(options.arch),
-      activities: { claimHost: activities.claimHost },
-      // A host claims one job per free slot: the pool queue hands work only to hosts with capacity.
+      activities: { holdSlot: activities.holdSlot, claimHost: activities.claimHost },
+      // One running holdSlot per job this host holds: a host with no free slot takes no job, and the
+      // job waits in the arch queue for whichever host frees one first.
       maxConcurrentActivityTaskExecutions: concurrency,
+      // A job's release (cancelling its slot) reaches the host with the next heartbeat's answer.
+      maxHeartbeatThrottleInterval: '2 seconds',
     }),
     await Worker.create({
       ...common,
       taskQueue: hostQueue(options.arch, hostname),
       activities,
+      // Each held job runs one step at a time, so steps never queue behind a busy host.
       maxConcurrentActivityTaskExecutions: concurrency,
       // Cancellation reaches a running step only with a heartbeat's answer: send them often enough
       // that a cancelled job's processes die within seconds, not after 0.8 × heartbeatTimeout.
