@@ -1,5 +1,5 @@
 // The Web UI tells the story, seen in a real browser (Debian's chromium driven by playwright-core)
-// on the UI a real dev server serves (2.42.1 with CLI 1.5.1): an operator filters the workflow list
+// on the UI a real dev server serves (2.54.1 with CLI 1.9.1, 2.42.1 with 1.5.1): an operator filters the workflow list
 // by Item, adds the JobOutcome column the way docs/operations-ui.md says, and sees each job with its
 // outcome — a FAILED check is not just a green "Completed". The job's User Metadata tab says what it
 // is and how it ended. Screenshots are kept under test-results/web-ui/ (gitignored).
