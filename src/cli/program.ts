@@ -14,6 +14,7 @@ import { registerResult } from './result.js';
 import { registerConfig } from './config.js';
 import { registerSetup } from './setup.js';
 import { registerArtifacts } from './artifacts.js';
+import { registerJobs } from './jobs.js';
 
 export function buildProgram(): Command {
   const program = new Command('taskotron')
@@ -33,5 +34,6 @@ export function buildProgram(): Command {
   registerConfig(program);
   registerSetup(program);
   registerArtifacts(program);
+  registerJobs(program);
   return program;
 }

@@ -3,7 +3,7 @@
 // ephemeral dev server started for this run — with a runner worker inside this process.
 import { basename, dirname, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { hostname, userInfo } from 'node:os';
 import { Command, Option } from 'commander';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
@@ -12,6 +12,7 @@ import { fedoraArch } from '../common/arch.js';
 import { EXIT_CODES, JOB_PROGRESS_QUERY, JOB_WORKFLOW, type ActionRecord, type JobInput, type JobResult } from '../common/job.js';
 import { connectionOptions, type TemporalSettings } from '../config/temporal.js';
 import { temporalSettingsFromOptions } from './options.js';
+import { jobStartDetails, jobSummary } from '../common/job-metadata.js';
 import { ensureTemporalCli } from '../devserver/cli-binary.js';
 import { startDevServer, waitForFrontend, type DevServer } from '../devserver/server.js';
 import { ITEM_TYPES } from '../formula/model.js';
@@ -153,7 +154,13 @@ export async function runtask(formulaPath: string, options: RuntaskOptions): Pro
   const workflowId = options.jobid ?? `runtask-${task}-${uuid}`;
   say(`runtask: ${task} on ${options.type} ${options.item} (${options.arch}), uuid ${uuid}`);
   say(`         workflow ${workflowId} on ${settings.address}${server ? ' (ephemeral server)' : ''}`);
-  const handle = await client.workflow.start(JOB_WORKFLOW, { taskQueue: privateQueue, workflowId, args: [input] });
+  const handle = await client.workflow.start(JOB_WORKFLOW, {
+    taskQueue: privateQueue,
+    workflowId,
+    args: [input],
+    staticSummary: jobSummary(input),
+    staticDetails: jobStartDetails(input, { kind: 'runtask', by: `${userInfo().username}@${hostname()}` }),
+  });
 
   let interrupted = false;
   const onSignal = () => {

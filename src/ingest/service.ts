@@ -48,15 +48,18 @@ export interface Checkpoint {
   timestamp: number;
 }
 
+/** Where a task named in the rules (or forced with `taskotron jobs run`) lives. */
+export function taskSource(config: Pick<IngestConfig, 'taskRepo' | 'taskRef'>, task: string): TaskSource {
+  const where = config.taskRepo.replaceAll('${task}', task);
+  return where.startsWith('local:') ? { kind: 'local', path: where.slice('local:'.length) } : { kind: 'git', repo: where, ref: config.taskRef };
+}
+
 /** Builds the workflow input: where each task lives, and which pool takes `noarch` jobs. */
 export function triggerInput(
   request: TriggerRequest,
   config: Pick<IngestConfig, 'taskRepo' | 'taskRef' | 'jobQueue' | 'ingestQueue' | 'validArches' | 'fuseDelaySeconds'>,
 ): TriggerInput {
-  const source = (task: string): TaskSource => {
-    const where = config.taskRepo.replaceAll('${task}', task);
-    return where.startsWith('local:') ? { kind: 'local', path: where.slice('local:'.length) } : { kind: 'git', repo: where, ref: config.taskRef };
-  };
+  const source = (task: string): TaskSource => taskSource(config, task);
   return {
     msgId: request.msgId,
     topic: request.topic,

@@ -2,6 +2,7 @@
 // the bookkeeping rules (which outcome wins, what an action's status becomes, what a host move
 // leaves behind) live in one pure, unit-tested place (test/job/job-record.test.ts).
 import { EXIT_CODES, worstOutcome, type ActionRecord, type JobInput, type JobResult, type Outcome, type ReportedResult } from '../common/job.js';
+import { jobEndDetails } from '../common/job-metadata.js';
 import { summary as summarizeOutcomes } from '../results/model.js';
 import { failedActionStatus } from './job-failures.js';
 
@@ -117,6 +118,7 @@ export class JobRecord {
     if (logTail) result.logTail = logTail;
     result.summary = summarizeOutcomes(result.results.map((r) => r.outcome)) || outcome;
     this.step = 'finished';
-    return `**${outcome}**${reason ? `: ${reason}` : ''}${result.summary !== outcome ? ` — ${result.summary}` : ''}`;
+    // What the job's page shows at the end: outcome, reason, actions with logs, log tail, links.
+    return jobEndDetails(result);
   }
 }

@@ -17,6 +17,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { DiscoverResult, IngestActivities } from '../activities/discover.js';
 import type { TagDebounceActivities } from '../activities/tag-debounce.js';
 import { JOB_WORKFLOW, type JobInput, type TaskSource } from '../common/job.js';
+import { jobStartDetails, jobSummary } from '../common/job-metadata.js';
 import { Arch, Item, ItemType, MessageType, MsgId, TaskName } from '../common/search-attributes.js';
 
 export const TRIGGER_WORKFLOW = 'triggerJobs';
@@ -219,6 +220,9 @@ async function startJob(input: TriggerInput, job: TriggerJob): Promise<StartedJo
       taskQueue: input.jobQueue,
       args: [jobInput],
       parentClosePolicy: ParentClosePolicy.ABANDON,
+      // User metadata for the job's page in the UI; not part of the command sequence.
+      staticSummary: jobSummary(jobInput),
+      staticDetails: jobStartDetails(jobInput, { kind: 'message', messageType: input.messageType, msgId: input.msgId }),
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
       typedSearchAttributes: [
         { key: TaskName, value: job.task },

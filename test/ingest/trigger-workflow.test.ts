@@ -66,6 +66,9 @@ test('a Koji build message starts one trigger and eight jobs with deterministic 
   assert.deepEqual(attrs, [
     'rpmlint', 'ansible-1.8.3-1.el7', 'koji_build', 'armhfp', 'KojiBuildPackageCompleted', msgId,
   ]);
+  // The job's page in the UI says what it is and which message started it (user metadata).
+  assert.equal(await child.staticSummary(), '**rpmlint** on koji\\_build `ansible-1.8.3-1.el7` (armhfp)');
+  assert.match((await child.staticDetails())!, new RegExp(`^- Started by: message KojiBuildPackageCompleted \`${msgId}\`$`, 'm'));
 
   // A restarted ingest has an empty in-memory filter: the same message reaches Temporal, which refuses it.
   const second = await startTestIngest(rules, {}, { stateDir, queue: first.queue });

@@ -24,14 +24,15 @@ test('the outcome is the worst result, else the exit code; crash and abort set t
   job.actionPassed(a!, { durationMs: 5, results: [{ testcase: 't', outcome: 'INFO', item: 'i', type: 'koji_build' }, { testcase: 't', outcome: 'FAILED', item: 'i', type: 'koji_build' }] });
   job.actionPassed(b!, { durationMs: 1, exitCode: 100 });
   assert.equal(job.completedOutcome(), 'FAILED');
-  assert.equal(job.finish('FAILED'), '**FAILED** — 1 INFO, 1 FAILED');
+  // The end details lead with the outcome and its results (the job's page in the UI).
+  assert.match(job.finish('FAILED'), /^## Outcome: FAILED \(not a success\)\n\nResults: 1 INFO, 1 FAILED\n/);
   assert.deepEqual([job.result.exitCode, job.result.summary], [100, '1 INFO, 1 FAILED']);
 
   const noResults = new JobRecord(input, first);
   noResults.actionPassed(noResults.planActions([{ name: 'x', directive: 'exitcode' }])[0]!, { durationMs: 1, exitCode: 100 });
   assert.equal(noResults.completedOutcome(), 'FAILED');
   const crashed = new JobRecord(input, first);
-  assert.equal(crashed.finish('CRASHED', 'boom', 'tail'), '**CRASHED**: boom');
+  assert.match(crashed.finish('CRASHED', 'boom', 'tail'), /^## Outcome: CRASHED \(not a success\)\n\nReason: boom\n[\s\S]*Last log lines:\n```\ntail\n```/);
   assert.deepEqual([crashed.result.exitCode, crashed.result.reason, crashed.result.logTail], [1, 'boom', 'tail']);
   const aborted = new JobRecord(input, first);
   aborted.finish('ABORTED', 'the job was cancelled');
