@@ -2,11 +2,12 @@
 // Node's test runner over every test/**/*.test.ts with TEMPORAL_ADDRESS pointing at it, then stop it.
 // Arguments narrow the run: `npm test -- test/formula` runs the files under that path only.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { ensureTemporalCli } from '../src/devserver/cli-binary.js';
 import { projectRoot } from '../src/devserver/project.js';
+import { startRabbitMq, type RabbitMq } from '../src/devserver/rabbitmq.js';
 import { startDevServer, waitForFrontend, type DevServer } from '../src/devserver/server.js';
 
 function testFiles(root: string): string[] {
@@ -30,6 +31,13 @@ if (files.length === 0) {
   process.exit(1);
 }
 
+// A RabbitMQ node only when a selected test uses one (it costs ~20 s of start-up on a busy machine),
+// started beside the Temporal server rather than after it.
+let rabbit: RabbitMq | undefined;
+let amqpUrl = process.env.TASKOTRON_TEST_AMQP_URL;
+const needsAmqp = !amqpUrl && files.some((file) => /TASKOTRON_TEST_AMQP_URL|testAmqpUrl/.test(readFileSync(join(root, file), 'utf8')));
+const rabbitStarting = needsAmqp ? startRabbitMq() : undefined;
+
 let server: DevServer | undefined;
 let address = process.env.TEMPORAL_ADDRESS;
 if (address) {
@@ -45,8 +53,20 @@ if (address) {
   console.log(`# started a Temporal dev server at ${address} in ${Date.now() - started} ms (${binary}; log ${join(scratch, 'temporal-server.log')})`);
 }
 
+if (rabbitStarting) {
+  const started = Date.now();
+  try {
+    rabbit = await rabbitStarting;
+  } catch (error) {
+    await server?.stop();
+    throw error;
+  }
+  amqpUrl = rabbit.url;
+  console.log(`# started RabbitMQ at ${rabbit.url} (+${Date.now() - started} ms after Temporal; data ${rabbit.dataDir})`);
+}
+
 const stop = async () => {
-  await server?.stop();
+  await Promise.all([server?.stop(), rabbit?.stop()]);
 };
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => void stop().then(() => process.exit(130)));
@@ -58,7 +78,7 @@ const concurrency = process.env.TEST_CONCURRENCY ?? '3';
 const child = spawn(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files], {
   cwd: root,
   stdio: 'inherit',
-  env: { ...process.env, TEMPORAL_ADDRESS: address, TASKOTRON_TEST_HARNESS: '1' },
+  env: { ...process.env, TEMPORAL_ADDRESS: address, TASKOTRON_TEST_HARNESS: '1', ...(amqpUrl ? { TASKOTRON_TEST_AMQP_URL: amqpUrl } : {}) },
 });
 const code = await new Promise<number>((done) => child.once('exit', (status, signal) => done(status ?? (signal ? 1 : 0))));
 await stop();

@@ -4,10 +4,10 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { installRuntimeLogger } from '../worker/logging.js';
-import { DEFAULT_CONFIG, readIngestConfig, type IngestConfig } from '../ingest/config.js';
+import { copyDefaults, readIngestConfig, type IngestConfig } from '../ingest/config.js';
 import { RulesLoadError } from '../ingest/live-rules.js';
 import { IngestService } from '../ingest/service.js';
-import { signatureVerifier } from '../ingest/signatures.js';
+import { signatureVerifier } from '../bus/signatures.js';
 import { stderrLogger } from '../ingest/stats.js';
 import { defaultStateDir } from '../devserver/stack.js';
 import { addTemporalOptions, positiveInt, temporalSettingsFromOptions } from './options.js';
@@ -29,6 +29,11 @@ export interface IngestCliOptions {
   validateSignatures?: boolean;
   ca?: string;
   crl?: string;
+  source?: string[];
+  amqpUrl?: string;
+  amqpQueue?: string;
+  amqpBinding?: string[];
+  amqpPrefetch?: number;
   statsInterval: number;
   verbose?: boolean;
   address?: string;
@@ -39,7 +44,7 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 
 /** Config file first, then flags over it. */
 export function ingestConfigFromOptions(options: IngestCliOptions): IngestConfig {
-  const config: IngestConfig = options.config ? readIngestConfig(options.config) : { ...DEFAULT_CONFIG };
+  const config: IngestConfig = options.config ? readIngestConfig(options.config) : copyDefaults();
   if (options.rules) config.rulesFile = options.rules;
   if (options.endpoint) config.connect = options.endpoint;
   if (options.bind) config.bind = options.bind;
@@ -55,6 +60,21 @@ export function ingestConfigFromOptions(options: IngestCliOptions): IngestConfig
   if (options.validateSignatures) config.validateSignatures = true;
   if (options.ca) config.caCert = options.ca;
   if (options.crl) config.crl = options.crl;
+  // --- message sources (issue 12) ---
+  if (options.source) {
+    const bad = options.source.find((s) => s !== 'fedmsg' && s !== 'amqp');
+    if (bad) throw new Error(`--source: expected fedmsg or amqp, got '${bad}'`);
+    config.sources = [...new Set(options.source)] as IngestConfig['sources'];
+  }
+  if (options.amqpUrl) config.amqp.url = options.amqpUrl;
+  config.amqp.url ??= process.env.TASKOTRON_AMQP_URL;
+  if (options.amqpQueue) config.amqp.queue = options.amqpQueue;
+  if (options.amqpBinding) config.amqp.bindings = options.amqpBinding;
+  if (options.amqpPrefetch) config.amqp.prefetch = options.amqpPrefetch;
+  if (config.sources.includes('amqp') && !config.amqp.url) throw new Error("the 'amqp' source needs --amqp-url, [amqp] url or TASKOTRON_AMQP_URL");
+  if (config.validateSignatures && !config.caCert) {
+    throw new Error('--validate-signatures needs --ca (or [fedmsg] ca_cert_location): without a CA any self-signed certificate would pass');
+  }
   return config;
 }
 
@@ -79,6 +99,11 @@ export function registerIngest(program: Command): void {
       .option('--validate-signatures', 'drop messages whose X.509 signature does not verify')
       .option('--ca <file>', 'CA certificate(s), PEM, for --validate-signatures')
       .option('--crl <file>', 'certificate revocation list, PEM or DER')
+      .option('--source <transport>', 'a message source: fedmsg (ZeroMQ) or amqp (fedora-messaging); repeatable (default: [ingest] sources, else fedmsg)', collect)
+      .option('--amqp-url <url>', 'fedora-messaging broker, amqp[s]://user:password@host/vhost (env TASKOTRON_AMQP_URL)')
+      .option('--amqp-queue <name>', 'durable queue to consume (default taskotron-ingest)')
+      .option('--amqp-binding <pattern>', 'routing-key pattern bound on the exchange (repeatable; default #)', collect)
+      .option('--amqp-prefetch <n>', 'unacknowledged AMQP deliveries at most (default 25)', positiveInt)
       .option('--stats-interval <seconds>', 'log the message counters this often', positiveInt, 60)
       .option('--verbose', 'log every ignored message'),
   ).action(async (options: IngestCliOptions) => {
@@ -103,7 +128,7 @@ export function registerIngest(program: Command): void {
       }
       throw error;
     }
-    console.error(`taskotron ingest: ready on ${[...config.connect, ...service.boundEndpoints].join(', ')}; state in ${stateDir}`);
+    console.error(`taskotron ingest: ready on ${service.describeSources().join(', ')}; state in ${stateDir}`);
     const timer = setInterval(() => log('info', `counters ${JSON.stringify(service.stats())}`), options.statsInterval * 1000);
     timer.unref();
     process.on('SIGHUP', () => service.rules.reload('SIGHUP'));

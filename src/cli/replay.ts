@@ -9,7 +9,7 @@ import { Connection } from '@temporalio/client';
 import { installRuntimeLogger } from '../worker/logging.js';
 import { connectionOptions } from '../config/temporal.js';
 import { datagrepperMessages } from '../ingest/datagrepper.js';
-import { envelopesFromJson } from '../ingest/envelope.js';
+import { envelopesFromJson } from '../bus/envelope.js';
 import { RulesLoadError } from '../ingest/live-rules.js';
 import { IngestService } from '../ingest/service.js';
 import { stderrLogger } from '../ingest/stats.js';

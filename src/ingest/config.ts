@@ -41,6 +41,27 @@ export interface IngestConfig {
   memoryQueue: number;
   /** Datagrepper requests per second during backfill. */
   backfillRate: number;
+
+  // --- message sources (issue 12). taskotron.yaml: `ingest.sources: { fedmsg: {...}, amqp: {...} }`;
+  // trigger.cfg: `[ingest] sources = fedmsg, amqp` and an `[amqp]` section; env TASKOTRON_AMQP_URL.
+  /** Which transports ingest consumes: fedmsg (ZeroMQ), amqp (fedora-messaging), or both. */
+  sources: Array<'fedmsg' | 'amqp'>;
+  amqp: AmqpSettings;
+}
+
+/** `ingest.sources.amqp`: one durable queue on a fedora-messaging broker. */
+export interface AmqpSettings {
+  /** `amqps://user:password@host/vhost`; required when `amqp` is a source. */
+  url?: string;
+  exchange: string;
+  queue: string;
+  /** Topic binding patterns; default `#`. */
+  bindings: string[];
+  /** Unacked deliveries at most (back-pressure while Temporal is unreachable). */
+  prefetch: number;
+  /** Largest AMQP frame negotiated and accepted, bytes. */
+  frameMax: number;
+  tls: { ca?: string; cert?: string; key?: string };
 }
 
 export const DEFAULT_CONFIG: IngestConfig = {
@@ -60,7 +81,11 @@ export const DEFAULT_CONFIG: IngestConfig = {
   jobQueue: 'taskotron',
   memoryQueue: 10_000,
   backfillRate: 2,
+  sources: ['fedmsg'],
+  amqp: { exchange: 'amq.topic', queue: 'taskotron-ingest', bindings: ['#'], prefetch: 25, frameMax: 131_072, tls: {} },
 };
+
+const SOURCES = ['fedmsg', 'amqp'] as const;
 
 type Ini = Map<string, Map<string, { value: string; line: number }>>;
 
@@ -113,6 +138,12 @@ const int = (value: string, apply: (n: number) => void): string | void => {
   apply(n);
 };
 
+const atLeast = (min: number, value: string, apply: (n: number) => void): string | void => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) return `expected a whole number of at least ${min}, got '${value}'`;
+  apply(n);
+};
+
 const KEYS: KeySpec[] = [
   { section: 'trigger', key: 'valid_arches', set: (c, v) => void (c.validArches = list(v)) },
   { section: 'trigger', key: 'rules_template', set: (c, v, b) => void (c.rulesFile = path(b, v)) },
@@ -138,6 +169,27 @@ const KEYS: KeySpec[] = [
   { section: 'ingest', key: 'job_queue', set: (c, v) => void (c.jobQueue = v) },
   { section: 'ingest', key: 'memory_queue', set: (c, v) => int(v, (n) => (c.memoryQueue = n)) },
   { section: 'ingest', key: 'backfill_rate', set: (c, v) => int(v, (n) => (c.backfillRate = n)) },
+  // --- message sources (issue 12) ---
+  {
+    section: 'ingest',
+    key: 'sources',
+    set: (c, v) => {
+      const names = list(v);
+      const bad = names.find((n) => !(SOURCES as readonly string[]).includes(n));
+      if (bad !== undefined || names.length === 0) return `expected one or more of ${SOURCES.join(', ')}, got '${v}'`;
+      c.sources = [...new Set(names)] as IngestConfig['sources'];
+    },
+  },
+  { section: 'amqp', key: 'url', set: (c, v) => void (c.amqp.url = v) },
+  { section: 'amqp', key: 'exchange', set: (c, v) => void (c.amqp.exchange = v) },
+  { section: 'amqp', key: 'queue', set: (c, v) => void (c.amqp.queue = v) },
+  { section: 'amqp', key: 'bindings', set: (c, v) => void (c.amqp.bindings = list(v)) },
+  // prefetch 0 means unbounded in AMQP: exactly the memory bound this setting exists for.
+  { section: 'amqp', key: 'prefetch', set: (c, v) => atLeast(1, v, (n) => (c.amqp.prefetch = n)) },
+  { section: 'amqp', key: 'frame_max', set: (c, v) => atLeast(4096, v, (n) => (c.amqp.frameMax = n)) },
+  { section: 'amqp', key: 'tls_ca', set: (c, v, b) => void (c.amqp.tls.ca = path(b, v)) },
+  { section: 'amqp', key: 'tls_cert', set: (c, v, b) => void (c.amqp.tls.cert = path(b, v)) },
+  { section: 'amqp', key: 'tls_key', set: (c, v, b) => void (c.amqp.tls.key = path(b, v)) },
 ];
 
 /** Sections and keys the original trigger.cfg has that ingest has no use for. */
@@ -150,7 +202,7 @@ export function loadIngestConfig(text: string, file: string): { value?: IngestCo
     (severity === 'error' ? errors : warnings).push({ severity, file, line, column: 1, path, message });
   const { sections, errors: syntax } = parseIni(text);
   for (const e of syntax) at(e.line, '', e.message);
-  const config: IngestConfig = { ...DEFAULT_CONFIG, validArches: [...DEFAULT_CONFIG.validArches] };
+  const config = copyDefaults();
   const base = dirname(resolve(file));
   for (const [section, entries] of sections) {
     for (const [key, { value, line }] of entries) {
@@ -164,9 +216,26 @@ export function loadIngestConfig(text: string, file: string): { value?: IngestCo
     }
   }
   if (config.validArches.length === 0) at(1, 'trigger.valid_arches', 'needs at least one arch');
+  const line = (section: string, key: string) => sections.get(section)?.get(key)?.line ?? 1;
+  if (config.sources.includes('amqp') && !config.amqp.url && !process.env.TASKOTRON_AMQP_URL) {
+    at(line('ingest', 'sources'), 'amqp.url', "the 'amqp' source needs [amqp] url (or TASKOTRON_AMQP_URL)");
+  }
+  if (config.validateSignatures && !config.caCert) {
+    at(line('fedmsg', 'validate_signatures'), 'fedmsg.ca_cert_location', 'validate_signatures needs ca_cert_location: without a CA any self-signed certificate would pass');
+  }
   errors.sort((a, b) => a.line - b.line);
   warnings.sort((a, b) => a.line - b.line);
   return errors.length > 0 ? { errors, warnings } : { value: config, errors, warnings };
+}
+
+/** DEFAULT_CONFIG with its nested objects copied, so a loaded config never writes into the defaults. */
+export function copyDefaults(): IngestConfig {
+  return {
+    ...DEFAULT_CONFIG,
+    validArches: [...DEFAULT_CONFIG.validArches],
+    sources: [...DEFAULT_CONFIG.sources],
+    amqp: { ...DEFAULT_CONFIG.amqp, bindings: [...DEFAULT_CONFIG.amqp.bindings], tls: {} },
+  };
 }
 
 export function readIngestConfig(file: string): IngestConfig {

@@ -1,7 +1,7 @@
 // Reading the bus's history from a datagrepper-compatible `/raw` endpoint (reference §3.4): what
 // fedmsg's own consumers did after a restart, and what `taskotron replay --datagrepper` does.
 // Pages in ascending time order, rate-limited, each request retried a few times on failure.
-import { normaliseDatagrepperRecord } from './envelope.js';
+import { normaliseDatagrepperRecord } from '../bus/envelope.js';
 
 export interface DatagrepperQuery {
   /** Unix seconds, inclusive. */

@@ -13,10 +13,12 @@ import type { TaskSource } from '../common/job.js';
 import { runnerQueue } from '../common/queues.js';
 import { connectionOptions, type TemporalSettings } from '../config/temporal.js';
 import type { TriggerInput } from '../workflows/trigger.js';
-import { FedmsgSubscriber } from './bus.js';
+import { AmqpSource } from '../bus/amqp.js';
+import { FedmsgSource } from '../bus/fedmsg.js';
+import type { InboundMessage, MessageSource } from '../bus/source.js';
 import { readCritpath, type IngestConfig } from './config.js';
 import { datagrepperMessages } from './datagrepper.js';
-import type { Envelope } from './envelope.js';
+import type { Envelope, RejectReason } from '../bus/envelope.js';
 import { Intake, type TriggerRequest, type Verdict } from './intake.js';
 import { LiveRules } from './live-rules.js';
 import { Spool } from './spool.js';
@@ -40,6 +42,9 @@ export interface IngestServiceOptions {
   /** A start not answered within this counts as Temporal unreachable (default 10 s). */
   startTimeoutMs?: number;
 }
+
+/** Rejections that no redelivery can cure: an AMQP broker is told to drop these, never to requeue. */
+const MALFORMED = new Set<RejectReason>(['frames', 'oversize', 'not-json', 'bad-shape', 'topic-mismatch', 'bad-signature']);
 
 export interface Checkpoint {
   /** Unix seconds of the newest message handled with nothing older still volatile. */
@@ -82,8 +87,8 @@ export function triggerInput(
 }
 
 export class IngestService {
-  private bus?: FedmsgSubscriber;
-  private receiving?: Promise<void>;
+  private readonly sources: MessageSource[] = [];
+  private readonly receiving: Array<Promise<void>> = [];
   private workers: Worker[] = [];
   private workerStarting?: Promise<void>;
   private workerRun?: Promise<void>;
@@ -138,26 +143,82 @@ export class IngestService {
     // Whatever a previous run left on disk starts first.
     starter.resume();
     if (options.worker !== false) service.runWorkerInBackground();
-    service.bus = await FedmsgSubscriber.open({
-      connect: config.connect,
-      bind: config.bind,
-      topics: config.topics,
-      hardMaxBytes: Math.max(config.maxMessageBytes * 4, 64 * 1024 * 1024),
-    });
-    service.receiving = service.bus.run((frames) => service.handle(service.intake.fromFrames(frames)));
+    await service.openSources();
     service.checkpointTimer = setInterval(() => service.saveCheckpoint(), 1000);
     service.checkpointTimer.unref();
     const checkpoint = service.readCheckpoint();
     if (config.datagrepperUrl && checkpoint) {
       service.backfilling = service.backfill(config.datagrepperUrl, checkpoint.timestamp - (options.backfillOverlapSeconds ?? 60), Date.now() / 1000);
     }
-    log('info', `listening on ${[...config.connect, ...service.bus.boundEndpoints].join(', ') || '(no endpoints)'}; ${rules.current.rules.length} rule(s) from ${config.rulesFile}`);
+    log('info', `listening on ${service.describeSources().join(', ') || '(no endpoints)'}; ${rules.current.rules.length} rule(s) from ${config.rulesFile}`);
     return service;
+  }
+
+  /** The configured transports (`sources`), each feeding the same decision path. */
+  private async openSources(): Promise<void> {
+    const { config, log } = this.options;
+    if (config.sources.includes('fedmsg')) {
+      this.sources.push(
+        await FedmsgSource.open({
+          connect: config.connect,
+          bind: config.bind,
+          topics: config.topics,
+          maxMessageBytes: config.maxMessageBytes,
+          hardMaxBytes: Math.max(config.maxMessageBytes * 4, 64 * 1024 * 1024),
+        }),
+      );
+    }
+    if (config.sources.includes('amqp')) {
+      const url = config.amqp.url ?? process.env.TASKOTRON_AMQP_URL;
+      if (!url) throw new Error("the 'amqp' source needs [amqp] url (or TASKOTRON_AMQP_URL)");
+      this.sources.push(
+        new AmqpSource({
+          url,
+          exchange: config.amqp.exchange,
+          queue: config.amqp.queue,
+          bindings: config.amqp.bindings,
+          prefetch: config.amqp.prefetch,
+          frameMax: config.amqp.frameMax,
+          tls: config.amqp.tls,
+          maxMessageBytes: config.maxMessageBytes,
+          log,
+        }),
+      );
+    }
+    for (const source of this.sources) {
+      this.receiving.push(
+        source.run((message) => this.receive(message)).catch((error: unknown) => {
+          if (!this.stopping) log('error', `${source.transport} source stopped: ${(error as Error).message}`);
+        }),
+      );
+    }
+  }
+
+  describeSources(): string[] {
+    return this.sources.flatMap((s) => s.describe());
   }
 
   /** Endpoints this process bound (resolved ports for `:0`). */
   get boundEndpoints(): string[] {
-    return this.bus?.boundEndpoints ?? [];
+    return this.sources.flatMap((s) => (s instanceof FedmsgSource ? s.boundEndpoints : []));
+  }
+
+  /**
+   * One message from a transport. With an acknowledging transport (AMQP) a matched message is acked
+   * only when its start is durable in Temporal; malformed ones are rejected for good; anything else
+   * that was decided (unmatched, ignored, duplicate, not ours) is acked at once.
+   */
+  private receive(message: InboundMessage): void {
+    const verdict = this.intake.fromInbound(message);
+    const settlement = message.settlement;
+    if (verdict.kind === 'matched') {
+      this.starter.submit(verdict.request, settlement ? () => settlement.ack() : undefined);
+      this.newestHandled = Math.max(this.newestHandled, verdict.request.timestamp);
+      return;
+    }
+    if (verdict.kind === 'rejected' && MALFORMED.has(verdict.reason)) settlement?.reject();
+    else settlement?.ack();
+    if (message.decoded.ok) this.newestHandled = Math.max(this.newestHandled, message.decoded.value.timestamp);
   }
 
   private handle(verdict: Verdict, timestamp?: number): void {
@@ -285,7 +346,8 @@ export class IngestService {
 
   /** Messages counted per outcome, and the queues' state. */
   stats(): Record<string, number> {
-    return { ...this.intake.counters.snapshot(), pending: this.starter.pending, volatile: this.starter.volatile, rules: this.rules.current.rules.length };
+    const transport = Object.assign({}, ...this.sources.map((s) => s.counters())) as Record<string, number>;
+    return { ...this.intake.counters.snapshot(), ...transport, pending: this.starter.pending, volatile: this.starter.volatile, rules: this.rules.current.rules.length };
   }
 
   async stop(): Promise<void> {
@@ -293,8 +355,8 @@ export class IngestService {
     this.stopping = true;
     this.abort.abort();
     this.rules.close();
-    this.bus?.close();
-    await this.receiving?.catch(() => undefined);
+    await Promise.all(this.sources.map((s) => s.close()));
+    await Promise.all(this.receiving);
     await this.backfilling;
     clearInterval(this.checkpointTimer);
     await this.starter.stop();

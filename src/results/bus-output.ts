@@ -4,7 +4,7 @@
 // already stored when this runs, so a publishing problem is logged, never fails the job.
 import { createHash } from 'node:crypto';
 import { userInfo } from 'node:os';
-import { FedmsgPublisher } from '../ingest/bus.js';
+import { FedmsgPublisher } from '../bus/fedmsg.js';
 import type { ReportedResult, ReportJob } from './reporter.js';
 
 export interface ResultBusConfig {
