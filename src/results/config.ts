@@ -23,7 +23,7 @@ export interface ReportingConfig {
   requestTimeoutMs?: number;
   /** For tests. */
   fetch?: typeof fetch;
-  /** Publish a `taskotron.result.new` message per reported result on this fedmsg endpoint. */
+  /** Publish a `taskotron.result.new` message per reported result on this fedmsg endpoint and/or AMQP broker. */
   resultBus?: ResultBusConfig;
 }
 
@@ -34,7 +34,8 @@ export const DEFAULT_TESTCASE_REF_URL_BASE = 'https://fedoraproject.org/wiki/Tas
 
 /**
  * TASKOTRON_RESULTSDB_URL, TASKOTRON_NAMESPACES_FILE (a namespaces.yaml), TASKOTRON_ARTIFACTS_BASEURL,
- * TASKOTRON_TEMPORAL_UI_URL, TASKOTRON_RESULT_BUS_BIND or TASKOTRON_RESULT_BUS_CONNECT (+ TASKOTRON_RESULT_BUS_TOPIC).
+ * TASKOTRON_TEMPORAL_UI_URL, TASKOTRON_RESULT_BUS_BIND or TASKOTRON_RESULT_BUS_CONNECT (+ TASKOTRON_RESULT_BUS_TOPIC),
+ * TASKOTRON_RESULT_BUS_AMQP_URL (+ TASKOTRON_RESULT_BUS_AMQP_EXCHANGE).
  * An invalid namespaces file throws, listing every problem.
  */
 export function reportingConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ReportingConfig {
@@ -42,10 +43,14 @@ export function reportingConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Re
   if (env.TASKOTRON_RESULTSDB_URL) config.resultsdbUrl = env.TASKOTRON_RESULTSDB_URL;
   if (env.TASKOTRON_ARTIFACTS_BASEURL) config.artifactsBaseUrl = env.TASKOTRON_ARTIFACTS_BASEURL;
   if (env.TASKOTRON_TEMPORAL_UI_URL) config.temporalUiUrl = env.TASKOTRON_TEMPORAL_UI_URL;
-  if (env.TASKOTRON_RESULT_BUS_BIND || env.TASKOTRON_RESULT_BUS_CONNECT) {
+  if (env.TASKOTRON_RESULT_BUS_BIND || env.TASKOTRON_RESULT_BUS_CONNECT || env.TASKOTRON_RESULT_BUS_AMQP_URL) {
     config.resultBus = {
-      ...(env.TASKOTRON_RESULT_BUS_BIND ? { bind: env.TASKOTRON_RESULT_BUS_BIND } : { connect: env.TASKOTRON_RESULT_BUS_CONNECT! }),
+      ...(env.TASKOTRON_RESULT_BUS_BIND ? { bind: env.TASKOTRON_RESULT_BUS_BIND } : env.TASKOTRON_RESULT_BUS_CONNECT ? { connect: env.TASKOTRON_RESULT_BUS_CONNECT } : {}),
       ...(env.TASKOTRON_RESULT_BUS_TOPIC ? { topic: env.TASKOTRON_RESULT_BUS_TOPIC } : {}),
+      // results_bus.amqp (issue 12): a fedora-messaging broker, e.g. amqps://taskotron:…@rabbitmq/%2Fpubsub.
+      ...(env.TASKOTRON_RESULT_BUS_AMQP_URL
+        ? { amqp: { url: env.TASKOTRON_RESULT_BUS_AMQP_URL, ...(env.TASKOTRON_RESULT_BUS_AMQP_EXCHANGE ? { exchange: env.TASKOTRON_RESULT_BUS_AMQP_EXCHANGE } : {}) } }
+        : {}),
     };
   }
   if (env.TASKOTRON_NAMESPACES_FILE) {
