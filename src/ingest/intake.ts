@@ -66,12 +66,12 @@ export class Intake {
     return this.decide(message.decoded.value, message.signedText, message.transport === 'fedmsg');
   }
 
-  /** From an already parsed envelope (backfill, replay). */
-  fromEnvelope(value: unknown): Verdict {
+  /** From an already parsed envelope (backfill, replay), with the text its signature covers when known. */
+  fromEnvelope(value: unknown, signedText?: string): Verdict {
     this.counters.add('received');
     const checked = checkEnvelope(value);
     if (!checked.ok) return this.reject(checked.reason, checked.detail);
-    return this.decide(checked.value, undefined, true);
+    return this.decide(checked.value, signedText !== undefined ? Buffer.from(signedText, 'utf8') : undefined, true);
   }
 
   private reject(reason: RejectReason, detail: string): Verdict {

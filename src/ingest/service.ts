@@ -41,6 +41,8 @@ export interface IngestServiceOptions {
   retryBackoffMs?: { min: number; max: number };
   /** A start not answered within this counts as Temporal unreachable (default 10 s). */
   startTimeoutMs?: number;
+  /** Backoff while datagrepper fails during backfill (default 2 s doubling to 60 s; retried until stopped). */
+  backfillRetryMs?: { min: number; max: number };
 }
 
 /** Rejections that no redelivery can cure: an AMQP broker is told to drop these, never to requeue. */
@@ -96,6 +98,11 @@ export class IngestService {
   private checkpointTimer?: NodeJS.Timeout;
   private newestHandled = 0;
   private savedCheckpoint = 0;
+  /**
+   * While a backfill runs: the timestamp up to which its window is handled. The checkpoint never
+   * passes it, whatever the live bus brings meanwhile, so a crash mid-backfill resumes there.
+   */
+  private backfillCursor?: number;
   private readonly abort = new AbortController();
   private backfilling?: Promise<void>;
   private stopping = false;
@@ -230,9 +237,9 @@ export class IngestService {
     }
   }
 
-  /** Feeds one envelope as if it came from the bus (backfill, replay). */
-  ingestEnvelope(envelope: unknown): Verdict {
-    const verdict = this.intake.fromEnvelope(envelope);
+  /** Feeds one envelope as if it came from the bus (backfill, replay); `signedText` as recordsFromText gives it. */
+  ingestEnvelope(envelope: unknown, signedText?: string): Verdict {
+    const verdict = this.intake.fromEnvelope(envelope, signedText);
     const ts = typeof (envelope as { timestamp?: unknown })?.timestamp === 'number' ? (envelope as { timestamp: number }).timestamp : undefined;
     this.handle(verdict, ts);
     return verdict;
@@ -240,19 +247,43 @@ export class IngestService {
 
   private async backfill(url: string, start: number, end: number): Promise<void> {
     const { log, config } = this.options;
+    const counters = this.intake.counters;
     log('info', `backfilling ${new Date(start * 1000).toISOString()} .. ${new Date(end * 1000).toISOString()} from ${url}`);
+    this.backfillCursor = start;
     let count = 0;
     try {
-      for await (const envelope of datagrepperMessages(url, { start, end, ratePerSecond: config.backfillRate, signal: this.abort.signal })) {
-        const topic = typeof envelope.topic === 'string' ? envelope.topic : '';
-        if (!config.topics.some((prefix) => topic.startsWith(prefix))) continue;
-        this.ingestEnvelope(envelope);
-        this.intake.counters.add('backfilled');
-        count++;
+      // An outage of datagrepper is waited out, never the end of the backfill: giving up would lose
+      // the window for good, since the live bus has moved on meanwhile.
+      const records = datagrepperMessages(url, {
+        start,
+        end,
+        ratePerSecond: config.backfillRate,
+        signal: this.abort.signal,
+        attempts: Infinity,
+        retryMs: this.options.backfillRetryMs ?? { min: 2000, max: 60_000 },
+        onRetry: (error, page, delay) => {
+          counters.add('backfill.retry');
+          log('warn', `backfill: datagrepper page ${page} failed (${error.message}); retrying in ${delay / 1000} s`);
+        },
+      });
+      for await (const { envelope, signedText } of records) {
+        const topic = typeof (envelope as { topic?: unknown }).topic === 'string' ? (envelope as { topic: string }).topic : '';
+        if (config.topics.some((prefix) => topic.startsWith(prefix))) {
+          this.ingestEnvelope(envelope, signedText);
+          counters.add('backfilled');
+          count++;
+        }
+        // Oldest first: everything up to this record's time has now been handed on.
+        const ts = (envelope as { timestamp?: unknown }).timestamp;
+        if (typeof ts === 'number' && Number.isFinite(ts)) this.backfillCursor = Math.max(this.backfillCursor ?? 0, Math.trunc(ts));
       }
+      if (this.abort.signal.aborted) return;
+      this.backfillCursor = undefined;
       log('info', `backfill done: ${count} message(s) read`);
     } catch (error) {
-      log('error', `backfill stopped: ${(error as Error).message}`);
+      // Only a bug gets here (datagrepper failures are retried): keep the cursor so nothing is skipped.
+      counters.add('backfill.failed');
+      log('error', `backfill stopped: ${(error as Error).message}; the checkpoint stays at ${this.backfillCursor} until a restart resumes there`);
     }
   }
 
@@ -279,7 +310,8 @@ export class IngestService {
   /** Persists the newest handled timestamp, but never past a message that is still only in memory. */
   saveCheckpoint(): void {
     const volatile = this.starter.oldestVolatileTimestamp();
-    const safe = volatile === undefined ? this.newestHandled : Math.min(this.newestHandled, volatile - 1);
+    let safe = volatile === undefined ? this.newestHandled : Math.min(this.newestHandled, volatile - 1);
+    if (this.backfillCursor !== undefined) safe = Math.min(safe, this.backfillCursor);
     if (safe <= this.savedCheckpoint) return;
     const file = this.checkpointFile();
     writeFileSync(`${file}.tmp`, `${JSON.stringify({ timestamp: safe } satisfies Checkpoint)}\n`);
