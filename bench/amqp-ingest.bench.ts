@@ -1,7 +1,9 @@
 // AMQP ingest throughput against its floor, same broker, same run: a private RabbitMQ node and a
 // Temporal dev server (SQLite file), N matched fedora-messaging messages queued, then
 //  1. baseline: a plain amqplib consumer (same prefetch) that parses each body and acks it;
-//  2. ingest: IngestService with the AMQP source, consume → decide → trigger workflow started → ack.
+//  2. ingest: IngestService with the AMQP source, consume → decide → trigger workflow started → ack;
+//  3. for scale, a plain `client.workflow.start` loop of the same starts, 16 in flight (ingest's own
+//     concurrency): what Temporal alone allows on this machine.
 // Rounds interleave the two so machine load hits both alike. Reports messages/s and the ratio.
 // `npx tsx bench/amqp-ingest.bench.ts [messages] [rounds] [prefetch]` — bounded by its arguments.
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -12,7 +14,10 @@ import { ensureTemporalCli } from '../src/devserver/cli-binary.js';
 import { startRabbitMq } from '../src/devserver/rabbitmq.js';
 import { startDevServer } from '../src/devserver/server.js';
 import { copyDefaults, type IngestConfig } from '../src/ingest/config.js';
-import { IngestService } from '../src/ingest/service.js';
+import { IngestService, triggerInput } from '../src/ingest/service.js';
+import { triggerStartOptions } from '../src/ingest/starter.js';
+import { TRIGGER_WORKFLOW } from '../src/workflows/trigger.js';
+import { Client, Connection } from '@temporalio/client';
 import { installRuntimeLogger } from '../src/worker/logging.js';
 
 const MESSAGES = Number(process.argv[2] ?? 2000);
@@ -88,7 +93,25 @@ async function ingest(exchange: string, queue: string): Promise<number> {
   return (MESSAGES / ms) * 1000;
 }
 
+const client = new Client({ connection: await Connection.connect({ address: server.address }), namespace: server.namespace });
+
+async function plainStarts(round: number): Promise<number> {
+  const config = { ...copyDefaults(), validArches: ['x86_64'], jobQueue: `plain-${round}`, ingestQueue: `plain-${round}` };
+  const inputs = Array.from({ length: MESSAGES }, () =>
+    triggerInput({ msgId: crypto.randomUUID(), topic: TOPIC, timestamp: Math.floor(Date.now() / 1000), data: { message_type: 'KojiBuildPackageCompleted', item: 'bash-5.2.26-1.fc40', item_type: 'koji_build', name: 'bash' }, tasks: [{ task: 'nvr-sanity', arch: 'x86_64', rule: 0 }], discover: [] }, config),
+  );
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (next < inputs.length) await client.workflow.start(TRIGGER_WORKFLOW, triggerStartOptions(inputs[next++]!, `plain-${round}-triggers`));
+    }),
+  );
+  return (MESSAGES / (performance.now() - started)) * 1000;
+}
+
 const base: number[] = [];
+const plain: number[] = [];
 const full: number[] = [];
 try {
   for (let round = 1; round <= ROUNDS; round++) {
@@ -96,13 +119,17 @@ try {
     await fill(exchange, [`bench-base-${round}`, `bench-ingest-${round}`]);
     base.push(await baseline(`bench-base-${round}`));
     full.push(await ingest(exchange, `bench-ingest-${round}`));
-    console.log(`round ${round}: consume+ack ${base.at(-1)!.toFixed(0)} msg/s, consume→trigger started→ack ${full.at(-1)!.toFixed(0)} msg/s`);
+    plain.push(await plainStarts(round));
+    console.log(`round ${round}: consume+ack ${base.at(-1)!.toFixed(0)} msg/s, consume→trigger started→ack ${full.at(-1)!.toFixed(0)} msg/s, plain start loop ${plain.at(-1)!.toFixed(0)} starts/s`);
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   console.log(`${MESSAGES} messages × ${ROUNDS} rounds, prefetch ${PREFETCH}`);
   console.log(`  plain consume+ack           median ${median(base).toFixed(0)} msg/s`);
   console.log(`  ingest (start, then ack)    median ${median(full).toFixed(0)} msg/s`);
-  console.log(`  ratio ingest/plain          ${(median(full) / median(base)).toFixed(3)}`);
+  console.log(`  plain start loop (16)       median ${median(plain).toFixed(0)} starts/s`);
+  console.log(`  ratio ingest/consume+ack    ${(median(full) / median(base)).toFixed(3)}`);
+  console.log(`  ratio ingest/start loop     ${(median(full) / median(plain)).toFixed(3)}`);
 } finally {
+  await client.connection.close();
   await Promise.all([rabbit.stop(), server.stop()]);
 }

@@ -105,10 +105,17 @@ export function registerReplay(program: Command): void {
         return !options.topic || (typeof topic === 'string' && options.topic.some((p) => topic.startsWith(p)));
       };
       if (file) {
-        for (const { envelope, signedText } of readMessagesFile(file)) if (topicOk(envelope)) service.ingestEnvelope(envelope, signedText);
+        const records = readMessagesFile(file);
+        const oldest = records.reduce((min, r) => {
+          const t = (r.envelope as { timestamp?: unknown })?.timestamp;
+          return typeof t === 'number' && t < min ? t : min;
+        }, Infinity);
+        if (Number.isFinite(oldest)) await service.warnBeyondRetention(oldest, `the replay of ${file}`);
+        for (const { envelope, signedText } of records) if (topicOk(envelope)) service.ingestEnvelope(envelope, signedText);
       } else {
         const start = parseTime(options.start!);
         const end = options.end ? parseTime(options.end) : Date.now() / 1000;
+        await service.warnBeyondRetention(start, 'the replay');
         for await (const { envelope, signedText } of datagrepperMessages(options.datagrepper!, { start, end, ratePerSecond: config.backfillRate })) {
           if (topicOk(envelope)) service.ingestEnvelope(envelope, signedText);
         }

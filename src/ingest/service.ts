@@ -113,7 +113,29 @@ export class IngestService {
     readonly intake: Intake,
     readonly starter: TriggerStarter,
     private readonly connection: Connection,
+    private readonly client: Client,
   ) {}
+
+  /**
+   * Dedup by workflow ID holds only while Temporal remembers the ID: the namespace's retention after
+   * the workflow closed. Reading messages older than that (backfill, replay) may start jobs again:
+   * say so. Returns the warning, or undefined (also when the namespace cannot be asked).
+   */
+  async warnBeyondRetention(start: number, what: string): Promise<string | undefined> {
+    try {
+      const reply = await this.client.connection.withDeadline(Date.now() + 5000, () =>
+        this.client.workflowService.describeNamespace({ namespace: this.options.temporal.namespace }),
+      );
+      const ttl = reply.config?.workflowExecutionRetentionTtl?.seconds;
+      const retention = ttl === undefined || ttl === null ? undefined : Number(ttl);
+      if (!retention || start >= Date.now() / 1000 - retention) return undefined;
+      const message = `${what} reaches back to ${new Date(start * 1000).toISOString()}, beyond namespace ${this.options.temporal.namespace}'s retention of ${retention / 3600} h: messages whose trigger workflows closed longer ago than that are no longer known to Temporal and start their jobs again`;
+      this.options.log('warn', message);
+      return message;
+    } catch {
+      return undefined;
+    }
+  }
 
   static async start(options: IngestServiceOptions): Promise<IngestService> {
     const { config, stateDir, log } = options;
@@ -145,7 +167,7 @@ export class IngestService {
       ...(options.startTimeoutMs ? { startTimeoutMs: options.startTimeoutMs } : {}),
       ...(options.retryBackoffMs ? { minBackoffMs: options.retryBackoffMs.min, maxBackoffMs: options.retryBackoffMs.max } : {}),
     });
-    const service = new IngestService(options, rules, intake, starter, connection);
+    const service = new IngestService(options, rules, intake, starter, connection, client);
     service.newestHandled = service.savedCheckpoint = service.readCheckpoint()?.timestamp ?? 0;
     // Whatever a previous run left on disk starts first.
     starter.resume();
@@ -250,6 +272,7 @@ export class IngestService {
     const counters = this.intake.counters;
     log('info', `backfilling ${new Date(start * 1000).toISOString()} .. ${new Date(end * 1000).toISOString()} from ${url}`);
     this.backfillCursor = start;
+    await this.warnBeyondRetention(start, 'the backfill');
     let count = 0;
     try {
       // An outage of datagrepper is waited out, never the end of the backfill: giving up would lose

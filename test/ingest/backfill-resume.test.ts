@@ -120,3 +120,16 @@ test('a datagrepper outage during backfill is retried and counted; the checkpoin
     await datagrepper.close();
   }
 });
+
+test('reading messages older than the namespace retention warns: dedup by workflow ID no longer holds there', { timeout: 60_000 }, async () => {
+  const ingest = await startTestIngest(rules, {}, { worker: false });
+  try {
+    const now = Date.now() / 1000;
+    assert.equal(await ingest.service.warnBeyondRetention(now - 60, 'the backfill'), undefined);
+    const warning = await ingest.service.warnBeyondRetention(now - 400 * 86_400, 'the backfill');
+    assert.match(warning ?? '', /the backfill reaches back to .* beyond namespace default's retention of \d+(\.\d+)? h/);
+    assert.ok(ingest.logs.some((l) => l.startsWith('warn: the backfill reaches back')));
+  } finally {
+    await ingest.service.stop();
+  }
+});
