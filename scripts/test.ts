@@ -40,17 +40,23 @@ const rabbitStarting = needsAmqp ? startRabbitMq() : undefined;
 
 let server: DevServer | undefined;
 let address = process.env.TEMPORAL_ADDRESS;
-if (address) {
-  await waitForFrontend(address, 10_000);
-  console.log(`# using the Temporal server at ${address} (TEMPORAL_ADDRESS)`);
-} else {
-  const binary = ensureTemporalCli();
-  const scratch = mkdtempSync(join(tmpdir(), 'taskotron-test-'));
-  const started = Date.now();
-  // In-memory SQLite: fastest, and nothing to clean up.
-  server = await startDevServer({ binary, logFile: join(scratch, 'temporal-server.log') });
-  address = server.address;
-  console.log(`# started a Temporal dev server at ${address} in ${Date.now() - started} ms (${binary}; log ${join(scratch, 'temporal-server.log')})`);
+try {
+  if (address) {
+    await waitForFrontend(address, 10_000);
+    console.log(`# using the Temporal server at ${address} (TEMPORAL_ADDRESS)`);
+  } else {
+    const binary = ensureTemporalCli();
+    const scratch = mkdtempSync(join(tmpdir(), 'taskotron-test-'));
+    const started = Date.now();
+    // In-memory SQLite: fastest, and nothing to clean up.
+    server = await startDevServer({ binary, logFile: join(scratch, 'temporal-server.log') });
+    address = server.address;
+    console.log(`# started a Temporal dev server at ${address} in ${Date.now() - started} ms (${binary}; log ${join(scratch, 'temporal-server.log')})`);
+  }
+} catch (error) {
+  // A RabbitMQ node started beside it must not outlive the run.
+  await rabbitStarting?.then((r) => r.stop()).catch(() => undefined);
+  throw error;
 }
 
 if (rabbitStarting) {
