@@ -9,6 +9,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
 import { fedoraMessagingJson, openAmqp, sentAtHeader } from '../src/bus/amqp.js';
 import { ensureTemporalCli } from '../src/devserver/cli-binary.js';
 import { startRabbitMq } from '../src/devserver/rabbitmq.js';
@@ -17,7 +18,6 @@ import { copyDefaults, type IngestConfig } from '../src/ingest/config.js';
 import { IngestService, triggerInput } from '../src/ingest/service.js';
 import { triggerStartOptions } from '../src/ingest/starter.js';
 import { TRIGGER_WORKFLOW } from '../src/workflows/trigger.js';
-import { Client, Connection } from '@temporalio/client';
 import { installRuntimeLogger } from '../src/worker/logging.js';
 
 const MESSAGES = Number(process.argv[2] ?? 2000);

@@ -60,11 +60,13 @@ export function ingestConfigFromOptions(options: IngestCliOptions): IngestConfig
   if (options.validateSignatures) config.validateSignatures = true;
   if (options.ca) config.caCert = options.ca;
   if (options.crl) config.crl = options.crl;
-  // --- message sources (issue 12) ---
-  if (options.source) {
-    const bad = options.source.find((s) => s !== 'fedmsg' && s !== 'amqp');
-    if (bad) throw new Error(`--source: expected fedmsg or amqp, got '${bad}'`);
-    config.sources = [...new Set(options.source)] as IngestConfig['sources'];
+  // --- message sources (issue 12) --- flags, else TASKOTRON_INGEST_SOURCES (so `npm start` can be
+  // pointed at a broker by its environment alone), else the file.
+  const sources = options.source ?? process.env.TASKOTRON_INGEST_SOURCES?.split(',').map((s) => s.trim()).filter(Boolean);
+  if (sources && sources.length > 0) {
+    const bad = sources.find((s) => s !== 'fedmsg' && s !== 'amqp');
+    if (bad) throw new Error(`--source / TASKOTRON_INGEST_SOURCES: expected fedmsg or amqp, got '${bad}'`);
+    config.sources = [...new Set(sources)] as IngestConfig['sources'];
   }
   if (options.amqpUrl) config.amqp.url = options.amqpUrl;
   config.amqp.url ??= process.env.TASKOTRON_AMQP_URL;
