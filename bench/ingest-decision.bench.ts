@@ -12,6 +12,7 @@ import { pythonJsonDumps } from '../src/bus/canonical-json.js';
 import { Intake } from '../src/ingest/intake.js';
 import { loadRules } from '../src/ingest/rules.js';
 import { silentLogger } from '../src/ingest/stats.js';
+import { reportFigures } from './figures.js';
 
 const MESSAGES = Number(process.argv[2] ?? 200_000);
 const ROUNDS = Number(process.argv[3] ?? 3);
@@ -154,6 +155,11 @@ async function main(): Promise<void> {
   }
   const ratio = median(results.ingest.map(rate)) / median(results.baseline.map(rate));
   console.log(`ratio ingest/baseline (medians): ${ratio.toFixed(2)}  (goal >= 0.7 and >= 50000 msg/s)`);
+  const ingestRate = median(results.ingest.map(rate));
+  reportFigures('ingest-decision', [
+    { figure: 'ingest decision vs raw SUB + JSON.parse', goal: 'ratio >= 0.7', measured: ingestRate, unit: 'msg/s', baseline: median(results.baseline.map(rate)), ratio, met: ratio >= 0.7 },
+    { figure: 'ingest decision throughput', goal: '>= 50000 msg/s', measured: ingestRate, unit: 'msg/s', met: ingestRate >= 50_000 },
+  ]);
   console.log(`peak RSS in this process (ingest rounds): ${Math.round(Math.max(...results.ingest.map((r) => r.rss)) / 1024 / 1024)} MB`);
   console.log(`last ingest round counters: ${JSON.stringify(counters)}`);
 }

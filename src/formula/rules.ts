@@ -6,7 +6,7 @@ import { isSeq, isScalar } from 'yaml';
 import type { Diagnostic, Severity } from './diagnostic.js';
 import { formatPath } from './diagnostic.js';
 import { parseDuration } from './duration.js';
-import type { SourceMap } from './locate.js';
+import type { SourceLocator } from './locate.js';
 import { BUILTIN_VARIABLE_NAMES, DIRECTIVE_NAMES, ITEM_TYPES, type DirectiveName } from './model.js';
 import { DEPRECATED_DIRECTIVES, PARAM_RULES, PYTHON_KWARG_PATTERN } from './schema.js';
 import { renderShellTemplate, ShellPlacementError } from './shell-words.js';
@@ -28,7 +28,7 @@ export class FormulaRules {
 
   constructor(
     private readonly file: string,
-    private readonly map: SourceMap,
+    private readonly map: SourceLocator,
     private readonly data: Data,
   ) {
     this.args = Array.isArray(data.input && (data.input as Data).args)

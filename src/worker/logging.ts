@@ -6,12 +6,17 @@ const EXPECTED = [/^No activities registered, not polling/, /^No workflows regis
 
 let installed = false;
 
-/** Installs the Temporal runtime's logger once per process, at the given level. */
-export function installRuntimeLogger(level: LogLevel): void {
+/**
+ * Installs the Temporal runtime's logger once per process, at the given level. By default the
+ * runtime turns SIGINT/SIGTERM into a shutdown of every worker; `handleSignals: false` leaves the
+ * signals to the caller (runtask cancels its job first and stops its worker after).
+ */
+export function installRuntimeLogger(level: LogLevel, options: { handleSignals?: boolean } = {}): void {
   if (installed) return;
   installed = true;
   const plain = new DefaultLogger(level);
   Runtime.install({
+    ...(options.handleSignals === false ? { shutdownSignals: [] } : {}),
     logger: new DefaultLogger(level, (entry: LogEntry) => {
       if (EXPECTED.some((pattern) => pattern.test(entry.message))) return;
       plain.log(entry.level, entry.message, entry.meta);

@@ -1,11 +1,13 @@
 // A runner host's worker process: three Temporal workers sharing one connection.
 //  - WORKFLOW_QUEUE: job workflow code (cheap, any host can run it);
-//  - runner-<arch>: only `claimHost`, so the arch's pool hands a job to whichever host is free;
-//  - runner-<arch>@<host>: every step of the jobs this host claimed.
-import { existsSync } from 'node:fs';
+//  - runner-<arch>: `holdSlot` (one per job this host holds, at most `concurrency`), so the arch's
+//    pool hands a job only to a host with a free slot; jobs beyond the pool's capacity wait there;
+//  - runner-<arch>@<host>: every step of the jobs this host holds (one step per job at a time).
+import { existsSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { hostname as osHostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleOption } from '@temporalio/worker';
 import { createRunnerActivities } from '../activities/index.js';
 import { defaultRunnerConfig, type RunnerConfig } from '../activities/runner-config.js';
 import { quietBundlerLogger } from './logging.js';
@@ -17,7 +19,7 @@ export interface RunnerWorkerOptions {
   temporal: TemporalSettings;
   arch: string;
   hostname?: string;
-  /** Steps this host runs at once. */
+  /** Jobs this host runs at once (its slots). */
   concurrency?: number;
   /** How long running steps may finish after a shutdown request before they are cancelled. */
   shutdownGraceMs?: number;
@@ -47,14 +49,53 @@ export function workflowsPath(): string {
   return existsSync(js) ? js : fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 }
 
-let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
-
-/** Bundled once per process; tests start several workers and the bundle takes a second or two. */
-export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: quietBundlerLogger });
-  return bundle;
+/**
+ * The workflow bundle `npm run build` writes beside the compiled code (scripts/build-if-stale.mjs), so
+ * a worker started from dist/ does not spend seconds in webpack at every start.
+ */
+export function prebuiltBundlePath(): string {
+  return fileURLToPath(new URL('../workflow-bundle.js', import.meta.url));
 }
 
+/** Newest modification time of the compiled modules the bundle is made of (all of dist/src). */
+function newestCompiledModule(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestCompiledModule(path));
+    else if (entry.name.endsWith('.js') && path !== prebuiltBundlePath()) newest = Math.max(newest, statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+/** The prebuilt bundle when running compiled code and no compiled module is newer than it. */
+export function freshPrebuiltBundle(): string | undefined {
+  if (!workflowsPath().endsWith('.js')) return undefined;
+  const path = prebuiltBundlePath();
+  if (!existsSync(path)) return undefined;
+  return statSync(path).mtimeMs >= newestCompiledModule(dirname(path)) ? path : undefined;
+}
+
+/** Bundles the workflows and writes the bundle where freshPrebuiltBundle() finds it (or to `path`). */
+export async function writeWorkflowBundle(path = prebuiltBundlePath()): Promise<string> {
+  const { code } = await bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: quietBundlerLogger });
+  const partial = `${path}.partial-${process.pid}`;
+  writeFileSync(partial, code);
+  renameSync(partial, path);
+  return path;
+}
+
+let bundle: Promise<WorkflowBundleOption> | undefined;
+
+/**
+ * Bundled once per process (tests start several workers and the bundle takes seconds), or prebuilt:
+ * by `npm run build`, or by the test harness once for all test files (TASKOTRON_WORKFLOW_BUNDLE).
+ */
+export function workflowBundle(): Promise<WorkflowBundleOption> {
+  const prebuilt = process.env.TASKOTRON_WORKFLOW_BUNDLE || freshPrebuiltBundle();
+  bundle ??= prebuilt ? Promise.resolve({ codePath: prebuilt }) : bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: quietBundlerLogger });
+  return bundle;
+}
 
 export async function createRunnerWorker(options: RunnerWorkerOptions): Promise<RunnerWorker> {
   const hostname = options.hostname ?? osHostname();
@@ -73,14 +114,18 @@ export async function createRunnerWorker(options: RunnerWorkerOptions): Promise<
     await Worker.create({
       ...common,
       taskQueue: options.poolQueue ?? runnerQueue(options.arch),
-      activities: { claimHost: activities.claimHost },
-      // A host claims one job per free slot: the pool queue hands work only to hosts with capacity.
+      activities: { holdSlot: activities.holdSlot, claimHost: activities.claimHost },
+      // One running holdSlot per job this host holds: a host with no free slot takes no job, and the
+      // job waits in the arch queue for whichever host frees one first.
       maxConcurrentActivityTaskExecutions: concurrency,
+      // A job's release (cancelling its slot) reaches the host with the next heartbeat's answer.
+      maxHeartbeatThrottleInterval: '2 seconds',
     }),
     await Worker.create({
       ...common,
       taskQueue: hostQueue(options.arch, hostname),
       activities,
+      // Each held job runs one step at a time, so steps never queue behind a busy host.
       maxConcurrentActivityTaskExecutions: concurrency,
       // Cancellation reaches a running step only with a heartbeat's answer: send them often enough
       // that a cancelled job's processes die within seconds, not after 0.8 × heartbeatTimeout.

@@ -77,8 +77,11 @@ describe('job directives and sources', () => {
     const { result, workflowId } = await runJobToEnd(client, runner, localJob(runner, 'flaky'));
     assert.equal(result.outcome, 'PASSED', result.reason);
     assert.equal(readFileSync(join(runner.root, 'work', result.uuid, 'attempts'), 'utf8'), 'attempt\nattempt\n');
-    const history = JSON.parse(historyToJSON(await client.workflow.getHandle(workflowId).fetchHistory())) as { events: { activityTaskStartedEventAttributes?: { attempt?: number }; activityTaskCompletedEventAttributes?: unknown }[] };
-    const started = history.events.filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt);
+    const history = JSON.parse(historyToJSON(await client.workflow.getHandle(workflowId).fetchHistory())) as {
+      events: { eventId: string; activityTaskScheduledEventAttributes?: { activityType: { name: string } }; activityTaskStartedEventAttributes?: { attempt?: number; scheduledEventId: string } }[];
+    };
+    const shells = new Set(history.events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType.name === 'shell').map((e) => e.eventId));
+    const started = history.events.filter((e) => shells.has(e.activityTaskStartedEventAttributes?.scheduledEventId ?? '')).map((e) => e.activityTaskStartedEventAttributes!.attempt);
     assert.equal(started.at(-1), 2, 'the shell step completed on its second attempt');
   });
 

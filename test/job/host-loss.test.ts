@@ -2,7 +2,7 @@
 // the host that claimed it, and when that host dies mid-job the job starts over on the other one.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -10,6 +10,7 @@ import { JOB_PROGRESS_QUERY, JOB_WORKFLOW, type JobResult } from '../../src/comm
 import { hostQueue } from '../../src/common/queues.js';
 import { projectRoot } from '../../src/devserver/project.js';
 import { readHistory } from '../support/history.js';
+import { startResultsDBServer } from '../support/resultsdb-server.js';
 import { localJob } from '../support/job.js';
 import { testAddress, testClient, uniqueName } from '../support/temporal.js';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
@@ -30,14 +31,14 @@ function alive(pid: number): boolean {
 }
 
 /** A runner host as a real process; `stall` makes the slow task's middle step hang on this host. */
-function startWorker(hostname: string, workerArch = arch, stall = false): Promise<ChildProcess> {
+function startWorker(hostname: string, workerArch = arch, stall = false, env: Record<string, string> = {}): Promise<ChildProcess> {
   const root = mkdtempSync(join(tmpdir(), `taskotron-${hostname}-`));
   if (stall) writeFileSync(join(root, 'stall'), '');
   roots.set(hostname, root);
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', 'src/cli/main.ts', 'worker', '--arch', workerArch, '--hostname', hostname, '--workflow-queue', workflowQueue, '--root', root, '--shutdown-grace', '1'],
-    { cwd: projectRoot(), env: { ...process.env, TEMPORAL_ADDRESS: testAddress() }, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+    { cwd: projectRoot(), env: { ...process.env, TEMPORAL_ADDRESS: testAddress(), ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
   workers.push(child);
   return new Promise((resolve, reject) => {
@@ -50,6 +51,15 @@ function startWorker(hostname: string, workerArch = arch, stall = false): Promis
     child.stdout!.on('data', onData);
     child.once('exit', (code) => reject(new Error(`worker ${hostname} exited (${code}): ${output}`)));
   });
+}
+
+/** The pids the stalled step wrote, once it has written them (bounded: 30 s). */
+async function waitForPids(file: string): Promise<number[]> {
+  for (const deadline = Date.now() + 30_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 100))) {
+    const pids = existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map(Number) : [];
+    if (pids.length > 0) return pids;
+  }
+  throw new Error(`${file}: the stalled step wrote no pid within 30 s`);
 }
 
 after(() => {
@@ -92,8 +102,8 @@ test('a job whose host dies mid-step finishes on the other host, every step of e
       .filter((a) => a !== undefined)
       .map((a) => `${a.activityType?.name}@${a.taskQueue?.name === hostQueue(arch, 'host-a') ? 'a' : a.taskQueue?.name === hostQueue(arch, 'host-b') ? 'b' : 'pool'}`);
     assert.deepEqual(steps, [
-      'claimHost@pool', 'prepareWorkspace@a', 'loadFormula@a', 'shell@a', 'shell@a',
-      'claimHost@pool', 'prepareWorkspace@b', 'loadFormula@b', 'shell@b', 'shell@b', 'shell@b',
+      'holdSlot@pool', 'prepareWorkspace@a', 'loadFormula@a', 'shell@a', 'shell@a',
+      'holdSlot@pool', 'prepareWorkspace@b', 'loadFormula@b', 'shell@b', 'shell@b', 'shell@b',
     ]);
   } finally {
     await close();
@@ -112,7 +122,8 @@ test('a runner stopped with SIGTERM kills its running step within the grace time
       snapshot = await handle.query<JobResult>(JOB_PROGRESS_QUERY).catch(() => undefined);
       if (snapshot?.host === 'host-c' && snapshot.actions[1]?.status === 'running') break;
     }
-    const pids = readFileSync(join(roots.get('host-c')!, 'artifacts', input.uuid, 'pids'), 'utf8').trim().split('\n').map(Number);
+    // The step is 'running' as soon as it is scheduled; its shell writes the pid a moment later.
+    const pids = await waitForPids(join(roots.get('host-c')!, 'artifacts', input.uuid, 'pids'));
     await startWorker('host-d', otherArch);
     const stoppedAt = Date.now();
     const exited = new Promise<number | null>((resolve) => hostC.once('exit', (code) => resolve(code)));
@@ -128,5 +139,34 @@ test('a runner stopped with SIGTERM kills its running step within the grace time
     assert.match(result.hosts[0]!.lostBecause!, /action 'wait': host host-c shut down during the step/);
   } finally {
     await close();
+  }
+});
+
+test('kill -9 of a runner in the middle of its resultsdb step: the job finishes on the other host and every result is stored once', { timeout: 180_000 }, async () => {
+  const resultsdb = await startResultsDBServer();
+  const otherArch = uniqueName('arch');
+  const env = { TASKOTRON_RESULTSDB_URL: resultsdb.url };
+  const { client, close } = await testClient();
+  try {
+    // The second of three POSTs is stored, and its answer never comes: the runner is killed waiting for it.
+    const stalled = resultsdb.stallAnswer(1);
+    const hostE = await startWorker('host-e', otherArch, false, env);
+    const input = localJob({ arch: otherArch }, 'three-results', { supervision: { heartbeatTimeoutSeconds: 3, hostLostAfterSeconds: 5 } });
+    const handle = await client.workflow.start(JOB_WORKFLOW, { taskQueue: workflowQueue, workflowId: uniqueName('job-results'), args: [input] });
+    await stalled;
+    await startWorker('host-f', otherArch, false, env);
+    process.kill(-hostE.pid!, 'SIGKILL');
+
+    const result = (await handle.result()) as JobResult;
+    assert.equal(result.outcome, 'INFO', result.reason);
+    assert.deepEqual(result.hosts.map((h) => h.host), ['host-e', 'host-f']);
+    assert.match(result.hosts[0]!.lostBecause!, /action 'report': host host-e stopped heartbeating/);
+    const stored = resultsdb.results() as { testcase: string; groups: string[] }[];
+    assert.deepEqual(stored.map((r) => r.testcase).sort(), ['scratch.first', 'scratch.second', 'scratch.third']);
+    assert.equal(resultsdb.storedPosts(), 3, 'nothing was posted twice');
+    assert.deepEqual([...new Set(stored.flatMap((r) => r.groups))], [input.uuid]);
+  } finally {
+    await close();
+    await resultsdb.close();
   }
 });

@@ -13,7 +13,12 @@ import { testAddress } from '../support/temporal.js';
 
 const root = mkdtempSync(join(tmpdir(), 'taskotron-runtask-'));
 
-function runtask(args: string[], address = testAddress()): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** Runs runtask to its end; `onStdout` sees the output as it comes (to signal it mid-run). */
+function runtask(
+  args: string[],
+  address = testAddress(),
+  onStdout?: (stdout: string, child: ReturnType<typeof spawn>) => void,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/runtask.ts', '--address', address, '--root', root, ...args], {
       cwd: projectRoot(),
@@ -21,9 +26,18 @@ function runtask(args: string[], address = testAddress()): Promise<{ code: numbe
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString();
+      onStdout?.(stdout, child);
+    });
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+    child.once('exit', (code) => {
+      // runtask exits with the code it printed, every time (issue 10: a late progress query once
+      // turned a printed 0 into exit 1).
+      const printed = /Exit code: (\d+)/.exec(stdout)?.[1];
+      if (printed !== undefined) assert.equal(code, Number(printed), `printed 'Exit code: ${printed}' but exited ${code}\n${stdout}${stderr}`);
+      resolve({ code, stdout, stderr });
+    });
   });
 }
 
@@ -78,4 +92,19 @@ test('with no Temporal server reachable, runtask starts an ephemeral one and run
   assert.match(run.stderr, new RegExp(`No Temporal server answers at ${nobody}; starting an ephemeral one for this run.`));
   assert.match(run.stderr, /\(ephemeral server\)/);
   assert.match(run.stdout, /Outcome: {3}PASSED/);
+});
+
+test('Ctrl-C cancels the job: runtask prints the outcome ABORTED and the artifacts path, and exits 3', async () => {
+  let interrupted = false;
+  const run = await runtask(['-t', 'koji_build', '-i', 'foo-1.0-1.fc40', '--uuid', 'cancelled-run', join(fixtureTask('sleepy'), 'runtask.yml')], testAddress(), (stdout, child) => {
+    if (!interrupted && /▶ \[2\] sleep/.test(stdout)) {
+      interrupted = true;
+      child.kill('SIGINT');
+    }
+  });
+  assert.equal(run.code, 3, run.stdout + run.stderr);
+  assert.match(run.stdout, /Outcome: {3}ABORTED/);
+  assert.match(run.stdout, /Reason: {4}the job was cancelled/);
+  assert.match(run.stdout, new RegExp(`Artifacts: ${join(root, 'artifacts', 'cancelled-run')}`));
+  assert.match(run.stdout, /Exit code: 3/);
 });

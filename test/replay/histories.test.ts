@@ -14,7 +14,10 @@ import { quietRuntime } from '../support/runtime.js';
 const dir = join(projectRoot(), 'test', 'histories');
 
 /** The story each recorded job must tell, written from the spec rather than copied from the file. */
+// job-*.json: recorded before slots (instant claimHost; patched('host-slots') absent), kept frozen.
 const setup = ['claimHost', 'prepareWorkspace', 'loadFormula'];
+// slots-*.json: today's shape, the job holding a host's slot (holdSlot) for its whole life.
+const slotSetup = ['holdSlot', 'prepareWorkspace', 'loadFormula'];
 const expected: Record<string, { workflowType: string; activities: string[] }> = {
   'probe-runner-pool.json': { workflowType: 'probeRunnerPool', activities: ['claimHost', 'describeHost'] },
   // examples/tasks/nvr-sanity: shell, python, resultsdb, exitcode — PASSED and FAILED (exit 100) runs.
@@ -26,6 +29,14 @@ const expected: Record<string, { workflowType: string; activities: string[] }> =
   'job-cancelled.json': { workflowType: 'runJob', activities: [...setup, 'shell', 'shell'] },
   // host-a died during the second action; the job started over on host-b and finished.
   'job-host-lost.json': { workflowType: 'runJob', activities: [...setup, 'shell', 'shell', ...setup, 'shell', 'shell', 'shell'] },
+  'slots-job-passed.json': { workflowType: 'runJob', activities: [...slotSetup, 'shell', 'python', 'reportResults', 'exitcode'] },
+  'slots-job-failed.json': { workflowType: 'runJob', activities: [...slotSetup, 'shell', 'python', 'reportResults', 'exitcode'] },
+  'slots-job-crashed-ignorereturn.json': { workflowType: 'runJob', activities: [...slotSetup, 'shell', 'shell', 'shell'] },
+  'slots-job-cancelled.json': { workflowType: 'runJob', activities: [...slotSetup, 'shell', 'shell'] },
+  // host-a killed during the second action: the slot's heartbeat stops, the job takes a slot on host-b.
+  'slots-job-host-lost.json': { workflowType: 'runJob', activities: [...slotSetup, 'shell', 'shell', ...slotSetup, 'shell', 'shell', 'shell'] },
+  // nvr-sanity finished, then reset from the CLI: the re-run's history (its own artifacts dir and group).
+  'slots-job-rerun.json': { workflowType: 'runJob', activities: [...slotSetup, 'shell', 'python', 'reportResults', 'exitcode'] },
 };
 
 quietRuntime();

@@ -6,6 +6,7 @@ import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { JOB_WORKFLOW, type JobInput, type JobResult } from '../../src/common/job.js';
 import { projectRoot } from '../../src/devserver/project.js';
+import type { ReportingConfig } from '../../src/results/config.js';
 import { createRunnerWorker, type RunnerWorker } from '../../src/worker/runner-worker.js';
 import { testAddress, uniqueName } from './temporal.js';
 
@@ -21,15 +22,17 @@ export interface TestRunner {
   stop(): Promise<void>;
 }
 
-export async function startTestRunner(options: { hostname?: string; arch?: string; workflowQueue?: string } = {}): Promise<TestRunner> {
+export async function startTestRunner(options: { hostname?: string; arch?: string; workflowQueue?: string; concurrency?: number; reporting?: ReportingConfig; address?: string } = {}): Promise<TestRunner> {
   const arch = options.arch ?? uniqueName('arch');
   const workflowQueue = options.workflowQueue ?? uniqueName('workflows');
   const root = mkdtempSync(join(tmpdir(), 'taskotron-runner-'));
   const worker = await createRunnerWorker({
-    temporal: { address: testAddress(), namespace: 'default' },
+    temporal: { address: options.address ?? testAddress(), namespace: 'default' },
     arch,
     hostname: options.hostname ?? uniqueName('host'),
     workflowQueue,
+    ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+    ...(options.reporting ? { reporting: options.reporting } : {}),
     shutdownGraceMs: 1000,
     runner: { root, killGraceMs: 1000 },
   });

@@ -62,6 +62,11 @@ export interface ResultsDBTestServer {
    * and then drop the connection without answering: a crash as the client sees it.
    */
   loseAnswers(count: number, afterStored?: number): void;
+  /**
+   * After `afterStored` more POST /results have been answered, the next one stores its result and
+   * then never answers (the client waits, as on a runner killed mid-request). Resolves once stored.
+   */
+  stallAnswer(afterStored?: number): Promise<void>;
   /** Stop listening (clients get ECONNREFUSED) until `resume()`. */
   pause(): Promise<void>;
   resume(): Promise<void>;
@@ -83,6 +88,7 @@ export async function startResultsDBServer(options: ResultsDBServerOptions = {})
   let answersToLose = 0;
   let answersBeforeLosing = 0;
   let lastSubmit = 0;
+  let stall: { before: number; stored: () => void } | undefined;
 
   const server: Server = createServer((req, res) => {
     void handle(req, res);
@@ -171,6 +177,12 @@ export async function startResultsDBServer(options: ResultsDBServerOptions = {})
       const parsed = jsonBody(body);
       if ('error' in parsed) return send(400, { message: parsed.error });
       const answer = createResult(parsed.value);
+      if (answer.status === 201 && stall && stall.before-- <= 0) {
+        requests.push({ method, path: rawUrl, status: 0 });
+        stall.stored();
+        stall = undefined;
+        return;
+      }
       if (answer.status === 201 && answersToLose > 0 && answersBeforeLosing-- <= 0) {
         answersToLose -= 1;
         requests.push({ method, path: rawUrl, status: 0 });
@@ -357,6 +369,11 @@ export async function startResultsDBServer(options: ResultsDBServerOptions = {})
     loseAnswers(count: number, afterStored = 0) {
       answersToLose = count;
       answersBeforeLosing = afterStored;
+    },
+    stallAnswer(afterStored = 0) {
+      return new Promise<void>((stored) => {
+        stall = { before: afterStored, stored };
+      });
     },
     async pause() {
       await new Promise<void>((done) => {

@@ -1,0 +1,111 @@
+// A job's hold on a runner host: one `holdSlot` activity on the arch's queue, taken only by a host
+// with a free slot (its pool worker runs at most `concurrency` of them), which signals back its own
+// queue and then heartbeats for as long as the job holds it. The job's steps race the slot: if the
+// slot ends first (heartbeat timeout: the host died; HostShuttingDown: it was stopped), the steps
+// are cancelled and the job moves on. Releasing is cancelling the activity, once, when the attempt
+// ends in any way — or, for a job that is terminated or reset, the host's next heartbeat finding
+// its run gone.
+import { ActivityCancellationType } from '@temporalio/common';
+import { CancellationScope, condition, defineSignal, proxyActivities, setHandler } from '@temporalio/workflow';
+import type { RunnerActivities } from '../activities/index.js';
+import { HOST_CLAIMED_SIGNAL, type SlotClaim } from '../common/job.js';
+import { classifySlotFailure, HostLost } from './job-failures.js';
+
+export const hostClaimedSignal = defineSignal<[SlotClaim]>(HOST_CLAIMED_SIGNAL);
+
+/**
+ * An upper bound the slot never reaches in practice (the job always lets go first); it has to
+ * outlast the job's limit plus a ResultsDB outage the report step waits out (6 h).
+ */
+const SLOT_LIFETIME = '3 days';
+
+export interface SlotOptions {
+  /** The arch pool's queue. */
+  pool: string;
+  heartbeatTimeout: string;
+  /** How long the job may wait in the arch queue for a free slot. */
+  queueTimeout: string;
+  /** The step the job is in, to name it when the host is lost. */
+  during: () => string;
+}
+
+export interface HeldHost {
+  hostname: string;
+  taskQueue: string;
+  /** Runs the job's work on this host; rejects with HostLost as soon as the slot is lost. */
+  run<T>(work: () => Promise<T>): Promise<T>;
+  /** Gives the slot back and waits until the host has let go (bounded by the heartbeat timeout). */
+  release(): Promise<void>;
+}
+
+export class HostSlots {
+  private readonly claims = new Map<string, SlotClaim>();
+  /** The slot this run is waiting for: a claim for anything else is not this run's. */
+  private awaiting: string | undefined;
+
+  constructor(private readonly options: SlotOptions) {
+    // A reset run gets the old run's signals re-applied at its start, claims included: they name a
+    // slot of the old run, arrive before this run has asked for any, and are ignored.
+    setHandler(hostClaimedSignal, (claim) => {
+      if (claim.slotId === this.awaiting) this.claims.set(claim.slotId, claim);
+    });
+  }
+
+  /** Waits in the arch queue until a host with a free slot takes the job. */
+  async acquire(attempt: number): Promise<HeldHost> {
+    const slotId = `slot-${attempt}`;
+    const { holdSlot } = proxyActivities<RunnerActivities>({
+      taskQueue: this.options.pool,
+      activityId: slotId,
+      scheduleToStartTimeout: this.options.queueTimeout,
+      startToCloseTimeout: SLOT_LIFETIME,
+      heartbeatTimeout: this.options.heartbeatTimeout,
+      // A lost slot is a lost host: the job decides where to go next, Temporal does not retry it.
+      retry: { maximumAttempts: 1 },
+      // Release is recorded in history when the host has actually let go.
+      cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    });
+    this.awaiting = slotId;
+    const scope = new CancellationScope();
+    let released = false;
+    let ended: { error: unknown } | undefined;
+    const held = scope.run(() => holdSlot()).then(
+      () => {
+        ended = { error: undefined };
+      },
+      (error: unknown) => {
+        ended = { error };
+      },
+    );
+    await condition(() => this.claims.has(slotId) || ended !== undefined);
+    const claim = this.claims.get(slotId);
+    const lost = (host: string | undefined) =>
+      classifySlotFailure(ended?.error, { host, during: this.options.during(), heartbeatTimeout: this.options.heartbeatTimeout, queueTimeout: this.options.queueTimeout });
+    if (!claim) throw lost(undefined);
+    return {
+      hostname: claim.hostname,
+      taskQueue: claim.taskQueue,
+      run: async <T>(work: () => Promise<T>): Promise<T> => {
+        const steps = new CancellationScope();
+        const done = steps.run(work);
+        // The losing side of the race must not surface later as an unhandled rejection.
+        done.catch(() => undefined);
+        const slotEnded = held.then(() => {
+          const error = lost(claim.hostname);
+          // A cancelled job cancels its slot and its steps together: the steps' own ending tells it.
+          if (released || !(error instanceof HostLost)) return new Promise<never>(() => undefined);
+          steps.cancel();
+          throw error;
+        });
+        slotEnded.catch(() => undefined);
+        return Promise.race([done, slotEnded]);
+      },
+      release: async () => {
+        if (released || ended) return;
+        released = true;
+        scope.cancel();
+        await held;
+      },
+    };
+  }
+}

@@ -1,0 +1,69 @@
+// The Temporal server dies (kill -9) while a job runs and comes back on the same SQLite database:
+// the running step carries on, the runner reconnects, and the job finishes. This test runs its own
+// dev server (a database file, free ports), not the harness's shared one.
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { Client, Connection } from '@temporalio/client';
+import { JOB_PROGRESS_QUERY, JOB_WORKFLOW, type JobResult } from '../../src/common/job.js';
+import { ensureTemporalCli } from '../../src/devserver/cli-binary.js';
+import { freePort, startDevServer, type DevServer } from '../../src/devserver/server.js';
+import { localJob, startTestRunner, type TestRunner } from '../support/job.js';
+import { quietRuntime } from '../support/runtime.js';
+import { uniqueName } from '../support/temporal.js';
+
+quietRuntime();
+
+const scratch = mkdtempSync(join(tmpdir(), 'taskotron-restart-'));
+const dbFile = join(scratch, 'temporal.db');
+let server: DevServer | undefined;
+let runner: TestRunner | undefined;
+let connection: Connection | undefined;
+
+after(async () => {
+  await runner?.stop();
+  await connection?.close();
+  await server?.stop();
+});
+
+/** Retries through the outage: every call to a dead server fails until it is back (bounded). */
+async function eventually<T>(what: string, attempt: () => Promise<T | undefined>, ms = 120_000): Promise<T> {
+  let last: unknown;
+  for (const deadline = Date.now() + ms; Date.now() < deadline; await new Promise((r) => setTimeout(r, 250))) {
+    try {
+      const value = await attempt();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+  }
+  throw new Error(`timed out waiting for ${what}: ${String(last)}`);
+}
+
+test('kill -9 of the Temporal server mid-job, restarted on the same database: the job resumes and finishes', { timeout: 240_000 }, async () => {
+  const binary = ensureTemporalCli();
+  const port = await freePort();
+  server = await startDevServer({ binary, port, uiPort: false, dbFile });
+  runner = await startTestRunner({ hostname: 'restart-host', address: server.address });
+  connection = await Connection.connect({ address: server.address });
+  const client = new Client({ connection, namespace: 'default' });
+  const input = localJob(runner, 'gate');
+  const workflowId = uniqueName('job-restart');
+  await client.workflow.start(JOB_WORKFLOW, { taskQueue: runner.workflowQueue, workflowId, args: [input] });
+  const running = await eventually('the job to run', async () => {
+    const snapshot = await client.workflow.getHandle(workflowId).query<JobResult>(JOB_PROGRESS_QUERY);
+    return snapshot.actions[0]?.status === 'running' ? snapshot : undefined;
+  });
+
+  process.kill(-server.pid, 'SIGKILL');
+  await new Promise((resolve) => server!.process.once('exit', resolve));
+  server = await startDevServer({ binary, port, uiPort: false, dbFile });
+  // Back on the same database: the job is still there, still running its step on the same host.
+  writeFileSync(join(running.artifacts!.dir, 'open'), '');
+  const result = await eventually('the job to finish', async () => (await client.workflow.getHandle(workflowId).result()) as JobResult);
+  assert.equal(result.outcome, 'PASSED', result.reason);
+  assert.equal(result.host, 'restart-host');
+  console.log(`# job ${workflowId} finished ${result.outcome} after a kill -9 of its Temporal server; hosts: ${JSON.stringify(result.hosts)}`);
+});
