@@ -3,23 +3,35 @@
 // restart every message has exactly one trigger workflow, counted by a visibility query, none
 // missing: what was not acked comes back from the broker, and what had already started is refused
 // by Temporal as a duplicate. The trigger queue has no worker: only the starts are under test.
+// 10,000 starts would keep the harness's shared server busy for minutes and starve the test files
+// running beside this one, so this file runs its own Temporal dev server.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { Client } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { fedoraMessagingJson, openAmqp, sentAtHeader } from '../../src/bus/amqp.js';
+import { ensureTemporalCli } from '../../src/devserver/cli-binary.js';
 import { projectRoot } from '../../src/devserver/project.js';
+import { startDevServer, type DevServer } from '../../src/devserver/server.js';
 import { queueDepth, testAmqpUrl } from '../support/amqp.js';
-import { testAddress, testClient, uniqueName } from '../support/temporal.js';
+import { uniqueName } from '../support/temporal.js';
 import { corpusMessage } from '../ingest/corpus.js';
 import { scratchDir, until } from '../ingest/support.js';
 
+let server: DevServer;
 let client: Client;
-let close: () => Promise<void>;
-before(async () => ({ client, close } = await testClient()));
-after(async () => close());
+let connection: Connection;
+before(async () => {
+  server = await startDevServer({ binary: ensureTemporalCli() });
+  connection = await Connection.connect({ address: server.address });
+  client = new Client({ connection, namespace: server.namespace });
+});
+after(async () => {
+  await connection.close();
+  await server.stop();
+});
 
 const MESSAGES = 10_000;
 const TOPIC = 'org.fedoraproject.prod.buildsys.build.state.change';
@@ -54,7 +66,7 @@ function startIngest(dir: string, queue: string, triggerQueue: string): { child:
     ['--import', 'tsx', 'src/cli/main.ts', 'ingest', '--rules', join(dir, 'trigger_rules.yml'), '--source', 'amqp', '--amqp-url', testAmqpUrl(), '--amqp-queue', queue,
       '--amqp-binding', 'org.fedoraproject.prod.buildsys.#', '--amqp-prefetch', '100', '--trigger-queue', triggerQueue, '--ingest-queue', triggerQueue, '--job-queue', triggerQueue,
       '--state-dir', join(dir, 'state'), '--stats-interval', '1'],
-    { cwd: projectRoot(), env: { ...process.env, TEMPORAL_ADDRESS: testAddress() }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: projectRoot(), env: { ...process.env, TEMPORAL_ADDRESS: server.address }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
   child.stdout!.on('data', (c: Buffer) => (output += c.toString()));

@@ -38,7 +38,7 @@ function startIngest(dir: string, datagrepper: string, endpoint: string, queue: 
   return { child, output: () => output, exited };
 }
 
-test('kill -9 mid-backfill: after a restart the whole window is handled, nothing twice', { timeout: 400_000 }, async () => {
+test('kill -9 mid-backfill: after a restart the whole window is handled, nothing twice', { timeout: 600_000 }, async () => {
   const dir = scratchDir('backfill-crash');
   writeFileSync(join(dir, 'trigger_rules.yml'), '- when: {message_type: KojiBuildPackageCompleted}\n  do: [{tasks: [rpmlint], arches: [x86_64]}]\n');
   const t0 = Math.floor(Date.now() / 1000) - 7200;
@@ -75,7 +75,7 @@ test('kill -9 mid-backfill: after a restart the whole window is handled, nothing
       await until(() => second.output().includes('backfill done'), `the second backfill to finish:\n${second.output().slice(-2000)}`, 240_000);
       const resumedFrom = Number(datagrepper.requests[requestsBefore]!.params.get('start'));
       assert.equal(resumedFrom, checkpoint - 60, 'resumed at the checkpoint (less the overlap)');
-      await until(async () => (await client.workflow.count(query)).count === window.length, `${window.length} trigger workflows by visibility`, 120_000);
+      await until(async () => (await client.workflow.count(query)).count === window.length, `${window.length} trigger workflows by visibility`, 300_000);
       const seen = new Set<string>();
       for await (const w of client.workflow.list({ query })) {
         assert.ok(!seen.has(w.workflowId), `${w.workflowId} twice`);
