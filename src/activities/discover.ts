@@ -8,7 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { execa } from 'execa';
+import { runSupervised } from './supervise.js';
 
 export interface DiscoverRequest {
   repo: string;
@@ -32,8 +32,10 @@ export const FORMULA_NAMES = ['runtask.yml', 'runtask.yaml'];
 
 const MISSING_REPO = /not found|does not appear to be a git repository|does not exist|repository .* not exist|returned error: 404/i;
 
-async function git(args: string[], cwd?: string) {
-  return execa('git', args, { ...(cwd ? { cwd } : {}), reject: false, stdin: 'ignore', env: { GIT_TERMINAL_PROMPT: '0' } });
+/** Through the one supervised spawn: heartbeats while a slow remote answers, dies on cancellation. */
+async function git(args: string[], cwd?: string): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+  const result = await runSupervised({ argv: ['git', ...args], cwd: cwd ?? '/', env: { GIT_TERMINAL_PROMPT: '0' }, progress: { git: args[0] } });
+  return { exitCode: result.exitCode, stdout: result.stdout.replace(/\n$/, ''), stderr: result.stderrTail };
 }
 
 function cachePath(cacheDir: string, repo: string): string {

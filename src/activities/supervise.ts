@@ -1,22 +1,33 @@
-// The one way a runner host runs a task's command: in its own process group, output streamed to a
-// log file in the artifacts dir, heartbeating while it runs, and killed with its whole group when the
-// job is cancelled or the worker shuts down (a grandchild holding the pipe open would otherwise keep
-// the step alive: reference/temporal.md §4).
-import { createWriteStream, mkdirSync } from 'node:fs';
+// The one way a runner host runs a process — task commands, git, rpm/dnf, createrepo, download
+// helpers: in its own process group, output streamed to a log file, heartbeating while it runs, and
+// killed with its whole group when the step is cancelled, times out or the worker shuts down (a
+// grandchild holding the pipe open would otherwise keep the step alive: reference/temporal.md §4).
+// Task commands also pass a sandbox: then they run inside it, with only the sandbox's environment.
+import { randomUUID } from 'node:crypto';
+import { createWriteStream, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Context } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
 import { execa } from 'execa';
 import { FailureType, stepFailure } from '../common/failures.js';
+import type { SandboxBackend, SandboxSpec } from './sandbox.js';
 
 export interface SupervisedCommand {
   /** argv[0] and its arguments; a shell script is `['/bin/sh', '-c', script]`. */
   argv: string[];
   cwd: string;
+  /**
+   * Added to the runner's environment for the runner's own tools; for a sandboxed command it is the
+   * whole environment (see sandboxEnvironment), plus the backend's HOME and TMPDIR.
+   */
   env?: Record<string, string>;
-  /** Appended to, so the commands of one action share one log. */
-  logFile: string;
+  /** Appended to, so the commands of one action share one log; without one, output is only kept in memory. */
+  logFile?: string;
+  /** Task commands run in the job's sandbox; the runner's own tools (git, dnf, rpm) run without. */
+  sandbox?: { backend: SandboxBackend; spec: SandboxSpec };
+  /** Kill the command's group after this long; the result says timedOut. */
+  timeoutMs?: number;
   /** Keep at most this much of stdout in memory (it may become an exported variable). */
   maxStdoutBytes?: number;
   /** Between SIGTERM and SIGKILL when cancelled. */
@@ -31,11 +42,70 @@ export interface SupervisedResult {
   signal?: string;
   stdout: string;
   stdoutTruncated: boolean;
+  /** The last few KiB of stderr, for error messages of the runner's own tools. */
+  stderrTail: string;
+  /** The command ran past timeoutMs and was killed. */
+  timedOut?: boolean;
   durationMs: number;
 }
 
 export const HEARTBEAT_INTERVAL_MS = 1_000;
 const DEFAULT_MAX_STDOUT = 1024 * 1024;
+const STDERR_TAIL_BYTES = 8 * 1024;
+
+/** Marks the processes of one command run by a backend that does not contain them itself. */
+const LEFTOVER_MARKER = 'TASKOTRON_COMMAND_ID';
+
+/**
+ * Kills every process still carrying this command's marker in its environment: what a command
+ * left behind outside its process group (a `setsid` daemon) when no PID namespace takes it down.
+ */
+function killLeftovers(marker: string): number {
+  const killedPids = new Set<number>();
+  // A straggler may fork while we look: repeat until a pass finds nobody (a killed parent forks no more).
+  for (let pass = 0; pass < 20; pass += 1) {
+    let killed = 0;
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        if (!readFileSync(`/proc/${entry}/environ`, 'latin1').split('\0').includes(marker)) continue;
+        if (/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${entry}/stat`, 'latin1'))) continue;
+        process.kill(Number(entry), 'SIGKILL');
+        killed += 1;
+        killedPids.add(Number(entry));
+      } catch {
+        /* gone, or not ours to read */
+      }
+    }
+    if (killed === 0) break;
+  }
+  return killedPids.size;
+}
+
+/** A log that is a file when there is one, and nothing otherwise. */
+function openLog(path: string | undefined): { write(data: string | Buffer): void; end(): Promise<void> } {
+  if (!path) return { write: () => undefined, end: async () => undefined };
+  mkdirSync(dirname(path), { recursive: true });
+  const stream = createWriteStream(path, { flags: 'a' });
+  return { write: (data) => void stream.write(data), end: () => new Promise<void>((resolve) => stream.end(resolve)) };
+}
+
+/**
+ * Heartbeats while `work` runs: waiting on something that is not a process (a lock another step
+ * holds) must not look like a dead host. Cancellation rejects at once; the work itself is left to finish.
+ */
+export async function heartbeatWhile<T>(work: Promise<T>, details: Record<string, unknown>): Promise<T> {
+  const context = Context.current();
+  const started = Date.now();
+  const beat = () => context.heartbeat({ ...details, elapsedMs: Date.now() - started });
+  beat();
+  const heartbeats = setInterval(beat, HEARTBEAT_INTERVAL_MS);
+  try {
+    return await Promise.race([work, context.cancelled]);
+  } finally {
+    clearInterval(heartbeats);
+  }
+}
 
 function killGroup(pid: number, signal: NodeJS.Signals): void {
   try {
@@ -52,14 +122,20 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
 export async function runSupervised(command: SupervisedCommand): Promise<SupervisedResult> {
   const context = Context.current();
   const started = Date.now();
-  mkdirSync(dirname(command.logFile), { recursive: true });
-  const log = createWriteStream(command.logFile, { flags: 'a' });
-  log.write(`$ ${command.argv.map((word) => JSON.stringify(word)).join(' ')}\n`);
-  const [file, ...args] = command.argv;
-  const child = execa(file!, args, {
+  const log = openLog(command.logFile);
+  const sandbox = command.sandbox;
+  log.write(`$ ${command.argv.map((word) => JSON.stringify(word)).join(' ')}${sandbox ? `   [sandbox: ${sandbox.backend.name}]` : ''}\n`);
+  const file = command.argv[0]!;
+  const [program, ...args] = sandbox ? sandbox.backend.wrap(command.argv, command.cwd, sandbox.spec) : command.argv;
+  const marker = sandbox && !sandbox.backend.containsProcesses ? `${LEFTOVER_MARKER}=${randomUUID()}` : undefined;
+  const child = execa(program!, args, {
+    // bwrap changes directory inside the sandbox itself; the workdir is where it starts from.
     cwd: command.cwd,
-    env: command.env ?? {},
-    extendEnv: true,
+    env: sandbox
+      ? { ...command.env, ...sandbox.backend.environment(sandbox.spec), ...(marker ? { [LEFTOVER_MARKER]: marker.split('=')[1]! } : {}) }
+      : (command.env ?? {}),
+    // A task sees only its sandbox's allow-listed environment, never the runner's.
+    extendEnv: !sandbox,
     stdin: 'ignore',
     buffer: false,
     reject: false,
@@ -78,7 +154,12 @@ export async function runSupervised(command: SupervisedCommand): Promise<Supervi
       stdoutBytes += chunk.length;
     } else stdoutTruncated = true;
   });
-  child.stderr?.on('data', (chunk: Buffer) => log.write(chunk));
+  let stderrTail = Buffer.alloc(0);
+  child.stderr?.on('data', (chunk: Buffer) => {
+    log.write(chunk);
+    stderrTail = Buffer.concat([stderrTail, chunk]);
+    if (stderrTail.length > STDERR_TAIL_BYTES) stderrTail = stderrTail.subarray(stderrTail.length - STDERR_TAIL_BYTES);
+  });
 
   const beat = () => context.heartbeat({ ...command.progress, pid: child.pid, elapsedMs: Date.now() - started });
   beat();
@@ -93,6 +174,17 @@ export async function runSupervised(command: SupervisedCommand): Promise<Supervi
     forceKill = setTimeout(() => killGroup(child.pid!, 'SIGKILL'), command.killGraceMs ?? 3_000);
   };
   context.cancellationSignal.addEventListener('abort', onCancel, { once: true });
+  let timedOut = false;
+  const timeout =
+    command.timeoutMs === undefined
+      ? undefined
+      : setTimeout(() => {
+          if (child.pid === undefined || cancelled) return;
+          timedOut = true;
+          log.write(`\n[taskotron] time limit of ${command.timeoutMs} ms reached: SIGTERM to process group ${child.pid}\n`);
+          killGroup(child.pid, 'SIGTERM');
+          forceKill = setTimeout(() => killGroup(child.pid!, 'SIGKILL'), command.killGraceMs ?? 3_000);
+        }, command.timeoutMs);
   try {
     const result = await child;
     if (result.failed && result.exitCode === undefined && !result.signal) {
@@ -100,6 +192,10 @@ export async function runSupervised(command: SupervisedCommand): Promise<Supervi
     }
     // The command may have left children behind in its group; they must not outlive the step.
     if (child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
+    if (marker) {
+      const killed = killLeftovers(marker);
+      if (killed > 0) log.write(`[taskotron] killed ${killed} process(es) the command left behind outside its process group\n`);
+    }
     if (cancelled) {
       // A worker going down is not the job being cancelled: say so, so the job moves to another host.
       const reason = context.cancellationSignal.reason as { message?: string } | undefined;
@@ -109,19 +205,22 @@ export async function runSupervised(command: SupervisedCommand): Promise<Supervi
       throw new CancelledFailure(`cancelled while running ${file}`);
     }
     const exitCode = result.exitCode ?? 128;
-    log.write(`[taskotron] exit code ${exitCode}${result.signal ? ` (signal ${result.signal})` : ''} after ${Date.now() - started} ms\n`);
+    log.write(`[taskotron] exit code ${exitCode}${result.signal ? ` (signal ${result.signal})` : ''}${timedOut ? ' (time limit)' : ''} after ${Date.now() - started} ms\n`);
     return {
       exitCode,
       ...(result.signal ? { signal: result.signal } : {}),
       stdout: Buffer.concat(stdout).toString('utf8'),
       stdoutTruncated,
+      stderrTail: stderrTail.toString('utf8'),
+      ...(timedOut ? { timedOut } : {}),
       durationMs: Date.now() - started,
     };
   } finally {
     clearInterval(heartbeats);
+    if (timeout) clearTimeout(timeout);
     if (forceKill) clearTimeout(forceKill);
     context.cancellationSignal.removeEventListener('abort', onCancel);
-    await new Promise<void>((resolve) => log.end(resolve));
+    await log.end();
   }
 }
 

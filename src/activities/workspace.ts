@@ -1,19 +1,21 @@
 // Getting a host ready for a job: its directories, the task's code at the right commit (through a
 // per-host git mirror of each task repo, so repeated jobs fetch deltas, not whole repos), the formula
-// read and validated where the code is, and the environment checked.
+// read and validated where the code is, and the environment checked. Every process goes through
+// runSupervised, so a long clone or a wait for the mirror lock heartbeats and dies on cancellation.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
-import { activityInfo, Context } from '@temporalio/activity';
-import { execa } from 'execa';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import { activityInfo } from '@temporalio/activity';
 import type { TaskSource } from '../common/job.js';
 import { formatDiagnostic } from '../formula/diagnostic.js';
 import type { Formula } from '../formula/model.js';
 import { parseFormula } from '../formula/parse.js';
 import { FailureType, stepFailure } from '../common/failures.js';
-import { artifactsDir, mirrorRoot, workDir, type RunnerConfig } from './runner-config.js';
+import { artifactsDir, mirrorRoot, sandboxDirs, workDir, type RunnerConfig } from './runner-config.js';
+import { resolveSandbox } from './sandbox.js';
+import { heartbeatWhile, runSupervised } from './supervise.js';
 
 export interface PrepareInput {
   uuid: string;
@@ -31,6 +33,10 @@ export interface Workspace {
   /** For git sources: the repository and the exact commit checked out. */
   repo?: string;
   commit?: string;
+  /** The sandbox backend the job's commands run in on this host ('bwrap' or 'none'). */
+  sandbox?: 'bwrap' | 'none';
+  /** Why the job runs without the sandbox the runner asked for (backend auto without bubblewrap). */
+  sandboxWarning?: string;
 }
 
 export interface LoadFormulaInput {
@@ -48,20 +54,37 @@ export interface LoadedFormula {
 /** One git operation per mirror at a time on this host: concurrent fetches would fight over its locks. */
 const mirrorLocks = new Map<string, Promise<unknown>>();
 
-function withMirrorLock<T>(path: string, work: () => Promise<T>): Promise<T> {
+async function withMirrorLock<T>(path: string, work: () => Promise<T>): Promise<T> {
+  // Each entry only ever resolves: it is the previous holder's turn followed by ours.
   const previous = mirrorLocks.get(path) ?? Promise.resolve();
-  const next = previous.catch(() => undefined).then(work);
-  mirrorLocks.set(path, next);
-  return next;
+  let release!: () => void;
+  const ours = new Promise<void>((resolve) => (release = resolve));
+  mirrorLocks.set(path, previous.then(() => ours));
+  try {
+    // Waiting behind another job's long clone is not a dead host: heartbeat while queued.
+    await heartbeatWhile(previous, { waiting: 'mirror lock', mirror: path });
+    return await work();
+  } finally {
+    // Also when cancelled while waiting: whoever is next still waits for `previous` first.
+    release();
+  }
 }
 
-async function git(args: string[], cwd?: string): Promise<string> {
-  Context.current().heartbeat({ git: args[0] });
-  const result = await execa('git', args, { ...(cwd ? { cwd } : {}), reject: false, stdin: 'ignore', env: { GIT_TERMINAL_PROMPT: '0' } });
-  if (result.exitCode !== 0) {
-    throw stepFailure(FailureType.CheckoutFailed, `git ${args.join(' ')} failed (exit ${result.exitCode}): ${String(result.stderr).trim().split('\n').slice(-3).join(' | ')}`);
+/** Git for the runner itself (not sandboxed: it writes the host's mirrors); its output goes to `logFile`. */
+async function git(args: string[], options: { cwd: string; logFile?: string; check?: boolean }): Promise<{ exitCode: number; stdout: string }> {
+  const result = await runSupervised({
+    argv: ['git', ...args],
+    cwd: options.cwd,
+    env: { GIT_TERMINAL_PROMPT: '0' },
+    ...(options.logFile ? { logFile: options.logFile } : {}),
+    progress: { git: args.find((a) => !a.startsWith('-') && !a.startsWith('/')) ?? args[0] },
+  });
+  if (result.exitCode !== 0 && options.check !== false) {
+    throw stepFailure(FailureType.CheckoutFailed, `git ${args.join(' ')} failed (exit ${result.exitCode}): ${result.stderrTail.trim().split('\n').slice(-3).join(' | ')}`, {
+      ...(options.logFile ? { log: options.logFile } : {}),
+    });
   }
-  return String(result.stdout).trim();
+  return { exitCode: result.exitCode, stdout: result.stdout.trim() };
 }
 
 function mirrorPath(config: RunnerConfig, repo: string): string {
@@ -70,31 +93,31 @@ function mirrorPath(config: RunnerConfig, repo: string): string {
   return join(mirrorRoot(config), `${readable}-${digest}.git`);
 }
 
-async function checkout(config: RunnerConfig, repo: string, ref: string, taskdir: string): Promise<string> {
+async function checkout(config: RunnerConfig, repo: string, ref: string, taskdir: string, logFile: string): Promise<string> {
   const mirror = mirrorPath(config, repo);
+  await mkdir(mirrorRoot(config), { recursive: true });
   await withMirrorLock(mirror, async () => {
     if (existsSync(join(mirror, 'HEAD'))) {
-      await git(['--git-dir', mirror, 'fetch', '--prune', '--tags', 'origin', '+refs/heads/*:refs/heads/*']);
+      await git(['--git-dir', mirror, 'fetch', '--prune', '--tags', 'origin', '+refs/heads/*:refs/heads/*'], { cwd: mirrorRoot(config), logFile });
     } else {
-      await mkdir(mirrorRoot(config), { recursive: true });
       await rm(mirror, { recursive: true, force: true });
-      await git(['clone', '--mirror', '--', repo, mirror]);
+      await git(['clone', '--mirror', '--', repo, mirror], { cwd: mirrorRoot(config), logFile });
     }
   });
   await rm(taskdir, { recursive: true, force: true });
-  await git(['clone', '--quiet', '--no-checkout', '--', mirror, taskdir]);
+  await git(['clone', '--quiet', '--no-checkout', '--', mirror, taskdir], { cwd: mirrorRoot(config), logFile });
   let commit: string | undefined;
   for (const candidate of [`refs/remotes/origin/${ref}`, ref]) {
-    const probe = await execa('git', ['rev-parse', '--verify', '--quiet', `${candidate}^{commit}`], { cwd: taskdir, reject: false });
+    const probe = await git(['rev-parse', '--verify', '--quiet', `${candidate}^{commit}`], { cwd: taskdir, check: false });
     if (probe.exitCode === 0) {
-      commit = String(probe.stdout).trim();
+      commit = probe.stdout;
       break;
     }
   }
   if (!commit) throw stepFailure(FailureType.CheckoutFailed, `ref '${ref}' not found in ${repo}`);
-  await git(['checkout', '--quiet', '--detach', commit], taskdir);
+  await git(['checkout', '--quiet', '--detach', commit], { cwd: taskdir, logFile });
   // The namespace whitelist judges a task by where it came from, not by our mirror's path.
-  await git(['remote', 'set-url', 'origin', repo], taskdir);
+  await git(['remote', 'set-url', 'origin', repo], { cwd: taskdir, logFile });
   return commit;
 }
 
@@ -116,16 +139,21 @@ export function createWorkspaceActivities(config: RunnerConfig, hostname: string
       await mkdir(join(artifactsdir, 'taskotron'), { recursive: true });
       await writeFile(marker, `${owner}\n`);
       // A job's scratch space starts empty every time (the original wiped /var/tmp/taskotron before each job).
+      // So do its private /tmp and $HOME.
+      const { tmp, home } = sandboxDirs(config, basename(workdir));
       await rm(workdir, { recursive: true, force: true });
-      await mkdir(workdir, { recursive: true });
+      await rm(dirname(tmp), { recursive: true, force: true });
+      await Promise.all([mkdir(workdir, { recursive: true }), mkdir(tmp, { recursive: true }), mkdir(home, { recursive: true })]);
+      const { backend, warning } = await resolveSandbox(config.sandbox);
+      const sandbox = { sandbox: backend.name, ...(warning ? { sandboxWarning: warning } : {}) };
       if (input.source.kind === 'local') {
         const taskdir = resolve(input.source.path);
         if (!existsSync(taskdir)) throw stepFailure(FailureType.InvalidFormula, `task directory ${taskdir} does not exist on ${hostname}`);
-        return { hostname, taskdir, workdir, artifactsdir };
+        return { hostname, taskdir, workdir, artifactsdir, ...sandbox };
       }
       const taskdir = join(workdir, 'task');
-      const commit = await checkout(config, input.source.repo, input.source.ref, taskdir);
-      return { hostname, taskdir, workdir, artifactsdir, repo: input.source.repo, commit };
+      const commit = await checkout(config, input.source.repo, input.source.ref, taskdir, join(artifactsdir, 'taskotron', '00-prepare.log'));
+      return { hostname, taskdir, workdir, artifactsdir, repo: input.source.repo, commit, ...sandbox };
     },
 
     /** Reads and validates the formula on the host; the parsed formula enters workflow history. */
@@ -156,10 +184,11 @@ export function createWorkspaceActivities(config: RunnerConfig, hostname: string
       }
       if (missing.length === 0) return { present, installed: [] };
       if (config.installDependencies && (await commandExists('dnf'))) {
-        const result = await execa('dnf', ['install', '-y', '--', ...missing], { reject: false, stdin: 'ignore' });
+        // The runner's own tool on the host's OS: supervised, never sandboxed (it installs into the host).
+        const result = await runSupervised({ argv: ['dnf', 'install', '-y', '--', ...missing], cwd: '/', progress: { installing: missing.join(' ') } });
         if (result.exitCode === 0) return { present, installed: missing };
         throw stepFailure(FailureType.MissingDependencies, `dnf could not install ${missing.join(', ')} (exit ${result.exitCode})`, {
-          logTail: String(result.stderr).split('\n').slice(-40).join('\n'),
+          logTail: result.stderrTail.split('\n').slice(-40).join('\n'),
         });
       }
       throw stepFailure(
@@ -172,20 +201,22 @@ export function createWorkspaceActivities(config: RunnerConfig, hostname: string
   };
 }
 
+async function quietly(argv: string[]): Promise<{ exitCode: number; stdout: string }> {
+  return runSupervised({ argv, cwd: '/', timeoutMs: 60_000 });
+}
+
 async function commandExists(name: string): Promise<boolean> {
-  const result = await execa('sh', ['-c', 'command -v "$1"', 'sh', name], { reject: false });
-  return result.exitCode === 0;
+  return (await quietly(['sh', '-c', 'command -v "$1"', 'sh', name])).exitCode === 0;
 }
 
 async function isInstalled(dependency: string): Promise<boolean> {
   if (dependency.startsWith('/')) return existsSync(dependency);
   if (await commandExists('rpm')) {
-    const rpm = await execa('rpm', ['-q', '--whatprovides', '--', dependency], { reject: false });
-    if (rpm.exitCode === 0) return true;
+    if ((await quietly(['rpm', '-q', '--whatprovides', '--', dependency])).exitCode === 0) return true;
   }
   if (await commandExists('dpkg-query')) {
-    const dpkg = await execa('dpkg-query', ['-W', '-f=${Status}', '--', dependency], { reject: false });
-    if (dpkg.exitCode === 0 && String(dpkg.stdout).includes('install ok installed')) return true;
+    const dpkg = await quietly(['dpkg-query', '-W', '-f=${Status}', '--', dependency]);
+    if (dpkg.exitCode === 0 && dpkg.stdout.includes('install ok installed')) return true;
   }
   return false;
 }

@@ -14,6 +14,7 @@ import { connectionOptions, temporalSettingsFromEnv, type TemporalSettings } fro
 import { ensureTemporalCli } from '../devserver/cli-binary.js';
 import { startDevServer, waitForFrontend, type DevServer } from '../devserver/server.js';
 import { ITEM_TYPES } from '../formula/model.js';
+import { defaultRunnerConfig, sandboxEnvEntryProblem, type RunnerConfig } from '../activities/runner-config.js';
 import { installRuntimeLogger } from '../worker/logging.js';
 import { createRunnerWorker } from '../worker/runner-worker.js';
 
@@ -29,6 +30,7 @@ interface RuntaskOptions {
   address?: string;
   namespace?: string;
   ephemeral?: boolean;
+  env?: string[];
 }
 
 /** The original's default uuid: the UTC time, YYYYMMDD_HHMMSS_ffffff. */
@@ -50,6 +52,11 @@ export function addRuntaskOptions(command: Command): Command {
     .option('--address <host:port>', 'Temporal server to use (env TEMPORAL_ADDRESS); unreachable → an ephemeral one')
     .option('--namespace <name>', 'Temporal namespace (env TEMPORAL_NAMESPACE)')
     .option('--ephemeral', 'always run on a fresh ephemeral dev server, even when one is configured')
+    .option(
+      '--env <NAME[=VALUE]>',
+      "pass a variable to the task's sandbox: NAME takes runtask's own value, NAME=VALUE sets it (repeatable)",
+      (entry: string, previous: string[] = []) => [...previous, entry],
+    )
     .option('-d, --debug', 'verbose: Temporal SDK logs and full logs of failed steps');
 }
 
@@ -92,6 +99,20 @@ export async function runtask(formulaPath: string, options: RuntaskOptions): Pro
     say(`runtask: --timeout must be a positive number of seconds, got '${options.timeout}'`);
     return EXIT_CODES.usage;
   }
+  for (const entry of options.env ?? []) {
+    const problem = sandboxEnvEntryProblem(entry);
+    if (problem) {
+      say(`runtask: --env ${problem}`);
+      return EXIT_CODES.usage;
+    }
+  }
+  let runnerDefaults: RunnerConfig;
+  try {
+    runnerDefaults = defaultRunnerConfig();
+  } catch (error) {
+    say(`runtask: ${(error as Error).message}`);
+    return EXIT_CODES.usage;
+  }
   // Ctrl-C must cancel the job, not shut the worker down under it (the job would wait for another host).
   installRuntimeLogger(options.debug ? 'DEBUG' : ('ERROR' as LogLevel), { handleSignals: false });
   const uuid = options.uuid ?? timestampUuid();
@@ -108,7 +129,11 @@ export async function runtask(formulaPath: string, options: RuntaskOptions): Pro
     poolQueue: privateQueue,
     concurrency: 1,
     shutdownGraceMs: 5000,
-    ...(options.root ? { runner: { root: options.root } } : {}),
+    runner: {
+      ...(options.root ? { root: options.root } : {}),
+      // The worker runs in this process, so a bare NAME takes runtask's own value.
+      sandbox: { ...runnerDefaults.sandbox, env: [...runnerDefaults.sandbox.env, ...(options.env ?? [])] },
+    },
   });
   const running = worker.run();
   const connection = await Connection.connect(connectionOptions(settings));

@@ -2,7 +2,7 @@
 // the host that claimed it, and when that host dies mid-job the job starts over on the other one.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -12,6 +12,7 @@ import { projectRoot } from '../../src/devserver/project.js';
 import { readHistory } from '../support/history.js';
 import { startResultsDBServer } from '../support/resultsdb-server.js';
 import { localJob } from '../support/job.js';
+import { jobProcesses, waitForJobProcess } from '../support/processes.js';
 import { testAddress, testClient, uniqueName } from '../support/temporal.js';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 
@@ -51,15 +52,6 @@ function startWorker(hostname: string, workerArch = arch, stall = false, env: Re
     child.stdout!.on('data', onData);
     child.once('exit', (code) => reject(new Error(`worker ${hostname} exited (${code}): ${output}`)));
   });
-}
-
-/** The pids the stalled step wrote, once it has written them (bounded: 30 s). */
-async function waitForPids(file: string): Promise<number[]> {
-  for (const deadline = Date.now() + 30_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 100))) {
-    const pids = existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map(Number) : [];
-    if (pids.length > 0) return pids;
-  }
-  throw new Error(`${file}: the stalled step wrote no pid within 30 s`);
 }
 
 after(() => {
@@ -122,8 +114,9 @@ test('a runner stopped with SIGTERM kills its running step within the grace time
       snapshot = await handle.query<JobResult>(JOB_PROGRESS_QUERY).catch(() => undefined);
       if (snapshot?.host === 'host-c' && snapshot.actions[1]?.status === 'running') break;
     }
-    // The step is 'running' as soon as it is scheduled; its shell writes the pid a moment later.
-    const pids = await waitForPids(join(roots.get('host-c')!, 'artifacts', input.uuid, 'pids'));
+    // The step is 'running' as soon as it is scheduled; its processes appear a moment later. They live
+    // in the job's PID namespace (the pids file holds namespace pids): found from the host by the uuid.
+    const pids = (await waitForJobProcess(input.uuid, /^sleep 120$/)).map((p) => p.pid);
     await startWorker('host-d', otherArch);
     const stoppedAt = Date.now();
     const exited = new Promise<number | null>((resolve) => hostC.once('exit', (code) => resolve(code)));
@@ -131,6 +124,7 @@ test('a runner stopped with SIGTERM kills its running step within the grace time
     assert.equal(await exited, 0, 'the worker exits cleanly');
     const stopTook = Date.now() - stoppedAt;
     assert.deepEqual(pids.filter(alive), [], 'the step it was running is dead');
+    assert.deepEqual(jobProcesses(input.uuid), [], 'nothing of the job is left on host-c');
     console.log(`# worker stopped ${stopTook} ms after SIGTERM (grace 1 s), step killed`);
 
     const result = (await handle.result()) as JobResult;

@@ -2,7 +2,7 @@
 // flowing forward, ignorereturn, the first failure stopping the job, crash reasons with log tails,
 // cancellation killing the whole process group.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { JOB_WORKFLOW, type JobResult } from '../../src/common/job.js';
@@ -11,6 +11,7 @@ import { fixtureTask, localJob, runJobToEnd, startTestRunner, type TestRunner } 
 import { execFileSync } from 'node:child_process';
 import { findTemporalCli } from '../../src/devserver/cli-binary.js';
 import { testAddress, testClient, uniqueName } from '../support/temporal.js';
+import { waitForJobProcess, waitForNoJobProcesses } from '../support/processes.js';
 import type { Client } from '@temporalio/client';
 
 quietRuntime();
@@ -101,19 +102,18 @@ describe('job workflow', () => {
     const input = localJob(runner, 'sleepy');
     const workflowId = uniqueName('job-sleepy');
     const handle = await client.workflow.start(JOB_WORKFLOW, { taskQueue: runner.workflowQueue, workflowId, args: [input] });
-    const pidsFile = join(runner.root, 'artifacts', input.uuid, 'pids');
-    const deadline = Date.now() + 30_000;
-    while (!(existsSync(pidsFile) && readFileSync(pidsFile, 'utf8').trim().split('\n').length >= 2) && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    const pids = readFileSync(pidsFile, 'utf8').trim().split('\n').map(Number);
-    assert.ok(pids.every(alive), 'the step is running');
+    // The step's processes live in the job's PID namespace: found from the host by the job's uuid.
+    const processes = await waitForJobProcess(input.uuid, /^sleep 300$/);
+    assert.ok(processes.length >= 3, `the step is running: ${JSON.stringify(processes)}`);
+    const pids = processes.map((p) => p.pid);
     const cancelledAt = Date.now();
     await handle.cancel();
     await assert.rejects(handle.result(), /cancel/i);
+    // A process on its way out no longer shows its environment: wait on the pids seen running too.
     while (pids.some(alive) && Date.now() - cancelledAt < 5_000) await new Promise((r) => setTimeout(r, 50));
     const killedAfter = Date.now() - cancelledAt;
     assert.deepEqual(pids.filter(alive), [], 'processes survived the cancel');
+    assert.deepEqual(await waitForNoJobProcesses(input.uuid, 1_000), [], 'processes of the job survived the cancel');
     console.log(`# cancel → all ${pids.length} processes gone after ${killedAfter} ms`);
     const description = await handle.describe();
     assert.equal(description.status.name, 'CANCELLED');

@@ -13,15 +13,17 @@ import { testAddress } from '../support/temporal.js';
 
 const root = mkdtempSync(join(tmpdir(), 'taskotron-runtask-'));
 
-/** Runs runtask to its end; `onStdout` sees the output as it comes (to signal it mid-run). */
+/** Runs runtask to its end; `onStdout` sees the output as it comes (to signal it mid-run); `env` adds to its environment. */
 function runtask(
   args: string[],
   address = testAddress(),
   onStdout?: (stdout: string, child: ReturnType<typeof spawn>) => void,
+  env: Record<string, string> = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/runtask.ts', '--address', address, '--root', root, ...args], {
       cwd: projectRoot(),
+      env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -83,6 +85,24 @@ test('usage errors exit 2', async () => {
   const run = await runtask(['-t', 'koji_build', example]);
   assert.equal(run.code, 2);
   assert.match(run.stderr, /required option '-i, --item <item>' not specified/);
+});
+
+test("--env adds variables to the task's sandbox; the runner's credentials cannot be added", async () => {
+  const formula = join(fixtureTask('network'), 'runtask.yml');
+  const run = await runtask(
+    ['-t', 'koji_build', '-i', 'foo-1.0-1.fc40', '--uuid', 'runtask-env', '--env', 'PROBE_PORT=1', '--env', 'FROM_RUNTASK', formula],
+    testAddress(),
+    undefined,
+    { FROM_RUNTASK: 'passed', NOT_PASSED: 'hidden' },
+  );
+  assert.equal(run.code, 0, run.stderr + run.stdout);
+  const env = readFileSync(join(root, 'artifacts', 'runtask-env', 'env.txt'), 'utf8');
+  assert.match(env, /^PROBE_PORT=1$/m);
+  assert.match(env, /^FROM_RUNTASK=passed$/m);
+  assert.doesNotMatch(env, /NOT_PASSED|TEMPORAL_/);
+  const refused = await runtask(['-t', 'koji_build', '-i', 'foo-1.0-1.fc40', '--env', 'TEMPORAL_API_KEY', formula]);
+  assert.equal(refused.code, 2);
+  assert.match(refused.stderr, /--env TEMPORAL_API_KEY carries the runner's credentials and is never passed to tasks/);
 });
 
 test('with no Temporal server reachable, runtask starts an ephemeral one and runs the job there', async () => {

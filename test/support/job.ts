@@ -6,6 +6,7 @@ import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { JOB_WORKFLOW, type JobInput, type JobResult } from '../../src/common/job.js';
 import { projectRoot } from '../../src/devserver/project.js';
+import type { RunnerConfig } from '../../src/activities/runner-config.js';
 import type { ReportingConfig } from '../../src/results/config.js';
 import { createRunnerWorker, type RunnerWorker } from '../../src/worker/runner-worker.js';
 import { testAddress, uniqueName } from './temporal.js';
@@ -22,7 +23,9 @@ export interface TestRunner {
   stop(): Promise<void>;
 }
 
-export async function startTestRunner(options: { hostname?: string; arch?: string; workflowQueue?: string; concurrency?: number; reporting?: ReportingConfig; address?: string } = {}): Promise<TestRunner> {
+export async function startTestRunner(
+  options: { hostname?: string; arch?: string; workflowQueue?: string; concurrency?: number; reporting?: ReportingConfig; address?: string; runner?: Partial<RunnerConfig> } = {},
+): Promise<TestRunner> {
   const arch = options.arch ?? uniqueName('arch');
   const workflowQueue = options.workflowQueue ?? uniqueName('workflows');
   const root = mkdtempSync(join(tmpdir(), 'taskotron-runner-'));
@@ -34,7 +37,7 @@ export async function startTestRunner(options: { hostname?: string; arch?: strin
     ...(options.concurrency ? { concurrency: options.concurrency } : {}),
     ...(options.reporting ? { reporting: options.reporting } : {}),
     shutdownGraceMs: 1000,
-    runner: { root, killGraceMs: 1000 },
+    runner: { root, killGraceMs: 1000, ...options.runner },
   });
   const running = worker.run();
   return {

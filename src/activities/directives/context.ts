@@ -34,6 +34,10 @@ export interface ActionOutput {
   results?: ReportedResult[];
   /** Where this action's log is on the host. */
   log?: string;
+  /** For commands: the sandbox backend they ran in ('bwrap' or 'none'), for the job result. */
+  sandbox?: 'bwrap' | 'none';
+  /** Why a command ran without the sandbox the runner asked for (backend auto without bubblewrap). */
+  sandboxWarning?: string;
   durationMs: number;
 }
 

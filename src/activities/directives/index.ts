@@ -11,10 +11,10 @@ import { runDummyAction, unavailable } from './simple.js';
 export function createDirectiveActivities(config: RunnerConfig) {
   return {
     async shell(request: ActionRequest<ShellCommand[]>): Promise<ActionOutput> {
-      return runShellAction(request, config.killGraceMs);
+      return runShellAction(request, config);
     },
     async python(request: ActionRequest<PythonParams>): Promise<ActionOutput> {
-      return runPythonAction(request, config.python, config.killGraceMs);
+      return runPythonAction(request, config);
     },
     async dummy(request: ActionRequest<{ result: string; msg?: string }>): Promise<ActionOutput> {
       return runDummyAction(request);

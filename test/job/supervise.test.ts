@@ -1,0 +1,153 @@
+// runSupervised, the one way a runner runs a process, with real processes (MockActivityEnvironment
+// supplies the activity context and records heartbeats): heartbeats while it runs, time limits and
+// cancellation kill the whole group, a sandboxed command sees only its own environment, and a wait
+// that is not a process (the mirror lock) heartbeats too.
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { CancelledFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
+import { bubblewrap, noSandbox, type SandboxSpec } from '../../src/activities/sandbox.js';
+import { heartbeatWhile, runSupervised, type SupervisedCommand, type SupervisedResult } from '../../src/activities/supervise.js';
+
+function environment(heartbeats: unknown[] = []): MockActivityEnvironment {
+  const env = new MockActivityEnvironment({}, { logger: new DefaultLogger('ERROR') });
+  env.on('heartbeat', (details: unknown) => heartbeats.push(details));
+  return env;
+}
+
+function supervise(env: MockActivityEnvironment, command: SupervisedCommand): Promise<SupervisedResult> {
+  return env.run(runSupervised, command) as Promise<SupervisedResult>;
+}
+
+/** Pids of live (non-zombie) processes whose command line contains `text`. */
+function running(text: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${entry}/stat`, 'utf8'))) continue;
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ').includes(text)) pids.push(Number(entry));
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return pids;
+}
+
+async function until(what: string, probe: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!probe()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** A sleep with a duration no other process on this machine has, so the test can find it. */
+function uniqueSleep(): string {
+  return `${300 + Math.floor(Math.random() * 1000)}.${process.pid}`;
+}
+
+function spec(dir: string): SandboxSpec {
+  for (const sub of ['tmp', 'home', 'work']) mkdirSync(join(dir, sub), { recursive: true });
+  return { writable: [join(dir, 'work')], readable: [], tmp: join(dir, 'tmp'), home: join(dir, 'home'), hideDirs: [], hideFiles: [], network: true };
+}
+
+describe('runSupervised', () => {
+  test('heartbeats while the command runs, with its pid and elapsed time, and logs its output', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'taskotron-supervise-'));
+    const heartbeats: { pid?: number; elapsedMs?: number; step?: string }[] = [];
+    const env = environment(heartbeats);
+    const gate = join(dir, 'gate');
+    const command: SupervisedCommand = {
+      argv: ['sh', '-c', 'echo started; while [ ! -e "$1" ]; do sleep 0.05; done; echo done >&2', 'sh', gate],
+      cwd: dir,
+      logFile: join(dir, 'log'),
+      progress: { step: 'waiting' },
+    };
+    const result = supervise(env, command);
+    await until('three heartbeats', () => heartbeats.length >= 3);
+    writeFileSync(gate, '');
+    const { exitCode, stdout, stderrTail } = await result;
+    assert.equal(exitCode, 0);
+    assert.equal(stdout, 'started\n');
+    assert.equal(stderrTail, 'done\n');
+    assert.ok(heartbeats.every((h) => h.step === 'waiting' && typeof h.pid === 'number'), JSON.stringify(heartbeats));
+    assert.ok(heartbeats.at(-1)!.elapsedMs! >= 1_000, 'heartbeats keep coming while it runs');
+    assert.match(readFileSync(join(dir, 'log'), 'utf8'), /^\$ "sh" "-c" .*\nstarted\ndone\n\[taskotron\] exit code 0 after \d+ ms\n$/);
+  });
+
+  test('a time limit kills the whole process group and says so', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'taskotron-supervise-'));
+    const sleep = uniqueSleep();
+    const result = await supervise(environment(), { argv: ['sh', '-c', `sleep ${sleep} & sleep ${sleep}`], cwd: dir, logFile: join(dir, 'log'), timeoutMs: 300, killGraceMs: 500 });
+    assert.equal(result.timedOut, true);
+    assert.notEqual(result.exitCode, 0);
+    // Killed already; a dying process may take a moment to leave /proc.
+    await until('the background sleep to die with its group', () => running(`sleep ${sleep}`).length === 0, 5_000);
+    assert.match(readFileSync(join(dir, 'log'), 'utf8'), /time limit of 300 ms reached: SIGTERM to process group/);
+  });
+
+  test('cancelling kills the whole process group and rejects with CancelledFailure', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'taskotron-supervise-'));
+    const sleep = uniqueSleep();
+    const env = environment();
+    const result = supervise(env, { argv: ['sh', '-c', `sleep ${sleep} & sleep ${sleep}`], cwd: dir, killGraceMs: 500 });
+    await until('both sleeps to run', () => running(`sleep ${sleep}`).length >= 2);
+    env.cancel();
+    await assert.rejects(result, CancelledFailure);
+    await until('every process of the group to die', () => running(`sleep ${sleep}`).length === 0, 5_000);
+  });
+
+  test("a sandboxed command gets only the environment it is given, never the runner's", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'taskotron-supervise-'));
+    process.env.TASKOTRON_SUPERVISE_TEST_SECRET = 'runner-only';
+    try {
+      for (const backend of [noSandbox, bubblewrap]) {
+        const result = await supervise(environment(), { argv: ['env'], cwd: join(dir, 'work'), env: { PATH: '/usr/bin:/bin', ONLY: 'this' }, sandbox: { backend, spec: spec(dir) } });
+        assert.equal(result.exitCode, 0, result.stderrTail);
+        const names = result.stdout.trim().split('\n').map((line) => line.split('=')[0]).sort();
+        // bwrap sets PWD for its --chdir; none marks the command to find its leftovers.
+        const expected = ['HOME', 'ONLY', 'PATH', 'TMPDIR', ...(backend.name === 'none' ? ['TASKOTRON_COMMAND_ID'] : ['PWD'])].sort();
+        assert.deepEqual(names, expected, `${backend.name}: ${result.stdout}`);
+      }
+      // The runner's own tools keep the runner's environment.
+      const own = await supervise(environment(), { argv: ['env'], cwd: dir });
+      assert.match(own.stdout, /^TASKOTRON_SUPERVISE_TEST_SECRET=runner-only$/m);
+    } finally {
+      delete process.env.TASKOTRON_SUPERVISE_TEST_SECRET;
+    }
+  });
+
+  test('inside bubblewrap the host is read-only, the job dirs writable, and the command is pid 2 of its own namespace', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'taskotron-supervise-'));
+    const script = 'echo $$; touch /etc/taskotron-supervise-test 2>/dev/null && echo wrote-etc; touch "$1/x" && echo wrote-work; touch /tmp/y && echo wrote-tmp';
+    const result = await supervise(environment(), { argv: ['sh', '-c', script, 'sh', join(dir, 'work')], cwd: join(dir, 'work'), env: { PATH: '/usr/bin:/bin' }, sandbox: { backend: bubblewrap, spec: spec(dir) } });
+    assert.equal(result.stdout, '2\nwrote-work\nwrote-tmp\n', result.stderrTail);
+    assert.ok(!existsSync('/etc/taskotron-supervise-test'));
+    assert.ok(existsSync(join(dir, 'tmp', 'y')), "the sandbox's /tmp is the job's tmp dir on the host");
+  });
+});
+
+describe('heartbeatWhile', () => {
+  test('heartbeats while waiting for something that is not a process, and rejects at once when cancelled', async () => {
+    const heartbeats: { waiting?: string }[] = [];
+    let release!: () => void;
+    const lock = new Promise<void>((resolve) => (release = resolve));
+    const env = environment(heartbeats);
+    const waited = env.run(() => heartbeatWhile(lock.then(() => 'got it'), { waiting: 'mirror lock' }));
+    await until('two heartbeats', () => heartbeats.length >= 2);
+    release();
+    assert.equal(await waited, 'got it');
+    assert.ok(heartbeats.every((h) => h.waiting === 'mirror lock'));
+
+    const never = new Promise<never>(() => undefined);
+    const cancelled = environment();
+    const waiting = cancelled.run(() => heartbeatWhile(never, { waiting: 'mirror lock' }));
+    cancelled.cancel();
+    await assert.rejects(waiting, CancelledFailure);
+  });
+});

@@ -1,0 +1,52 @@
+// Finding a job's processes from the host. Inside the job's sandbox (a PID namespace) a task only
+// knows its own namespace's pids, so tests recognise the job's processes by the TASKOTRON_UUID every
+// task command carries in its environment (readable in /proc as root, which the tests run as).
+import { readFileSync, readdirSync } from 'node:fs';
+
+export interface HostProcess {
+  pid: number;
+  cmdline: string;
+}
+
+function read(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Running (not zombie) processes on this host whose environment says they belong to the job `uuid`. */
+export function jobProcesses(uuid: string): HostProcess[] {
+  const marker = `TASKOTRON_UUID=${uuid}`;
+  const found: HostProcess[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = read(`/proc/${entry}/stat`);
+    if (!stat || /^\d+ \(.*\) Z/.test(stat)) continue;
+    if (!read(`/proc/${entry}/environ`)?.split('\0').includes(marker)) continue;
+    found.push({ pid: Number(entry), cmdline: (read(`/proc/${entry}/cmdline`) ?? '').split('\0').join(' ').trim() });
+  }
+  return found;
+}
+
+/** Waits (bounded) until the job has a process whose command line matches `pattern`. */
+export async function waitForJobProcess(uuid: string, pattern: RegExp, timeoutMs = 30_000): Promise<HostProcess[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const processes = jobProcesses(uuid);
+    if (processes.some((p) => pattern.test(p.cmdline))) return processes;
+    if (Date.now() > deadline) throw new Error(`no process of job ${uuid} matched ${pattern} within ${timeoutMs} ms: ${JSON.stringify(processes)}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Waits (bounded) until none of the job's processes is left; returns those still alive at the end. */
+export async function waitForNoJobProcesses(uuid: string, timeoutMs = 5_000): Promise<HostProcess[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const left = jobProcesses(uuid);
+    if (left.length === 0 || Date.now() > deadline) return left;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
