@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Subscriber, XPublisher } from 'zeromq';
 import { projectRoot } from '../src/devserver/project.js';
-import { pythonJsonDumps } from '../src/ingest/canonical-json.js';
+import { pythonJsonDumps } from '../src/bus/canonical-json.js';
 import { Intake } from '../src/ingest/intake.js';
 import { loadRules } from '../src/ingest/rules.js';
 import { silentLogger } from '../src/ingest/stats.js';

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { ensureTemporalCli } from '../src/devserver/cli-binary.js';
 import { projectRoot } from '../src/devserver/project.js';
+import { startRabbitMq, type RabbitMq } from '../src/devserver/rabbitmq.js';
 import { startDevServer, waitForFrontend, type DevServer } from '../src/devserver/server.js';
 import { writeWorkflowBundle } from '../src/worker/runner-worker.js';
 
@@ -39,22 +40,47 @@ const runsJobs = files.some((file) => /createRunnerWorker|workflowBundle|support
 const bundleFile = join(scratch, 'workflow-bundle.js');
 const bundling = runsJobs ? writeWorkflowBundle(bundleFile) : undefined;
 
+// A RabbitMQ node only when a selected test uses one (it costs ~20 s of start-up on a busy machine),
+// started beside the Temporal server rather than after it.
+let rabbit: RabbitMq | undefined;
+let amqpUrl = process.env.TASKOTRON_TEST_AMQP_URL;
+const needsAmqp = !amqpUrl && files.some((file) => /TASKOTRON_TEST_AMQP_URL|testAmqpUrl/.test(readFileSync(join(root, file), 'utf8')));
+const rabbitStarting = needsAmqp ? startRabbitMq() : undefined;
+
 let server: DevServer | undefined;
 let address = process.env.TEMPORAL_ADDRESS;
-if (address) {
-  await waitForFrontend(address, 10_000);
-  console.log(`# using the Temporal server at ${address} (TEMPORAL_ADDRESS)`);
-} else {
-  const binary = ensureTemporalCli();
+try {
+  if (address) {
+    await waitForFrontend(address, 10_000);
+    console.log(`# using the Temporal server at ${address} (TEMPORAL_ADDRESS)`);
+  } else {
+    const binary = ensureTemporalCli();
+    const started = Date.now();
+    // In-memory SQLite: fastest, and nothing to clean up.
+    server = await startDevServer({ binary, logFile: join(scratch, 'temporal-server.log') });
+    address = server.address;
+    console.log(`# started a Temporal dev server at ${address} in ${Date.now() - started} ms (${binary}; log ${join(scratch, 'temporal-server.log')})`);
+  }
+} catch (error) {
+  // A RabbitMQ node started beside it must not outlive the run.
+  await rabbitStarting?.then((r) => r.stop()).catch(() => undefined);
+  throw error;
+}
+
+if (rabbitStarting) {
   const started = Date.now();
-  // In-memory SQLite: fastest, and nothing to clean up.
-  server = await startDevServer({ binary, logFile: join(scratch, 'temporal-server.log') });
-  address = server.address;
-  console.log(`# started a Temporal dev server at ${address} in ${Date.now() - started} ms (${binary}; log ${join(scratch, 'temporal-server.log')})`);
+  try {
+    rabbit = await rabbitStarting;
+  } catch (error) {
+    await server?.stop();
+    throw error;
+  }
+  amqpUrl = rabbit.url;
+  console.log(`# started RabbitMQ at ${rabbit.url} (+${Date.now() - started} ms after Temporal; data ${rabbit.dataDir})`);
 }
 
 const stop = async () => {
-  await server?.stop();
+  await Promise.all([server?.stop(), rabbit?.stop()]);
 };
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => void stop().then(() => process.exit(130)));
@@ -67,7 +93,13 @@ await bundling;
 const child = spawn(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files], {
   cwd: root,
   stdio: 'inherit',
-  env: { ...process.env, TEMPORAL_ADDRESS: address, TASKOTRON_TEST_HARNESS: '1', ...(bundling ? { TASKOTRON_WORKFLOW_BUNDLE: bundleFile } : {}) },
+  env: {
+    ...process.env,
+    TEMPORAL_ADDRESS: address,
+    TASKOTRON_TEST_HARNESS: '1',
+    ...(bundling ? { TASKOTRON_WORKFLOW_BUNDLE: bundleFile } : {}),
+    ...(amqpUrl ? { TASKOTRON_TEST_AMQP_URL: amqpUrl } : {}),
+  },
 });
 const code = await new Promise<number>((done) => child.once('exit', (status, signal) => done(status ?? (signal ? 1 : 0))));
 await stop();

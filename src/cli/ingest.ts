@@ -11,7 +11,7 @@ import { ingestConfig, type IngestConfig } from '../ingest/config.js';
 import type { ConfigOverride } from '../config/load.js';
 import { RulesLoadError } from '../ingest/live-rules.js';
 import { IngestService } from '../ingest/service.js';
-import { signatureVerifier } from '../ingest/signatures.js';
+import { signatureVerifier } from '../bus/signatures.js';
 import { stderrLogger } from '../ingest/stats.js';
 import { defaultStateDir } from '../devserver/stack.js';
 import { addTemporalOptions, configFromOptions, overridesFrom, positiveInt, temporalSettingsFromOptions } from './options.js';
@@ -33,6 +33,11 @@ export interface IngestCliOptions {
   validateSignatures?: boolean;
   ca?: string;
   crl?: string;
+  source?: string[];
+  amqpUrl?: string;
+  amqpQueue?: string;
+  amqpBinding?: string[];
+  amqpPrefetch?: number;
   statsInterval: number;
   verbose?: boolean;
   address?: string;
@@ -65,7 +70,25 @@ export function ingestOverrides(options: IngestCliOptions): ConfigOverride[] {
 
 /** taskotron.yaml (or trigger.cfg) first, then the environment, then flags over them. */
 export function ingestConfigFromOptions(options: IngestCliOptions): IngestConfig {
-  return ingestConfig(configFromOptions(options, ingestOverrides(options)));
+  const config = ingestConfig(configFromOptions(options, ingestOverrides(options)));
+  // --- message sources (issue 12) --- flags, else TASKOTRON_INGEST_SOURCES (so `npm start` can be
+  // pointed at a broker by its environment alone), else the file.
+  const sources = options.source ?? process.env.TASKOTRON_INGEST_SOURCES?.split(',').map((s) => s.trim()).filter(Boolean);
+  if (sources && sources.length > 0) {
+    const bad = sources.find((s) => s !== 'fedmsg' && s !== 'amqp');
+    if (bad) throw new Error(`--source / TASKOTRON_INGEST_SOURCES: expected fedmsg or amqp, got '${bad}'`);
+    config.sources = [...new Set(sources)] as IngestConfig['sources'];
+  }
+  if (options.amqpUrl) config.amqp.url = options.amqpUrl;
+  config.amqp.url ??= process.env.TASKOTRON_AMQP_URL;
+  if (options.amqpQueue) config.amqp.queue = options.amqpQueue;
+  if (options.amqpBinding) config.amqp.bindings = options.amqpBinding;
+  if (options.amqpPrefetch) config.amqp.prefetch = options.amqpPrefetch;
+  if (config.sources.includes('amqp') && !config.amqp.url) throw new Error("the 'amqp' source needs --amqp-url, [amqp] url or TASKOTRON_AMQP_URL");
+  if (config.validateSignatures && !config.caCert) {
+    throw new Error('--validate-signatures needs --ca (or [fedmsg] ca_cert_location): without a CA any self-signed certificate would pass');
+  }
+  return config;
 }
 
 export function registerIngest(program: Command): void {
@@ -88,6 +111,11 @@ export function registerIngest(program: Command): void {
       .option('--validate-signatures', 'drop messages whose X.509 signature does not verify')
       .option('--ca <file>', 'CA certificate(s), PEM, for --validate-signatures')
       .option('--crl <file>', 'certificate revocation list, PEM or DER')
+      .option('--source <transport>', 'a message source: fedmsg (ZeroMQ) or amqp (fedora-messaging); repeatable (default: [ingest] sources, else fedmsg)', collect)
+      .option('--amqp-url <url>', 'fedora-messaging broker, amqp[s]://user:password@host/vhost (env TASKOTRON_AMQP_URL)')
+      .option('--amqp-queue <name>', 'durable queue to consume (default taskotron-ingest)')
+      .option('--amqp-binding <pattern>', 'routing-key pattern bound on the exchange (repeatable; default #)', collect)
+      .option('--amqp-prefetch <n>', 'unacknowledged AMQP deliveries at most (default 25)', positiveInt)
       .option('--stats-interval <seconds>', 'log the message counters this often', positiveInt, 60)
       .option('--verbose', 'log every ignored message')
       .option('--metrics-listen <host:port>', "serve Prometheus metrics on http://<host:port>/metrics, 'off' for none (env TASKOTRON_METRICS_INGEST_LISTEN; default off)"),
@@ -120,7 +148,7 @@ export function registerIngest(program: Command): void {
       }
       throw error;
     }
-    log('info', `taskotron ingest: ready on ${[...config.connect, ...service.boundEndpoints].join(', ')}; state in ${stateDir}`, { stateDir });
+    log('info', `taskotron ingest: ready on ${service.describeSources().join(', ')}; state in ${stateDir}`, { stateDir });
     let endpoint: MetricsEndpoint | undefined;
     if (metricsListen) {
       const registry = processRegistry();

@@ -5,9 +5,9 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
-import { FedmsgPublisher } from '../ingest/bus.js';
-import { pythonJsonDumps } from '../ingest/canonical-json.js';
-import { envelopesFromJson } from '../ingest/envelope.js';
+import { FedmsgPublisher } from '../bus/fedmsg.js';
+import { pythonJsonDumps } from '../bus/canonical-json.js';
+import { envelopesFromJson } from '../bus/envelope.js';
 
 export const DEFAULT_PUBLISH_ENDPOINT = 'tcp://127.0.0.1:9941';
 

@@ -9,7 +9,7 @@ import { Connection } from '@temporalio/client';
 import { installRuntimeLogger } from '../worker/logging.js';
 import { connectionOptions } from '../config/temporal.js';
 import { datagrepperMessages } from '../ingest/datagrepper.js';
-import { envelopesFromJson } from '../ingest/envelope.js';
+import { recordsFromText, type RecordedMessage } from '../bus/envelope.js';
 import { RulesLoadError } from '../ingest/live-rules.js';
 import { IngestService } from '../ingest/service.js';
 import { stderrLogger } from '../ingest/stats.js';
@@ -29,20 +29,23 @@ export function parseTime(value: string): number {
   return ms / 1000;
 }
 
-/** Each line a JSON envelope or datagrepper record; a whole JSON document (e.g. a /raw page) also works. */
-export function readMessagesFile(file: string): unknown[] {
+/**
+ * Each line a JSON envelope or datagrepper record; a whole JSON document (e.g. a /raw page) also
+ * works. Parsed keeping number lexemes, so signed messages verify as they did on the bus.
+ */
+export function readMessagesFile(file: string): RecordedMessage[] {
   const text = readFileSync(file, 'utf8');
   try {
-    return envelopesFromJson(JSON.parse(text));
+    return recordsFromText(text);
   } catch {
     return text
       .split('\n')
       .filter((line) => line.trim() !== '')
       .flatMap((line, i) => {
         try {
-          return envelopesFromJson(JSON.parse(line));
+          return recordsFromText(line);
         } catch {
-          return [{ unparsable: `${file}:${i + 1}` }];
+          return [{ envelope: { unparsable: `${file}:${i + 1}` } }];
         }
       });
   }
@@ -101,12 +104,19 @@ export function registerReplay(program: Command): void {
         return !options.topic || (typeof topic === 'string' && options.topic.some((p) => topic.startsWith(p)));
       };
       if (file) {
-        for (const envelope of readMessagesFile(file)) if (topicOk(envelope)) service.ingestEnvelope(envelope);
+        const records = readMessagesFile(file);
+        const oldest = records.reduce((min, r) => {
+          const t = (r.envelope as { timestamp?: unknown })?.timestamp;
+          return typeof t === 'number' && t < min ? t : min;
+        }, Infinity);
+        if (Number.isFinite(oldest)) await service.warnBeyondRetention(oldest, `the replay of ${file}`);
+        for (const { envelope, signedText } of records) if (topicOk(envelope)) service.ingestEnvelope(envelope, signedText);
       } else {
         const start = parseTime(options.start!);
         const end = options.end ? parseTime(options.end) : Date.now() / 1000;
-        for await (const envelope of datagrepperMessages(options.datagrepper!, { start, end, ratePerSecond: config.backfillRate })) {
-          if (topicOk(envelope)) service.ingestEnvelope(envelope);
+        await service.warnBeyondRetention(start, 'the replay');
+        for await (const { envelope, signedText } of datagrepperMessages(options.datagrepper!, { start, end, ratePerSecond: config.backfillRate })) {
+          if (topicOk(envelope)) service.ingestEnvelope(envelope, signedText);
         }
       }
       await service.starter.idle();

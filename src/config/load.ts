@@ -121,6 +121,8 @@ const ENV_ALIASES: Record<string, readonly string[]> = {
   'results_bus.fedmsg.bind': ['TASKOTRON_RESULT_BUS_BIND'],
   'results_bus.fedmsg.connect': ['TASKOTRON_RESULT_BUS_CONNECT'],
   'results_bus.fedmsg.topic': ['TASKOTRON_RESULT_BUS_TOPIC'],
+  'results_bus.amqp.url': ['TASKOTRON_RESULT_BUS_AMQP_URL'],
+  'results_bus.amqp.exchange': ['TASKOTRON_RESULT_BUS_AMQP_EXCHANGE'],
   'logging.level': ['TASKOTRON_LOG_LEVEL'],
   'logging.format': ['TASKOTRON_LOG_FORMAT'],
 };

@@ -41,6 +41,27 @@ export interface IngestConfig {
   memoryQueue: number;
   /** Datagrepper requests per second during backfill. */
   backfillRate: number;
+
+  // --- message sources (issue 12). taskotron.yaml: `ingest.sources: { fedmsg: {...}, amqp: {...} }`;
+  // trigger.cfg: `[ingest] sources = fedmsg, amqp` and an `[amqp]` section; env TASKOTRON_AMQP_URL.
+  /** Which transports ingest consumes: fedmsg (ZeroMQ), amqp (fedora-messaging), or both. */
+  sources: Array<'fedmsg' | 'amqp'>;
+  amqp: AmqpSettings;
+}
+
+/** `ingest.sources.amqp`: one durable queue on a fedora-messaging broker. */
+export interface AmqpSettings {
+  /** `amqps://user:password@host/vhost`; required when `amqp` is a source. */
+  url?: string;
+  exchange: string;
+  queue: string;
+  /** Topic binding patterns; default `#`. */
+  bindings: string[];
+  /** Unacked deliveries at most (back-pressure while Temporal is unreachable). */
+  prefetch: number;
+  /** Largest AMQP frame negotiated and accepted, bytes. */
+  frameMax: number;
+  tls: { ca?: string; cert?: string; key?: string };
 }
 
 /** The ingest settings of a loaded configuration. */
@@ -64,6 +85,21 @@ export function ingestConfig(config: ResolvedConfig): IngestConfig {
     jobQueue: ingest.job_queue,
     memoryQueue: ingest.memory_queue,
     backfillRate: ingest.backfill_rate,
+    // The buses whose sections are present; none named means fedmsg (endpoints may still be empty).
+    sources: ingest.sources.amqp ? (fedmsg ? ['fedmsg', 'amqp'] : ['amqp']) : ['fedmsg'],
+    amqp: {
+      ...(ingest.sources.amqp?.url ? { url: ingest.sources.amqp.url } : {}),
+      exchange: ingest.sources.amqp?.exchange ?? 'amq.topic',
+      queue: ingest.sources.amqp?.queue ?? 'taskotron-ingest',
+      bindings: [...(ingest.sources.amqp?.bindings ?? ['#'])],
+      prefetch: ingest.sources.amqp?.prefetch ?? 25,
+      frameMax: ingest.sources.amqp?.frame_max ?? 131_072,
+      tls: {
+        ...(ingest.sources.amqp?.tls?.ca ? { ca: ingest.sources.amqp.tls.ca } : {}),
+        ...(ingest.sources.amqp?.tls?.cert ? { cert: ingest.sources.amqp.tls.cert } : {}),
+        ...(ingest.sources.amqp?.tls?.key ? { key: ingest.sources.amqp.tls.key } : {}),
+      },
+    },
   };
   if (ingest.rules) out.rulesFile = ingest.rules;
   if (ingest.datagrepper_url) out.datagrepperUrl = ingest.datagrepper_url;
@@ -78,6 +114,11 @@ export function ingestConfig(config: ResolvedConfig): IngestConfig {
 
 /** Every default, no file, no environment. */
 export const DEFAULT_CONFIG: IngestConfig = ingestConfig(readConfig({ env: {} }));
+
+/** A fresh copy of the defaults, safe to modify (the nested objects are not shared with DEFAULT_CONFIG). */
+export function copyDefaults(): IngestConfig {
+  return ingestConfig(readConfig({ env: {} }));
+}
 
 /** A taskotron.yaml or trigger.cfg's ingest settings, alone (no environment), with every problem. */
 export function loadIngestConfig(text: string, file: string): { value?: IngestConfig; errors: Diagnostic[]; warnings: Diagnostic[] } {

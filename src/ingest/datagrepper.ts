@@ -1,7 +1,7 @@
 // Reading the bus's history from a datagrepper-compatible `/raw` endpoint (reference §3.4): what
 // fedmsg's own consumers did after a restart, and what `taskotron replay --datagrepper` does.
 // Pages in ascending time order, rate-limited, each request retried a few times on failure.
-import { normaliseDatagrepperRecord } from './envelope.js';
+import { datagrepperPage, type RecordedMessage } from '../bus/envelope.js';
 
 export interface DatagrepperQuery {
   /** Unix seconds, inclusive. */
@@ -13,15 +13,15 @@ export interface DatagrepperQuery {
   ratePerSecond?: number;
   /** Exact topics to ask for (datagrepper's `topic=`); empty asks for everything. */
   topics?: string[];
+  /** Tries per page before giving up (default 5; Infinity for a backfill that must not lose a window). */
   attempts?: number;
+  /** Backoff between tries: doubles from `min` to `max` (default 2 s to 30 s). */
+  retryMs?: { min: number; max: number };
+  /** Told of each failed try, before the wait (counters, logs). */
+  onRetry?: (error: Error, page: number, delayMs: number) => void;
   signal?: AbortSignal;
 }
 
-interface RawPage {
-  raw_messages?: unknown[];
-  pages?: number;
-  total?: number;
-}
 
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
@@ -32,8 +32,11 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     }, { once: true });
   });
 
-/** Yields the envelopes of [start, end], oldest first, page by page. */
-export async function* datagrepperMessages(url: string, query: DatagrepperQuery): AsyncGenerator<Record<string, unknown>> {
+/**
+ * Yields the messages of [start, end], oldest first, page by page. Pages are parsed keeping number
+ * lexemes, so a signed message's `1504643044.0` still verifies (recordsFromText).
+ */
+export async function* datagrepperMessages(url: string, query: DatagrepperQuery): AsyncGenerator<RecordedMessage> {
   const rows = query.rowsPerPage ?? 100;
   const gap = 1000 / (query.ratePerSecond ?? 2);
   let lastRequest = 0;
@@ -41,7 +44,7 @@ export async function* datagrepperMessages(url: string, query: DatagrepperQuery)
     const params = new URLSearchParams({ start: String(query.start), end: String(query.end), order: 'asc', rows_per_page: String(rows), page: String(page) });
     for (const topic of query.topics ?? []) params.append('topic', topic);
     const target = `${url}${url.includes('?') ? '&' : '?'}${params}`;
-    let body: RawPage | undefined;
+    let body: { records: RecordedMessage[]; pages?: number } | undefined;
     const attempts = query.attempts ?? 5;
     for (let attempt = 1; body === undefined; attempt++) {
       const wait = lastRequest + gap - Date.now();
@@ -51,16 +54,20 @@ export async function* datagrepperMessages(url: string, query: DatagrepperQuery)
       try {
         const response = await fetch(target, { signal: query.signal ?? null, headers: { accept: 'application/json' } });
         if (!response.ok) throw new Error(`HTTP ${response.status} from ${target}`);
-        body = (await response.json()) as RawPage;
+        body = datagrepperPage(await response.text());
       } catch (error) {
         if (query.signal?.aborted) return;
         if (attempt >= attempts) throw new Error(`datagrepper page ${page} failed ${attempts} times: ${(error as Error).message}`);
-        await sleep(Math.min(1000 * 2 ** attempt, 30_000), query.signal);
+        const retry = query.retryMs ?? { min: 2000, max: 30_000 };
+        const delay = Math.min(retry.min * 2 ** (attempt - 1), retry.max);
+        query.onRetry?.(error as Error, page, delay);
+        await sleep(delay, query.signal);
       }
     }
-    for (const record of body.raw_messages ?? []) {
-      if (typeof record === 'object' && record !== null && !Array.isArray(record)) yield normaliseDatagrepperRecord(record as Record<string, unknown>);
+    for (const record of body.records) {
+      const { envelope } = record;
+      if (typeof envelope === 'object' && envelope !== null && !Array.isArray(envelope)) yield record;
     }
-    if ((body.raw_messages ?? []).length === 0 || page >= (body.pages ?? page)) return;
+    if (body.records.length === 0 || page >= (body.pages ?? page)) return;
   }
 }

@@ -1,6 +1,6 @@
 // `taskotron rules explain`: what ingest would decide for one message, and why. Shares every step
 // with the live path (JobTriggers, planJobs) so the answer is the one production gives.
-import { envelopesFromJson, type Envelope } from './envelope.js';
+import { envelopesFromJson, type Envelope } from '../bus/envelope.js';
 import { deriveTriggerData, type TriggerContext, type TriggerData } from './job-triggers.js';
 import { planJobs } from './evaluate.js';
 import type { RuleSet } from './rules.js';

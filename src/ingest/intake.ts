@@ -1,7 +1,8 @@
 // Ingest's decision for one message, with no Temporal in it: decode and check the envelope, drop the
 // duplicates we just saw, ask the JobTrigger for the data dict, match the rules, and hand a
 // TriggerRequest to whoever starts workflows. Every message ends in exactly one counter.
-import { decodeFrames, checkEnvelope, topicEnvironment, truncate, DEFAULT_MAX_MESSAGE_BYTES, type Envelope, type RejectReason } from './envelope.js';
+import { decodeFrames, checkEnvelope, topicEnvironment, truncate, DEFAULT_MAX_MESSAGE_BYTES, type Envelope, type RejectReason } from '../bus/envelope.js';
+import type { InboundMessage } from '../bus/source.js';
 import { deriveTriggerData, type TriggerContext, type TriggerData } from './job-triggers.js';
 import { planJobs, type PlannedDiscover, type PlannedTask } from './evaluate.js';
 import type { RuleSet } from './rules.js';
@@ -52,18 +53,27 @@ export class Intake {
 
   /** From the two ZeroMQ frames. */
   fromFrames(frames: readonly Buffer[]): Verdict {
-    this.counters.add('received');
     const decoded = decodeFrames(frames, this.options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES);
-    if (!decoded.ok) return this.reject(decoded.reason, decoded.detail);
-    return this.decide(decoded.value, frames[1]);
+    return this.fromInbound({ transport: 'fedmsg', decoded, ...(frames.length === 2 ? { signedText: frames[1]! } : {}) });
   }
 
-  /** From an already parsed envelope (backfill, replay). */
-  fromEnvelope(value: unknown): Verdict {
+  /**
+   * From any transport. Only fedmsg messages carry X.509 signatures; an AMQP message's trust is the
+   * broker's (TLS, per-user write permissions), so the signature check applies to fedmsg alone.
+   */
+  fromInbound(message: Pick<InboundMessage, 'transport' | 'decoded' | 'signedText'>): Verdict {
+    this.counters.add('received');
+    if (message.transport !== 'fedmsg') this.counters.add(`received.${message.transport}`);
+    if (!message.decoded.ok) return this.reject(message.decoded.reason, message.decoded.detail);
+    return this.decide(message.decoded.value, message.signedText, message.transport === 'fedmsg');
+  }
+
+  /** From an already parsed envelope (backfill, replay), with the text its signature covers when known. */
+  fromEnvelope(value: unknown, signedText?: string): Verdict {
     this.counters.add('received');
     const checked = checkEnvelope(value);
     if (!checked.ok) return this.reject(checked.reason, checked.detail);
-    return this.decide(checked.value, undefined);
+    return this.decide(checked.value, signedText !== undefined ? Buffer.from(signedText, 'utf8') : undefined, true);
   }
 
   private reject(reason: RejectReason, detail: string): Verdict {
@@ -74,13 +84,13 @@ export class Intake {
     return { kind: 'rejected', reason, detail };
   }
 
-  private decide(envelope: Envelope, raw: Buffer | undefined): Verdict {
+  private decide(envelope: Envelope, raw: Buffer | undefined, signed: boolean): Verdict {
     const { environments } = this.options;
     if (environments && environments.length > 0) {
       const env = topicEnvironment(envelope.topic);
       if (!env || !environments.includes(env)) return this.reject('wrong-environment', `topic ${truncate(envelope.topic)}`);
     }
-    if (this.options.verify) {
+    if (signed && this.options.verify) {
       const problem = this.options.verify(envelope, raw);
       if (problem) return this.reject('bad-signature', `${envelope.msg_id}: ${problem}`);
     }

@@ -3,7 +3,7 @@
 // original's contract with its rule files (`message_type`, `item`, `item_type`, `name`, `tag`,
 // `namespace`, `repo`, `repo_name`, `distgit_branch`, `critpath_pkgs`), so the real rules work.
 // The topic → message type mapping is reconstructed (the trigger's source is lost): see docs/ingest.md.
-import type { Envelope } from './envelope.js';
+import type { Envelope } from '../bus/envelope.js';
 
 export const MESSAGE_TYPES = [
   'KojiBuildPackageCompleted',

@@ -13,10 +13,12 @@ import type { TaskSource } from '../common/job.js';
 import { runnerQueue } from '../common/queues.js';
 import { connectionOptions, type TemporalSettings } from '../config/temporal.js';
 import type { TriggerInput } from '../workflows/trigger.js';
-import { FedmsgSubscriber } from './bus.js';
+import { AmqpSource } from '../bus/amqp.js';
+import { FedmsgSource } from '../bus/fedmsg.js';
+import type { InboundMessage, MessageSource } from '../bus/source.js';
 import { readCritpath, type IngestConfig } from './config.js';
 import { datagrepperMessages } from './datagrepper.js';
-import type { Envelope } from './envelope.js';
+import type { Envelope, RejectReason } from '../bus/envelope.js';
 import { Intake, type TriggerRequest, type Verdict } from './intake.js';
 import { LiveRules } from './live-rules.js';
 import { Spool } from './spool.js';
@@ -41,7 +43,12 @@ export interface IngestServiceOptions {
   startTimeoutMs?: number;
   /** Told how long each rule evaluation took (see src/ingest/metrics.ts). */
   ruleEvaluation?: { observe(seconds: number): void };
+  /** Backoff while datagrepper fails during backfill (default 2 s doubling to 60 s; retried until stopped). */
+  backfillRetryMs?: { min: number; max: number };
 }
+
+/** Rejections that no redelivery can cure: an AMQP broker is told to drop these, never to requeue. */
+const MALFORMED = new Set<RejectReason>(['frames', 'oversize', 'not-json', 'bad-shape', 'topic-mismatch', 'bad-signature']);
 
 export interface Checkpoint {
   /** Unix seconds of the newest message handled with nothing older still volatile. */
@@ -87,8 +94,8 @@ export function triggerInput(
 }
 
 export class IngestService {
-  private bus?: FedmsgSubscriber;
-  private receiving?: Promise<void>;
+  private readonly sources: MessageSource[] = [];
+  private readonly receiving: Array<Promise<void>> = [];
   private workers: Worker[] = [];
   private workerStarting?: Promise<void>;
   private workerRun?: Promise<void>;
@@ -96,6 +103,11 @@ export class IngestService {
   private checkpointTimer?: NodeJS.Timeout;
   private newestHandled = 0;
   private savedCheckpoint = 0;
+  /**
+   * While a backfill runs: the timestamp up to which its window is handled. The checkpoint never
+   * passes it, whatever the live bus brings meanwhile, so a crash mid-backfill resumes there.
+   */
+  private backfillCursor?: number;
   private readonly abort = new AbortController();
   private backfilling?: Promise<void>;
   /** While a backfill runs: the timestamp (Unix s) of the last message it read. */
@@ -108,7 +120,29 @@ export class IngestService {
     readonly intake: Intake,
     readonly starter: TriggerStarter,
     private readonly connection: Connection,
+    private readonly client: Client,
   ) {}
+
+  /**
+   * Dedup by workflow ID holds only while Temporal remembers the ID: the namespace's retention after
+   * the workflow closed. Reading messages older than that (backfill, replay) may start jobs again:
+   * say so. Returns the warning, or undefined (also when the namespace cannot be asked).
+   */
+  async warnBeyondRetention(start: number, what: string): Promise<string | undefined> {
+    try {
+      const reply = await this.client.connection.withDeadline(Date.now() + 5000, () =>
+        this.client.workflowService.describeNamespace({ namespace: this.options.temporal.namespace }),
+      );
+      const ttl = reply.config?.workflowExecutionRetentionTtl?.seconds;
+      const retention = ttl === undefined || ttl === null ? undefined : Number(ttl);
+      if (!retention || start >= Date.now() / 1000 - retention) return undefined;
+      const message = `${what} reaches back to ${new Date(start * 1000).toISOString()}, beyond namespace ${this.options.temporal.namespace}'s retention of ${retention / 3600} h: messages whose trigger workflows closed longer ago than that are no longer known to Temporal and start their jobs again`;
+      this.options.log('warn', message);
+      return message;
+    } catch {
+      return undefined;
+    }
+  }
 
   static async start(options: IngestServiceOptions): Promise<IngestService> {
     const { config, stateDir, log } = options;
@@ -141,31 +175,87 @@ export class IngestService {
       ...(options.startTimeoutMs ? { startTimeoutMs: options.startTimeoutMs } : {}),
       ...(options.retryBackoffMs ? { minBackoffMs: options.retryBackoffMs.min, maxBackoffMs: options.retryBackoffMs.max } : {}),
     });
-    const service = new IngestService(options, rules, intake, starter, connection);
+    const service = new IngestService(options, rules, intake, starter, connection, client);
     service.newestHandled = service.savedCheckpoint = service.readCheckpoint()?.timestamp ?? 0;
     // Whatever a previous run left on disk starts first.
     starter.resume();
     if (options.worker !== false) service.runWorkerInBackground();
-    service.bus = await FedmsgSubscriber.open({
-      connect: config.connect,
-      bind: config.bind,
-      topics: config.topics,
-      hardMaxBytes: Math.max(config.maxMessageBytes * 4, 64 * 1024 * 1024),
-    });
-    service.receiving = service.bus.run((frames) => service.handle(service.intake.fromFrames(frames)));
+    await service.openSources();
     service.checkpointTimer = setInterval(() => service.saveCheckpoint(), 1000);
     service.checkpointTimer.unref();
     const checkpoint = service.readCheckpoint();
     if (config.datagrepperUrl && checkpoint) {
       service.backfilling = service.backfill(config.datagrepperUrl, checkpoint.timestamp - (options.backfillOverlapSeconds ?? 60), Date.now() / 1000);
     }
-    log('info', `listening on ${[...config.connect, ...service.bus.boundEndpoints].join(', ') || '(no endpoints)'}; ${rules.current.rules.length} rule(s) from ${config.rulesFile}`);
+    log('info', `listening on ${service.describeSources().join(', ') || '(no endpoints)'}; ${rules.current.rules.length} rule(s) from ${config.rulesFile}`);
     return service;
+  }
+
+  /** The configured transports (`sources`), each feeding the same decision path. */
+  private async openSources(): Promise<void> {
+    const { config, log } = this.options;
+    if (config.sources.includes('fedmsg')) {
+      this.sources.push(
+        await FedmsgSource.open({
+          connect: config.connect,
+          bind: config.bind,
+          topics: config.topics,
+          maxMessageBytes: config.maxMessageBytes,
+          hardMaxBytes: Math.max(config.maxMessageBytes * 4, 64 * 1024 * 1024),
+        }),
+      );
+    }
+    if (config.sources.includes('amqp')) {
+      const url = config.amqp.url ?? process.env.TASKOTRON_AMQP_URL;
+      if (!url) throw new Error("the 'amqp' source needs [amqp] url (or TASKOTRON_AMQP_URL)");
+      this.sources.push(
+        new AmqpSource({
+          url,
+          exchange: config.amqp.exchange,
+          queue: config.amqp.queue,
+          bindings: config.amqp.bindings,
+          prefetch: config.amqp.prefetch,
+          frameMax: config.amqp.frameMax,
+          tls: config.amqp.tls,
+          maxMessageBytes: config.maxMessageBytes,
+          log,
+        }),
+      );
+    }
+    for (const source of this.sources) {
+      this.receiving.push(
+        source.run((message) => this.receive(message)).catch((error: unknown) => {
+          if (!this.stopping) log('error', `${source.transport} source stopped: ${(error as Error).message}`);
+        }),
+      );
+    }
+  }
+
+  describeSources(): string[] {
+    return this.sources.flatMap((s) => s.describe());
   }
 
   /** Endpoints this process bound (resolved ports for `:0`). */
   get boundEndpoints(): string[] {
-    return this.bus?.boundEndpoints ?? [];
+    return this.sources.flatMap((s) => (s instanceof FedmsgSource ? s.boundEndpoints : []));
+  }
+
+  /**
+   * One message from a transport. With an acknowledging transport (AMQP) a matched message is acked
+   * only when its start is durable in Temporal; malformed ones are rejected for good; anything else
+   * that was decided (unmatched, ignored, duplicate, not ours) is acked at once.
+   */
+  private receive(message: InboundMessage): void {
+    const verdict = this.intake.fromInbound(message);
+    const settlement = message.settlement;
+    if (verdict.kind === 'matched') {
+      this.starter.submit(verdict.request, settlement ? () => settlement.ack() : undefined);
+      this.newestHandled = Math.max(this.newestHandled, verdict.request.timestamp);
+      return;
+    }
+    if (verdict.kind === 'rejected' && MALFORMED.has(verdict.reason)) settlement?.reject();
+    else settlement?.ack();
+    if (message.decoded.ok) this.newestHandled = Math.max(this.newestHandled, message.decoded.value.timestamp);
   }
 
   private handle(verdict: Verdict, timestamp?: number): void {
@@ -177,9 +267,9 @@ export class IngestService {
     }
   }
 
-  /** Feeds one envelope as if it came from the bus (backfill, replay). */
-  ingestEnvelope(envelope: unknown): Verdict {
-    const verdict = this.intake.fromEnvelope(envelope);
+  /** Feeds one envelope as if it came from the bus (backfill, replay); `signedText` as recordsFromText gives it. */
+  ingestEnvelope(envelope: unknown, signedText?: string): Verdict {
+    const verdict = this.intake.fromEnvelope(envelope, signedText);
     const ts = typeof (envelope as { timestamp?: unknown })?.timestamp === 'number' ? (envelope as { timestamp: number }).timestamp : undefined;
     this.handle(verdict, ts);
     return verdict;
@@ -187,21 +277,48 @@ export class IngestService {
 
   private async backfill(url: string, start: number, end: number): Promise<void> {
     const { log, config } = this.options;
+    const counters = this.intake.counters;
     log('info', `backfilling ${new Date(start * 1000).toISOString()} .. ${new Date(end * 1000).toISOString()} from ${url}`);
+    this.backfillCursor = start;
+    await this.warnBeyondRetention(start, 'the backfill');
     let count = 0;
     this.backfillPosition = start;
     try {
-      for await (const envelope of datagrepperMessages(url, { start, end, ratePerSecond: config.backfillRate, signal: this.abort.signal })) {
-        const topic = typeof envelope.topic === 'string' ? envelope.topic : '';
-        if (!config.topics.some((prefix) => topic.startsWith(prefix))) continue;
-        this.ingestEnvelope(envelope);
-        this.intake.counters.add('backfilled');
-        if (typeof envelope.timestamp === 'number') this.backfillPosition = envelope.timestamp;
-        count++;
+      // An outage of datagrepper is waited out, never the end of the backfill: giving up would lose
+      // the window for good, since the live bus has moved on meanwhile.
+      const records = datagrepperMessages(url, {
+        start,
+        end,
+        ratePerSecond: config.backfillRate,
+        signal: this.abort.signal,
+        attempts: Infinity,
+        retryMs: this.options.backfillRetryMs ?? { min: 2000, max: 60_000 },
+        onRetry: (error, page, delay) => {
+          counters.add('backfill.retry');
+          log('warn', `backfill: datagrepper page ${page} failed (${error.message}); retrying in ${delay / 1000} s`);
+        },
+      });
+      for await (const { envelope, signedText } of records) {
+        const topic = typeof (envelope as { topic?: unknown }).topic === 'string' ? (envelope as { topic: string }).topic : '';
+        if (config.topics.some((prefix) => topic.startsWith(prefix))) {
+          this.ingestEnvelope(envelope, signedText);
+          counters.add('backfilled');
+          count++;
+        }
+        // Oldest first: everything up to this record's time has now been handed on.
+        const ts = (envelope as { timestamp?: unknown }).timestamp;
+        if (typeof ts === 'number' && Number.isFinite(ts)) {
+          this.backfillCursor = Math.max(this.backfillCursor ?? 0, Math.trunc(ts));
+          this.backfillPosition = ts;
+        }
       }
+      if (this.abort.signal.aborted) return;
+      this.backfillCursor = undefined;
       log('info', `backfill done: ${count} message(s) read`);
     } catch (error) {
-      log('error', `backfill stopped: ${(error as Error).message}`);
+      // Only a bug gets here (datagrepper failures are retried): keep the cursor so nothing is skipped.
+      counters.add('backfill.failed');
+      log('error', `backfill stopped: ${(error as Error).message}; the checkpoint stays at ${this.backfillCursor} until a restart resumes there`);
     } finally {
       this.backfillPosition = undefined;
     }
@@ -240,7 +357,8 @@ export class IngestService {
   /** Persists the newest handled timestamp, but never past a message that is still only in memory. */
   saveCheckpoint(): void {
     const volatile = this.starter.oldestVolatileTimestamp();
-    const safe = volatile === undefined ? this.newestHandled : Math.min(this.newestHandled, volatile - 1);
+    let safe = volatile === undefined ? this.newestHandled : Math.min(this.newestHandled, volatile - 1);
+    if (this.backfillCursor !== undefined) safe = Math.min(safe, this.backfillCursor);
     if (safe <= this.savedCheckpoint) return;
     const file = this.checkpointFile();
     writeFileSync(`${file}.tmp`, `${JSON.stringify({ timestamp: safe } satisfies Checkpoint)}\n`);
@@ -307,7 +425,8 @@ export class IngestService {
 
   /** Messages counted per outcome, and the queues' state. */
   stats(): Record<string, number> {
-    return { ...this.intake.counters.snapshot(), pending: this.starter.pending, volatile: this.starter.volatile, rules: this.rules.current.rules.length };
+    const transport = Object.assign({}, ...this.sources.map((s) => s.counters())) as Record<string, number>;
+    return { ...this.intake.counters.snapshot(), ...transport, pending: this.starter.pending, volatile: this.starter.volatile, rules: this.rules.current.rules.length };
   }
 
   async stop(): Promise<void> {
@@ -315,8 +434,8 @@ export class IngestService {
     this.stopping = true;
     this.abort.abort();
     this.rules.close();
-    this.bus?.close();
-    await this.receiving?.catch(() => undefined);
+    await Promise.all(this.sources.map((s) => s.close()));
+    await Promise.all(this.receiving);
     await this.backfilling;
     clearInterval(this.checkpointTimer);
     await this.starter.stop();

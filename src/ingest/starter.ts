@@ -50,7 +50,10 @@ export interface StarterOptions {
 
 interface Pending {
   request: TriggerRequest;
-  /** Set for entries taken from the spool: deletes them from disk once started. */
+  /**
+   * Set for entries held durably elsewhere until started: taken from the spool (deletes them from
+   * disk) or delivered by a broker that keeps them until acked (acks them).
+   */
   done?: () => void;
 }
 
@@ -74,9 +77,20 @@ export class TriggerStarter {
     this.backoffMs = options.minBackoffMs ?? 500;
   }
 
-  /** Takes a matched message; returns at once. It will be started, now or when Temporal is back. */
-  submit(request: TriggerRequest): void {
+  /**
+   * Takes a matched message; returns at once. It will be started, now or when Temporal is back.
+   * `onDurable` is for a transport that keeps the message until told (AMQP): it is called once the
+   * start is durable in Temporal (or Temporal already had it, or refused it for good and it is in
+   * refused.jsonl), and such a message is never spooled: until then the broker holds it, and its
+   * prefetch bound is what keeps memory bounded.
+   */
+  submit(request: TriggerRequest, onDurable?: () => void): void {
     const { spool, memoryCapacity, counters } = this.options;
+    if (onDurable) {
+      this.memory.push({ request, done: onDurable });
+      this.pump();
+      return;
+    }
     // Once anything is on disk, newer messages queue behind it there: oldest first. Memory holds
     // at most `memoryCapacity` messages, counting those whose start is in flight.
     if (spool.length > 0 || this.memory.length + this.inflight >= memoryCapacity) {

@@ -1,10 +1,13 @@
-// Optional bus output: after a job's results are reported, one `taskotron.result.new`-shaped fedmsg
+// Optional bus output: after a job's results are reported, one `taskotron.result.new`-shaped message
 // per result, as the original's ResultsDB published for FMN and other listeners (corpus sample
-// taskotron.result.new__TestTaskotronResultNew.json). Best effort, as fedmsg itself: the results are
-// already stored when this runs, so a publishing problem is logged, never fails the job.
+// taskotron.result.new__TestTaskotronResultNew.json): a fedmsg envelope on ZeroMQ, and/or on AMQP what
+// fedora-messaging publishes (the envelope's `msg` as body, the topic as routing key, the message id
+// as `message_id`). Best effort, as fedmsg itself: the results are already stored when this runs, so
+// a publishing problem is logged, never fails the job. The transports live in src/bus/.
 import { createHash } from 'node:crypto';
 import { userInfo } from 'node:os';
-import { FedmsgPublisher } from '../ingest/bus.js';
+import { AmqpPublisher } from '../bus/amqp.js';
+import { FedmsgPublisher } from '../bus/fedmsg.js';
 import type { ReportedResult, ReportJob } from './reporter.js';
 
 export interface ResultBusConfig {
@@ -14,7 +17,12 @@ export interface ResultBusConfig {
   connect?: string;
   /** Default org.fedoraproject.dev.taskotron.result.new. */
   topic?: string;
+  /** Also (or only) publish through a fedora-messaging broker (`results_bus.amqp`). */
+  amqp?: { url: string; exchange?: string };
 }
+
+/** The fedora-messaging header naming the message's schema; taskotron never had a schema package. */
+export const RESULT_SCHEMA = 'taskotron.result.new';
 
 export const DEFAULT_RESULT_TOPIC = 'org.fedoraproject.dev.taskotron.result.new';
 
@@ -64,6 +72,7 @@ export function resultNewMessages(results: readonly ReportedResult[], job: Repor
 
 /** One publisher per endpoint per worker process, opened on first use. */
 const publishers = new Map<string, Promise<FedmsgPublisher>>();
+const amqpPublishers = new Map<string, Promise<AmqpPublisher>>();
 let sequence = 0;
 
 async function publisherFor(config: ResultBusConfig): Promise<FedmsgPublisher> {
@@ -82,19 +91,43 @@ async function publisherFor(config: ResultBusConfig): Promise<FedmsgPublisher> {
   return publisher;
 }
 
-/** Publishes the results; returns how many messages were sent. */
+function amqpPublisherFor(config: { url: string; exchange?: string }): Promise<AmqpPublisher> {
+  const key = `${config.url} ${config.exchange ?? ''}`;
+  let publisher = amqpPublishers.get(key);
+  if (!publisher) {
+    publisher = AmqpPublisher.open({ url: config.url, ...(config.exchange ? { exchange: config.exchange } : {}) });
+    // A failed open is not cached: the next job tries again.
+    publisher.catch(() => amqpPublishers.delete(key));
+    amqpPublishers.set(key, publisher);
+  }
+  return publisher;
+}
+
+/** Publishes the results; returns how many messages were sent (per transport, the larger count). */
 export async function publishResults(config: ResultBusConfig, results: readonly ReportedResult[], job: ReportJob): Promise<number> {
   if (results.length === 0) return 0;
-  const publisher = await publisherFor(config);
   const messages = resultNewMessages(results, job, config.topic, new Date(), sequence + 1);
   sequence += messages.length;
-  for (const message of messages) await publisher.send(message.topic, JSON.stringify(message));
+  if (config.bind || config.connect) {
+    const publisher = await publisherFor(config);
+    for (const message of messages) await publisher.send(message.topic, JSON.stringify(message));
+  }
+  if (config.amqp) {
+    const publisher = await amqpPublisherFor(config.amqp);
+    for (const message of messages) {
+      // fedora-messaging ids are bare UUIDs; the year prefix is fedmsg's.
+      await publisher.publish({ topic: message.topic, body: message.msg, schema: RESULT_SCHEMA, id: message.msg_id.replace(/^\d{4}-/, '') });
+    }
+  }
   return messages.length;
 }
 
 /** For tests and shutdown: closes every publisher this process opened. */
 export async function closeResultBus(): Promise<void> {
   const open = [...publishers.values()];
+  const amqp = [...amqpPublishers.values()];
   publishers.clear();
+  amqpPublishers.clear();
   await Promise.all(open.map(async (p) => (await p).close()));
+  await Promise.all(amqp.map(async (p) => (await p.catch(() => undefined))?.close()));
 }

@@ -37,7 +37,7 @@ export interface ReportingConfig {
   requestTimeoutMs?: number;
   /** For tests. */
   fetch?: typeof fetch;
-  /** Publish a `taskotron.result.new` message per reported result on this fedmsg endpoint. */
+  /** Publish a `taskotron.result.new` message per reported result on this fedmsg endpoint and/or AMQP broker. */
   resultBus?: ResultBusConfig;
 }
 
@@ -63,7 +63,14 @@ export function reportingConfig(config: ResolvedConfig): ReportingConfig {
   if (resultsdb.username || resultsdb.password_file) out.auth = basicAuthFrom(resultsdb.username, resultsdb.password_file);
   if (config.artifacts.base_url) out.artifactsBaseUrl = config.artifacts.base_url;
   const bus = config.results_bus.fedmsg;
-  if (bus) out.resultBus = { ...(bus.bind ? { bind: bus.bind } : { connect: bus.connect! }), topic: bus.topic };
+  const amqp = config.results_bus.amqp;
+  if (bus || amqp) {
+    out.resultBus = {
+      ...(bus ? { ...(bus.bind ? { bind: bus.bind } : { connect: bus.connect! }), topic: bus.topic } : {}),
+      // results_bus.amqp (issue 12): a fedora-messaging broker, e.g. amqps://taskotron:…@rabbitmq/%2Fpubsub.
+      ...(amqp ? { amqp: { url: amqp.url, exchange: amqp.exchange } } : {}),
+    };
+  }
   if (resultsdb.namespaces_file) {
     const loaded = loadNamespacePolicy(resultsdb.namespaces_file);
     if (!loaded.value) throw new Error(`invalid namespaces file:\n${loaded.errors.map(formatDiagnostic).join('\n')}`);

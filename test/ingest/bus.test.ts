@@ -2,11 +2,11 @@
 // kind of bad input counted per reason without stopping the subscriber.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { FedmsgPublisher, FedmsgSubscriber } from '../../src/ingest/bus.js';
-import { decodeFrames, envelopesFromJson } from '../../src/ingest/envelope.js';
+import { FedmsgPublisher, FedmsgSubscriber } from '../../src/bus/fedmsg.js';
+import { decodeFrames, envelopesFromJson } from '../../src/bus/envelope.js';
 import { Intake, type Verdict } from '../../src/ingest/intake.js';
 import { loadRules } from '../../src/ingest/rules.js';
-import { pythonJsonDumps } from '../../src/ingest/canonical-json.js';
+import { pythonJsonDumps } from '../../src/bus/canonical-json.js';
 import { silentLogger } from '../../src/ingest/stats.js';
 import { corpusEnvelope, corpusMessage } from './corpus.js';
 

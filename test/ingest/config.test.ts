@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { formatDiagnostic } from '../../src/formula/diagnostic.js';
+import { ingestConfigFromOptions } from '../../src/cli/ingest.js';
 import { DEFAULT_CONFIG, loadIngestConfig } from '../../src/ingest/config.js';
 import { renderedCorpusTriggerCfg } from './corpus.js';
 
@@ -47,4 +48,49 @@ trigger_queue = ingest-prod
     "trigger.cfg:5:1: error: expected 'key = value', got 'stray line'",
     'trigger.cfg:4:1: warning: trigger.fuze_delay: unknown key, ignored',
   ]);
+});
+
+test('message sources: [ingest] sources and [amqp] in the file, flags and environment over it; what cannot work is an error', () => {
+  const text = `[trigger]
+valid_arches = x86_64
+
+[ingest]
+sources = fedmsg, amqp
+
+[amqp]
+url = amqps://taskotron:secret@rabbitmq.example.org/%2Fpubsub
+queue = 00000000-1111-2222-3333-444444444444
+bindings = org.fedoraproject.prod.buildsys.#, org.fedoraproject.prod.bodhi.#
+prefetch = 50
+tls_ca = ca.pem
+`;
+  const config = loadIngestConfig(text, '/etc/taskotron/trigger.cfg').value!;
+  assert.deepEqual(config.sources, ['fedmsg', 'amqp']);
+  assert.equal(config.amqp.queue, '00000000-1111-2222-3333-444444444444');
+  assert.deepEqual(config.amqp.bindings, ['org.fedoraproject.prod.buildsys.#', 'org.fedoraproject.prod.bodhi.#']);
+  assert.equal(config.amqp.prefetch, 50);
+  assert.equal(config.amqp.exchange, 'amq.topic');
+  assert.equal(config.amqp.tls.ca, '/etc/taskotron/ca.pem');
+  assert.equal(DEFAULT_CONFIG.amqp.prefetch, 25, 'loading never writes into the defaults');
+
+  const bad = loadIngestConfig('[ingest]\nsources = zeromq\n[amqp]\nprefetch = 0\n[fedmsg]\nvalidate_signatures = True\n', 'trigger.cfg');
+  assert.deepEqual(bad.errors.map(formatDiagnostic), [
+    "trigger.cfg:2:1: error: ingest.sources: expected one or more of fedmsg, amqp, got 'zeromq'",
+    "trigger.cfg:4:1: error: amqp.prefetch: expected a whole number of at least 1, got '0'",
+    'trigger.cfg:6:1: error: fedmsg.ca_cert_location: validate_signatures needs ca_cert_location: without a CA any self-signed certificate would pass',
+  ]);
+  const saved = { ...process.env };
+  try {
+    delete process.env.TASKOTRON_AMQP_URL;
+    process.env.TASKOTRON_INGEST_SOURCES = 'amqp';
+    assert.throws(() => ingestConfigFromOptions({ statsInterval: 60 }), /'amqp' source needs --amqp-url/);
+    process.env.TASKOTRON_AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672/%2F';
+    const fromEnv = ingestConfigFromOptions({ statsInterval: 60 });
+    assert.deepEqual(fromEnv.sources, ['amqp']);
+    assert.equal(fromEnv.amqp.url, 'amqp://guest:guest@127.0.0.1:5672/%2F');
+    assert.deepEqual(ingestConfigFromOptions({ statsInterval: 60, source: ['fedmsg'] }).sources, ['fedmsg'], 'a flag beats the environment');
+    assert.throws(() => ingestConfigFromOptions({ statsInterval: 60, source: ['fedmsg'], validateSignatures: true }), /--validate-signatures needs --ca/);
+  } finally {
+    process.env = saved;
+  }
 });

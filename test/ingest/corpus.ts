@@ -3,7 +3,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import nunjucks from 'nunjucks';
-import type { Envelope } from '../../src/ingest/envelope.js';
+import type { Envelope } from '../../src/bus/envelope.js';
 import { corpusDir } from '../support/corpus.js';
 
 export { corpusDir };

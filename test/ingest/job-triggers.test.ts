@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { deriveTriggerData, distgitBranch } from '../../src/ingest/job-triggers.js';
-import { envelopesFromJson, type Envelope } from '../../src/ingest/envelope.js';
+import { envelopesFromJson, type Envelope } from '../../src/bus/envelope.js';
 import { corpusEnvelope, corpusMessage, corpusMessageFiles } from './corpus.js';
 
 const expected: Record<string, unknown> = {

@@ -2,14 +2,14 @@
 // memory queue and then in the durable spool; they are started when it answers again, also after
 // an ingest restart. The server is reached through a TCP relay this test opens and closes.
 import assert from 'node:assert/strict';
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Client } from '@temporalio/client';
 import { freePort } from '../../src/devserver/server.js';
 import { quietRuntime } from '../support/runtime.js';
-import { testAddress, testClient } from '../support/temporal.js';
+import { testClient } from '../support/temporal.js';
+import { Relay } from './relay.js';
 import { corpusEnvelope } from './corpus.js';
 import { publishTo, scratchDir, startTestIngest, until } from './support.js';
 
@@ -27,31 +27,6 @@ const builds = (n: number) =>
     const envelope = corpusEnvelope('buildsys.build.state.change__TestKojiBuildStateChangeComplete.json', `2026-${crypto.randomUUID()}`);
     return { ...envelope, timestamp: 1_764_316_800 + i };
   });
-
-/** A TCP relay to the test's Temporal server that can be switched off and on. */
-class Relay {
-  private server?: Server;
-  private readonly sockets = new Set<Socket>();
-  constructor(readonly port: number) {}
-  async open(): Promise<void> {
-    const [host, port] = testAddress().split(':') as [string, string];
-    this.server = createServer((inbound) => {
-      const outbound = connect({ host, port: Number(port) });
-      for (const s of [inbound, outbound]) {
-        this.sockets.add(s);
-        s.on('close', () => this.sockets.delete(s));
-        s.on('error', () => s.destroy());
-      }
-      inbound.pipe(outbound).pipe(inbound);
-    });
-    await new Promise<void>((resolve) => this.server!.listen(this.port, '127.0.0.1', resolve));
-  }
-  async shut(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
-    this.server = undefined;
-  }
-}
 
 const spoolFiles = (stateDir: string) => readdirSync(join(stateDir, 'spool')).filter((f) => f.endsWith('.jsonl'));
 

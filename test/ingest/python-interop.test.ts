@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import type { Client } from '@temporalio/client';
-import { signatureVerifier } from '../../src/ingest/signatures.js';
+import { signatureVerifier } from '../../src/bus/signatures.js';
 import type { TriggerResult } from '../../src/workflows/trigger.js';
 import { quietRuntime } from '../support/runtime.js';
 import { testClient } from '../support/temporal.js';

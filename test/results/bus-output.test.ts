@@ -12,6 +12,8 @@ import { Subscriber } from 'zeromq';
 import { createReportingActivities, type ReportOutput } from '../../src/activities/report.js';
 import { freePort } from '../../src/devserver/server.js';
 import { closeResultBus } from '../../src/results/bus-output.js';
+import { openAmqp } from '../../src/bus/amqp.js';
+import { testAmqpUrl } from '../support/amqp.js';
 import { corpusPath } from '../support/corpus.js';
 import { startResultsDBServer } from '../support/resultsdb-server.js';
 
@@ -65,6 +67,47 @@ test('reported results are published as taskotron.result.new messages shaped lik
     assert.notEqual(first!.msg_id, second!.msg_id);
   } finally {
     subscriber.close();
+    await server.close();
+  }
+});
+
+test('with results_bus.amqp the same messages go through the broker as fedora-messaging publishes them', async () => {
+  const server = await startResultsDBServer();
+  const model = await openAmqp({ url: testAmqpUrl() });
+  try {
+    const channel = await model.createChannel();
+    // A private queue bound before anything is published: the broker keeps what arrives for it.
+    const { queue } = await channel.assertQueue('', { exclusive: true });
+    const topic = `org.fedoraproject.dev.taskotron.result.new.${randomUUID().slice(0, 8)}`;
+    await channel.bindQueue(queue, 'amq.topic', topic);
+    const activities = createReportingActivities({
+      resultsdbUrl: server.url,
+      namespaces: { safe: ['scratch'], whitelist: {} },
+      resultBus: { topic, amqp: { url: testAmqpUrl() } },
+    });
+    const env = new MockActivityEnvironment({ workflowExecution: { workflowId: 'job-2', runId: 'run-2' }, workflowNamespace: 'default' }, { logger: new DefaultLogger('ERROR') });
+    const job = { uuid: randomUUID(), task: 'rpmlint', item: 'bar-2.0-1.fc41', itemType: 'koji_build', arch: 'x86_64', namespace: 'scratch', artifactsdir: mkdtempSync(join(tmpdir(), 'bus-')) };
+    const output = (await env.run(activities.reportResults, { results: 'results:\n  - {item: bar-2.0-1.fc41, type: koji_build, outcome: PASSED, checkname: rpmlint}\n', job })) as ReportOutput;
+    assert.equal(output.reported.length, 1);
+    const message = await channel.get(queue, { noAck: true });
+    assert.ok(message, 'one message on the broker');
+    assert.equal(message.fields.routingKey, topic);
+    const { properties } = message;
+    assert.equal(properties.contentType, 'application/json');
+    assert.equal(properties.contentEncoding, 'utf-8');
+    assert.equal(properties.deliveryMode, 2);
+    assert.match(String(properties.messageId), /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    assert.equal(properties.headers?.fedora_messaging_schema, 'taskotron.result.new');
+    assert.equal(properties.headers?.fedora_messaging_severity, 20);
+    assert.match(String(properties.headers?.['sent-at']), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$/);
+    // The body is the fedmsg envelope's `msg`, in json.dumps' default spacing.
+    const text = message.content.toString('utf8');
+    assert.match(text, /^\{"result": \{"id": /);
+    const sample = JSON.parse(readFileSync(corpusPath('fedmsg', 'taskotron.result.new__TestTaskotronResultNew.json'), 'utf8')) as { msg: unknown };
+    assert.deepEqual(shape(JSON.parse(text)), shape(sample.msg));
+    assert.equal((JSON.parse(text) as { task: { name: string } }).task.name, 'scratch.rpmlint');
+  } finally {
+    await model.close();
     await server.close();
   }
 });

@@ -1,6 +1,7 @@
 // The fedmsg envelope (reference §3.2) and the checks every message passes before anything reads
 // it. A message that fails a check is data about a bad sender, not an error of ours: the result
 // names a reason that ingest counts, never an exception.
+import { JsonNumber, parseJsonKeepingNumbers, plainJson, pythonJsonDumps, type RawJson } from './canonical-json.js';
 
 export interface Envelope {
   topic: string;
@@ -94,6 +95,39 @@ export function envelopesFromJson(value: unknown): unknown[] {
   if (isObject(value) && Array.isArray(value.raw_messages)) return value.raw_messages.map((m) => (isObject(m) ? normaliseDatagrepperRecord(m) : m));
   if (Array.isArray(value)) return value.map((m) => (isObject(m) ? normaliseDatagrepperRecord(m) : m));
   return [isObject(value) ? normaliseDatagrepperRecord(value) : value];
+}
+
+/** A message read from a recording (datagrepper page, replay file) with the text its signature covers. */
+export interface RecordedMessage {
+  /** The envelope (datagrepper fields removed), for everything but the signature check. */
+  envelope: unknown;
+  /**
+   * The record re-serialised with every number lexeme as received (`1504643044.0` stays so), for the
+   * signature check: JSON.parse would make it `1504643044` and the signed text would no longer match.
+   */
+  signedText?: string;
+}
+
+function recorded(item: RawJson): RecordedMessage {
+  const plain = plainJson(item);
+  if (!isObject(plain)) return { envelope: plain };
+  return { envelope: normaliseDatagrepperRecord(plain), signedText: pythonJsonDumps(item) };
+}
+
+/** envelopesFromJson over text, keeping what the signature needs. Throws SyntaxError on bad JSON. */
+export function recordsFromText(text: string): RecordedMessage[] {
+  const raw = parseJsonKeepingNumbers(text);
+  const items = isObject(raw) && Array.isArray(raw.raw_messages) ? raw.raw_messages : Array.isArray(raw) ? raw : [raw];
+  return (items as RawJson[]).map(recorded);
+}
+
+/** A datagrepper `/raw` page: its records (none when it has no `raw_messages`) and page count. */
+export function datagrepperPage(text: string): { records: RecordedMessage[]; pages?: number } {
+  const raw = parseJsonKeepingNumbers(text);
+  if (!isObject(raw)) return { records: [] };
+  const records = Array.isArray(raw.raw_messages) ? (raw.raw_messages as RawJson[]).map(recorded) : [];
+  const pages = raw.pages instanceof JsonNumber ? Number(raw.pages.lexeme) : undefined;
+  return { records, ...(pages !== undefined ? { pages } : {}) };
 }
 
 /** The environment segment of a fedmsg topic: `prod` in `org.fedoraproject.prod.buildsys.tag`. */

@@ -3,6 +3,8 @@
 // fedmsg-relay does), and a publisher for local testing. Frames are handed on undecoded: what they
 // mean is envelope.ts's business.
 import { Subscriber, XPublisher } from 'zeromq';
+import { decodeFrames } from './envelope.js';
+import type { InboundMessage, MessageSource } from './source.js';
 
 export interface SubscriberOptions {
   /** Publisher endpoints to connect to, e.g. tcp://hub.fedoraproject.org:9940. */
@@ -152,5 +154,39 @@ export class FedmsgPublisher {
   async close(): Promise<void> {
     this.socket.close();
     await this.watching;
+  }
+}
+
+/** fedmsg's ZeroMQ sockets as a MessageSource: frames decoded, no acknowledgement (PUB/SUB has none). */
+export class FedmsgSource implements MessageSource {
+  readonly transport = 'fedmsg' as const;
+
+  private constructor(
+    private readonly subscriber: FedmsgSubscriber,
+    private readonly options: SubscriberOptions & { maxMessageBytes: number },
+  ) {}
+
+  static async open(options: SubscriberOptions & { maxMessageBytes: number }): Promise<FedmsgSource> {
+    return new FedmsgSource(await FedmsgSubscriber.open(options), options);
+  }
+
+  get boundEndpoints(): string[] {
+    return this.subscriber.boundEndpoints;
+  }
+
+  describe(): string[] {
+    return [...(this.options.connect ?? []), ...this.subscriber.boundEndpoints];
+  }
+
+  run(handle: (message: InboundMessage) => void): Promise<void> {
+    return this.subscriber.run((frames) => handle({ transport: 'fedmsg', decoded: decodeFrames(frames, this.options.maxMessageBytes), ...(frames.length === 2 ? { signedText: frames[1]! } : {}) }));
+  }
+
+  async close(): Promise<void> {
+    this.subscriber.close();
+  }
+
+  counters(): Record<string, number> {
+    return {};
   }
 }

@@ -155,3 +155,15 @@ export function parseJsonKeepingNumbers(text: string): RawJson {
   if (i !== text.length) fail('trailing characters');
   return result;
 }
+
+/** A lexeme-kept value as plain JSON (numbers as JavaScript numbers), what JSON.parse would give. */
+export function plainJson(value: RawJson): unknown {
+  if (value instanceof JsonNumber) return Number(value.lexeme);
+  if (Array.isArray(value)) return value.map(plainJson);
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [key, inner] of Object.entries(value)) out[key] = plainJson(inner);
+    return out;
+  }
+  return value;
+}
