@@ -14,7 +14,7 @@ import { runnerQueue } from '../common/queues.js';
 import { Arch, Item, ItemType, TaskName } from '../common/search-attributes.js';
 import { connectionOptions } from '../config/temporal.js';
 import { ITEM_TYPES } from '../formula/model.js';
-import { DEFAULT_CONFIG, readIngestConfig, type IngestConfig } from '../ingest/config.js';
+import { ingestConfig, type IngestConfig } from '../ingest/config.js';
 import { taskSource } from '../ingest/service.js';
 import {
   firstWorkflowTaskCompleted,
@@ -29,7 +29,7 @@ import {
   type JobFilters,
   type JobRow,
 } from './jobs-view.js';
-import { addTemporalOptions, positiveInt, temporalSettingsFromOptions } from './options.js';
+import { addTemporalOptions, configFromOptions, positiveInt, temporalSettingsFromOptions } from './options.js';
 
 interface ConnectOptions {
   address?: string;
@@ -259,7 +259,8 @@ export function forcedJobWorkflowId(uuid: string, task: string, arch: string): s
 }
 
 async function runJobs(options: RunOptions): Promise<void> {
-  const config: IngestConfig = options.config ? readIngestConfig(options.config) : { ...DEFAULT_CONFIG };
+  // --config (taskotron.yaml or a trigger.cfg) gives the task sources: ingest.task_repo, task_ref, job_queue.
+  const config: IngestConfig = ingestConfig(configFromOptions(options));
   if (options.taskRepo) config.taskRepo = options.taskRepo;
   if (options.taskRef) config.taskRef = options.taskRef;
   if (options.jobQueue) config.jobQueue = options.jobQueue;
@@ -354,7 +355,6 @@ export function registerJobs(program: Command): void {
       .requiredOption('--item <item>', 'item under test, e.g. foo-1.0-1.fc40')
       .addOption(new Option('--type <type>', 'item type').choices([...ITEM_TYPES]).makeOptionMandatory())
       .option('--arch <arch>', 'architecture(s), comma-separated (default: the configured valid arches)')
-      .option('--config <file>', 'the ingest trigger.cfg with the task sources ([ingest] task_repo, task_ref, job_queue)')
       .option('--task-repo <template>', "where tasks live: '${task}' is replaced; 'local:/path/${task}' for a directory on the runners")
       .option('--task-ref <ref>', 'branch, tag or commit of the task repository (default master)')
       .option('--job-queue <queue>', 'task queue of job workflows (default "taskotron")')

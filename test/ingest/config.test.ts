@@ -73,11 +73,12 @@ tls_ca = ca.pem
   assert.equal(config.amqp.tls.ca, '/etc/taskotron/ca.pem');
   assert.equal(DEFAULT_CONFIG.amqp.prefetch, 25, 'loading never writes into the defaults');
 
-  const bad = loadIngestConfig('[ingest]\nsources = zeromq\n[amqp]\nprefetch = 0\n[fedmsg]\nvalidate_signatures = True\n', 'trigger.cfg');
-  assert.deepEqual(bad.errors.map(formatDiagnostic), [
-    "trigger.cfg:2:1: error: ingest.sources: expected one or more of fedmsg, amqp, got 'zeromq'",
-    "trigger.cfg:4:1: error: amqp.prefetch: expected a whole number of at least 1, got '0'",
-    'trigger.cfg:6:1: error: fedmsg.ca_cert_location: validate_signatures needs ca_cert_location: without a CA any self-signed certificate would pass',
+  // Each mistake is reported where it is, by the one configuration loader that reads trigger.cfg too.
+  const errorsOf = (text: string) => loadIngestConfig(text, 'trigger.cfg').errors.map(formatDiagnostic);
+  assert.deepEqual(errorsOf('[ingest]\nsources = zeromq\n'), ["trigger.cfg:2:1: error: ingest.sources: expected one or more of fedmsg, amqp, got 'zeromq'"]);
+  assert.deepEqual(errorsOf('[amqp]\nurl = amqp://127.0.0.1/\nprefetch = 0\n'), ['trigger.cfg:3:1: error: amqp.prefetch: must be at least 1']);
+  assert.deepEqual(errorsOf('[fedmsg]\nvalidate_signatures = True\n'), [
+    'trigger.cfg:2:1: error: fedmsg.validate_signatures: validate_signatures needs ca_cert: without a CA any self-signed certificate would pass',
   ]);
   const saved = { ...process.env };
   try {
@@ -89,7 +90,7 @@ tls_ca = ca.pem
     assert.deepEqual(fromEnv.sources, ['amqp']);
     assert.equal(fromEnv.amqp.url, 'amqp://guest:guest@127.0.0.1:5672/%2F');
     assert.deepEqual(ingestConfigFromOptions({ statsInterval: 60, source: ['fedmsg'] }).sources, ['fedmsg'], 'a flag beats the environment');
-    assert.throws(() => ingestConfigFromOptions({ statsInterval: 60, source: ['fedmsg'], validateSignatures: true }), /--validate-signatures needs --ca/);
+    assert.throws(() => ingestConfigFromOptions({ statsInterval: 60, source: ['fedmsg'], validateSignatures: true }), /option --validate-signatures: error: ingest.sources.fedmsg.validate_signatures: validate_signatures needs ca_cert/);
   } finally {
     process.env = saved;
   }
