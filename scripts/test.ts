@@ -13,6 +13,8 @@ import { writeWorkflowBundle } from '../src/worker/runner-worker.js';
 
 function testFiles(root: string): string[] {
   const found: string[] = [];
+  // A file named on the command line runs whatever its suffix (scenario files are not in the default run).
+  if (statSync(root).isFile()) return [root];
   const walk = (path: string) => {
     if (statSync(path).isFile()) {
       if (path.endsWith('.test.ts')) found.push(path);

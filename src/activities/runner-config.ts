@@ -13,6 +13,8 @@ export interface RunnerConfig {
   python: string;
   /** Between SIGTERM and SIGKILL when a step is cancelled. */
   killGraceMs: number;
+  /** runner.keep_workdirs: leave a job's workdir in place when it ends (debugging; tests look inside). */
+  keepWorkdirs?: boolean;
   /** How task commands are isolated (runner.sandbox in taskotron.yaml). */
   sandbox: SandboxSettings;
   /** artifacts.base_url: where the artifacts directory is on the web; logs and results link there. */
@@ -164,6 +166,7 @@ export function runnerConfig(config: ResolvedConfig, env: NodeJS.ProcessEnv = pr
     installDependencies: runner.install_deps,
     python: runner.python,
     killGraceMs: configDurationSeconds(runner.kill_grace)! * 1000,
+    keepWorkdirs: runner.keep_workdirs,
     sandbox: sandboxSettings(config),
     services: {
       kojiUrl: runner.koji_url ?? FEDORA_SERVICES.kojiUrl,

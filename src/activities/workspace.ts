@@ -130,8 +130,10 @@ export function createWorkspaceActivities(config: RunnerConfig, hostname: string
      * The end of a job on this host: its scratch space (work/<uuid>, the task checkout included) is
      * removed; its artifacts stay for the web server and the retention sweep. Idempotent.
      */
-    async removeWorkdir(input: { uuid: string; dirName?: string }): Promise<{ removed: string }> {
+    async removeWorkdir(input: { uuid: string; dirName?: string }): Promise<{ removed?: string; kept?: string }> {
       const workdir = workDir(config, input.dirName ?? input.uuid);
+      // runner.keep_workdirs: the operator (or a task author with runtask) wants to look inside.
+      if (config.keepWorkdirs) return { kept: workdir };
       await rm(workdir, { recursive: true, force: true });
       return { removed: workdir };
     },

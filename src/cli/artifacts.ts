@@ -4,13 +4,19 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { cleanArtifacts, parseRetention } from '../artifacts/clean.js';
 import { serveArtifacts } from '../artifacts/server.js';
-import { defaultRunnerConfig } from '../activities/runner-config.js';
+import { configFile, readConfig } from '../config/load.js';
 import { logger } from '../logging/log.js';
 import { DEFAULT_ARTIFACTS_LISTEN } from '../devserver/stack.js';
 
-/** artifacts.dir: TASKOTRON_ARTIFACTS_DIR, else the runner root's `artifacts/` (where jobs write). */
+/** The `artifacts` settings of taskotron.yaml ($TASKOTRON_CONFIG or the usual places), the environment over them. */
+function artifactsSettings(env: NodeJS.ProcessEnv = process.env): { dir: string; listen: string } {
+  const config = readConfig({ file: configFile(undefined, env), env });
+  return { dir: config.artifacts.dir ?? join(config.runner.root, 'artifacts'), listen: config.artifacts.listen };
+}
+
+/** artifacts.dir (env TASKOTRON_ARTIFACTS_DIR), else the runner root's `artifacts/` (where jobs write). */
 export function defaultArtifactsDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.TASKOTRON_ARTIFACTS_DIR || join(defaultRunnerConfig(env).root, 'artifacts');
+  return artifactsSettings(env).dir;
 }
 
 
@@ -25,7 +31,7 @@ export function registerArtifacts(program: Command): void {
       const dir = options.dir ?? defaultArtifactsDir();
       const { mkdirSync } = await import('node:fs');
       mkdirSync(dir, { recursive: true });
-      const server = await serveArtifacts(dir, options.listen ?? process.env.TASKOTRON_ARTIFACTS_LISTEN ?? DEFAULT_ARTIFACTS_LISTEN);
+      const server = await serveArtifacts(dir, options.listen ?? artifactsSettings().listen);
       const log = logger('artifacts');
       log.info({ dir, url: server.url }, `taskotron artifacts: serving ${dir} on ${server.url}`);
       await new Promise<void>((resolve) => {

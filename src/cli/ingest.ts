@@ -121,7 +121,8 @@ export function registerIngest(program: Command): void {
       .option('--metrics-listen <host:port>', "serve Prometheus metrics on http://<host:port>/metrics, 'off' for none (env TASKOTRON_METRICS_INGEST_LISTEN; default off)"),
   ).action(async (options: IngestCliOptions) => {
     const log = stderrLogger(options.verbose ? 'debug' : 'info');
-    const metricsListen = enabled(options.metricsListen ?? process.env.TASKOTRON_METRICS_INGEST_LISTEN);
+    const settings = configFromOptions(options, ingestOverrides(options));
+    const metricsListen = enabled(options.metricsListen ?? (settings.metrics.ingest_listen || undefined));
     if (metricsListen) parseListen(metricsListen, 'metrics.ingest_listen (TASKOTRON_METRICS_INGEST_LISTEN, --metrics-listen)');
     // Temporal core's own metrics go to a private loopback port; our endpoint serves them with ours.
     const core = metricsListen ? `127.0.0.1:${await freePort()}` : undefined;

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { configFile, loadConfig, ConfigError, type ConfigOverride, type ResolvedConfig } from '../config/load.js';
 import { temporalSettings, type TemporalSettings } from '../config/temporal.js';
 import { formatDiagnostic } from '../formula/diagnostic.js';
+import { configureLogging } from '../logging/log.js';
 
 export const CONFIG_OPTION_HELP = 'taskotron.yaml or a trigger.cfg (default: $TASKOTRON_CONFIG, ./taskotron.yaml, /etc/taskotron/taskotron.yaml)';
 
@@ -27,6 +28,8 @@ export function configFromOptions(options: { config?: string }, overrides: reado
   const loaded = loadConfig({ file: configFile(options.config), overrides });
   for (const warning of loaded.warnings) console.error(formatDiagnostic(warning));
   if (!loaded.value) throw new ConfigError(loaded.errors);
+  // logging.level/format of taskotron.yaml (or TASKOTRON_LOG_*), for this process's one logger.
+  configureLogging(loaded.value.logging);
   return loaded.value;
 }
 

@@ -118,6 +118,7 @@ export const RunnerSchema = section(
     shutdown_grace: duration('on SIGINT/SIGTERM, how long running steps may finish before they are cancelled').default('30s'),
     python: text('interpreter for the python directive').default('python3'),
     install_deps: flag("install a task's missing environment.rpm packages with dnf instead of failing the job").default(false),
+    keep_workdirs: flag("keep each job's workdir when it ends, for debugging (default: removed; artifacts always stay)").default(false),
     kill_grace: duration('between SIGTERM and SIGKILL when a step is cancelled').default('3s'),
     sandbox: SandboxSchema,
     koji_url: url('Koji hub XML-RPC API (koji directive)').optional(),

@@ -57,6 +57,8 @@ describe('the corpus formulas through runtask', () => {
           TASKOTRON_PKG_URL: world.koji.pkgUrl,
           TASKOTRON_DISTGIT_URL: distgit.url,
           TASKOTRON_YUMREPOINFO: corpusPath('config', 'yumrepoinfo.conf'),
+          // These tests look at what the directives left in the job's workdir.
+          TASKOTRON_RUNNER_KEEP_WORKDIRS: '1',
           ...extraEnv,
         },
       });

@@ -25,7 +25,8 @@ describe('job directives and sources', () => {
   let close: () => Promise<void>;
 
   before(async () => {
-    runner = await startTestRunner({ hostname: 'builder-git' });
+    // The retry test reads the attempts file the task left in its workdir.
+    runner = await startTestRunner({ hostname: 'builder-git', runner: { keepWorkdirs: true } });
     ({ client, close } = await testClient());
   });
   after(async () => {

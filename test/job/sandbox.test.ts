@@ -193,7 +193,7 @@ describe('job sandbox', () => {
   });
 
   test("backend none runs commands directly, still with the allow-listed environment, the job's own HOME, and no daemon left", async () => {
-    const runner = await startTestRunner({ runner: { sandbox: { backend: 'none', network: true, env: [`PROBE_PORT=${probePort}`] } } });
+    const runner = await startTestRunner({ runner: { keepWorkdirs: true, sandbox: { backend: 'none', network: true, env: [`PROBE_PORT=${probePort}`] } } });
     try {
       const { result } = await runJobToEnd(client, runner, localJob(runner, 'network'));
       assert.equal(result.outcome, 'PASSED', result.reason);

