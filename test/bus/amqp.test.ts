@@ -20,10 +20,19 @@ import { startTestIngest, until } from '../ingest/support.js';
 let client: Client;
 let close: () => Promise<void>;
 let publisher: AmqpPublisher;
+// A topic exchange of this file's own: other test files publish production topics on amq.topic at
+// the same time, and a queue bound there would receive them too.
+const EXCHANGE = uniqueName('amqp-test-exchange');
 before(async () => {
   quietRuntime();
   ({ client, close } = await testClient());
-  publisher = await AmqpPublisher.open({ url: testAmqpUrl() });
+  const model = await openAmqp({ url: testAmqpUrl() });
+  try {
+    await (await model.createChannel()).assertExchange(EXCHANGE, 'topic', { durable: true });
+  } finally {
+    await model.close();
+  }
+  publisher = await AmqpPublisher.open({ url: testAmqpUrl(), exchange: EXCHANGE });
 });
 after(async () => {
   await publisher.close();
@@ -37,7 +46,7 @@ const BUILD_TOPIC = 'org.fedoraproject.prod.buildsys.build.state.change';
 function amqpConfig(queue: string, overrides: Partial<IngestConfig['amqp']> = {}): Partial<IngestConfig> {
   return {
     sources: ['amqp'],
-    amqp: { ...DEFAULT_CONFIG.amqp, url: testAmqpUrl(), queue, bindings: ['org.fedoraproject.prod.buildsys.#'], tls: {}, ...overrides },
+    amqp: { ...DEFAULT_CONFIG.amqp, url: testAmqpUrl(), exchange: EXCHANGE, queue, bindings: ['org.fedoraproject.prod.buildsys.#'], tls: {}, ...overrides },
   };
 }
 
@@ -52,7 +61,7 @@ async function publishRaw(topic: string, body: Buffer, properties: Record<string
   const model = await openAmqp({ url: testAmqpUrl() });
   try {
     const channel = await model.createConfirmChannel();
-    await new Promise<void>((resolve, reject) => channel.publish('amq.topic', topic, body, properties, (error: unknown) => (error ? reject(error as Error) : resolve())));
+    await new Promise<void>((resolve, reject) => channel.publish(EXCHANGE, topic, body, properties, (error: unknown) => (error ? reject(error as Error) : resolve())));
   } finally {
     await model.close();
   }
@@ -62,7 +71,7 @@ test('fedora-messaging wire shape: json.dumps body, headers, id and sent-at deco
   assert.equal(fedoraMessagingJson({ b: [1, 'ü'], a: { 'x:y': 'p, q' } }), '{"b": [1, "\\u00fc"], "a": {"x:y": "p, q"}}');
   assert.equal(sentAtHeader(new Date('2025-11-17T14:42:02.741Z')), '2025-11-17T14:42:02+00:00');
   const queue = uniqueName('amqp-decode');
-  const source = new AmqpSource({ url: testAmqpUrl(), exchange: 'amq.topic', queue, bindings: ['org.fedoraproject.test.buildsys.tag'], prefetch: 5, maxMessageBytes: 1 << 20 });
+  const source = new AmqpSource({ url: testAmqpUrl(), exchange: EXCHANGE, queue, bindings: ['org.fedoraproject.test.buildsys.tag'], prefetch: 5, maxMessageBytes: 1 << 20 });
   const got: unknown[] = [];
   const running = source.run((m) => {
     got.push(m.decoded);
