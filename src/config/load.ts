@@ -5,12 +5,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { fedoraArch } from '../common/arch.js';
 import { formatDiagnostic, type Diagnostic } from '../formula/diagnostic.js';
 import { issueDiagnostics, issueMessages } from '../formula/issues.js';
-import { SourceMap, type Position } from '../formula/locate.js';
+import { parseLocatedYaml, type SourceMap, type Position } from '../formula/locate.js';
 import { suggest } from '../formula/suggest.js';
 import { TaskotronConfigSchema, type TaskotronConfig } from './schema.js';
 import { isTriggerCfg, readTriggerCfg } from './trigger-cfg.js';
@@ -241,19 +240,9 @@ interface Located {
 }
 
 function readYaml(text: string, file: string): Located {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, logLevel: 'error' });
-  const map = new SourceMap(doc, lines);
-  const yamlDiagnostic = (severity: Diagnostic['severity'], e: { pos: [number, number]; message: string }): Diagnostic => ({
-    severity,
-    file,
-    ...map.at(e.pos[0]),
-    path: '',
-    message: `YAML: ${e.message}`,
-  });
-  const warnings = doc.warnings.map((w) => yamlDiagnostic('warning', w));
+  const { doc, map, errors, warnings } = parseLocatedYaml(text, file);
   const empty = { data: {}, locate: map, positions: new Map(), warnings };
-  if (doc.errors.length > 0) return { ...empty, errors: doc.errors.map((e) => yamlDiagnostic('error', e)) };
+  if (errors.length > 0) return { ...empty, errors };
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: 100 });

@@ -1,5 +1,6 @@
 // Maps a path in the parsed data back to a line and column in the YAML text.
-import { isMap, isPair, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml';
+import { LineCounter, isMap, isPair, isScalar, isSeq, parseDocument, type Document, type Node } from 'yaml';
+import type { Diagnostic } from './diagnostic.js';
 
 export interface Position {
   line: number;
@@ -75,4 +76,23 @@ function keyText(key: unknown): string | undefined {
 
 function isNodeLike(value: unknown): value is Node {
   return typeof value === 'object' && value !== null && 'range' in value;
+}
+
+/**
+ * The position-keeping parse every YAML input of the project goes through (formulas, taskotron.yaml):
+ * the document, its source map, and YAML's own errors and warnings as diagnostics with file:line:column.
+ */
+export function parseLocatedYaml(text: string, file: string): { doc: Document; map: SourceMap; errors: Diagnostic[]; warnings: Diagnostic[] } {
+  const lines = new LineCounter();
+  // logLevel 'error': YAML warnings become diagnostics, not process warnings on stderr.
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, logLevel: 'error' });
+  const map = new SourceMap(doc, lines);
+  const diagnostic = (severity: Diagnostic['severity'], e: { pos: [number, number]; message: string }): Diagnostic => ({
+    severity,
+    file,
+    ...map.at(e.pos[0]),
+    path: '',
+    message: `YAML: ${e.message}`,
+  });
+  return { doc, map, errors: doc.errors.map((e) => diagnostic('error', e)), warnings: doc.warnings.map((w) => diagnostic('warning', w)) };
 }

@@ -1,9 +1,8 @@
 // runtask.yml text → validated, normalised Formula, with every problem reported at once. Valid
 // formulas take the fast path (no positions); anything to report goes through `yaml` with positions.
-import { LineCounter, parseDocument } from 'yaml';
 import type { Diagnostic } from './diagnostic.js';
 import { fastLoad } from './fast-yaml.js';
-import { SourceMap, type SourceLocator } from './locate.js';
+import { parseLocatedYaml, type SourceLocator } from './locate.js';
 import { issueDiagnostics, issueMessages } from './issues.js';
 import { DIRECTIVE_NAMES, type Action, type DirectiveName, type Formula, type InputArgName } from './model.js';
 import { DEPRECATED_DIRECTIVES, FormulaFileSchema } from './schema.js';
@@ -53,19 +52,8 @@ export function parseFormulaFast(text: string, file: string): FormulaParseResult
 
 /** The full parse: every error and warning with its line and column. */
 export function parseFormulaWithPositions(text: string, file: string): FormulaParseResult {
-  const lines = new LineCounter();
-  // logLevel 'error': YAML warnings become diagnostics, not process warnings on stderr.
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, logLevel: 'error' });
-  const map = new SourceMap(doc, lines);
-  const yamlDiagnostic = (severity: Diagnostic['severity'], e: { pos: [number, number]; message: string }): Diagnostic => ({
-    severity,
-    file,
-    ...map.at(e.pos[0]),
-    path: '',
-    message: `YAML: ${e.message}`,
-  });
-  const warnings = doc.warnings.map((w) => yamlDiagnostic('warning', w));
-  if (doc.errors.length > 0) return done(doc.errors.map((e) => yamlDiagnostic('error', e)), warnings);
+  const { doc, map, errors: yamlErrors, warnings } = parseLocatedYaml(text, file);
+  if (yamlErrors.length > 0) return done(yamlErrors, warnings);
 
   let data: unknown;
   try {
