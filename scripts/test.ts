@@ -1,7 +1,7 @@
 // `npm test`: one real Temporal dev server for the whole run (or the one in $TEMPORAL_ADDRESS), then
 // Node's test runner over every test/**/*.test.ts with TEMPORAL_ADDRESS pointing at it, then stop it.
 // Arguments narrow the run: `npm test -- test/formula` runs the files under that path only.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
@@ -27,6 +27,13 @@ function testFiles(root: string): string[] {
 }
 
 const root = projectRoot();
+
+// The Debian packages the tests use (bubblewrap, rpm, createrepo-c, rabbitmq-server, chromium): the same
+// idempotent script .ci/run calls, so `npm ci && npm test` on a fresh machine needs nothing by hand.
+if (process.platform === 'linux') {
+  const deps = spawnSync('bash', [join(root, 'scripts', 'system-deps.sh')], { stdio: 'inherit' });
+  if (deps.status !== 0) process.exit(deps.status ?? 1);
+}
 const targets = process.argv.slice(2).length > 0 ? process.argv.slice(2).map((p) => resolve(p)) : [join(root, 'test')];
 const files = targets.flatMap(testFiles).map((file) => relative(root, file));
 if (files.length === 0) {
