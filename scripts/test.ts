@@ -2,14 +2,15 @@
 // Node's test runner over every test/**/*.test.ts with TEMPORAL_ADDRESS pointing at it, then stop it.
 // Arguments narrow the run: `npm test -- test/formula` runs the files under that path only.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { ensureTemporalCli } from '../src/devserver/cli-binary.js';
 import { projectRoot } from '../src/devserver/project.js';
 import { startRabbitMq, type RabbitMq } from '../src/devserver/rabbitmq.js';
 import { startDevServer, waitForFrontend, type DevServer } from '../src/devserver/server.js';
 import { writeWorkflowBundle } from '../src/worker/runner-worker.js';
+import { longestFirst, printSummary, readUsage, recordTimings, treeCpuMs } from './test/timings.js';
 
 function testFiles(root: string): string[] {
   const found: string[] = [];
@@ -35,7 +36,9 @@ if (process.platform === 'linux') {
   if (deps.status !== 0) process.exit(deps.status ?? 1);
 }
 const targets = process.argv.slice(2).length > 0 ? process.argv.slice(2).map((p) => resolve(p)) : [join(root, 'test')];
-const files = targets.flatMap(testFiles).map((file) => relative(root, file));
+// Longest files first (by the last recorded wall times): the run then ends with a few short files
+// instead of one long file alone on the cores.
+const files = longestFirst(root, targets.flatMap(testFiles).map((file) => relative(root, file)));
 if (files.length === 0) {
   console.error(`no test files under ${targets.join(', ')}`);
   process.exit(1);
@@ -99,17 +102,30 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 // the run on a 2-core machine (Node 20's default is one file at a time there). TEST_CONCURRENCY overrides.
 const concurrency = process.env.TEST_CONCURRENCY ?? '3';
 await bundling;
-const child = spawn(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files], {
+const loadBefore = loadavg();
+const startedAt = Date.now();
+const usageDir = join(scratch, 'usage');
+mkdirSync(usageDir);
+const resultsFile = join(scratch, 'results.json');
+// scripts/test/run.ts rather than `node --test`, which sorts the files by name; usage.ts records each
+// file's CPU time from inside its process.
+const child = spawn(process.execPath, ['--import', 'tsx', '--import', './scripts/test/usage.ts', 'scripts/test/run.ts', ...files], {
   cwd: root,
   stdio: 'inherit',
   env: {
     ...process.env,
+    TEST_CONCURRENCY: concurrency,
     TEMPORAL_ADDRESS: address,
     TASKOTRON_TEST_HARNESS: '1',
+    TASKOTRON_TEST_USAGE_DIR: usageDir,
+    TASKOTRON_TEST_RESULTS: resultsFile,
     ...(bundling ? { TASKOTRON_WORKFLOW_BUNDLE: bundleFile } : {}),
     ...(amqpUrl ? { TASKOTRON_TEST_AMQP_URL: amqpUrl } : {}),
   },
 });
 const code = await new Promise<number>((done) => child.once('exit', (status, signal) => done(status ?? (signal ? 1 : 0))));
 await stop();
+const usage = readUsage(root, usageDir, resultsFile);
+recordTimings(root, usage);
+printSummary(usage, { wallMs: Date.now() - startedAt, concurrency, loadBefore, loadAfter: loadavg(), totalCpuMs: treeCpuMs() });
 process.exit(code);
