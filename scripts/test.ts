@@ -2,13 +2,15 @@
 // Node's test runner over every test/**/*.test.ts with TEMPORAL_ADDRESS pointing at it, then stop it.
 // Arguments narrow the run: `npm test -- test/formula` runs the files under that path only.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { ensureTemporalCli } from '../src/devserver/cli-binary.js';
 import { projectRoot } from '../src/devserver/project.js';
 import { startRabbitMq, type RabbitMq } from '../src/devserver/rabbitmq.js';
 import { startDevServer, waitForFrontend, type DevServer } from '../src/devserver/server.js';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { quietBundlerLogger } from '../src/worker/logging.js';
 import { writeWorkflowBundle } from '../src/worker/runner-worker.js';
 import { longestFirst, printSummary, readUsage, recordTimings, treeCpuMs } from './test/timings.js';
 
@@ -51,6 +53,21 @@ const scratch = mkdtempSync(join(tmpdir(), 'taskotron-test-'));
 const runsJobs = files.some((file) => /createRunnerWorker|workflowBundle|support\/job\.js|runtask|'start'|'worker'/.test(readFileSync(join(root, file), 'utf8')));
 const bundleFile = join(scratch, 'workflow-bundle.js');
 const bundling = runsJobs ? writeWorkflowBundle(bundleFile) : undefined;
+// Likewise the trigger workflows an ingest hosts (src/workflows/trigger.ts, or the tests' stand-ins
+// in test/ingest/workflows.ts): tests start ingest services and `taskotron ingest` processes dozens
+// of times, each otherwise running webpack. The service looks its path up in TASKOTRON_TRIGGER_BUNDLES.
+const runsIngest = files.some((file) => /startTestIngest|IngestService|'ingest'/.test(readFileSync(join(root, file), 'utf8')));
+const triggerBundles: Record<string, string> = {};
+const bundlingTriggers = runsIngest
+  ? Promise.all(
+      [join(root, 'src', 'workflows', 'trigger.ts'), join(root, 'test', 'ingest', 'workflows.ts')].map(async (workflowsPath, i) => {
+        const { code } = await bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger });
+        const file = join(scratch, `trigger-bundle-${i}.js`);
+        writeFileSync(file, code);
+        triggerBundles[workflowsPath] = file;
+      }),
+    )
+  : undefined;
 
 // A RabbitMQ node only when a selected test uses one (it costs ~20 s of start-up on a busy machine),
 // started beside the Temporal server rather than after it.
@@ -101,15 +118,15 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 // Test files mostly wait on Temporal, processes and timers, not CPU: three at a time roughly halves
 // the run on a 2-core machine (Node 20's default is one file at a time there). TEST_CONCURRENCY overrides.
 const concurrency = process.env.TEST_CONCURRENCY ?? '3';
-await bundling;
+await Promise.all([bundling, bundlingTriggers]);
 const loadBefore = loadavg();
 const startedAt = Date.now();
 const usageDir = join(scratch, 'usage');
 mkdirSync(usageDir);
 const resultsFile = join(scratch, 'results.json');
-// scripts/test/run.ts rather than `node --test`, which sorts the files by name; usage.ts records each
+// scripts/test/run.ts rather than `node --test`, which sorts the files by name; usage.mjs records each
 // file's CPU time from inside its process.
-const child = spawn(process.execPath, ['--import', 'tsx', '--import', './scripts/test/usage.ts', 'scripts/test/run.ts', ...files], {
+const child = spawn(process.execPath, ['--import', 'tsx', '--import', './scripts/test/usage.mjs', 'scripts/test/run.ts', ...files], {
   cwd: root,
   stdio: 'inherit',
   env: {
@@ -120,6 +137,7 @@ const child = spawn(process.execPath, ['--import', 'tsx', '--import', './scripts
     TASKOTRON_TEST_USAGE_DIR: usageDir,
     TASKOTRON_TEST_RESULTS: resultsFile,
     ...(bundling ? { TASKOTRON_WORKFLOW_BUNDLE: bundleFile } : {}),
+    ...(bundlingTriggers ? { TASKOTRON_TRIGGER_BUNDLES: JSON.stringify(triggerBundles) } : {}),
     ...(amqpUrl ? { TASKOTRON_TEST_AMQP_URL: amqpUrl } : {}),
   },
 });

@@ -35,7 +35,7 @@ export function longestFirst(root: string, files: string[]): string[] {
   return [...files].sort((a, b) => time(b) - time(a) || a.localeCompare(b));
 }
 
-/** The runner's per-file wall times and outcomes joined with what usage.ts wrote from each file's process. */
+/** The runner's per-file wall times and outcomes joined with what usage.mjs wrote from each file's process. */
 export function readUsage(root: string, usageDir: string, resultsFile: string): FileUsage[] {
   const results = existsSync(resultsFile) ? (JSON.parse(readFileSync(resultsFile, 'utf8')) as Record<string, { wallMs: number; passed: boolean }>) : {};
   const byFile = new Map<string, FileUsage>();
