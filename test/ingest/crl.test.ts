@@ -17,6 +17,8 @@ import { readConfig } from '../../src/config/load.js';
 import { formatDiagnostic } from '../../src/formula/diagnostic.js';
 import { DEFAULT_CONFIG, loadIngestConfig } from '../../src/ingest/config.js';
 import { Intake } from '../../src/ingest/intake.js';
+import { registerSignatureMetrics } from '../../src/ingest/metrics.js';
+import { Registry } from 'prom-client';
 import { loadRules } from '../../src/ingest/rules.js';
 import { silentLogger, type Logger } from '../../src/ingest/stats.js';
 import { corpusDir } from './corpus.js';
@@ -284,6 +286,16 @@ test('routing_policy in ingest: refusals are counted by reason and the intake dr
       Object.fromEntries(Object.entries(counts).filter(([k]) => k.startsWith('signature.'))),
       { 'signature.accepted': 1, 'signature.refused.routing-nitpicky': 1, 'signature.refused.routing-policy': 1 },
     );
+    // What Prometheus scrapes.
+    const registry = new Registry();
+    registerSignatureMetrics(registry, checker);
+    const text = await registry.metrics();
+    assert.match(text, /^taskotron_ingest_signature_checks_total\{result="refused",reason="routing-policy"\} 1$/m);
+    assert.match(text, /^taskotron_ingest_signature_checks_total\{result="refused",reason="routing-nitpicky"\} 1$/m);
+    assert.match(text, /^taskotron_ingest_signature_checks_total\{result="accepted",reason=""\} 1$/m);
+    assert.match(text, /^taskotron_ingest_trust_fetches_total\{file="crl",result="refreshed"\} 1$/m);
+    assert.match(text, /^taskotron_ingest_crl_stale 0$/m);
+    assert.match(text, new RegExp(`^taskotron_ingest_crl_next_update_timestamp_seconds ${checker.crlNextUpdate()}$`, 'm'));
   } finally {
     checker.close();
     await server.close();
