@@ -131,6 +131,11 @@ export function registerIngest(program: Command): void {
     const config = ingestConfigFromOptions(options);
     const stateDir = config.stateDir ?? join(defaultStateDir(), 'ingest');
     const signatures = config.validateSignatures ? await openSignatureChecker(config, stateDir, log) : undefined;
+    // Not a config error: the file and environment are shared with processes that never check signatures,
+    // and --validate-signatures may come from the command line alone.
+    if (!signatures && (Object.keys(config.routingPolicy).length > 0 || config.routingNitpicky)) {
+      log('warn', 'routing_policy / routing_nitpicky are ignored: they are enforced only with validate_signatures (only a checked signature proves who signed)');
+    }
     let service: IngestService;
     try {
       service = await IngestService.start({

@@ -297,10 +297,6 @@ export const TaskotronConfigSchema = z
     if (fedmsg?.ca_cert && /^http:\/\//i.test(fedmsg.ca_cert) && !/^http:\/\/(127\.[0-9.]+|localhost|\[::1\])(:[0-9]+)?\//i.test(fedmsg.ca_cert)) {
       ctx.addIssue({ code: 'custom', path: ['ingest', 'sources', 'fedmsg', 'ca_cert'], message: 'a CA fetched over plain http:// could be anyone\'s: use https:// or a file' });
     }
-    if (fedmsg && !fedmsg.validate_signatures && (Object.keys(fedmsg.routing_policy).length > 0 || fedmsg.routing_nitpicky)) {
-      const key = Object.keys(fedmsg.routing_policy).length > 0 ? 'routing_policy' : 'routing_nitpicky';
-      ctx.addIssue({ code: 'custom', path: ['ingest', 'sources', 'fedmsg', key], message: `${key} is enforced only with validate_signatures: true (it names certificates, and only a checked signature proves one)` });
-    }
     const bus = config.results_bus.fedmsg;
     if (bus && Boolean(bus.bind) === Boolean(bus.connect)) {
       ctx.addIssue({ code: 'custom', path: ['results_bus', 'fedmsg'], message: 'set exactly one of bind or connect' });

@@ -350,9 +350,6 @@ test("the signature settings in taskotron.yaml, trigger.cfg and the environment;
     "taskotron.yaml:5:16: error: ingest.sources.fedmsg.ca_cert: a CA fetched over plain http:// could be anyone's: use https:// or a file",
   ]);
   assert.deepEqual(errorsOf('ingest:\n  sources:\n    fedmsg:\n      crl_stale: ignore\n'), ["taskotron.yaml:4:18: error: ingest.sources.fedmsg.crl_stale: expected one of refuse, warn, got 'ignore'"]);
-  assert.deepEqual(errorsOf(`ingest:\n  sources:\n    fedmsg:\n      routing_policy:\n        ${TOPIC}: [a.example.org]\n`), [
-    'taskotron.yaml:5:9: error: ingest.sources.fedmsg.routing_policy: routing_policy is enforced only with validate_signatures: true (it names certificates, and only a checked signature proves one)',
-  ]);
   assert.deepEqual(errorsOf(`ingest:\n  sources:\n    fedmsg:\n      routing_policy:\n        ${TOPIC}: a.example.org\n`), [
     `taskotron.yaml:5:${TOPIC.length + 11}: error: ingest.sources.fedmsg.routing_policy["${TOPIC}"]: expected a list, got 'a.example.org'`,
   ]);
