@@ -72,7 +72,15 @@ export class SignatureChecker {
         location: options.crl,
         ...(options.crlCache ? { cacheFile: options.crlCache } : {}),
         // Checked against the CA loaded now: a CRL the CA did not sign is refused and the old one kept.
-        parse: (data) => readRevocationList(data, this.ca.current ?? []),
+        parse: (data) => {
+          const crl = readRevocationList(data, this.ca.current ?? []);
+          // An older CRL (a rolled-back mirror, a replayed response) could un-revoke a certificate.
+          const loaded = this.crl?.current;
+          if (loaded && crl.issuer.fingerprint256 === loaded.issuer.fingerprint256 && crl.thisUpdate < loaded.thisUpdate) {
+            throw new Error(`the CRL served is older (thisUpdate ${crl.thisUpdate.toISOString()}) than the one loaded (${loaded.thisUpdate.toISOString()})`);
+          }
+          return crl;
+        },
         refreshAfterMs: (crl, now) => crlRefreshAfterMs(crl.nextUpdate, crlExpiry, now),
         outdated: (crl, now) => crl.nextUpdate !== undefined && now > crl.nextUpdate.getTime(),
       });

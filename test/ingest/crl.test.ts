@@ -240,6 +240,24 @@ test('a CRL not signed by the CA is refused and the old one kept', async () => {
   }
 });
 
+test('an older CRL served after a newer one is refused: it would un-revoke a certificate', async () => {
+  const older = issueCrl(ca, { seconds: 3600, out: 'older.pem', lastUpdate: new Date(Date.now() - 3600_000) });
+  const host = issueFreshCert();
+  const server = await trustServer({ '/ca.crt': readFileSync(ca.caFile), '/crl.pem': issueCrl(ca, { revoke: host, seconds: 6, out: 'newer.pem' }) });
+  const failures: string[] = [];
+  const checker = await SignatureChecker.open(options(server, { log: (level, message) => void (level === 'warn' && failures.push(message)) }));
+  try {
+    assert.equal(verdictOf(checker, host), 'refused (revoked)');
+    server.files['/crl.pem'] = older;
+    await next(checker.crl!, 'failed');
+    assert.match(failures.join('\n'), /the CRL served is older \(thisUpdate .*\) than the one loaded/);
+    assert.equal(verdictOf(checker, host), 'refused (revoked)');
+  } finally {
+    checker.close();
+    await server.close();
+  }
+});
+
 // --- routing_policy ---------------------------------------------------------------------------------
 
 const productionFile = join(corpusDir, 'fedmsg', 'buildsys.build.state.change__signed_datagrepper_04.json');

@@ -39,9 +39,10 @@ export function makeTestCa(): TestCa {
  * Revokes `revoke` (a certificate name in the CA's directory), if given, and writes a new CRL valid
  * for `seconds` from now; returns its bytes. Each CRL has a higher crlNumber than the one before.
  */
-export function issueCrl(ca: TestCa, options: { revoke?: string; seconds: number; out: string }): Buffer {
+export function issueCrl(ca: TestCa, options: { revoke?: string; seconds: number; out: string; lastUpdate?: Date }): Buffer {
   const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: ca.dir, stdio: ['ignore', 'pipe', 'pipe'] });
   if (options.revoke) openssl('ca', '-config', 'ca.cnf', '-revoke', `${options.revoke}.crt`);
-  openssl('ca', '-config', 'ca.cnf', '-gencrl', '-crlsec', String(options.seconds), '-out', options.out);
+  const last = options.lastUpdate ? ['-crl_lastupdate', `${options.lastUpdate.toISOString().replace(/[-:T]|\.\d+/g, '')}`] : [];
+  openssl('ca', '-config', 'ca.cnf', '-gencrl', ...last, '-crlsec', String(options.seconds), '-out', options.out);
   return readFileSync(join(ca.dir, options.out));
 }
