@@ -2,10 +2,10 @@
 // fetched again ahead of its nextUpdate, a failed fetch keeping the old copy, a stale CRL refused or
 // accepted with a warning, and routing_policy deciding which certificate may send which topic.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { sign } from 'node:crypto';
 import { once, type EventEmitter } from 'node:events';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import { JsonNumber, pythonJsonDumps } from '../../src/bus/canonical-json.js';
 import { SignatureChecker, type SignatureCheckerOptions } from '../../src/bus/signature-checker.js';
 import { verifySigned } from '../../src/bus/signatures.js';
 import { readConfig } from '../../src/config/load.js';
+import { projectRoot } from '../../src/devserver/project.js';
 import { formatDiagnostic } from '../../src/formula/diagnostic.js';
 import { DEFAULT_CONFIG, loadIngestConfig } from '../../src/ingest/config.js';
 import { Intake } from '../../src/ingest/intake.js';
@@ -373,4 +374,32 @@ test("the signature settings in taskotron.yaml, trigger.cfg and the environment;
   ]);
   assert.deepEqual(errorsOf('[fedmsg]\ncrl_cache_expiry = soon\n', 'trigger.cfg'), ["trigger.cfg:2:1: error: fedmsg.crl_cache_expiry: expected a whole number, got 'soon'"]);
   assert.throws(() => readConfig({ env: { TASKOTRON_INGEST_SOURCES_FEDMSG_ROUTING_POLICY: '{topic' } }), /env TASKOTRON_INGEST_SOURCES_FEDMSG_ROUTING_POLICY.*expected JSON/);
+});
+
+test('rules explain --config with validate_signatures says what the signature check decides (CA and CRL as files)', () => {
+  const allowed = issueFreshCert();
+  const host = issueFreshCert();
+  const crlFile = join(ca.dir, 'explain-crl.pem');
+  writeFileSync(crlFile, issueCrl(ca, { seconds: 3600, out: 'explain-crl.pem' }));
+  const config = join(ca.dir, 'explain.yaml');
+  writeFileSync(
+    config,
+    `ingest:\n  sources:\n    fedmsg:\n      validate_signatures: true\n      ca_cert: ca.crt\n      crl: explain-crl.pem\n      routing_policy:\n        ${TOPIC}: [${allowed}.example.org]\n`,
+  );
+  const rules = join(ca.dir, 'explain-rules.yml');
+  writeFileSync(rules, '- when: {message_type: KojiBuildPackageCompleted}\n  do: [{tasks: [rpmlint]}]\n');
+  const explain = (name: string, ...extra: string[]) => {
+    const file = join(ca.dir, `explain-${name}.json`);
+    writeFileSync(file, signed(name).text);
+    return spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'rules', 'explain', rules, file, '--config', config, ...extra], { cwd: projectRoot(), encoding: 'utf8', env: { PATH: process.env.PATH } });
+  };
+  const refused = explain(host);
+  assert.equal(refused.status, 0, refused.stderr);
+  assert.equal(
+    refused.stdout.split('\n')[0],
+    `signature: REFUSED (routing-policy): routing_policy: ${host}.example.org may not send ${TOPIC} (allowed: ${allowed}.example.org); ingest drops it as rejected.bad-signature`,
+  );
+  const accepted = JSON.parse(explain(allowed, '--json').stdout) as { signature: { ok: boolean; signer: string }; jobs: Array<{ task: string }> };
+  assert.deepEqual(accepted.signature, { ok: true, signer: `${allowed}.example.org` });
+  assert.deepEqual(accepted.jobs.map((j) => j.task), ['rpmlint']);
 });
