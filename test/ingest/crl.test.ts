@@ -3,7 +3,7 @@
 // accepted with a warning, and routing_policy deciding which certificate may send which topic.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { sign } from 'node:crypto';
+import { sign, X509Certificate } from 'node:crypto';
 import { once, type EventEmitter } from 'node:events';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { JsonNumber, pythonJsonDumps } from '../../src/bus/canonical-json.js';
 import { SignatureChecker, type SignatureCheckerOptions } from '../../src/bus/signature-checker.js';
-import { verifySigned } from '../../src/bus/signatures.js';
+import { readRevocationList, verifySigned } from '../../src/bus/signatures.js';
 import { readConfig } from '../../src/config/load.js';
 import { projectRoot } from '../../src/devserver/project.js';
 import { formatDiagnostic } from '../../src/formula/diagnostic.js';
@@ -23,6 +23,8 @@ import { Registry } from 'prom-client';
 import { loadRules } from '../../src/ingest/rules.js';
 import { silentLogger, type Logger } from '../../src/ingest/stats.js';
 import { corpusDir } from './corpus.js';
+import { ensurePythonFedmsg } from './python-fedmsg.js';
+import { until } from './support.js';
 import { issueCrl, makeTestCa, type TestCa } from './test-ca.js';
 
 let ca: TestCa;
@@ -402,4 +404,41 @@ test('rules explain --config with validate_signatures says what the signature ch
   const accepted = JSON.parse(explain(allowed, '--json').stdout) as { signature: { ok: boolean; signer: string }; jobs: Array<{ task: string }> };
   assert.deepEqual(accepted.signature, { ok: true, signer: `${allowed}.example.org` });
   assert.deepEqual(accepted.jobs.map((j) => j.task), ['rpmlint']);
+});
+
+test('the real fedmsg library and we agree: a fresh CRL passes, a stale one is refused (our default), and routing_policy refuses and nitpicks the same messages', async () => {
+  const python = ensurePythonFedmsg((line) => console.error(`# ${line}`));
+  const host = issueFreshCert();
+  const freshFile = join(ca.dir, 'interop-fresh.pem');
+  writeFileSync(freshFile, issueCrl(ca, { seconds: 3600, out: 'interop-fresh.pem' }));
+  const staleFile = join(ca.dir, 'interop-stale.pem');
+  writeFileSync(staleFile, issueCrl(ca, { seconds: 1, out: 'interop-stale.pem' }));
+  const staleUntil = readRevocationList(readFileSync(staleFile), [new X509Certificate(readFileSync(ca.caFile))]).nextUpdate!.getTime();
+  // The clock passing nextUpdate is the event; at most a second or two.
+  await until(() => Date.now() > staleUntil + 1000, 'the short CRL to expire', 5000);
+  const signer = `${host}.example.org`;
+  const cases: Record<string, Record<string, unknown>> = {
+    fresh: { crl_location: freshFile },
+    stale: { crl_location: staleFile },
+    'routing-other': { crl_location: freshFile, routing_policy: { [TOPIC]: ['other.example.org'] } },
+    'routing-self': { crl_location: freshFile, routing_policy: { [TOPIC]: [signer] }, routing_nitpicky: true },
+    nitpicky: { crl_location: freshFile, routing_policy: { 'org.fedoraproject.prod.announce.announcement': ['announce-lockbox.phx2.fedoraproject.org'] }, routing_nitpicky: true },
+    unlisted: { crl_location: freshFile, routing_policy: { 'org.fedoraproject.prod.announce.announcement': ['announce-lockbox.phx2.fedoraproject.org'] } },
+  };
+  const casesFile = join(ca.dir, 'interop-cases.json');
+  writeFileSync(casesFile, JSON.stringify(Object.fromEntries(Object.entries(cases).map(([name, c]) => [name, { ca_cert_location: ca.caFile, ...c }]))));
+  const script = join(projectRoot(), 'test', 'ingest', 'fedmsg_validate.py');
+  const out = JSON.parse(execFileSync(python, [script, ca.dir, host, casesFile], { encoding: 'utf8', timeout: 60_000 })) as { signed: Record<string, unknown>; results: Record<string, boolean> };
+  const raw = JSON.stringify(out.signed);
+  const cas = [new X509Certificate(readFileSync(ca.caFile))];
+  const ours = Object.fromEntries(
+    Object.entries(cases).map(([name, c]) => {
+      const crl = readRevocationList(readFileSync(String(c.crl_location)), cas);
+      const topics = (c.routing_policy ?? {}) as Record<string, string[]>;
+      const verdict = verifySigned(out.signed, raw, { trust: { cas, crls: [crl] }, routing: { topics, nitpicky: Boolean(c.routing_nitpicky) } });
+      return [name, verdict.ok];
+    }),
+  );
+  assert.deepEqual(out.results, { fresh: true, stale: false, 'routing-other': false, 'routing-self': true, nitpicky: false, unlisted: true });
+  assert.deepEqual(ours, out.results);
 });
