@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { JsonNumber, pythonJsonDumps } from '../../src/bus/canonical-json.js';
+import { crlRefreshAfterMs } from '../../src/bus/crl.js';
 import { SignatureChecker, type SignatureCheckerOptions } from '../../src/bus/signature-checker.js';
 import { readRevocationList, verifySigned } from '../../src/bus/signatures.js';
 import { readConfig } from '../../src/config/load.js';
@@ -441,4 +442,27 @@ test('the real fedmsg library and we agree: a fresh CRL passes, a stale one is r
   );
   assert.deepEqual(out.results, { fresh: true, stale: false, 'routing-other': false, 'routing-self': true, nitpicky: false, unlisted: true });
   assert.deepEqual(ours, out.results);
+});
+
+test('when the CRL is fetched again: after crl_cache_expiry, or ahead of nextUpdate (half the time left, at most five minutes early)', () => {
+  const now = Date.parse('2026-12-02T00:00:00Z');
+  const at = (seconds: number) => new Date(now + seconds * 1000);
+  assert.equal(crlRefreshAfterMs(at(30 * 86_400), 3600, now), 3_600_000, 'a month-long CRL: hourly, as fedmsg');
+  assert.equal(crlRefreshAfterMs(at(3600), 0, now), 3_300_000, 'only nextUpdate: five minutes before it');
+  assert.equal(crlRefreshAfterMs(at(6), 3600, now), 3000, 'seconds away: half-way');
+  assert.equal(crlRefreshAfterMs(at(-60), 3600, now), 1000, 'already stale: soon, but never a busy loop');
+  assert.equal(crlRefreshAfterMs(undefined, 600, now), 600_000, 'no nextUpdate: the expiry alone');
+});
+
+test('a CA from a URL is fetched again every ca_cert_cache_expiry', async () => {
+  const server = await trustServer({ '/ca.crt': readFileSync(ca.caFile), '/crl.pem': issueCrl(ca, { seconds: 3600, out: 'ca-expiry.pem' }) });
+  const checker = await SignatureChecker.open(options(server, { caCacheExpirySeconds: 1 }));
+  try {
+    await next(checker.ca, 'loaded');
+    assert.equal(checker.counters()['ca.refreshed'], 2);
+    assert.equal(server.requests.filter((r) => r === '/ca.crt').length, 2);
+  } finally {
+    checker.close();
+    await server.close();
+  }
 });
