@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { ensureTemporalCli } from '../src/devserver/cli-binary.js';
 import { projectRoot } from '../src/devserver/project.js';
 import { startDevServer } from '../src/devserver/server.js';
@@ -123,7 +123,11 @@ async function latency(): Promise<number[]> {
       const jobId = `msg-${m.msg_id}/nvr-sanity/x86_64`;
       for (let tries = 0; ; tries++) {
         // The job's whole history: holdSlot's ActivityTaskStarted is written only when the slot ends.
-        const done = await client.workflow.getHandle(jobId).result().then(() => true, () => false);
+        // Not started yet is the only reason to wait on; a job that failed has ended too.
+        const done = await client.workflow.getHandle(jobId).result().then(
+          () => true,
+          (error: unknown) => !(error instanceof WorkflowNotFoundError),
+        );
         if (done) break;
         if (tries > 100) throw new Error(`${jobId}: did not complete`);
         await sleep(100);
