@@ -133,6 +133,11 @@ export class FedmsgSubscriber {
     });
   }
 
+  /** Endpoints waiting to be dialled again (a disconnect that libzmq has not yet said it retries). */
+  get pendingRedials(): number {
+    return this.redials.size;
+  }
+
   /** Transport-level counts: connections made and ended, refused handshakes, protocol drops re-dialled. */
   counters(): Record<string, number> {
     return { ...this.counts };
@@ -209,6 +214,11 @@ export class FedmsgPublisher {
     } catch {
       /* socket closed */
     }
+  }
+
+  /** Subscriptions seen so far: a subscriber that reconnects subscribes again. */
+  get subscriptions(): number {
+    return this.subscribers;
   }
 
   async waitForSubscriber(timeoutMs = 5000): Promise<boolean> {
