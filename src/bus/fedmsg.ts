@@ -117,19 +117,22 @@ export class FedmsgSubscriber {
       if (!endpoint || this.closed) return;
       cancel();
       // Outside the observer's callback: re-dialling from inside it stalls the socket.
-      redial = setTimeout(() => {
-        this.redials.delete(redial!);
-        redial = undefined;
-        if (this.closed) return;
-        this.counts['fedmsg.protocol-drops']!++;
-        try {
-          socket.disconnect(endpoint);
-        } catch {
-          /* libzmq already forgot the endpoint */
-        }
-        socket.connect(endpoint);
+      const timer = setTimeout(() => {
+        // One turn of I/O first: after a busy event loop the retry event may be waiting behind this timer.
+        setImmediate(() => {
+          if (redial !== timer || this.closed) return;
+          cancel();
+          this.counts['fedmsg.protocol-drops']!++;
+          try {
+            socket.disconnect(endpoint);
+          } catch {
+            /* libzmq already forgot the endpoint */
+          }
+          socket.connect(endpoint);
+        });
       }, this.options.redialDelayMs ?? 500);
-      this.redials.add(redial);
+      redial = timer;
+      this.redials.add(timer);
     });
   }
 
