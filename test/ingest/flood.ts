@@ -32,7 +32,7 @@ const BUILD = 'org.fedoraproject.prod.buildsys.build.state.change';
 const LIMIT = DEFAULT_MAX_MESSAGE_BYTES;
 
 /** MiB of VmRSS/VmHWM the ingest process must stay under during and after a flood (see docs/ingest.md). */
-// Measured on the 2-core CI machine: start-up 184 MiB; peak VmHWM 504 MiB with 1,000 frames, 473 MiB
+// Measured on the 2-core CI machine: start-up 184 MiB; peak VmHWM 438-504 MiB with 1,000 frames, 473-492 MiB
 // with 10,000 (it does not grow with the flood: receive_high_water_mark x max_message_bytes bounds what
 // queues); before the limits it went to 1.48 GB. 768 MiB is the higher peak plus half.
 export const RSS_BOUND_MIB = 768;
