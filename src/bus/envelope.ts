@@ -30,7 +30,8 @@ export type RejectReason =
 
 export type Checked<T> = { ok: true; value: T } | { ok: false; reason: RejectReason; detail: string };
 
-export const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+/** 1 MiB: real fedmsg messages are a few KB (docs/ingest.md, "Limits under a flood"). */
+export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024;
 
 function reject(reason: RejectReason, detail: string): { ok: false; reason: RejectReason; detail: string } {
   return { ok: false, reason, detail };

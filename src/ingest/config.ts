@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import type { Diagnostic } from '../formula/diagnostic.js';
 import { loadConfig, readConfig, type LoadConfigOptions, type ResolvedConfig } from '../config/load.js';
 import { configDurationSeconds } from '../config/schema.js';
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../bus/envelope.js';
+import { DEFAULT_RECEIVE_HIGH_WATER_MARK } from '../bus/fedmsg.js';
 
 export interface IngestConfig {
   /** Arches a task runs on when its rule names none (trigger.cfg `valid_arches`). */
@@ -22,7 +24,10 @@ export interface IngestConfig {
   connect: string[];
   bind: string[];
   topics: string[];
+  /** Larger fedmsg messages are refused (frames by ZeroMQ, two-frame totals by intake). */
   maxMessageBytes: number;
+  /** fedmsg messages queued per publisher connection before ingest stops reading it (ZMQ_RCVHWM). */
+  receiveHighWaterMark: number;
   validateSignatures: boolean;
   /** A file or a URL (fedmsg's ca_cert_location). */
   caCert?: string;
@@ -72,6 +77,8 @@ export interface AmqpSettings {
   prefetch: number;
   /** Largest AMQP frame negotiated and accepted, bytes. */
   frameMax: number;
+  /** Larger bodies are rejected without requeue, never parsed. */
+  maxMessageBytes: number;
   tls: { ca?: string; cert?: string; key?: string };
 }
 
@@ -86,7 +93,8 @@ export function ingestConfig(config: ResolvedConfig): IngestConfig {
     connect: [...(fedmsg?.endpoints ?? [])],
     bind: [...(fedmsg?.bind ?? [])],
     topics: [...(fedmsg?.topics ?? [''])],
-    maxMessageBytes: fedmsg?.max_message_bytes ?? 4 * 1024 * 1024,
+    maxMessageBytes: fedmsg?.max_message_bytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+    receiveHighWaterMark: fedmsg?.receive_high_water_mark ?? DEFAULT_RECEIVE_HIGH_WATER_MARK,
     validateSignatures: fedmsg?.validate_signatures ?? false,
     caCertCacheExpirySeconds: configDurationSeconds(fedmsg?.ca_cert_cache_expiry ?? '0s', true)!,
     crlCacheExpirySeconds: configDurationSeconds(fedmsg?.crl_cache_expiry ?? '1h', true)!,
@@ -110,6 +118,7 @@ export function ingestConfig(config: ResolvedConfig): IngestConfig {
       bindings: [...(ingest.sources.amqp?.bindings ?? ['#'])],
       prefetch: ingest.sources.amqp?.prefetch ?? 25,
       frameMax: ingest.sources.amqp?.frame_max ?? 131_072,
+      maxMessageBytes: ingest.sources.amqp?.max_message_bytes ?? DEFAULT_MAX_MESSAGE_BYTES,
       tls: {
         ...(ingest.sources.amqp?.tls?.ca ? { ca: ingest.sources.amqp.tls.ca } : {}),
         ...(ingest.sources.amqp?.tls?.cert ? { cert: ingest.sources.amqp.tls.cert } : {}),

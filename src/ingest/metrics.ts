@@ -71,6 +71,23 @@ export function registerIngestMetrics(registry: Registry, service: IngestService
       this.inc(snapshot().spooled ?? 0);
     },
   });
+  // Below intake: what a transport refused never becomes a message. A frame over max_message_bytes
+  // makes libzmq drop the connection it came on, so it shows here as a disconnect (and, for an
+  // endpoint ingest connects to, a protocol drop it re-dialled), not in messages_total.
+  new Counter({
+    name: 'taskotron_ingest_bus_connection_events_total',
+    help: 'Bus connection events by transport: connections, disconnects (a publisher left, or ZeroMQ dropped it for a frame over max_message_bytes), handshake_failures, protocol_drops (a connected endpoint dropped without a retry and re-dialled)',
+    labelNames: ['transport', 'event'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [name, count] of Object.entries(service.transportCounters())) {
+        const [transport, event] = name.split('.', 2) as [string, string | undefined];
+        if (event && event !== 'unacked') this.inc({ transport, event: event.replaceAll('-', '_').replace(/^connects$/, 'connections') }, count);
+      }
+    },
+  });
+  gauge(registry, 'taskotron_ingest_amqp_unacked', 'AMQP deliveries received and not yet settled (at most prefetch)', () => service.transportCounters()['amqp.unacked'] ?? 0);
   gauge(registry, 'taskotron_ingest_spool_depth', 'Matched messages waiting in the durable spool on disk', () => service.starter.spooled);
   gauge(registry, 'taskotron_ingest_pending_starts', 'Matched messages not yet started: in memory, in flight and spooled', () => service.starter.pending);
   gauge(registry, 'taskotron_ingest_temporal_available', '1 while Temporal accepts workflow starts, 0 while ingest holds messages', () => (service.starter.available ? 1 : 0));

@@ -108,3 +108,59 @@ test('real sockets: the subscriber connects to a bound publisher (the usual fedm
   assert.equal(counters.duplicate, 1);
   assert.equal(counters.matched, 2);
 });
+
+async function waitFor(condition: () => boolean, what: string, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+test('real sockets: a frame over maxFrameBytes is refused by ZeroMQ, which drops that connection; a connecting subscriber is dialled again and what follows arrives', async () => {
+  const pub = await FedmsgPublisher.open({ bind: 'tcp://127.0.0.1:0' });
+  const sub = await FedmsgSubscriber.open({ connect: [pub.endpoint], maxFrameBytes: 4096, redialDelayMs: 200 });
+  const received: string[] = [];
+  const running = sub.run((frames) => received.push(frames.map((f) => f.toString().slice(0, 20)).join('|')));
+  try {
+    assert.ok(await pub.waitForSubscriber(5000));
+    await pub.send('t', 'before');
+    await waitFor(() => received.length === 1, 'the first message');
+    await pub.send('t', 'x'.repeat(5000));
+    // libzmq alone would never dial this endpoint again (protocol error on a connecting session).
+    await waitFor(() => sub.counters()['fedmsg.protocol-drops'] === 1 && pub.subscriptions === 2, 'the drop and the new subscription');
+    await pub.send('t', 'after');
+    await waitFor(() => received.length === 2, 'the message after the drop');
+    assert.deepEqual(received, ['t|before', 't|after']);
+    assert.deepEqual(sub.counters(), { 'fedmsg.connections': 2, 'fedmsg.disconnects': 1, 'fedmsg.handshake-failures': 0, 'fedmsg.protocol-drops': 1 });
+  } finally {
+    sub.close();
+    await running;
+    await pub.close();
+  }
+});
+
+test('real sockets: a publisher that goes away and comes back is re-dialled by libzmq itself (a disconnect, no protocol drop)', async () => {
+  let pub = await FedmsgPublisher.open({ bind: 'tcp://127.0.0.1:0' });
+  const endpoint = pub.endpoint;
+  const sub = await FedmsgSubscriber.open({ connect: [endpoint], maxFrameBytes: 4096, redialDelayMs: 30_000 });
+  const received: string[] = [];
+  const running = sub.run((frames) => received.push(frames[1]!.toString()));
+  try {
+    assert.ok(await pub.waitForSubscriber(5000));
+    await pub.close();
+    await waitFor(() => sub.counters()['fedmsg.disconnects'] === 1, 'the disconnect');
+    pub = await FedmsgPublisher.open({ bind: endpoint });
+    assert.ok(await pub.waitForSubscriber(5000));
+    await pub.send('t', 'back');
+    await waitFor(() => received.length === 1, 'the message after the publisher came back');
+    // libzmq said it retries (connect:retry), so ingest's own re-dial was called off.
+    assert.equal(sub.pendingRedials, 0);
+    assert.equal(sub.counters()['fedmsg.protocol-drops'], 0);
+    assert.equal(sub.counters()['fedmsg.connections'], 2);
+  } finally {
+    sub.close();
+    await running;
+    await pub.close();
+  }
+});
