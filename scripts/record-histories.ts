@@ -14,6 +14,7 @@ import { JOB_PROGRESS_QUERY, JOB_WORKFLOW, type JobInput, type JobResult } from 
 import { ensureTemporalCli } from '../src/devserver/cli-binary.js';
 import { projectRoot } from '../src/devserver/project.js';
 import { startDevServer } from '../src/devserver/server.js';
+import { TAG_DEBOUNCE_WORKFLOW, tagChangedSignal, tagDebounceWorkflowId, type TriggerInput } from '../src/workflows/trigger.js';
 import { installRuntimeLogger } from '../src/worker/logging.js';
 import { createRunnerWorker } from '../src/worker/runner-worker.js';
 
@@ -27,10 +28,20 @@ interface Context {
   address: string;
 }
 
+interface HistoryEvent {
+  eventType?: string;
+  activityTaskScheduledEventAttributes?: { activityType: { name: string } };
+  startChildWorkflowExecutionInitiatedEventAttributes?: { workflowType: { name: string } };
+  timerStartedEventAttributes?: { timerId: string };
+}
+
 interface Scenario {
   name: string;
-  /** Which scheduled activity the tampered copy renames (an index into the scheduled ones). */
-  tamperActivity: number;
+  /**
+   * Which scheduled activity the tampered copy renames (an index into the scheduled ones); a history
+   * without activities names another command to change instead.
+   */
+  tamperActivity: number | { describe: string; apply(events: HistoryEvent[]): boolean };
   run(ctx: Context): Promise<WorkflowHandle>;
 }
 
@@ -67,7 +78,53 @@ function workerProcess(address: string, arch: string, hostname: string, queue: s
   return new Promise((resolve) => child.stderr!.on('data', (chunk: Buffer) => chunk.toString().includes('polling') && resolve(child)));
 }
 
+/** A KojiTagChanged message as a trigger workflow forwards it to its tag's debounce workflow. */
+function tagChange(tag: string, n: number): TriggerInput {
+  const msgId = `2026-recorded-${tag}-${n}`;
+  return {
+    msgId,
+    topic: 'org.fedoraproject.prod.buildsys.tag',
+    timestamp: 1_764_316_800 + n,
+    messageType: 'KojiTagChanged',
+    item: tag,
+    itemType: 'koji_tag',
+    data: { message_type: 'KojiTagChanged', item: tag, item_type: 'koji_tag', tag },
+    jobs: [{ task: 'rpmdeplint', arch: ARCH, source: { kind: 'local', path: join(root, 'examples/tasks/nvr-sanity') } }],
+    discover: [],
+    // Nobody polls it: the child job only has to be started, not run.
+    jobQueue: `${QUEUE}-unpolled`,
+    debounce: { tag, fuseDelaySeconds: 1 },
+  };
+}
+
+/** Two changes of one tag within its fuse delay, then quiet: one fire, from the newer message. */
+async function tagBurst(ctx: Context, name: string): Promise<WorkflowHandle> {
+  const tag = `f40-${name}`;
+  const handle = await ctx.client.workflow.signalWithStart(TAG_DEBOUNCE_WORKFLOW, {
+    taskQueue: QUEUE,
+    workflowId: tagDebounceWorkflowId(tag),
+    args: [tag],
+    signal: tagChangedSignal,
+    signalArgs: [tagChange(tag, 1)],
+  });
+  await handle.signal(tagChangedSignal, tagChange(tag, 2));
+  return ctx.client.workflow.getHandle(handle.workflowId, handle.signaledRunId);
+}
+
+/** The tampered copy of a debounce history: the fired job's workflow type renamed. */
+const renameChildJob = {
+  describe: 'child workflow type renamed',
+  apply(events: HistoryEvent[]): boolean {
+    const child = events.find((e) => e.startChildWorkflowExecutionInitiatedEventAttributes)?.startChildWorkflowExecutionInitiatedEventAttributes;
+    if (!child) return false;
+    child.workflowType.name = `${child.workflowType.name}Renamed`;
+    return true;
+  },
+};
+
 const scenarios: Scenario[] = [
+  // Replaced by today's shape once recorded; kept as tag-debounce-before-handover.json.
+  { name: 'tag-debounce-before-handover', tamperActivity: renameChildJob, run: (ctx) => tagBurst(ctx, 'tag-debounce-before-handover') },
   { name: 'probe-runner-pool', tamperActivity: 0, run: (ctx) => ctx.client.workflow.start('probeRunnerPool', { taskQueue: QUEUE, workflowId: 'recorded-probe-runner-pool', args: [{ arch: ARCH }] }) },
   { name: 'slots-job-passed', tamperActivity: 4, run: (ctx) => startJob(ctx, 'slots-job-passed', job('nvr-sanity', 'examples/tasks/nvr-sanity', 'foo-1.0-1.fc40')) },
   { name: 'slots-job-failed', tamperActivity: 6, run: (ctx) => startJob(ctx, 'slots-job-failed', job('nvr-sanity', 'examples/tasks/nvr-sanity', 'foo-1.0-1')) },
@@ -131,16 +188,21 @@ try {
   for (const scenario of scenarios.filter((s) => only.length === 0 || only.includes(s.name))) {
     const handle = await scenario.run(ctx);
     await settle(handle);
-    const json = JSON.parse(historyToJSON(await handle.fetchHistory())) as {
-      events: { activityTaskScheduledEventAttributes?: { activityType: { name: string } } }[];
-    };
+    const json = JSON.parse(historyToJSON(await handle.fetchHistory())) as { events: HistoryEvent[] };
     writeFileSync(join(dir, `${scenario.name}.json`), `${JSON.stringify(json, null, 2)}\n`);
-    const scheduled = json.events.filter((event) => event.activityTaskScheduledEventAttributes);
-    const victim = scheduled[scenario.tamperActivity]?.activityTaskScheduledEventAttributes;
-    if (!victim) throw new Error(`${scenario.name}: no scheduled activity #${scenario.tamperActivity} to tamper with`);
-    victim.activityType.name = `${victim.activityType.name}Renamed`;
-    writeFileSync(join(dir, 'tampered', `${scenario.name}.activity-renamed.json`), `${JSON.stringify(json, null, 2)}\n`);
-    console.log(`recorded ${scenario.name} (${json.events.length} events; tampered: activity #${scenario.tamperActivity} renamed)`);
+    const tamper = scenario.tamperActivity;
+    if (typeof tamper === 'number') {
+      const scheduled = json.events.filter((event) => event.activityTaskScheduledEventAttributes);
+      const victim = scheduled[tamper]?.activityTaskScheduledEventAttributes;
+      if (!victim) throw new Error(`${scenario.name}: no scheduled activity #${tamper} to tamper with`);
+      victim.activityType.name = `${victim.activityType.name}Renamed`;
+      writeFileSync(join(dir, 'tampered', `${scenario.name}.activity-renamed.json`), `${JSON.stringify(json, null, 2)}\n`);
+      console.log(`recorded ${scenario.name} (${json.events.length} events; tampered: activity #${tamper} renamed)`);
+    } else {
+      if (!tamper.apply(json.events)) throw new Error(`${scenario.name}: nothing to tamper with (${tamper.describe})`);
+      writeFileSync(join(dir, 'tampered', `${scenario.name}.${tamper.describe.replace(/\W+/g, '-')}.json`), `${JSON.stringify(json, null, 2)}\n`);
+      console.log(`recorded ${scenario.name} (${json.events.length} events; tampered: ${tamper.describe})`);
+    }
   }
 } finally {
   worker.shutdown();

@@ -37,6 +37,9 @@ const expected: Record<string, { workflowType: string; activities: string[] }> =
   'slots-job-host-lost.json': { workflowType: 'runJob', activities: [...slotSetup, 'shell', 'shell', ...slotSetup, 'shell', 'shell', 'shell'] },
   // nvr-sanity finished, then reset from the CLI: the re-run's history (its own artifacts dir and group).
   'slots-job-rerun.json': { workflowType: 'runJob', activities: [...slotSetup, 'shell', 'python', 'reportResults', 'exitcode'] },
+  // Two changes of a tag within fuse_delay, one fire (a child job, no activity), recorded before the
+  // debounce continued-as-new (patched('tag-debounce-handover') absent), kept frozen.
+  'tag-debounce-before-handover.json': { workflowType: 'debounceKojiTag', activities: [] },
 };
 
 quietRuntime();
