@@ -14,7 +14,7 @@ import { JOB_PROGRESS_QUERY, JOB_WORKFLOW, type JobInput, type JobResult } from 
 import { ensureTemporalCli } from '../src/devserver/cli-binary.js';
 import { projectRoot } from '../src/devserver/project.js';
 import { startDevServer } from '../src/devserver/server.js';
-import { TAG_DEBOUNCE_WORKFLOW, tagChangedSignal, tagDebounceWorkflowId, type TriggerInput } from '../src/workflows/trigger.js';
+import { TAG_DEBOUNCE_WORKFLOW, tagChangedSignal, tagDebounceWorkflowId, type TagDebounceCarry, type TriggerInput } from '../src/workflows/trigger.js';
 import { installRuntimeLogger } from '../src/worker/logging.js';
 import { createRunnerWorker } from '../src/worker/runner-worker.js';
 
@@ -32,7 +32,7 @@ interface HistoryEvent {
   eventType?: string;
   activityTaskScheduledEventAttributes?: { activityType: { name: string } };
   startChildWorkflowExecutionInitiatedEventAttributes?: { workflowType: { name: string } };
-  timerStartedEventAttributes?: { timerId: string };
+  workflowExecutionSignaledEventAttributes?: { signalName: string };
 }
 
 interface Scenario {
@@ -97,17 +97,30 @@ function tagChange(tag: string, n: number): TriggerInput {
   };
 }
 
-/** Two changes of one tag within its fuse delay, then quiet: one fire, from the newer message. */
-async function tagBurst(ctx: Context, name: string): Promise<WorkflowHandle> {
+/**
+ * `changes` changes of one tag within its fuse delay, then quiet: one fire, from the newest message.
+ * The handle is the first run's (with `carry.maxHistoryEvents` low, the one that hands over mid-window).
+ */
+async function tagBurst(ctx: Context, name: string, changes = 2, carry?: TagDebounceCarry): Promise<WorkflowHandle> {
   const tag = `f40-${name}`;
   const handle = await ctx.client.workflow.signalWithStart(TAG_DEBOUNCE_WORKFLOW, {
     taskQueue: QUEUE,
     workflowId: tagDebounceWorkflowId(tag),
-    args: [tag],
+    args: carry ? [tag, carry] : [tag],
     signal: tagChangedSignal,
     signalArgs: [tagChange(tag, 1)],
   });
-  await handle.signal(tagChangedSignal, tagChange(tag, 2));
+  const firstRun = ctx.client.workflow.getHandle(handle.workflowId, handle.signaledRunId);
+  const latestRun = ctx.client.workflow.getHandle(handle.workflowId);
+  // One workflow task per change, so the window sees them one by one (cancelling and restarting its timer).
+  const settled = async () => {
+    for (let i = 0; i < 200 && (await latestRun.describe()).raw.pendingWorkflowTask; i += 1) await new Promise((r) => setTimeout(r, 25));
+  };
+  await settled();
+  for (let n = 2; n <= changes && (await firstRun.describe()).status.name === 'RUNNING'; n += 1) {
+    await latestRun.signal(tagChangedSignal, tagChange(tag, n));
+    await settled();
+  }
   return ctx.client.workflow.getHandle(handle.workflowId, handle.signaledRunId);
 }
 
@@ -122,9 +135,27 @@ const renameChildJob = {
   },
 };
 
+/**
+ * The tampered copy of a debounce window that handed over before firing: its first change arrives
+ * under another signal name, so the window never opens and the recorded timer has no command.
+ * (Core does not compare timer IDs or durations, so changing those would replay.)
+ */
+const renameFirstSignal = {
+  describe: 'signal renamed',
+  apply(events: HistoryEvent[]): boolean {
+    const signal = events.find((e) => e.workflowExecutionSignaledEventAttributes)?.workflowExecutionSignaledEventAttributes;
+    if (!signal) return false;
+    signal.signalName = `${signal.signalName}Renamed`;
+    return true;
+  },
+};
+
 const scenarios: Scenario[] = [
-  // Replaced by today's shape once recorded; kept as tag-debounce-before-handover.json.
-  { name: 'tag-debounce-before-handover', tamperActivity: renameChildJob, run: (ctx) => tagBurst(ctx, 'tag-debounce-before-handover') },
+  // tag-debounce-before-handover.json (one run firing again and again) was recorded before the hand-over
+  // and is kept as it is, like job-*.json: the old path behind patched('tag-debounce-handover').
+  { name: 'tag-debounce-fired', tamperActivity: renameChildJob, run: (ctx) => tagBurst(ctx, 'tag-debounce-fired') },
+  // A window busy enough to hand over before it fires: the first run's history, ending in continue-as-new.
+  { name: 'tag-debounce-handover', tamperActivity: renameFirstSignal, run: (ctx) => tagBurst(ctx, 'tag-debounce-handover', 10, { coalesced: [], seen: [], maxHistoryEvents: 14 }) },
   { name: 'probe-runner-pool', tamperActivity: 0, run: (ctx) => ctx.client.workflow.start('probeRunnerPool', { taskQueue: QUEUE, workflowId: 'recorded-probe-runner-pool', args: [{ arch: ARCH }] }) },
   { name: 'slots-job-passed', tamperActivity: 4, run: (ctx) => startJob(ctx, 'slots-job-passed', job('nvr-sanity', 'examples/tasks/nvr-sanity', 'foo-1.0-1.fc40')) },
   { name: 'slots-job-failed', tamperActivity: 6, run: (ctx) => startJob(ctx, 'slots-job-failed', job('nvr-sanity', 'examples/tasks/nvr-sanity', 'foo-1.0-1')) },

@@ -40,6 +40,10 @@ const expected: Record<string, { workflowType: string; activities: string[] }> =
   // Two changes of a tag within fuse_delay, one fire (a child job, no activity), recorded before the
   // debounce continued-as-new (patched('tag-debounce-handover') absent), kept frozen.
   'tag-debounce-before-handover.json': { workflowType: 'debounceKojiTag', activities: [] },
+  // Today's shape: the same burst fired from a run that ends after its one fire...
+  'tag-debounce-fired.json': { workflowType: 'debounceKojiTag', activities: [] },
+  // ...and a window so busy that its run handed over (continue-as-new) before it went quiet.
+  'tag-debounce-handover.json': { workflowType: 'debounceKojiTag', activities: [] },
 };
 
 quietRuntime();
