@@ -179,13 +179,13 @@ export async function debounceKojiTag(tag: string, carried?: TagDebounceCarry): 
     const quietFor = window.quietRemainingMs();
     // Quiet means: a whole fuse delay since the newest change.
     if (quietFor <= 0 || !(await condition(() => window.changes !== seen, quietFor))) break;
-    if (historyTooLong(carried?.maxHistoryEvents)) return handOver(tag, window.carry(carried?.maxHistoryEvents));
+    if (historyTooLong(carried?.maxHistoryEvents)) return handOver(tag, window, carried?.maxHistoryEvents);
   }
   const { input, coalesced } = window.take();
   const fired = await fanOut({ ...input, debounce: undefined });
-  // Signal handlers are synchronous today; waiting keeps the hand-over safe if one ever awaits.
+  // Changes that came during the fire open the next window, in the next run.
+  if (window.latest !== undefined) return handOver(tag, window, carried?.maxHistoryEvents);
   await condition(allHandlersFinished);
-  if (window.latest !== undefined) return handOver(tag, window.carry(carried?.maxHistoryEvents));
   return { ...fired, tag, coalesced };
 }
 
@@ -194,8 +194,11 @@ function historyTooLong(limit = MAX_HISTORY_EVENTS): boolean {
   return info.continueAsNewSuggested || info.historyLength >= limit;
 }
 
-function handOver(tag: string, carry: TagDebounceCarry): Promise<never> {
-  return continueAsNew<typeof debounceKojiTag>(tag, carry);
+/** Continue-as-new with what is not fired yet. The carry is taken after every handler has run, as the SDK documents. */
+async function handOver(tag: string, window: TagWindow, maxHistoryEvents: number | undefined): Promise<never> {
+  // Signal handlers are synchronous today; waiting keeps the hand-over safe if one ever awaits.
+  await condition(allHandlersFinished);
+  return continueAsNew<typeof debounceKojiTag>(tag, window.carry(maxHistoryEvents));
 }
 
 /** The changes of one tag not fired yet: pure bookkeeping, so the workflow above reads as the story. */
