@@ -9,7 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import type { DiscoverResult } from '../src/activities/discover.js';
 import { JOB_PROGRESS_QUERY, JOB_WORKFLOW, type JobInput, type JobResult } from '../src/common/job.js';
 import { ensureTemporalCli } from '../src/devserver/cli-binary.js';
 import { projectRoot } from '../src/devserver/project.js';
@@ -124,6 +126,48 @@ async function tagBurst(ctx: Context, name: string, changes = 2, carry?: TagDebo
   return ctx.client.workflow.getHandle(handle.workflowId, handle.signaledRunId);
 }
 
+/**
+ * A change arriving while the window fires: the run hands it to the next run (continue-as-new). The
+ * fire's discoverTasks (the ingest's activity; here a stand-in on its own queue, see below) is held
+ * until the second change is in the history. The handle is the first run's.
+ */
+async function tagChangeDuringFire(ctx: Context, name: string): Promise<WorkflowHandle> {
+  const tag = `f40-${name}`;
+  const change = (n: number): TriggerInput => ({
+    ...tagChange(tag, n),
+    discover: [{ repo: `rpms/${tag}`, recursive: false, arches: [ARCH] }],
+    activityQueue: DISCOVER_QUEUE,
+  });
+  const handle = await ctx.client.workflow.signalWithStart(TAG_DEBOUNCE_WORKFLOW, {
+    taskQueue: QUEUE,
+    workflowId: tagDebounceWorkflowId(tag),
+    args: [tag],
+    signal: tagChangedSignal,
+    signalArgs: [change(1)],
+  });
+  const release = await discoverGate.called;
+  await handle.signal(tagChangedSignal, change(2));
+  release();
+  return ctx.client.workflow.getHandle(handle.workflowId, handle.signaledRunId);
+}
+
+/** The first discoverTasks call waits until the scenario lets it go; later ones answer at once. */
+const DISCOVER_QUEUE = `${QUEUE}-ingest`;
+const discoverGate = (() => {
+  let onCall: (release: () => void) => void = () => undefined;
+  const called = new Promise<() => void>((resolve) => (onCall = resolve));
+  let first = true;
+  return {
+    called,
+    discoverTasks(request: { repo: string }): Promise<DiscoverResult> {
+      const answer = { repo: request.repo, formulas: [], note: 'recorded: the package has no tests' };
+      if (!first) return Promise.resolve(answer);
+      first = false;
+      return new Promise((resolve) => onCall(() => resolve(answer)));
+    },
+  };
+})();
+
 /** The tampered copy of a debounce history: the fired job's workflow type renamed. */
 const renameChildJob = {
   describe: 'child workflow type renamed',
@@ -154,6 +198,8 @@ const scenarios: Scenario[] = [
   // tag-debounce-before-handover.json (one run firing again and again) was recorded before the hand-over
   // and is kept as it is, like job-*.json: the old path behind patched('tag-debounce-handover').
   { name: 'tag-debounce-fired', tamperActivity: renameChildJob, run: (ctx) => tagBurst(ctx, 'tag-debounce-fired') },
+  // A change during the fire: the first run's history, ending in continue-as-new after its fire.
+  { name: 'tag-debounce-fired-handover', tamperActivity: 0, run: (ctx) => tagChangeDuringFire(ctx, 'tag-debounce-fired-handover') },
   // A window busy enough to hand over before it fires: the first run's history, ending in continue-as-new.
   { name: 'tag-debounce-handover', tamperActivity: renameFirstSignal, run: (ctx) => tagBurst(ctx, 'tag-debounce-handover', 10, { coalesced: [], seen: [], maxHistoryEvents: 14 }) },
   { name: 'probe-runner-pool', tamperActivity: 0, run: (ctx) => ctx.client.workflow.start('probeRunnerPool', { taskQueue: QUEUE, workflowId: 'recorded-probe-runner-pool', args: [{ arch: ARCH }] }) },
@@ -213,6 +259,10 @@ const worker = await createRunnerWorker({
   runner: { root: join(runnerRoot, 'recorder') },
 });
 const running = worker.run();
+// The ingest's discoverTasks, held open by tagChangeDuringFire: no git clone is needed to record a fire.
+const discoverConnection = await NativeConnection.connect({ address: server.address });
+const discoverWorker = await Worker.create({ connection: discoverConnection, taskQueue: DISCOVER_QUEUE, activities: { discoverTasks: discoverGate.discoverTasks } });
+const discovering = discoverWorker.run();
 const connection = await Connection.connect({ address: server.address });
 const ctx: Context = { client: new Client({ connection }), address: server.address };
 try {
@@ -237,7 +287,9 @@ try {
   }
 } finally {
   worker.shutdown();
-  await running;
+  discoverWorker.shutdown();
+  await Promise.all([running, discovering]);
+  await discoverConnection.close();
   await connection.close();
   await server.stop();
 }

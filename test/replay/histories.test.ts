@@ -44,6 +44,8 @@ const expected: Record<string, { workflowType: string; activities: string[] }> =
   'tag-debounce-fired.json': { workflowType: 'debounceKojiTag', activities: [] },
   // ...and a window so busy that its run handed over (continue-as-new) before it went quiet.
   'tag-debounce-handover.json': { workflowType: 'debounceKojiTag', activities: [] },
+  // ...and a change arriving during the fire (its discover held open): the run hands it over after firing.
+  'tag-debounce-fired-handover.json': { workflowType: 'debounceKojiTag', activities: ['discoverTasks'] },
 };
 
 quietRuntime();
