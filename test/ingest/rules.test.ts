@@ -126,7 +126,7 @@ test('invalid rules are reported with file:line:column and the path of the offen
     ]],
     ['- when: {name: x}\n  do: [{tasks: [a], arches: x86_64}]\n', ["r.yml:2:29: error: [0].do[0].arches: 'arches' needs a non-empty list of arch names, e.g. [x86_64, armhfp] or [noarch]"]],
     ['when: {name: x}\n', ["r.yml:1:1: error: a rules file is a list of rules ('- when: ... do: ...')"]],
-    ['- when: {name: x, name: y}\n  do: [{tasks: [a]}]\n', ['r.yml:1:19: error: Map keys must be unique']],
+    ['- when: {name: x, name: y}\n  do: [{tasks: [a]}]\n', ['r.yml:1:19: error: YAML: Map keys must be unique']],
   ];
   for (const [text, messages] of cases) {
     const result = loadRules(text, 'r.yml');
