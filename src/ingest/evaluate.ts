@@ -3,7 +3,7 @@
 // a list-valued field matches when any element does. The same code answers `rules explain`: pass a
 // `why` array and each decision leaves a sentence in it; the hot path passes none and builds none.
 import { renderRuleTemplate } from './rule-template.js';
-import { compileRuleRegex, type Condition, type Matcher, type RuleSet, type RuleValue, type TriggerRule } from './rules.js';
+import { compileRuleRegex, type Condition, type Matcher, type RuleAction, type RuleSet, type RuleValue, type TriggerRule } from './rules.js';
 
 export type Data = Readonly<Record<string, unknown>>;
 
@@ -233,9 +233,16 @@ export interface Plan {
   discover: PlannedDiscover[];
 }
 
-function archList(arches: string[] | undefined, validArches: readonly string[]): string[] {
-  const list = arches ?? [...validArches];
-  return list.includes('noarch') ? ['noarch'] : [...new Set(list)];
+const archLists = new WeakMap<RuleAction, { validArches: readonly string[]; list: readonly string[] }>();
+
+/** An action's arches (the valid ones when it names none), worked out once per action. */
+function archList(action: RuleAction, validArches: readonly string[]): readonly string[] {
+  const cached = archLists.get(action);
+  if (cached && cached.validArches === validArches) return cached.list;
+  const list = action.arches ?? [...validArches];
+  const result = Object.freeze(list.includes('noarch') ? ['noarch'] : [...new Set(list)]);
+  archLists.set(action, { validArches, list: result });
+  return result;
 }
 
 /** The `message_type` values a matcher can accept, when it names them as literals (`eq`, `$in`). */
@@ -300,13 +307,18 @@ export function candidateRules(ruleSet: RuleSet, messageType: unknown): readonly
   return list;
 }
 
+/** Whether the task is already planned on the arch: a scan, as a plan holds a handful of jobs. */
+function planned(tasks: readonly PlannedTask[], task: string, arch: string): boolean {
+  for (const t of tasks) if (t.task === task && t.arch === arch) return true;
+  return false;
+}
+
 /**
  * Every rule whose `when` holds fires; tasks × arches are collected once each (two rules asking for
  * the same task on the same arch give one job, since job IDs are built from msg_id + task + arch).
  */
 export function planJobs(ruleSet: RuleSet, data: Data, options: { validArches: readonly string[]; explain?: boolean }): Plan {
   const plan: Plan = { rules: [], tasks: [], discover: [] };
-  let seen: Set<string> | undefined;
   // Explaining reports on every rule; deciding only needs the rules this message type can match.
   const rules = options.explain ? ruleSet.rules : candidateRules(ruleSet, data.message_type);
   for (const rule of rules) {
@@ -321,16 +333,12 @@ export function planJobs(ruleSet: RuleSet, data: Data, options: { validArches: r
     }
     if (!matched) continue;
     for (const action of rule.do) {
-      const arches = archList(action.arches, options.validArches);
+      const arches = archList(action, options.validArches);
       if (action.kind === 'tasks') {
         for (const value of action.tasks) {
           const task = String(resolve(value, data));
           for (const arch of arches) {
-            const key = `${task}\u0000${arch}`;
-            seen ??= new Set();
-            if (seen.has(key)) continue;
-            seen.add(key);
-            plan.tasks.push({ task, arch, rule: rule.index });
+            if (!planned(plan.tasks, task, arch)) plan.tasks.push({ task, arch, rule: rule.index });
           }
         }
       } else {
@@ -342,7 +350,7 @@ export function planJobs(ruleSet: RuleSet, data: Data, options: { validArches: r
           ...(branch ? { branch } : {}),
           ...(fallbackBranch ? { fallbackBranch } : {}),
           recursive: action.recursive,
-          arches,
+          arches: [...arches],
           matchHostArch: action.matchHostArch,
           rule: rule.index,
         });
