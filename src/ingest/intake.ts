@@ -54,7 +54,7 @@ export class Intake {
   /** From the two ZeroMQ frames. */
   fromFrames(frames: readonly Buffer[]): Verdict {
     const decoded = decodeFrames(frames, this.options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES);
-    return this.fromInbound({ transport: 'fedmsg', decoded, ...(frames.length === 2 ? { signedText: frames[1]! } : {}) });
+    return this.fromInbound(frames.length === 2 ? { transport: 'fedmsg', decoded, signedText: frames[1]! } : { transport: 'fedmsg', decoded });
   }
 
   /**
