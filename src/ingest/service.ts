@@ -162,6 +162,9 @@ export class IngestService {
     });
     // Lazy: a server that is down now only delays starts; nothing is refused meanwhile.
     const connection = Connection.lazy(connectionOptions(options.temporal));
+    // ... but connect now, in the background, so the first matched message does not also pay for
+    // the connection (a failure here is only a start that will be retried).
+    connection.ensureConnected().catch(() => undefined);
     const client = new Client({ connection, namespace: options.temporal.namespace });
     const starter = new TriggerStarter({
       client,

@@ -30,6 +30,8 @@ test('decodeFrames rejects each kind of malformed message with its own reason', 
     ['string timestamp', frames(good.topic, JSON.stringify({ ...good, timestamp: 'yesterday' })), 'bad-shape'],
     ['msg not an object', frames(good.topic, JSON.stringify({ ...good, msg: 'hi' })), 'bad-shape'],
     ['frame topic differs', frames('org.fedoraproject.prod.buildsys.tag', body), 'topic-mismatch'],
+    ['a 256-character msg_id', frames(good.topic, JSON.stringify({ ...good, msg_id: 'x'.repeat(256) })), 'bad-shape'],
+    ['a 256-character topic', frames(`${good.topic}.${'x'.repeat(255 - good.topic.length)}`, JSON.stringify({ ...good, topic: `${good.topic}.${'x'.repeat(255 - good.topic.length)}` })), 'bad-shape'],
   ];
   for (const [name, input, reason] of cases) {
     const result = decodeFrames(input);
@@ -38,6 +40,16 @@ test('decodeFrames rejects each kind of malformed message with its own reason', 
   }
   assert.equal(decodeFrames(frames(good.topic, body), 100).ok, false);
   assert.deepEqual(decodeFrames(frames(good.topic, body)), { ok: true, value: good });
+});
+
+test('a field rules would start a job with is refused past 1,024 characters, so no large value reaches workflow history', () => {
+  const good = corpusEnvelope('buildsys.build.state.change__TestKojiBuildStateChangeComplete.json');
+  const withName = (name: string, id: string) => ({ ...good, msg_id: id, msg: { ...good.msg, name } });
+  const ingest = intake();
+  assert.equal(ingest.fromEnvelope(withName('p'.repeat(1000), 'fits')).kind, 'matched', 'a long but plausible name still starts its jobs');
+  const verdict = ingest.fromEnvelope(withName('p'.repeat(1025), 'too-long'));
+  assert.deepEqual(verdict, { kind: 'rejected', reason: 'field-too-long', detail: 'too-long: item is longer than 1024 characters' });
+  assert.equal(ingest.counters.snapshot()['rejected.field-too-long'], 1);
 });
 
 test('a datagrepper record is normalised to the envelope fedmsg sent', () => {
