@@ -69,6 +69,11 @@ const num = (v: string) => {
   return typeof n === 'number' ? n : { error: n };
 };
 
+const seconds = (v: string) => {
+  const n = wholeNumber(v);
+  return typeof n === 'number' ? `${n}s` : { error: n };
+};
+
 const KEYS: KeySpec[] = [
   { ini: 'trigger.valid_arches', path: ['ingest', 'arches'], convert: list },
   { ini: 'trigger.rules_template', path: ['ingest', 'rules'], convert: (v) => v },
@@ -76,10 +81,7 @@ const KEYS: KeySpec[] = [
   {
     ini: 'trigger.fuse_delay',
     path: ['ingest', 'fuse_delay'],
-    convert: (v) => {
-      const n = wholeNumber(v);
-      return typeof n === 'number' ? `${n}s` : { error: n };
-    },
+    convert: seconds,
   },
   { ini: 'trigger.git_cache_dir', path: ['ingest', 'git_cache_dir'], convert: (v) => v },
   { ini: 'trigger.deployment_type', path: ['ingest', 'environments'], convert: list },
@@ -94,6 +96,13 @@ const KEYS: KeySpec[] = [
   { ini: 'fedmsg.validate_signatures', path: ['ingest', 'sources', 'fedmsg', 'validate_signatures'], convert: bool },
   { ini: 'fedmsg.ca_cert_location', path: ['ingest', 'sources', 'fedmsg', 'ca_cert'], convert: (v) => v },
   { ini: 'fedmsg.crl_location', path: ['ingest', 'sources', 'fedmsg', 'crl'], convert: (v) => v },
+  // fedmsg gives the cache expiries in seconds.
+  { ini: 'fedmsg.ca_cert_cache', path: ['ingest', 'sources', 'fedmsg', 'ca_cert_cache'], convert: (v) => v },
+  { ini: 'fedmsg.ca_cert_cache_expiry', path: ['ingest', 'sources', 'fedmsg', 'ca_cert_cache_expiry'], convert: seconds },
+  { ini: 'fedmsg.crl_cache', path: ['ingest', 'sources', 'fedmsg', 'crl_cache'], convert: (v) => v },
+  { ini: 'fedmsg.crl_cache_expiry', path: ['ingest', 'sources', 'fedmsg', 'crl_cache_expiry'], convert: seconds },
+  { ini: 'fedmsg.crl_stale', path: ['ingest', 'sources', 'fedmsg', 'crl_stale'], convert: (v) => v },
+  { ini: 'fedmsg.routing_nitpicky', path: ['ingest', 'sources', 'fedmsg', 'routing_nitpicky'], convert: bool },
   { ini: 'ingest.state_dir', path: ['ingest', 'state_dir'], convert: (v) => v },
   { ini: 'ingest.task_repo', path: ['ingest', 'task_repo'], convert: (v) => v },
   { ini: 'ingest.task_ref', path: ['ingest', 'task_ref'], convert: (v) => v },

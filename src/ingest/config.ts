@@ -29,8 +29,19 @@ export interface IngestConfig {
   /** fedmsg messages queued per publisher connection before ingest stops reading it (ZMQ_RCVHWM). */
   receiveHighWaterMark: number;
   validateSignatures: boolean;
+  /** A file or a URL (fedmsg's ca_cert_location). */
   caCert?: string;
+  caCertCache?: string;
+  /** 0: a CA fetched from a URL is never fetched again. */
+  caCertCacheExpirySeconds: number;
+  /** A file or a URL (fedmsg's crl_location). */
   crl?: string;
+  crlCache?: string;
+  crlCacheExpirySeconds: number;
+  crlStale: 'refuse' | 'warn';
+  /** Topic → certificate common names allowed to send it (fedmsg's routing_policy). */
+  routingPolicy: Record<string, string[]>;
+  routingNitpicky: boolean;
   stateDir?: string;
   /** Where a task named in the rules lives: `${task}` is replaced by its name. */
   taskRepo: string;
@@ -85,6 +96,11 @@ export function ingestConfig(config: ResolvedConfig): IngestConfig {
     maxMessageBytes: fedmsg?.max_message_bytes ?? DEFAULT_MAX_MESSAGE_BYTES,
     receiveHighWaterMark: fedmsg?.receive_high_water_mark ?? DEFAULT_RECEIVE_HIGH_WATER_MARK,
     validateSignatures: fedmsg?.validate_signatures ?? false,
+    caCertCacheExpirySeconds: configDurationSeconds(fedmsg?.ca_cert_cache_expiry ?? '0s', true)!,
+    crlCacheExpirySeconds: configDurationSeconds(fedmsg?.crl_cache_expiry ?? '1h', true)!,
+    crlStale: fedmsg?.crl_stale ?? 'refuse',
+    routingPolicy: Object.fromEntries(Object.entries(fedmsg?.routing_policy ?? {}).map(([topic, names]) => [topic, [...names]])),
+    routingNitpicky: fedmsg?.routing_nitpicky ?? false,
     taskRepo: ingest.task_repo,
     taskRef: ingest.task_ref,
     triggerQueue: ingest.trigger_queue,
@@ -117,6 +133,8 @@ export function ingestConfig(config: ResolvedConfig): IngestConfig {
   if (ingest.rawhide_release) out.rawhideRelease = ingest.rawhide_release;
   if (fedmsg?.ca_cert) out.caCert = fedmsg.ca_cert;
   if (fedmsg?.crl) out.crl = fedmsg.crl;
+  if (fedmsg?.ca_cert_cache) out.caCertCache = fedmsg.ca_cert_cache;
+  if (fedmsg?.crl_cache) out.crlCache = fedmsg.crl_cache;
   if (ingest.state_dir) out.stateDir = ingest.state_dir;
   return out;
 }

@@ -2,6 +2,7 @@
 // service already counts (src/ingest/stats.ts Counters, the starter's queues), so the message path
 // pays nothing for them; only rule evaluation is timed per message.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { SignatureChecker } from '../bus/signature-checker.js';
 import type { IngestService } from './service.js';
 
 /** Made before the service (it times every rule evaluation), registered with the rest. */
@@ -104,4 +105,36 @@ function gauge(registry: Registry, name: string, help: string, read: () => numbe
       this.set(read());
     },
   });
+}
+
+/** validate_signatures: every verdict by reason, and how fetching the CA and CRL goes. */
+export function registerSignatureMetrics(registry: Registry, checker: SignatureChecker): void {
+  new Counter({
+    name: 'taskotron_ingest_signature_checks_total',
+    help: 'fedmsg signature verdicts: accepted (reason "" or crl-stale/crl-unavailable under crl_stale: warn) or refused (revoked, untrusted, crl-stale, routing-policy, …)',
+    labelNames: ['result', 'reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [name, count] of Object.entries(checker.counters())) {
+        const [prefix, result, ...reason] = name.split('.');
+        if (prefix === 'signature' && result) this.inc({ result, reason: reason.join('.') }, count);
+      }
+    },
+  });
+  new Counter({
+    name: 'taskotron_ingest_trust_fetches_total',
+    help: 'Loads of the CA and CRL: refreshed, refresh_failed (old copy kept, retried with backoff), outdated (a CRL already past nextUpdate), from_cache',
+    labelNames: ['file', 'result'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [name, count] of Object.entries(checker.counters())) {
+        const [file, result] = name.split('.');
+        if ((file === 'ca' || file === 'crl') && result) this.inc({ file, result: result.replace(/-/g, '_') }, count);
+      }
+    },
+  });
+  gauge(registry, 'taskotron_ingest_crl_next_update_timestamp_seconds', "Unix time of the loaded CRL's nextUpdate (0: none loaded)", () => checker.crlNextUpdate());
+  gauge(registry, 'taskotron_ingest_crl_stale', '1 while the configured CRL is past its nextUpdate or not loaded; crl_stale decides what that means', () => (checker.crlStale() ? 1 : 0));
 }
