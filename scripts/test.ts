@@ -14,13 +14,13 @@ import { quietBundlerLogger } from '../src/worker/logging.js';
 import { writeWorkflowBundle } from '../src/worker/runner-worker.js';
 import { longestFirst, printSummary, readUsage, recordTimings, treeCpuMs } from './test/timings.js';
 
-function testFiles(root: string): string[] {
+function testFiles(root: string, suffix: string): string[] {
   const found: string[] = [];
   // A file named on the command line runs whatever its suffix (scenario files are not in the default run).
   if (statSync(root).isFile()) return [root];
   const walk = (path: string) => {
     if (statSync(path).isFile()) {
-      if (path.endsWith('.test.ts')) found.push(path);
+      if (path.endsWith(suffix)) found.push(path);
       return;
     }
     for (const entry of readdirSync(path)) if (entry !== 'node_modules') walk(join(path, entry));
@@ -37,10 +37,13 @@ if (process.platform === 'linux') {
   const deps = spawnSync('bash', [join(root, 'scripts', 'system-deps.sh')], { stdio: 'inherit' });
   if (deps.status !== 0) process.exit(deps.status ?? 1);
 }
-const targets = process.argv.slice(2).length > 0 ? process.argv.slice(2).map((p) => resolve(p)) : [join(root, 'test')];
+// `--scenarios` (npm run test:scenarios): the long *.scenario.ts files instead of the *.test.ts ones.
+const scenarios = process.argv.includes('--scenarios');
+const paths = process.argv.slice(2).filter((a) => a !== '--scenarios');
+const targets = paths.length > 0 ? paths.map((p) => resolve(p)) : [join(root, 'test')];
 // Longest files first (by the last recorded wall times): the run then ends with a few short files
 // instead of one long file alone on the cores.
-const files = longestFirst(root, targets.flatMap(testFiles).map((file) => relative(root, file)));
+const files = longestFirst(root, targets.flatMap((t) => testFiles(t, scenarios ? '.scenario.ts' : '.test.ts')).map((file) => relative(root, file)));
 if (files.length === 0) {
   console.error(`no test files under ${targets.join(', ')}`);
   process.exit(1);
