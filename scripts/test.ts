@@ -11,13 +11,18 @@ import { startRabbitMq, type RabbitMq } from '../src/devserver/rabbitmq.js';
 import { startDevServer, waitForFrontend, type DevServer } from '../src/devserver/server.js';
 import { writeWorkflowBundle } from '../src/worker/runner-worker.js';
 
+// `--scenarios` (npm run test:scenarios): the long scenario files, test/**/*.scenario.ts, instead of
+// the suite's *.test.ts. They are kept out of the default run for their length.
+const scenarios = process.argv.includes('--scenarios');
+const suffix = scenarios ? '.scenario.ts' : '.test.ts';
+
 function testFiles(root: string): string[] {
   const found: string[] = [];
-  // A file named on the command line runs whatever its suffix (scenario files are not in the default run).
+  // A file named on the command line runs whatever its suffix.
   if (statSync(root).isFile()) return [root];
   const walk = (path: string) => {
     if (statSync(path).isFile()) {
-      if (path.endsWith('.test.ts')) found.push(path);
+      if (path.endsWith(suffix)) found.push(path);
       return;
     }
     for (const entry of readdirSync(path)) if (entry !== 'node_modules') walk(join(path, entry));
@@ -34,7 +39,8 @@ if (process.platform === 'linux') {
   const deps = spawnSync('bash', [join(root, 'scripts', 'system-deps.sh')], { stdio: 'inherit' });
   if (deps.status !== 0) process.exit(deps.status ?? 1);
 }
-const targets = process.argv.slice(2).length > 0 ? process.argv.slice(2).map((p) => resolve(p)) : [join(root, 'test')];
+const paths = process.argv.slice(2).filter((a) => a !== '--scenarios');
+const targets = paths.length > 0 ? paths.map((p) => resolve(p)) : [join(root, 'test')];
 const files = targets.flatMap(testFiles).map((file) => relative(root, file));
 if (files.length === 0) {
   console.error(`no test files under ${targets.join(', ')}`);
@@ -97,7 +103,9 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 // Test files mostly wait on Temporal, processes and timers, not CPU: three at a time roughly halves
 // the run on a 2-core machine (Node 20's default is one file at a time there). TEST_CONCURRENCY overrides.
-const concurrency = process.env.TEST_CONCURRENCY ?? '3';
+// Scenarios run one at a time: each loads the machine on purpose (10,000 starts, floods, kill -9),
+// and one would skew another's timing and memory figures.
+const concurrency = process.env.TEST_CONCURRENCY ?? (scenarios ? '1' : '3');
 await bundling;
 const child = spawn(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files], {
   cwd: root,
