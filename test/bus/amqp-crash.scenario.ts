@@ -1,8 +1,8 @@
 // Scenario: `taskotron ingest` killed with SIGKILL in the middle of a burst of 10,000 matched AMQP
-// messages; after a restart every message has exactly one trigger workflow (see ./crash.ts; the suite
-// runs the same with a small burst in amqp-crash.test.ts). 10,000 starts would keep the harness's
-// shared server busy for minutes and starve the test files running beside this one, so this file runs
-// its own Temporal dev server.
+// messages on the harness's RabbitMQ (TASKOTRON_TEST_AMQP_URL); after a restart every message has
+// exactly one trigger workflow (see ./crash.ts; the suite runs the same with a small burst in
+// amqp-crash.test.ts). 10,000 starts would keep the harness's shared server busy for minutes and
+// starve the test files running beside this one, so this file runs its own Temporal dev server.
 import { after, before, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { ensureTemporalCli } from '../../src/devserver/cli-binary.js';

@@ -1,6 +1,7 @@
 // kill -9 ingest during a small burst of AMQP messages: after a restart exactly one trigger workflow
-// per message, none missing (./crash.ts). The issue's 10,000-message version is a scenario
-// (amqp-crash.scenario.ts, `npm run test:scenarios`); this one keeps the path in every CI run.
+// per message, none missing (./crash.ts), on the harness's RabbitMQ (TASKOTRON_TEST_AMQP_URL). The
+// issue's 10,000-message version is a scenario (amqp-crash.scenario.ts, `npm run test:scenarios`);
+// this one keeps the path in every CI run.
 import { after, before, test } from 'node:test';
 import type { Client } from '@temporalio/client';
 import { testAddress, testClient } from '../support/temporal.js';

@@ -58,7 +58,7 @@ async function fill(exchange: string, queue: string, n: number): Promise<string[
 function startIngest(run: CrashRun, dir: string, queue: string, triggerQueue: string): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'src/cli/main.ts', 'ingest', '--config', join(dir, 'trigger.cfg'), '--rules', join(dir, 'trigger_rules.yml'), '--source', 'amqp', '--amqp-url', testAmqpUrl(), '--amqp-queue', queue,
+    ['--import', 'tsx', 'src/cli/main.ts', 'ingest', '--config', join(dir, 'trigger.cfg'), '--rules', join(dir, 'trigger_rules.yml'), '--source', 'amqp', '--amqp-queue', queue,
       '--amqp-binding', 'org.fedoraproject.prod.buildsys.#', '--amqp-prefetch', String(run.prefetch), '--trigger-queue', triggerQueue, '--ingest-queue', triggerQueue, '--job-queue', triggerQueue,
       '--state-dir', join(dir, 'state'), '--stats-interval', '1'],
     { cwd: projectRoot(), env: { ...process.env, TEMPORAL_ADDRESS: run.temporalAddress }, stdio: ['ignore', 'pipe', 'pipe'] },
@@ -121,14 +121,17 @@ export async function killDuringBurst(run: CrashRun): Promise<void> {
     const triggerQueue = uniqueName('amqp-crash-triggers');
     const exchange = uniqueName('amqp-crash-exchange');
     // An exchange of its own: a queue bound on amq.topic would also get what other test files publish.
-    writeFileSync(join(dir, 'trigger.cfg'), `[trigger]\nvalid_arches = x86_64\n\n[amqp]\nexchange = ${exchange}\n`);
+    writeFileSync(join(dir, 'trigger.cfg'), `[trigger]\nvalid_arches = x86_64\n\n[amqp]\nurl = ${testAmqpUrl()}\nexchange = ${exchange}\n`);
     const ids = await fill(exchange, queue, messages);
     const query = `WorkflowType = "triggerJobs" AND TaskQueue = "${triggerQueue}"`;
 
     const first = startIngest(run, dir, queue, triggerQueue);
     try {
       // Killed once it has started a good part of the burst, with more delivered and in flight.
-      await until(() => (lastCounters(first.output()).started ?? 0) >= killAfter, `the first ingest to start ${killAfter}:\n${first.output().slice(-2000)}`, 600_000);
+      await until(() => {
+        if (first.child.exitCode !== null) throw new Error(`the first ingest exited (${first.child.exitCode}):\n${first.output().slice(-2000)}`);
+        return (lastCounters(first.output()).started ?? 0) >= killAfter;
+      }, `the first ingest to start ${killAfter}`, 600_000);
     } finally {
       first.child.kill('SIGKILL');
       await first.exited;
