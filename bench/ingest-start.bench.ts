@@ -3,14 +3,14 @@
 //     against a plain `client.workflow.start` loop of the same workflows (sequential, and with as many
 //     in flight as ingest allows), interleaved;
 //  2. latency from publish to the job's first activity start (the real job workflow's holdSlot — claimHost before slots — on a
-//     runner worker), one message every 500 ms;
+//     runner worker), one message at a time (the next when the job has ended: no job waits for a slot);
 //  3. ingest RSS while it takes a sustained stream of matched messages and runs their trigger workflows.
 // `npx tsx bench/ingest-start.bench.ts [starts] [latencySamples] [sustainSeconds]` — bounded by its arguments.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { ensureTemporalCli } from '../src/devserver/cli-binary.js';
 import { projectRoot } from '../src/devserver/project.js';
 import { startDevServer } from '../src/devserver/server.js';
@@ -104,53 +104,65 @@ async function plainRound(round: number, inFlight: number): Promise<number> {
 }
 
 // --- 2. latency publish → first activity of the job ----------------------------------------------
+// One message at a time, the next once the previous job has ended: a job holds one of the host's
+// slots for its whole life, so a message every 500 ms against a 2-slot host whose jobs take over a
+// second measured the arch queue growing (seconds), not the path from publish to the job.
 async function latency(): Promise<number[]> {
   const runner = await createRunnerWorker({ temporal, arch: 'x86_64', hostname: 'bench-host', workflowQueue: 'latency-jobs', runner: { root: join(scratch, 'runner') } });
   const running = runner.run();
   const { service, publisher } = await startIngest('latency', { triggerQueue: 'latency-jobs', jobQueue: 'latency-jobs' }, true);
-  const sent: Array<{ msgId: string; at: number }> = [];
   try {
     await sleep(3000); // workers polling, bundle loaded
-    for (let i = 0; i < SAMPLES; i++) {
-      const m = build();
-      sent.push({ msgId: m.msg_id, at: Date.now() });
-      await publisher.send(m.topic, pythonJsonDumps(m));
-      await sleep(500);
-    }
     const latencies: number[] = [];
     const stages = new Map<string, number[]>();
     const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => Number(t?.seconds ?? 0) * 1000 + Math.floor((t?.nanos ?? 0) / 1e6);
-    for (const { msgId, at } of sent) {
-      const jobId = `msg-${msgId}/nvr-sanity/x86_64`;
+    for (let i = 0; i < SAMPLES; i++) {
+      const m = build();
+      const at = Date.now();
+      await publisher.send(m.topic, pythonJsonDumps(m));
+      const jobId = `msg-${m.msg_id}/nvr-sanity/x86_64`;
       for (let tries = 0; ; tries++) {
-        const history = await client.workflow.getHandle(jobId).fetchHistory().catch(() => undefined);
-        const started = history?.events?.find((e) => e.activityTaskStartedEventAttributes);
-        if (started?.eventTime) {
-          latencies.push(ms(started.eventTime) - at);
-          // Where the time goes: the trigger's and the job's history timestamps.
-          const trigger = await client.workflow.getHandle(`msg-${msgId}`).fetchHistory();
-          const first = (events: typeof trigger.events, pick: (e: NonNullable<typeof trigger.events>[number]) => unknown) => ms(events?.find((e) => pick(e))?.eventTime);
-          const marks: Array<[string, number]> = [
-            ['published', at],
-            ['trigger started', first(trigger.events, (e) => e.workflowExecutionStartedEventAttributes)],
-            ['trigger task started', first(trigger.events, (e) => e.workflowTaskStartedEventAttributes)],
-            ['child initiated', first(trigger.events, (e) => e.startChildWorkflowExecutionInitiatedEventAttributes)],
-            ['job started', first(history!.events, (e) => e.workflowExecutionStartedEventAttributes)],
-            ['job task started', first(history!.events, (e) => e.workflowTaskStartedEventAttributes)],
-            ['activity scheduled', first(history!.events, (e) => e.activityTaskScheduledEventAttributes)],
-            ['activity started', ms(started.eventTime)],
-          ];
-          for (let k = 1; k < marks.length; k++) {
-            const key = `${marks[k - 1]![0]} → ${marks[k]![0]}`;
-            stages.set(key, [...(stages.get(key) ?? []), marks[k]![1] - marks[k - 1]![1]]);
-          }
-          break;
-        }
-        if (tries > 200) throw new Error(`${jobId}: no activity started`);
+        // The job's whole history: holdSlot's ActivityTaskStarted is written only when the slot ends.
+        // Not started yet is the only reason to wait on; a job that failed has ended too.
+        const done = await client.workflow.getHandle(jobId).result().then(
+          () => true,
+          (error: unknown) => !(error instanceof WorkflowNotFoundError),
+        );
+        if (done) break;
+        if (tries > 100) throw new Error(`${jobId}: did not complete`);
         await sleep(100);
       }
+      const history = await client.workflow.getHandle(jobId).fetchHistory();
+      const trigger = await client.workflow.getHandle(`msg-${m.msg_id}`).fetchHistory();
+      type Event = NonNullable<typeof history.events>[number];
+      const at0 = (events: Event[] | null | undefined, pick: (e: Event) => unknown) => ms(events?.find((e) => pick(e))?.eventTime);
+      const slot = history.events?.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'holdSlot');
+      const step = history.events?.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'prepareWorkspace');
+      const startOf = (scheduled: Event | undefined) => at0(history.events, (e) => scheduled && String(e.activityTaskStartedEventAttributes?.scheduledEventId) === String(scheduled.eventId));
+      const marks: Array<[string, number]> = [
+        ['published', at],
+        ['trigger started', at0(trigger.events, (e) => e.workflowExecutionStartedEventAttributes)],
+        ['trigger task started', at0(trigger.events, (e) => e.workflowTaskStartedEventAttributes)],
+        ['child initiated', at0(trigger.events, (e) => e.startChildWorkflowExecutionInitiatedEventAttributes)],
+        ['job started', at0(history.events, (e) => e.workflowExecutionStartedEventAttributes)],
+        ['job task started', at0(history.events, (e) => e.workflowTaskStartedEventAttributes)],
+        ['holdSlot scheduled', ms(slot?.eventTime)],
+        ['holdSlot started (first activity)', startOf(slot)],
+        ['host signal received', at0(history.events, (e) => e.workflowExecutionSignaledEventAttributes)],
+        ['prepareWorkspace scheduled', ms(step?.eventTime)],
+        ['prepareWorkspace started', startOf(step)],
+      ];
+      latencies.push(marks[7]![1] - at);
+      for (let k = 1; k < marks.length; k++) {
+        const key = `${marks[k - 1]![0]} → ${marks[k]![0]}`;
+        stages.set(key, [...(stages.get(key) ?? []), marks[k]![1] - marks[k - 1]![1]]);
+      }
+      stages.set('(publish → prepareWorkspace started)', [...(stages.get('(publish → prepareWorkspace started)') ?? []), marks[10]![1] - at]);
+      const cancel = history.events?.find((e) => e.activityTaskCancelRequestedEventAttributes);
+      const cancelled = history.events?.find((e) => e.activityTaskCanceledEventAttributes);
+      if (cancel && cancelled) stages.set('(slot release: cancel requested → cancelled)', [...(stages.get('(slot release: cancel requested → cancelled)') ?? []), ms(cancelled.eventTime) - ms(cancel.eventTime)]);
     }
-    for (const [stage, xs] of stages) console.log(`  ${stage.padEnd(44)} median ${median(xs)} ms`);
+    for (const [stage, xs] of stages) console.log(`  ${stage.padEnd(60)} median ${median(xs)} ms`);
     return latencies;
   } finally {
     await publisher.close();

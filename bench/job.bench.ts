@@ -3,13 +3,16 @@
 // figure, a 50-action job of `dummy` actions (an activity that starts no process), shows how much of
 // the overhead is Temporal's own round trip per activity on this server. The history of the last
 // job of each kind is read back to say where a hand-off's time goes (median per event pair).
+// The product's default sandbox is bubblewrap (every command in fresh namespaces), so the bench also
+// runs the job of `true` on a runner with `sandbox: none` and spawns `true` under the same bwrap
+// arguments: the overhead with the sandbox, without it, and what bwrap's own start-up is.
 // `npx tsx bench/job.bench.ts [rounds]` — bounded: rounds (default 5) × (50 spawns + two 50-action jobs)
 // per server variant. BENCH_JOB_VARIANTS=stock,raised,eager compares server settings in one run
 // (each its own server and worker, rounds interleaved): stock = the server's own dynamic config,
 // raised = the project's (DEV_SERVER_DYNAMIC_CONFIG), eager = raised + eager activity execution.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir, cpus } from 'node:os';
+import { tmpdir, cpus, homedir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { Client, Connection } from '@temporalio/client';
@@ -18,6 +21,8 @@ import { JOB_WORKFLOW, type JobInput, type JobResult } from '../src/common/job.j
 import { ensureTemporalCli } from '../src/devserver/cli-binary.js';
 import { projectRoot } from '../src/devserver/project.js';
 import { DEV_SERVER_DYNAMIC_CONFIG, startDevServer, type DevServer } from '../src/devserver/server.js';
+import { bubblewrap } from '../src/activities/sandbox.js';
+import { defaultRunnerConfig } from '../src/activities/runner-config.js';
 import { installRuntimeLogger } from '../src/worker/logging.js';
 import { createRunnerWorker, type RunnerWorker } from '../src/worker/runner-worker.js';
 import { median, reportFigures } from './figures.js';
@@ -53,7 +58,12 @@ interface Variant {
   jobs: number[];
   dummies: number[];
   overheads: number[];
-  lastIds: { shell?: string; dummy?: string };
+  lastIds: { shell?: string; dummy?: string; unsandboxed?: string };
+  /** The same server with a runner whose sandbox is `none` (its own arch and queues). */
+  plain: RunnerWorker;
+  plainRunning: Promise<void>;
+  unsandboxed: number[];
+  unsandboxedOverheads: number[];
 }
 
 installRuntimeLogger('ERROR');
@@ -72,22 +82,44 @@ for (const name of chosen) {
     workflowQueue: 'bench',
     runner: { root: join(scratch, `runner-${name}`) },
   });
+  const plain = await createRunnerWorker({
+    temporal: { address: server.address, namespace: server.namespace },
+    arch: 'bench-nosandbox',
+    hostname: 'bench-host',
+    workflowQueue: 'bench-nosandbox',
+    runner: { root: join(scratch, `runner-${name}-nosandbox`), sandbox: { ...defaultRunnerConfig().sandbox, backend: 'none' } },
+  });
   const connection = await Connection.connect({ address: server.address });
-  variants.push({ name, server, worker, running: worker.run(), connection, client: new Client({ connection }), jobs: [], dummies: [], overheads: [], lastIds: {} });
+  variants.push({ name, server, worker, running: worker.run(), plain, plainRunning: plain.run(), connection, client: new Client({ connection }), jobs: [], dummies: [], overheads: [], lastIds: {}, unsandboxed: [], unsandboxedOverheads: [] });
 }
 
-async function baseline(): Promise<number> {
+// `true` under the very arguments the bwrap backend gives a job's command (network on, the default).
+const sandboxRoot = join(scratch, 'bwrap-baseline');
+for (const dir of ['work', 'artifacts', 'tmp', 'home']) mkdirSync(join(sandboxRoot, dir), { recursive: true });
+const bwrapTrue = bubblewrap.wrap(['true'], taskdir, {
+  writable: [join(sandboxRoot, 'work'), join(sandboxRoot, 'artifacts')],
+  readable: [taskdir],
+  tmp: join(sandboxRoot, 'tmp'),
+  home: join(sandboxRoot, 'home'),
+  // The runner's home is hidden from jobs, as jobSandboxSpec does.
+  hideDirs: homedir() && homedir() !== '/' ? [homedir()] : [],
+  hideFiles: [],
+  network: defaultRunnerConfig().sandbox.network,
+});
+
+async function baseline(argv = ['true']): Promise<number> {
   const started = performance.now();
-  for (let i = 0; i < ACTIONS; i++) await execa('true', [], { cwd: taskdir, stdin: 'ignore' });
+  for (let i = 0; i < ACTIONS; i++) await execa(argv[0]!, argv.slice(1), { cwd: taskdir, stdin: 'ignore' });
   return performance.now() - started;
 }
 
-async function job(variant: Variant, round: number, dir = taskdir): Promise<number> {
-  const kind = dir === taskdir ? 'shell' : 'dummy';
+async function job(variant: Variant, round: number, dir = taskdir, unsandboxed = false): Promise<number> {
+  const kind = unsandboxed ? 'unsandboxed' : dir === taskdir ? 'shell' : 'dummy';
   const id = `bench-${round}-${kind}`;
-  const input: JobInput = { task: 'bench', source: { kind: 'local', path: dir }, item: 'bench-1.0-1.fc40', itemType: 'koji_build', arch: 'bench', uuid: id };
+  const arch = unsandboxed ? 'bench-nosandbox' : 'bench';
+  const input: JobInput = { task: 'bench', source: { kind: 'local', path: dir }, item: 'bench-1.0-1.fc40', itemType: 'koji_build', arch, uuid: id };
   const started = performance.now();
-  const result = (await variant.client.workflow.execute(JOB_WORKFLOW, { taskQueue: 'bench', workflowId: id, args: [input] })) as JobResult;
+  const result = (await variant.client.workflow.execute(JOB_WORKFLOW, { taskQueue: arch, workflowId: id, args: [input] })) as JobResult;
   const elapsed = performance.now() - started;
   if (result.outcome !== 'PASSED') throw new Error(`bench job ended ${result.outcome}: ${result.reason}`);
   variant.lastIds[kind] = id;
@@ -149,9 +181,14 @@ async function idleRunnerRss(server: DevServer): Promise<{ peak: number; settled
 }
 
 try {
-  for (const variant of variants) await job(variant, -1); // warm-up: workflow bundle in cache, first SQLite writes
+  for (const variant of variants) {
+    // warm-up: workflow bundle in cache, first SQLite writes, the bwrap probe
+    await job(variant, -1);
+    await job(variant, -1, taskdir, true);
+  }
   await baseline();
   const baselines: number[] = [];
+  const bwrapBaselines: number[] = [];
   for (let round = 0; round < rounds; round++) {
     for (const variant of variants) {
       const b = await baseline();
@@ -160,11 +197,17 @@ try {
       variant.jobs.push(j);
       variant.overheads.push((j - b) / ACTIONS);
       variant.dummies.push(await job(variant, round, dummydir));
+      const u = await job(variant, round, taskdir, true);
+      variant.unsandboxed.push(u);
+      variant.unsandboxedOverheads.push((u - b) / ACTIONS);
+      bwrapBaselines.push(await baseline(bwrapTrue));
     }
   }
   const b = median(baselines);
+  const bw = median(bwrapBaselines);
   console.log(`machine: ${cpus().length} cpus, ${cpus()[0]?.model}, Node ${process.version}; dev server with ${process.env.BENCH_MEMORY ? 'in-memory SQLite' : 'SQLite file + WAL'}; load average ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   console.log(`${ACTIONS} × true, one process:    median ${b.toFixed(0)} ms (${(b / ACTIONS).toFixed(2)} ms per command)  [${baselines.map((x) => x.toFixed(0)).join(', ')}]`);
+  console.log(`${ACTIONS} × bwrap … true:         median ${bw.toFixed(0)} ms (${(bw / ACTIONS).toFixed(2)} ms per command: bwrap's start-up ${((bw - b) / ACTIONS).toFixed(2)} ms over a plain spawn)  [${bwrapBaselines.map((x) => x.toFixed(0)).join(', ')}]`);
   for (const variant of variants) {
     const j = median(variant.jobs);
     const d = median(variant.dummies);
@@ -172,7 +215,9 @@ try {
     console.log(`${ACTIONS}-action job (workflow):   median ${j.toFixed(0)} ms (${(j / ACTIONS).toFixed(2)} ms per action)  [${variant.jobs.map((x) => x.toFixed(0)).join(', ')}]`);
     console.log(`${ACTIONS}-action job of dummy:   median ${d.toFixed(0)} ms (${(d / ACTIONS).toFixed(2)} ms per action: Temporal's round trip + our bookkeeping, no process)  [${variant.dummies.map((x) => x.toFixed(0)).join(', ')}]`);
     console.log(`per-action overhead: median ${median(variant.overheads).toFixed(2)} ms (goal < 20 ms); ratio job/baseline ${(j / b).toFixed(2)}×`);
-    for (const kind of ['shell', 'dummy'] as const) {
+    const u = median(variant.unsandboxed);
+    console.log(`${ACTIONS}-action job, sandbox none: median ${u.toFixed(0)} ms (${(u / ACTIONS).toFixed(2)} ms per action); overhead over a plain spawn ${median(variant.unsandboxedOverheads).toFixed(2)} ms  [${variant.unsandboxed.map((x) => x.toFixed(0)).join(', ')}]`);
+    for (const kind of ['shell', 'dummy', 'unsandboxed'] as const) {
       const id = variant.lastIds[kind];
       if (!id) continue;
       console.log(`  hand-offs in job ${id} (median ms per action):`);
@@ -185,13 +230,17 @@ try {
   console.log(`\nidle runner (compiled \`taskotron worker\`, polling, 10 s after start): RSS ${idle.settled.toFixed(0)} MB, peak ${idle.peak.toFixed(0)} MB (goal <= 250 MB)`);
   reportFigures('job', [
     { figure: 'job: per-action overhead over a plain spawn', goal: '< 20 ms', measured: overhead, unit: 'ms', baseline: b / ACTIONS, ratio: median(main.jobs) / b, met: overhead < 20 },
+    { figure: 'job: per-action overhead over a plain spawn, sandbox none', goal: 'info', measured: median(main.unsandboxedOverheads), unit: 'ms', baseline: b / ACTIONS, ratio: median(main.unsandboxed) / b, met: true },
+    { figure: "job: bwrap's start-up over a plain spawn of true", goal: 'info', measured: (bw - b) / ACTIONS, unit: 'ms', baseline: b / ACTIONS, ratio: bw / b, met: true },
     { figure: 'job: per action, dummy (no process)', goal: 'info', measured: median(main.dummies) / ACTIONS, unit: 'ms', met: true },
     { figure: 'idle runner RSS (taskotron worker, peak over 10 s)', goal: '<= 250 MB', measured: idle.peak, unit: 'MB', met: idle.peak <= 250 },
   ]);
 } finally {
   for (const variant of variants) {
     variant.worker.shutdown();
+    variant.plain.shutdown();
     await variant.running;
+    await variant.plainRunning;
     await variant.connection.close();
     await variant.server.stop();
   }

@@ -13,6 +13,7 @@ import { CancelledFailure } from '@temporalio/common';
 import { FailureType, stepFailure } from '../common/failures.js';
 import { HOST_CLAIMED_SIGNAL, type SlotClaim } from '../common/job.js';
 import { hostQueue } from '../common/queues.js';
+import { SlotEndings } from './slot-endings.js';
 
 export interface HostClaim {
   hostname: string;
@@ -30,10 +31,17 @@ export interface HostDescription extends HostClaim {
   pid: number;
 }
 
-/** How often a held slot says "still here"; the worker sends them at most every 2 s. */
-const SLOT_HEARTBEAT_MS = 1000;
+/**
+ * How often a held slot says "still here": every 2 s (what the pool worker's old 2 s throttle let
+ * through), or more often for a short heartbeat timeout; each beat is a write on the server.
+ */
+const SLOT_HEARTBEAT_MS = 2000;
+/** Once the job's last step here has run: beat this often (the pool worker's throttle) ... */
+export const SLOT_ENDING_HEARTBEAT_MS = 100;
+/** ... for at most this long; a job that does not let go by then goes back to the slow beat. */
+const SLOT_ENDING_WINDOW_MS = 5000;
 
-export function createHostActivities(identity: { arch: string; hostname: string }) {
+export function createHostActivities(identity: { arch: string; hostname: string }, endings: SlotEndings = new SlotEndings()) {
   const claim: HostClaim = { hostname: identity.hostname, arch: identity.arch, taskQueue: hostQueue(identity.arch, identity.hostname) };
   return {
     async claimHost(): Promise<HostClaim> {
@@ -47,7 +55,17 @@ export function createHostActivities(identity: { arch: string; hostname: string 
       if (!workflowExecution) throw new Error('holdSlot: only a job workflow can hold a slot');
       const job = `${workflowExecution.workflowId}/${workflowExecution.runId}`;
       const slotClaim: SlotClaim = { slotId: activityId, hostname: claim.hostname, taskQueue: claim.taskQueue };
-      const beat = setInterval(() => context.heartbeat(), SLOT_HEARTBEAT_MS);
+      const beatEvery = Math.min(SLOT_HEARTBEAT_MS, (context.info.heartbeatTimeoutMs || 30_000) * 0.6);
+      const beat = setInterval(() => context.heartbeat(), beatEvery);
+      let ending: NodeJS.Timeout | undefined;
+      const stopListening = endings.onEnding(job, () => {
+        if (ending) return;
+        const until = Date.now() + SLOT_ENDING_WINDOW_MS;
+        ending = setInterval(() => {
+          if (Date.now() > until) clearInterval(ending);
+          else context.heartbeat();
+        }, SLOT_ENDING_HEARTBEAT_MS);
+      });
       try {
         context.heartbeat();
         // To this run only: a reset job's old run must not get a host, and a job that already ended
@@ -64,6 +82,8 @@ export function createHostActivities(identity: { arch: string; hostname: string 
         throw error;
       } finally {
         clearInterval(beat);
+        clearInterval(ending);
+        stopListening();
       }
     },
 

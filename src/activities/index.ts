@@ -3,6 +3,7 @@ import { createDirectiveActivities, type DirectiveActivities } from './directive
 import { createHostActivities, type HostActivities } from './host.js';
 import { createReportingActivities, type ReportingActivities, type ReportingConfig } from './report.js';
 import { defaultRunnerConfig, type RunnerConfig } from './runner-config.js';
+import { SlotEndings } from './slot-endings.js';
 import { createWorkspaceActivities, type WorkspaceActivities } from './workspace.js';
 
 export type { HostClaim, HostDescription } from './host.js';
@@ -17,9 +18,11 @@ export interface RunnerIdentity {
 }
 
 export function createRunnerActivities(identity: RunnerIdentity, config: RunnerConfig = defaultRunnerConfig(), reporting: ReportingConfig = {}) {
+  // holdSlot and the job's last step on this host share it, so a slot hears of its release promptly.
+  const endings = new SlotEndings();
   return {
-    ...createHostActivities(identity),
-    ...createWorkspaceActivities(config, identity.hostname),
+    ...createHostActivities(identity, endings),
+    ...createWorkspaceActivities(config, identity.hostname, endings),
     ...createDirectiveActivities(config),
     ...createReportingActivities(reporting),
   };

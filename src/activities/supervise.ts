@@ -162,7 +162,9 @@ export async function runSupervised(command: SupervisedCommand): Promise<Supervi
   });
 
   const beat = () => context.heartbeat({ ...command.progress, pid: child.pid, elapsedMs: Date.now() - started });
-  beat();
+  // No beat at the start: most commands end within the first interval, and each beat is an RPC and
+  // a write on the server. The heartbeat timeout counts from the step's start, so a dead host is
+  // noticed just as soon; cancellation reaches a command after at most one interval more.
   const heartbeats = setInterval(beat, HEARTBEAT_INTERVAL_MS);
   let cancelled = false;
   let forceKill: NodeJS.Timeout | undefined;

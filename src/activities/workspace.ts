@@ -16,6 +16,7 @@ import { FailureType, stepFailure } from '../common/failures.js';
 import { artifactsDir, mirrorRoot, sandboxDirs, workDir, type RunnerConfig } from './runner-config.js';
 import { resolveSandbox } from './sandbox.js';
 import { heartbeatWhile, runSupervised } from './supervise.js';
+import { SlotEndings } from './slot-endings.js';
 import { jobArtifactsUrl } from '../artifacts/url.js';
 
 export interface PrepareInput {
@@ -124,7 +125,7 @@ async function checkout(config: RunnerConfig, repo: string, ref: string, taskdir
   return commit;
 }
 
-export function createWorkspaceActivities(config: RunnerConfig, hostname: string = osHostname()) {
+export function createWorkspaceActivities(config: RunnerConfig, hostname: string = osHostname(), endings: SlotEndings = new SlotEndings()) {
   return {
     /**
      * The end of a job on this host: its scratch space (work/<uuid>, the task checkout included) is
@@ -132,6 +133,9 @@ export function createWorkspaceActivities(config: RunnerConfig, hostname: string
      */
     async removeWorkdir(input: { uuid: string; dirName?: string }): Promise<{ removed?: string; kept?: string }> {
       const workdir = workDir(config, input.dirName ?? input.uuid);
+      // The job lets go of its slot here next: have the slot listen closely (slot-endings.ts).
+      const run = activityInfo().workflowExecution;
+      if (run) endings.ending(`${run.workflowId}/${run.runId}`);
       // runner.keep_workdirs: the operator (or a task author with runtask) wants to look inside.
       if (config.keepWorkdirs) return { kept: workdir };
       await rm(workdir, { recursive: true, force: true });

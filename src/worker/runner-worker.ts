@@ -9,6 +9,7 @@ import { hostname as osHostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleOption } from '@temporalio/worker';
 import { createRunnerActivities } from '../activities/index.js';
+import { SLOT_ENDING_HEARTBEAT_MS } from '../activities/host.js';
 import { defaultRunnerConfig, type RunnerConfig } from '../activities/runner-config.js';
 import { quietBundlerLogger } from './logging.js';
 import type { RunnerMetrics } from './metrics.js';
@@ -121,8 +122,10 @@ export async function createRunnerWorker(options: RunnerWorkerOptions): Promise<
       // One running holdSlot per job this host holds: a host with no free slot takes no job, and the
       // job waits in the arch queue for whichever host frees one first.
       maxConcurrentActivityTaskExecutions: concurrency,
-      // A job's release (cancelling its slot) reaches the host with the next heartbeat's answer.
-      maxHeartbeatThrottleInterval: '2 seconds',
+      // A job's release (cancelling its slot) reaches the host with the next heartbeat's answer:
+      // holdSlot paces its own beats (every 2 s, every 100 ms once the job's last step here has run,
+      // see slot-endings.ts), so the worker must let them through at that pace.
+      maxHeartbeatThrottleInterval: SLOT_ENDING_HEARTBEAT_MS,
     }),
     await Worker.create({
       ...common,

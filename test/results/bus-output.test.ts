@@ -2,9 +2,12 @@
 // `taskotron.result.new` fedmsg shaped like the original's (corpus sample), on a real ZeroMQ socket.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { after, test } from 'node:test';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
@@ -15,9 +18,12 @@ import { closeResultBus } from '../../src/results/bus-output.js';
 import { openAmqp } from '../../src/bus/amqp.js';
 import { testAmqpUrl } from '../support/amqp.js';
 import { corpusPath } from '../support/corpus.js';
+import { ensurePythonFedoraMessaging } from '../ingest/python-fedora-messaging.js';
 import { startResultsDBServer } from '../support/resultsdb-server.js';
 
 after(async () => closeResultBus());
+
+const execFileAsync = promisify(execFile);
 
 /** Every key path of a JSON value: same shape means same paths. */
 function shape(value: unknown, prefix = ''): string[] {
@@ -108,6 +114,49 @@ test('with results_bus.amqp the same messages go through the broker as fedora-me
     assert.equal((JSON.parse(text) as { task: { name: string } }).task.name, 'scratch.rpmlint');
   } finally {
     await model.close();
+    await server.close();
+  }
+});
+
+// The other side of the wire: a Fedora consumer reads our result with the real Python fedora-messaging
+// library, which validates headers and body on the way in and refuses what a misbehaving publisher sends.
+test('a consumer using the real fedora-messaging library accepts the published result and reads it back', { timeout: 300_000 }, async () => {
+  const python = ensurePythonFedoraMessaging();
+  const server = await startResultsDBServer();
+  const model = await openAmqp({ url: testAmqpUrl() });
+  const queue = `taskotron-result-consumer-${randomUUID().slice(0, 8)}`;
+  const topic = `org.fedoraproject.dev.taskotron.result.new.${randomUUID().slice(0, 8)}`;
+  try {
+    // Declared and bound before anything is published (the script re-declares it with the same settings).
+    const channel = await model.createChannel();
+    await channel.assertQueue(queue, { durable: false, autoDelete: false, exclusive: false });
+    await channel.bindQueue(queue, 'amq.topic', topic);
+    const activities = createReportingActivities({
+      resultsdbUrl: server.url,
+      namespaces: { safe: ['scratch'], whitelist: {} },
+      resultBus: { topic, amqp: { url: testAmqpUrl() } },
+    });
+    const env = new MockActivityEnvironment({ workflowExecution: { workflowId: 'job-3', runId: 'run-3' }, workflowNamespace: 'default' }, { logger: new DefaultLogger('ERROR') });
+    const job = { uuid: randomUUID(), task: 'rpmlint', item: 'baz-3.0-1.fc41', itemType: 'koji_build', arch: 'x86_64', namespace: 'scratch', artifactsdir: mkdtempSync(join(tmpdir(), 'bus-')) };
+    const output = (await env.run(activities.reportResults, { results: 'results:\n  - {item: baz-3.0-1.fc41, type: koji_build, outcome: FAILED, checkname: rpmlint}\n', job })) as ReportOutput;
+    assert.equal(output.reported.length, 1);
+
+    const script = join(dirname(fileURLToPath(import.meta.url)), 'fedora_messaging_consume.py');
+    const { stdout } = await execFileAsync(python, [script, testAmqpUrl(), queue, topic, '30'], { timeout: 120_000 });
+    const read = JSON.parse(stdout.trim()) as { topic: string; id: string; severity: number; schema: string; headers: Record<string, unknown>; body: { task: { name: string; item: string }; result: { outcome: string; id: string } } };
+    assert.equal(read.topic, topic);
+    assert.equal(read.severity, 20, 'INFO, as the header says');
+    assert.equal(read.schema, 'taskotron.result.new');
+    assert.match(read.id, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    assert.equal(read.body.task.name, 'scratch.rpmlint');
+    assert.equal(read.body.task.item, 'baz-3.0-1.fc41');
+    assert.equal(read.body.result.outcome, 'FAILED');
+    assert.equal(read.body.result.id, String(output.reported[0]!.id));
+  } finally {
+    await model.close().catch(() => undefined);
+    const cleanup = await openAmqp({ url: testAmqpUrl() });
+    await (await cleanup.createChannel()).deleteQueue(queue).catch(() => undefined);
+    await cleanup.close();
     await server.close();
   }
 });

@@ -1,0 +1,51 @@
+// A held slot hears of its release promptly: once the job's last step on the host (removeWorkdir)
+// has run, the job's holdSlot on the same host heartbeats at the fast pace, because only a
+// heartbeat's answer brings the cancel that releases it. Activities run under
+// MockActivityEnvironment (it records heartbeats); the client holdSlot signals with is a stand-in
+// that only counts the claim. The slot tests (slots.test.ts, host-loss.test.ts) run the real thing.
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { Client } from '@temporalio/client';
+import { CancelledFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
+import { createRunnerActivities } from '../../src/activities/index.js';
+import { defaultRunnerConfig } from '../../src/activities/runner-config.js';
+
+async function until(what: string, probe: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!probe()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+test("the job's last step on the host makes its slot beat at the fast pace until the job lets go", async () => {
+  const activities = createRunnerActivities({ arch: 'x86_64', hostname: 'h1' }, { ...defaultRunnerConfig(), root: mkdtempSync(join(tmpdir(), 'slot-endings-')) });
+  const run = { workflowId: 'job-1', runId: 'run-1' };
+  let claims = 0;
+  const stub = { workflow: { getHandle: () => ({ signal: async () => void claims++ }) }, withAbortSignal: <R>(_signal: AbortSignal, fn: () => Promise<R>) => fn() };
+  const client = stub as unknown as Client;
+  const logger = new DefaultLogger('ERROR');
+  const slot = new MockActivityEnvironment({ workflowExecution: run, activityId: 'slot-1', heartbeatTimeoutMs: 30_000 }, { logger, client });
+  let beats = 0;
+  slot.on('heartbeat', () => beats++);
+  const held = slot.run(activities.holdSlot);
+  await until('the host to claim the slot for its job', () => claims === 1);
+
+  // Another job's last step is not this job's: nothing changes for this slot.
+  await new MockActivityEnvironment({ workflowExecution: { workflowId: 'job-2', runId: 'run-2' } }, { logger }).run(activities.removeWorkdir, { uuid: 'other' });
+  const before = beats;
+  await new MockActivityEnvironment({ workflowExecution: run }, { logger }).run(activities.removeWorkdir, { uuid: 'u1' });
+  // The slow pace is one beat per 2 s; ten beats are the fast pace (bounded wait, no timing asserted).
+  await until('ten beats after the last step', () => beats >= before + 10);
+
+  slot.cancel();
+  await assert.rejects(held, CancelledFailure);
+  const after = beats;
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.equal(beats, after, 'a released slot beats no more');
+});
