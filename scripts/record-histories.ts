@@ -9,11 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import type { DiscoverResult } from '../src/activities/discover.js';
 import { JOB_PROGRESS_QUERY, JOB_WORKFLOW, type JobInput, type JobResult } from '../src/common/job.js';
 import { ensureTemporalCli } from '../src/devserver/cli-binary.js';
 import { projectRoot } from '../src/devserver/project.js';
 import { startDevServer } from '../src/devserver/server.js';
+import { TAG_DEBOUNCE_WORKFLOW, tagChangedSignal, tagDebounceWorkflowId, type TagDebounceCarry, type TriggerInput } from '../src/workflows/trigger.js';
 import { installRuntimeLogger } from '../src/worker/logging.js';
 import { createRunnerWorker } from '../src/worker/runner-worker.js';
 
@@ -27,10 +30,20 @@ interface Context {
   address: string;
 }
 
+interface HistoryEvent {
+  eventType?: string;
+  activityTaskScheduledEventAttributes?: { activityType: { name: string } };
+  startChildWorkflowExecutionInitiatedEventAttributes?: { workflowType: { name: string } };
+  workflowExecutionSignaledEventAttributes?: { signalName: string };
+}
+
 interface Scenario {
   name: string;
-  /** Which scheduled activity the tampered copy renames (an index into the scheduled ones). */
-  tamperActivity: number;
+  /**
+   * Which scheduled activity the tampered copy renames (an index into the scheduled ones); a history
+   * without activities names another command to change instead.
+   */
+  tamperActivity: number | { describe: string; apply(events: HistoryEvent[]): boolean };
   run(ctx: Context): Promise<WorkflowHandle>;
 }
 
@@ -67,7 +80,128 @@ function workerProcess(address: string, arch: string, hostname: string, queue: s
   return new Promise((resolve) => child.stderr!.on('data', (chunk: Buffer) => chunk.toString().includes('polling') && resolve(child)));
 }
 
+/** A KojiTagChanged message as a trigger workflow forwards it to its tag's debounce workflow. */
+function tagChange(tag: string, n: number): TriggerInput {
+  const msgId = `2026-recorded-${tag}-${n}`;
+  return {
+    msgId,
+    topic: 'org.fedoraproject.prod.buildsys.tag',
+    timestamp: 1_764_316_800 + n,
+    messageType: 'KojiTagChanged',
+    item: tag,
+    itemType: 'koji_tag',
+    data: { message_type: 'KojiTagChanged', item: tag, item_type: 'koji_tag', tag },
+    jobs: [{ task: 'rpmdeplint', arch: ARCH, source: { kind: 'local', path: join(root, 'examples/tasks/nvr-sanity') } }],
+    discover: [],
+    // Nobody polls it: the child job only has to be started, not run.
+    jobQueue: `${QUEUE}-unpolled`,
+    debounce: { tag, fuseDelaySeconds: 1 },
+  };
+}
+
+/**
+ * `changes` changes of one tag within its fuse delay, then quiet: one fire, from the newest message.
+ * The handle is the first run's (with `carry.maxHistoryEvents` low, the one that hands over mid-window).
+ */
+async function tagBurst(ctx: Context, name: string, changes = 2, carry?: TagDebounceCarry): Promise<WorkflowHandle> {
+  const tag = `f40-${name}`;
+  const handle = await ctx.client.workflow.signalWithStart(TAG_DEBOUNCE_WORKFLOW, {
+    taskQueue: QUEUE,
+    workflowId: tagDebounceWorkflowId(tag),
+    args: carry ? [tag, carry] : [tag],
+    signal: tagChangedSignal,
+    signalArgs: [tagChange(tag, 1)],
+  });
+  const firstRun = ctx.client.workflow.getHandle(handle.workflowId, handle.signaledRunId);
+  const latestRun = ctx.client.workflow.getHandle(handle.workflowId);
+  // One workflow task per change, so the window sees them one by one (cancelling and restarting its timer).
+  const settled = async () => {
+    for (let i = 0; i < 200 && (await latestRun.describe()).raw.pendingWorkflowTask; i += 1) await new Promise((r) => setTimeout(r, 25));
+  };
+  await settled();
+  for (let n = 2; n <= changes && (await firstRun.describe()).status.name === 'RUNNING'; n += 1) {
+    await latestRun.signal(tagChangedSignal, tagChange(tag, n));
+    await settled();
+  }
+  return ctx.client.workflow.getHandle(handle.workflowId, handle.signaledRunId);
+}
+
+/**
+ * A change arriving while the window fires: the run hands it to the next run (continue-as-new). The
+ * fire's discoverTasks (the ingest's activity; here a stand-in on its own queue, see below) is held
+ * until the second change is in the history. The handle is the first run's.
+ */
+async function tagChangeDuringFire(ctx: Context, name: string): Promise<WorkflowHandle> {
+  const tag = `f40-${name}`;
+  const change = (n: number): TriggerInput => ({
+    ...tagChange(tag, n),
+    discover: [{ repo: `rpms/${tag}`, recursive: false, arches: [ARCH] }],
+    activityQueue: DISCOVER_QUEUE,
+  });
+  const handle = await ctx.client.workflow.signalWithStart(TAG_DEBOUNCE_WORKFLOW, {
+    taskQueue: QUEUE,
+    workflowId: tagDebounceWorkflowId(tag),
+    args: [tag],
+    signal: tagChangedSignal,
+    signalArgs: [change(1)],
+  });
+  const release = await discoverGate.called;
+  await handle.signal(tagChangedSignal, change(2));
+  release();
+  return ctx.client.workflow.getHandle(handle.workflowId, handle.signaledRunId);
+}
+
+/** The first discoverTasks call waits until the scenario lets it go; later ones answer at once. */
+const DISCOVER_QUEUE = `${QUEUE}-ingest`;
+const discoverGate = (() => {
+  let onCall: (release: () => void) => void = () => undefined;
+  const called = new Promise<() => void>((resolve) => (onCall = resolve));
+  let first = true;
+  return {
+    called,
+    discoverTasks(request: { repo: string }): Promise<DiscoverResult> {
+      const answer = { repo: request.repo, formulas: [], note: 'recorded: the package has no tests' };
+      if (!first) return Promise.resolve(answer);
+      first = false;
+      return new Promise((resolve) => onCall(() => resolve(answer)));
+    },
+  };
+})();
+
+/** The tampered copy of a debounce history: the fired job's workflow type renamed. */
+const renameChildJob = {
+  describe: 'child workflow type renamed',
+  apply(events: HistoryEvent[]): boolean {
+    const child = events.find((e) => e.startChildWorkflowExecutionInitiatedEventAttributes)?.startChildWorkflowExecutionInitiatedEventAttributes;
+    if (!child) return false;
+    child.workflowType.name = `${child.workflowType.name}Renamed`;
+    return true;
+  },
+};
+
+/**
+ * The tampered copy of a debounce window that handed over before firing: its first change arrives
+ * under another signal name, so the window never opens and the recorded timer has no command.
+ * (Core does not compare timer IDs or durations, so changing those would replay.)
+ */
+const renameFirstSignal = {
+  describe: 'signal renamed',
+  apply(events: HistoryEvent[]): boolean {
+    const signal = events.find((e) => e.workflowExecutionSignaledEventAttributes)?.workflowExecutionSignaledEventAttributes;
+    if (!signal) return false;
+    signal.signalName = `${signal.signalName}Renamed`;
+    return true;
+  },
+};
+
 const scenarios: Scenario[] = [
+  // tag-debounce-before-handover.json (one run firing again and again) was recorded before the hand-over
+  // and is kept as it is, like job-*.json: the old path behind patched('tag-debounce-handover').
+  { name: 'tag-debounce-fired', tamperActivity: renameChildJob, run: (ctx) => tagBurst(ctx, 'tag-debounce-fired') },
+  // A change during the fire: the first run's history, ending in continue-as-new after its fire.
+  { name: 'tag-debounce-fired-handover', tamperActivity: 0, run: (ctx) => tagChangeDuringFire(ctx, 'tag-debounce-fired-handover') },
+  // A window busy enough to hand over before it fires: the first run's history, ending in continue-as-new.
+  { name: 'tag-debounce-handover', tamperActivity: renameFirstSignal, run: (ctx) => tagBurst(ctx, 'tag-debounce-handover', 10, { coalesced: [], seen: [], maxHistoryEvents: 14 }) },
   { name: 'probe-runner-pool', tamperActivity: 0, run: (ctx) => ctx.client.workflow.start('probeRunnerPool', { taskQueue: QUEUE, workflowId: 'recorded-probe-runner-pool', args: [{ arch: ARCH }] }) },
   { name: 'slots-job-passed', tamperActivity: 4, run: (ctx) => startJob(ctx, 'slots-job-passed', job('nvr-sanity', 'examples/tasks/nvr-sanity', 'foo-1.0-1.fc40')) },
   { name: 'slots-job-failed', tamperActivity: 6, run: (ctx) => startJob(ctx, 'slots-job-failed', job('nvr-sanity', 'examples/tasks/nvr-sanity', 'foo-1.0-1')) },
@@ -125,26 +259,37 @@ const worker = await createRunnerWorker({
   runner: { root: join(runnerRoot, 'recorder') },
 });
 const running = worker.run();
+// The ingest's discoverTasks, held open by tagChangeDuringFire: no git clone is needed to record a fire.
+const discoverConnection = await NativeConnection.connect({ address: server.address });
+const discoverWorker = await Worker.create({ connection: discoverConnection, taskQueue: DISCOVER_QUEUE, activities: { discoverTasks: discoverGate.discoverTasks } });
+const discovering = discoverWorker.run();
 const connection = await Connection.connect({ address: server.address });
 const ctx: Context = { client: new Client({ connection }), address: server.address };
 try {
   for (const scenario of scenarios.filter((s) => only.length === 0 || only.includes(s.name))) {
     const handle = await scenario.run(ctx);
     await settle(handle);
-    const json = JSON.parse(historyToJSON(await handle.fetchHistory())) as {
-      events: { activityTaskScheduledEventAttributes?: { activityType: { name: string } } }[];
-    };
+    const json = JSON.parse(historyToJSON(await handle.fetchHistory())) as { events: HistoryEvent[] };
     writeFileSync(join(dir, `${scenario.name}.json`), `${JSON.stringify(json, null, 2)}\n`);
-    const scheduled = json.events.filter((event) => event.activityTaskScheduledEventAttributes);
-    const victim = scheduled[scenario.tamperActivity]?.activityTaskScheduledEventAttributes;
-    if (!victim) throw new Error(`${scenario.name}: no scheduled activity #${scenario.tamperActivity} to tamper with`);
-    victim.activityType.name = `${victim.activityType.name}Renamed`;
-    writeFileSync(join(dir, 'tampered', `${scenario.name}.activity-renamed.json`), `${JSON.stringify(json, null, 2)}\n`);
-    console.log(`recorded ${scenario.name} (${json.events.length} events; tampered: activity #${scenario.tamperActivity} renamed)`);
+    const tamper = scenario.tamperActivity;
+    if (typeof tamper === 'number') {
+      const scheduled = json.events.filter((event) => event.activityTaskScheduledEventAttributes);
+      const victim = scheduled[tamper]?.activityTaskScheduledEventAttributes;
+      if (!victim) throw new Error(`${scenario.name}: no scheduled activity #${tamper} to tamper with`);
+      victim.activityType.name = `${victim.activityType.name}Renamed`;
+      writeFileSync(join(dir, 'tampered', `${scenario.name}.activity-renamed.json`), `${JSON.stringify(json, null, 2)}\n`);
+      console.log(`recorded ${scenario.name} (${json.events.length} events; tampered: activity #${tamper} renamed)`);
+    } else {
+      if (!tamper.apply(json.events)) throw new Error(`${scenario.name}: nothing to tamper with (${tamper.describe})`);
+      writeFileSync(join(dir, 'tampered', `${scenario.name}.${tamper.describe.replace(/\W+/g, '-')}.json`), `${JSON.stringify(json, null, 2)}\n`);
+      console.log(`recorded ${scenario.name} (${json.events.length} events; tampered: ${tamper.describe})`);
+    }
   }
 } finally {
   worker.shutdown();
-  await running;
+  discoverWorker.shutdown();
+  await Promise.all([running, discovering]);
+  await discoverConnection.close();
   await connection.close();
   await server.stop();
 }

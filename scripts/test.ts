@@ -11,14 +11,9 @@ import { startRabbitMq, type RabbitMq } from '../src/devserver/rabbitmq.js';
 import { startDevServer, waitForFrontend, type DevServer } from '../src/devserver/server.js';
 import { writeWorkflowBundle } from '../src/worker/runner-worker.js';
 
-// `--scenarios` (npm run test:scenarios): the long scenario files, test/**/*.scenario.ts, instead of
-// the suite's *.test.ts. They are kept out of the default run for their length.
-const scenarios = process.argv.includes('--scenarios');
-const suffix = scenarios ? '.scenario.ts' : '.test.ts';
-
-function testFiles(root: string): string[] {
+function testFiles(root: string, suffix: string): string[] {
   const found: string[] = [];
-  // A file named on the command line runs whatever its suffix.
+  // A file named on the command line runs whatever its suffix (scenario files are not in the default run).
   if (statSync(root).isFile()) return [root];
   const walk = (path: string) => {
     if (statSync(path).isFile()) {
@@ -39,9 +34,11 @@ if (process.platform === 'linux') {
   const deps = spawnSync('bash', [join(root, 'scripts', 'system-deps.sh')], { stdio: 'inherit' });
   if (deps.status !== 0) process.exit(deps.status ?? 1);
 }
+// `--scenarios` (npm run test:scenarios): the long *.scenario.ts files instead of the *.test.ts ones.
+const scenarios = process.argv.includes('--scenarios');
 const paths = process.argv.slice(2).filter((a) => a !== '--scenarios');
 const targets = paths.length > 0 ? paths.map((p) => resolve(p)) : [join(root, 'test')];
-const files = targets.flatMap(testFiles).map((file) => relative(root, file));
+const files = targets.flatMap((t) => testFiles(t, scenarios ? '.scenario.ts' : '.test.ts')).map((file) => relative(root, file));
 if (files.length === 0) {
   console.error(`no test files under ${targets.join(', ')}`);
   process.exit(1);

@@ -26,11 +26,16 @@ export type RejectReason =
   | 'topic-mismatch'
   | 'unknown-topic'
   | 'wrong-environment'
-  | 'bad-signature';
+  | 'bad-signature'
+  | 'field-too-long';
 
 export type Checked<T> = { ok: true; value: T } | { ok: false; reason: RejectReason; detail: string };
 
-export const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+/** The longest msg_id and topic accepted (see checkEnvelope). */
+export const MAX_ID_LENGTH = 255;
+
+/** 1 MiB: real fedmsg messages are a few KB (docs/ingest.md, "Limits under a flood"). */
+export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024;
 
 function reject(reason: RejectReason, detail: string): { ok: false; reason: RejectReason; detail: string } {
   return { ok: false, reason, detail };
@@ -46,6 +51,10 @@ export function checkEnvelope(value: unknown, frameTopic?: string): Checked<Enve
   const { topic, msg_id: msgId, timestamp, msg } = value;
   if (typeof topic !== 'string' || topic === '') return reject('bad-shape', 'topic: expected a non-empty string');
   if (typeof msgId !== 'string' || msgId === '') return reject('bad-shape', 'msg_id: expected a non-empty string');
+  // Real ids are a UUID, maybe with a year in front (41 characters); the id becomes the trigger
+  // workflow's ID, which Temporal caps at 1,000 bytes, and an AMQP routing key (the topic) at 255.
+  if (msgId.length > MAX_ID_LENGTH) return reject('bad-shape', `msg_id: longer than ${MAX_ID_LENGTH} characters`);
+  if (topic.length > MAX_ID_LENGTH) return reject('bad-shape', `topic: longer than ${MAX_ID_LENGTH} characters`);
   if (typeof timestamp !== 'number' || !Number.isFinite(timestamp)) return reject('bad-shape', 'timestamp: expected a number');
   if (!isObject(msg)) return reject('bad-shape', 'msg: expected an object');
   // fedmsg's consumers drop these too ("Topic envelope mismatch"): the frame is what we subscribed by.

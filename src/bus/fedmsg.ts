@@ -13,17 +13,27 @@ export interface SubscriberOptions {
   bind?: string[];
   /** Topic prefixes; empty or [''] means everything. */
   topics?: string[];
-  /** Messages queued per socket before ZeroMQ drops (fedmsg `high_water_mark`, 0 = unlimited). */
+  /**
+   * Messages queued per connection before ZeroMQ stops reading from it (ZMQ_RCVHWM; the publisher
+   * then holds or drops them by its own send high-water mark). 0 = unbounded. Default 100.
+   */
   highWaterMark?: number;
-  /** A hard cap on one frame set, well above the counted `oversize` limit; 0 = none. */
-  hardMaxBytes?: number;
+  /**
+   * Largest frame ZeroMQ accepts (ZMQ_MAXMSGSIZE); 0 = none. A larger frame is refused from its
+   * length header, before anything is allocated, and libzmq drops the connection it came on.
+   */
+  maxFrameBytes?: number;
+  /** How long after a connection ends without libzmq retrying it ingest connects it again (default 500 ms). */
+  redialDelayMs?: number;
 }
+
+export const DEFAULT_RECEIVE_HIGH_WATER_MARK = 100;
 
 export type FramesHandler = (frames: Buffer[]) => void;
 
 /** fedmsg's Fedora-infra socket settings: keepalive, 100 ms reconnect backing off to 1 s. */
 function configure(socket: Subscriber, options: SubscriberOptions): void {
-  socket.receiveHighWaterMark = options.highWaterMark ?? 0;
+  socket.receiveHighWaterMark = options.highWaterMark ?? DEFAULT_RECEIVE_HIGH_WATER_MARK;
   socket.tcpKeepalive = 1;
   socket.tcpKeepaliveCount = 3;
   socket.tcpKeepaliveIdle = 60;
@@ -31,14 +41,25 @@ function configure(socket: Subscriber, options: SubscriberOptions): void {
   socket.reconnectInterval = 100;
   socket.reconnectMaxInterval = 1000;
   socket.linger = 0;
-  if (options.hardMaxBytes) socket.maxMessageSize = options.hardMaxBytes;
+  if (options.maxFrameBytes) socket.maxMessageSize = options.maxFrameBytes;
   const topics = options.topics && options.topics.length > 0 ? options.topics : [''];
   for (const topic of topics) socket.subscribe(topic);
 }
 
 export class FedmsgSubscriber {
   private readonly sockets: Subscriber[] = [];
+  private readonly redials = new Set<NodeJS.Timeout>();
   private closed = false;
+  /**
+   * Connection events, from each socket's monitor: what the transport refused is visible here and
+   * nowhere else (a frame over ZMQ_MAXMSGSIZE never reaches the application).
+   */
+  private readonly counts: Record<string, number> = {
+    'fedmsg.connections': 0,
+    'fedmsg.disconnects': 0,
+    'fedmsg.handshake-failures': 0,
+    'fedmsg.protocol-drops': 0,
+  };
 
   /** Addresses actually bound (a `tcp://127.0.0.1:0` bind resolves to a real port). */
   readonly boundEndpoints: string[] = [];
@@ -51,17 +72,78 @@ export class FedmsgSubscriber {
     for (const endpoint of options.connect ?? []) {
       const socket = new Subscriber();
       configure(socket, options);
+      bus.observe(socket, endpoint);
       socket.connect(endpoint);
       bus.sockets.push(socket);
     }
     for (const endpoint of options.bind ?? []) {
       const socket = new Subscriber();
       configure(socket, options);
+      bus.observe(socket);
       await socket.bind(endpoint);
       bus.boundEndpoints.push(socket.lastEndpoint ?? endpoint);
       bus.sockets.push(socket);
     }
     return bus;
+  }
+
+  /**
+   * Counts each socket's connection events. libzmq ends a connection on a protocol error (a frame
+   * over ZMQ_MAXMSGSIZE, garbage instead of ZMTP) and, on a connecting socket, never dials that
+   * endpoint again (session_base_t::engine_error terminates instead of reconnecting): one oversized
+   * frame from the hub would cut ingest off for good. After an ordinary connection loss libzmq
+   * reports `connect:retry` at once; a disconnect that no retry follows is such a protocol drop,
+   * and this dials the endpoint again itself.
+   */
+  private observe(socket: Subscriber, endpoint?: string): void {
+    let redial: NodeJS.Timeout | undefined;
+    const cancel = () => {
+      if (redial) this.redials.delete(redial);
+      clearTimeout(redial);
+      redial = undefined;
+    };
+    const events = socket.events;
+    events.on('accept', () => this.counts['fedmsg.connections']!++);
+    events.on('connect', () => {
+      cancel();
+      this.counts['fedmsg.connections']!++;
+    });
+    events.on('connect:retry', cancel);
+    for (const type of ['handshake:error:protocol', 'handshake:error:auth', 'handshake:error:other'] as const) {
+      events.on(type, () => this.counts['fedmsg.handshake-failures']!++);
+    }
+    events.on('disconnect', () => {
+      this.counts['fedmsg.disconnects']!++;
+      if (!endpoint || this.closed) return;
+      cancel();
+      // Outside the observer's callback: re-dialling from inside it stalls the socket.
+      const timer = setTimeout(() => {
+        // One turn of I/O first: after a busy event loop the retry event may be waiting behind this timer.
+        setImmediate(() => {
+          if (redial !== timer || this.closed) return;
+          cancel();
+          this.counts['fedmsg.protocol-drops']!++;
+          try {
+            socket.disconnect(endpoint);
+          } catch {
+            /* libzmq already forgot the endpoint */
+          }
+          socket.connect(endpoint);
+        });
+      }, this.options.redialDelayMs ?? 500);
+      redial = timer;
+      this.redials.add(timer);
+    });
+  }
+
+  /** Endpoints waiting to be dialled again (a disconnect that libzmq has not yet said it retries). */
+  get pendingRedials(): number {
+    return this.redials.size;
+  }
+
+  /** Transport-level counts: connections made and ended, refused handshakes, protocol drops re-dialled. */
+  counters(): Record<string, number> {
+    return { ...this.counts };
   }
 
   /** Receives until close(); a handler that throws is the caller's bug, so it is not swallowed here. */
@@ -79,6 +161,8 @@ export class FedmsgSubscriber {
 
   close(): void {
     this.closed = true;
+    for (const timer of this.redials) clearTimeout(timer);
+    this.redials.clear();
     for (const socket of this.sockets) socket.close();
   }
 }
@@ -135,6 +219,11 @@ export class FedmsgPublisher {
     }
   }
 
+  /** Subscriptions seen so far: a subscriber that reconnects subscribes again. */
+  get subscriptions(): number {
+    return this.subscribers;
+  }
+
   async waitForSubscriber(timeoutMs = 5000): Promise<boolean> {
     if (this.subscribers > 0) return true;
     return new Promise((resolve) => {
@@ -149,6 +238,11 @@ export class FedmsgPublisher {
   /** Sends the two frames fedmsg sends: topic, then the envelope's JSON. */
   async send(topic: string, body: string | Buffer): Promise<void> {
     await this.socket.send([topic, body]);
+  }
+
+  /** Sends any frames at all: what a broken or hostile publisher sends (tests of the subscriber's limits). */
+  async sendFrames(frames: Array<string | Buffer>): Promise<void> {
+    await this.socket.send(frames);
   }
 
   async close(): Promise<void> {
@@ -187,6 +281,6 @@ export class FedmsgSource implements MessageSource {
   }
 
   counters(): Record<string, number> {
-    return {};
+    return this.subscriber.counters();
   }
 }

@@ -10,6 +10,8 @@ import { normaliseDatagrepperRecord, type Envelope } from './envelope.js';
 export interface TrustStore {
   cas: X509Certificate[];
   crls: RevocationList[];
+  /** A CRL is configured: while none is loaded, no chain can be checked against it. */
+  crlRequired?: boolean;
 }
 
 export interface RevocationList {
@@ -17,6 +19,8 @@ export interface RevocationList {
   revoked: Set<string>;
   /** The CA that signed it. */
   issuer: X509Certificate;
+  thisUpdate: Date;
+  /** Past this the CRL is stale: it cannot tell about a certificate revoked since. */
   nextUpdate?: Date;
 }
 
@@ -111,6 +115,7 @@ export function readRevocationList(data: Buffer, cas: readonly X509Certificate[]
   let fields = children(der, tbs);
   if (fields[0]?.tag === 0x02) fields = fields.slice(1); // version
   // signature algorithm, issuer, thisUpdate, [nextUpdate], [revokedCertificates], [extensions]
+  const thisUpdate = derTime(der, fields[2]!);
   const rest = fields.slice(3);
   let nextUpdate: Date | undefined;
   if (rest[0] && (rest[0].tag === 0x17 || rest[0].tag === 0x18)) nextUpdate = derTime(der, rest.shift()!);
@@ -121,7 +126,7 @@ export function readRevocationList(data: Buffer, cas: readonly X509Certificate[]
       revoked.add(normaliseSerial(der.subarray(serial.contentStart, serial.end).toString('hex')));
     }
   }
-  return { revoked, issuer, ...(nextUpdate ? { nextUpdate } : {}) };
+  return { revoked, issuer, thisUpdate, ...(nextUpdate ? { nextUpdate } : {}) };
 }
 
 // --- verification ---------------------------------------------------------------------------------
@@ -142,16 +147,61 @@ function decodeCertificate(field: string): X509Certificate {
   return new X509Certificate(der);
 }
 
-function inForce(cert: X509Certificate, now: Date): string | undefined {
-  if (now < new Date(cert.validFrom)) return `certificate ${cert.subject.replace(/\n/g, ', ')} is not valid before ${cert.validFrom}`;
-  if (now > new Date(cert.validTo)) return `certificate ${cert.subject.replace(/\n/g, ', ')} expired ${cert.validTo}`;
+function inForce(cert: X509Certificate, now: Date): ChainProblem | undefined {
+  if (now < new Date(cert.validFrom)) return { reason: 'expired', detail: `certificate ${subjectText(cert)} is not valid before ${cert.validFrom}` };
+  if (now > new Date(cert.validTo)) return { reason: 'expired', detail: `certificate ${subjectText(cert)} expired ${cert.validTo}` };
   return undefined;
 }
+
+const subjectText = (cert: X509Certificate) => cert.subject.replace(/\n/g, ', ');
+
+/** The signer's name as fedmsg takes it for routing_policy: the certificate subject's common name. */
+export function signerName(cert: X509Certificate): string {
+  const line = cert.subject.split('\n').find((l) => l.startsWith('CN='));
+  return line ? line.slice(3) : '';
+}
+
+/** Why a signed message is refused; counters and metrics use these names. */
+export type SignatureRefusal =
+  | 'unsigned'
+  | 'bad-certificate'
+  | 'cannot-canonicalise'
+  | 'bad-signature'
+  | 'untrusted'
+  | 'expired'
+  | 'revoked'
+  | 'crl-stale'
+  | 'crl-unavailable'
+  | 'routing-policy'
+  | 'routing-nitpicky';
+
+interface ChainProblem {
+  reason: SignatureRefusal;
+  detail: string;
+}
+
+/** A CRL that cannot vouch for the chain: past its nextUpdate, or none loaded yet. */
+export type CrlWarning = { reason: 'crl-stale' | 'crl-unavailable'; detail: string };
+
+export type SignatureVerdict = { ok: true; signer: string; warning?: CrlWarning } | { ok: false; reason: SignatureRefusal; detail: string; signer?: string };
+
+/** fedmsg's `routing_policy` (topic → certificate names allowed to send it) and `routing_nitpicky`. */
+export interface RoutingPolicy {
+  topics: Readonly<Record<string, readonly string[]>>;
+  /** Refuse topics the policy does not list (fedmsg's default: accept them). */
+  nitpicky: boolean;
+}
+
+/** What happens to a message whose chain needs a CRL that is stale or not loaded. */
+export type CrlStalePolicy = 'refuse' | 'warn';
 
 export interface VerifyOptions {
   /** Without a trust store only the signature itself is checked (the embedded key verifies it). */
   trust?: TrustStore;
   now?: Date;
+  /** Default `refuse`, as fedmsg (OpenSSL's CRL check fails on an expired CRL). */
+  crlStale?: CrlStalePolicy;
+  routing?: RoutingPolicy;
 }
 
 /**
@@ -159,24 +209,51 @@ export interface VerifyOptions {
  * what was signed (Python writes 3.0 where JavaScript parses 3). Returns why it fails, or undefined.
  */
 export function verifyEnvelope(envelope: Envelope | Record<string, unknown>, raw?: string, options: VerifyOptions = {}): string | undefined {
-  const { signature, certificate } = envelope as { signature?: unknown; certificate?: unknown };
-  if (typeof signature !== 'string' || typeof certificate !== 'string') return 'unsigned: no signature and certificate';
+  const verdict = verifySigned(envelope, raw, options);
+  return verdict.ok ? undefined : verdict.detail;
+}
+
+/** The whole check, as fedmsg's validate does it: signature, chain and CRL, then routing_policy. */
+export function verifySigned(envelope: Envelope | Record<string, unknown>, raw?: string, options: VerifyOptions = {}): SignatureVerdict {
+  const { signature, certificate, topic } = envelope as { signature?: unknown; certificate?: unknown; topic?: unknown };
+  if (typeof signature !== 'string' || typeof certificate !== 'string') return { ok: false, reason: 'unsigned', detail: 'unsigned: no signature and certificate' };
   let cert: X509Certificate;
   try {
     cert = decodeCertificate(certificate);
   } catch (error) {
-    return `bad certificate: ${(error as Error).message}`;
+    return { ok: false, reason: 'bad-certificate', detail: `bad certificate: ${(error as Error).message}` };
   }
   let signed: string;
   try {
     signed = signedText(raw !== undefined ? withoutDatanommerFields(parseJsonKeepingNumbers(raw)) : normaliseDatagrepperRecord(envelope));
   } catch (error) {
-    return `cannot canonicalise: ${(error as Error).message}`;
+    return { ok: false, reason: 'cannot-canonicalise', detail: `cannot canonicalise: ${(error as Error).message}` };
   }
+  const signer = signerName(cert);
   const ok = verifySignature('sha1', Buffer.from(signed, 'utf8'), cert.publicKey as KeyObject, Buffer.from(signature.replace(/\s+/g, ''), 'base64'));
-  if (!ok) return 'the signature does not verify';
-  if (!options.trust) return undefined;
-  return checkChain(cert, options.trust, options.now ?? new Date());
+  if (!ok) return { ok: false, reason: 'bad-signature', detail: 'the signature does not verify', signer };
+  let warning: CrlWarning | undefined;
+  if (options.trust) {
+    const chain = checkChain(cert, options.trust, options.now ?? new Date());
+    if (chain.problem) return { ok: false, ...chain.problem, signer };
+    if (chain.crl && (options.crlStale ?? 'refuse') === 'refuse') return { ok: false, ...chain.crl, signer };
+    warning = chain.crl;
+  }
+  if (options.routing) {
+    const refusal = routingRefusal(typeof topic === 'string' ? topic : '', signer, options.routing);
+    if (refusal) return { ok: false, ...refusal, signer };
+  }
+  return { ok: true, signer, ...(warning ? { warning } : {}) };
+}
+
+/** fedmsg's validate_policy: a listed topic needs a listed signer; an unlisted one passes unless nitpicky. */
+export function routingRefusal(topic: string, signer: string, policy: RoutingPolicy): ChainProblem | undefined {
+  if (Object.hasOwn(policy.topics, topic)) {
+    const allowed = policy.topics[topic]!;
+    if (allowed.includes(signer)) return undefined;
+    return { reason: 'routing-policy', detail: `routing_policy: ${signer || '(no CN)'} may not send ${topic} (allowed: ${allowed.join(', ') || 'nobody'})` };
+  }
+  return policy.nitpicky ? { reason: 'routing-nitpicky', detail: `routing_nitpicky: routing_policy lists no senders for ${topic}` } : undefined;
 }
 
 /** Datagrepper copies: drop what datanommer added, as fedmsg's fix_datagrepper_message does. */
@@ -192,23 +269,26 @@ function withoutDatanommerFields(value: RawJson): RawJson {
   return copy;
 }
 
-function checkChain(leaf: X509Certificate, trust: TrustStore, now: Date): string | undefined {
+function checkChain(leaf: X509Certificate, trust: TrustStore, now: Date): { problem?: ChainProblem; crl?: CrlWarning } {
   const chain: X509Certificate[] = [leaf];
+  let crlWarning: CrlWarning | undefined;
   for (let cert = leaf; ; ) {
     const expired = inForce(cert, now);
-    if (expired) return expired;
+    if (expired) return { problem: expired };
     const issuer = trust.cas.find((ca) => cert.checkIssued(ca) && cert.verify(ca.publicKey));
-    if (!issuer) return `certificate ${cert.subject.replace(/\n/g, ', ')} is not issued by a trusted CA`;
-    for (const crl of trust.crls) {
-      if (crl.issuer.fingerprint256 === issuer.fingerprint256 && crl.revoked.has(normaliseSerial(cert.serialNumber))) {
-        return `certificate serial ${cert.serialNumber} is revoked`;
-      }
+    if (!issuer) return { problem: { reason: 'untrusted', detail: `certificate ${subjectText(cert)} is not issued by a trusted CA` } };
+    const crls = trust.crls.filter((crl) => crl.issuer.fingerprint256 === issuer.fingerprint256);
+    for (const crl of crls) {
+      // Even a stale CRL still proves what it revoked.
+      if (crl.revoked.has(normaliseSerial(cert.serialNumber))) return { problem: { reason: 'revoked', detail: `certificate serial ${cert.serialNumber} is revoked` } };
+      if (crl.nextUpdate && now > crl.nextUpdate) crlWarning ??= { reason: 'crl-stale', detail: `the CRL of ${subjectText(issuer)} is stale: its nextUpdate was ${crl.nextUpdate.toISOString()}` };
     }
+    if (crls.length === 0 && trust.crlRequired && trust.crls.length === 0) crlWarning ??= { reason: 'crl-unavailable', detail: 'no CRL loaded yet' };
     if (issuer.fingerprint256 === cert.fingerprint256 || issuer.checkIssued(issuer)) {
       const rootExpired = inForce(issuer, now);
-      return rootExpired;
+      return rootExpired ? { problem: rootExpired } : crlWarning ? { crl: crlWarning } : {};
     }
-    if (chain.includes(issuer)) return 'certificate chain loops';
+    if (chain.includes(issuer)) return { problem: { reason: 'untrusted', detail: 'certificate chain loops' } };
     chain.push(issuer);
     cert = issuer;
   }
@@ -221,7 +301,7 @@ export function readTrustStore(caFile: string, crlFile?: string): TrustStore {
   return { cas, crls };
 }
 
-/** The `verify` hook of ingest's intake. Without a CA only the signature itself is checked. */
+/** The `verify` hook of ingest's intake, from files read once. Without a CA only the signature itself is checked. */
 export function signatureVerifier(options: { caFile?: string; crlFile?: string }) {
   const trust = options.caFile ? readTrustStore(options.caFile, options.crlFile) : undefined;
   return (envelope: Envelope, raw: Buffer | undefined) => verifyEnvelope(envelope, raw?.toString('utf8'), trust ? { trust } : {});

@@ -4,14 +4,14 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { installRuntime } from '../worker/logging.js';
-import { registerIngestMetrics, ruleEvaluationHistogram } from '../ingest/metrics.js';
+import { registerIngestMetrics, registerSignatureMetrics, ruleEvaluationHistogram } from '../ingest/metrics.js';
 import { enabled, parseListen, processRegistry, serveMetrics, type MetricsEndpoint } from '../metrics/endpoint.js';
 import { freePort } from '../devserver/server.js';
 import { ingestConfig, type IngestConfig } from '../ingest/config.js';
 import type { ConfigOverride } from '../config/load.js';
 import { RulesLoadError } from '../ingest/live-rules.js';
 import { IngestService } from '../ingest/service.js';
-import { signatureVerifier } from '../bus/signatures.js';
+import { SignatureChecker } from '../bus/signature-checker.js';
 import { stderrLogger } from '../ingest/stats.js';
 import { defaultStateDir } from '../devserver/stack.js';
 import { addTemporalOptions, configFromOptions, overridesFrom, positiveInt, temporalSettingsFromOptions } from './options.js';
@@ -109,8 +109,8 @@ export function registerIngest(program: Command): void {
       .option('--run-trigger-workflows', 'also run the trigger workflows in this process (costs a workflow isolate)')
       .option('--job-queue <queue>', 'task queue of job workflows (default: the runner workers\' workflow queue)')
       .option('--validate-signatures', 'drop messages whose X.509 signature does not verify')
-      .option('--ca <file>', 'CA certificate(s), PEM, for --validate-signatures')
-      .option('--crl <file>', 'certificate revocation list, PEM or DER')
+      .option('--ca <file-or-url>', 'CA certificate(s), PEM, for --validate-signatures: a file or an https:// URL')
+      .option('--crl <file-or-url>', 'certificate revocation list, PEM or DER: a file or a URL, fetched again before its nextUpdate')
       .option('--source <transport>', 'a message source: fedmsg (ZeroMQ) or amqp (fedora-messaging); repeatable (default: [ingest] sources, else fedmsg)', collect)
       .option('--amqp-url <url>', 'fedora-messaging broker, amqp[s]://user:password@host/vhost (env TASKOTRON_AMQP_URL)')
       .option('--amqp-queue <name>', 'durable queue to consume (default taskotron-ingest)')
@@ -130,6 +130,12 @@ export function registerIngest(program: Command): void {
     const ruleEvaluation = ruleEvaluationHistogram();
     const config = ingestConfigFromOptions(options);
     const stateDir = config.stateDir ?? join(defaultStateDir(), 'ingest');
+    const signatures = config.validateSignatures ? await openSignatureChecker(config, stateDir, log) : undefined;
+    // Not a config error: the file and environment are shared with processes that never check signatures,
+    // and --validate-signatures may come from the command line alone.
+    if (!signatures && (Object.keys(config.routingPolicy).length > 0 || config.routingNitpicky)) {
+      log('warn', 'routing_policy / routing_nitpicky are ignored: they are enforced only with validate_signatures (only a checked signature proves who signed)');
+    }
     let service: IngestService;
     try {
       service = await IngestService.start({
@@ -138,9 +144,10 @@ export function registerIngest(program: Command): void {
         stateDir,
         log,
         ruleEvaluation,
-        ...(config.validateSignatures ? { verify: signatureVerifier({ caFile: config.caCert, crlFile: config.crl }) } : {}),
+        ...(signatures ? { verify: signatures.verify } : {}),
       });
     } catch (error) {
+      signatures?.close();
       if (error instanceof RulesLoadError) {
         // Diagnostics are for a human fixing the file: file:line:column lines, as `taskotron rules check` prints.
         for (const line of error.diagnostics) console.error(line);
@@ -154,10 +161,12 @@ export function registerIngest(program: Command): void {
     if (metricsListen) {
       const registry = processRegistry();
       registerIngestMetrics(registry, service, ruleEvaluation);
+      if (signatures) registerSignatureMetrics(registry, signatures);
       endpoint = await serveMetrics(registry, metricsListen, { ...(core ? { temporalCore: core } : {}) });
       log('info', `taskotron ingest: metrics on ${endpoint.url}`, { metrics: endpoint.url });
     }
-    const timer = setInterval(() => log('info', 'counters', { counters: service.stats() }), options.statsInterval * 1000);
+    const counters = () => ({ ...service.stats(), ...signatures?.counters() });
+    const timer = setInterval(() => log('info', 'counters', { counters: counters() }), options.statsInterval * 1000);
     timer.unref();
     process.on('SIGHUP', () => service.rules.reload('SIGHUP'));
     await new Promise<void>((resolve) => {
@@ -167,7 +176,8 @@ export function registerIngest(program: Command): void {
         stopping = true;
         log('info', `${signal}: stopping`);
         void service.stop().then(() => {
-          log('info', 'stopped', { counters: service.stats() });
+          signatures?.close();
+          log('info', 'stopped', { counters: counters() });
           resolve();
         });
       };
@@ -176,5 +186,20 @@ export function registerIngest(program: Command): void {
     });
     clearInterval(timer);
     await endpoint?.close();
+  });
+}
+
+/** The CA and CRL, from files or URLs, with fetched copies cached in the state directory unless configured elsewhere. */
+function openSignatureChecker(config: IngestConfig, stateDir: string, log: ReturnType<typeof stderrLogger>): Promise<SignatureChecker> {
+  return SignatureChecker.open({
+    ca: config.caCert!,
+    caCache: config.caCertCache ?? join(stateDir, 'fedmsg-ca.crt'),
+    caCacheExpirySeconds: config.caCertCacheExpirySeconds,
+    ...(config.crl ? { crl: config.crl, crlCache: config.crlCache ?? join(stateDir, 'fedmsg-crl.pem') } : {}),
+    crlCacheExpirySeconds: config.crlCacheExpirySeconds,
+    crlStale: config.crlStale,
+    routingPolicy: config.routingPolicy,
+    routingNitpicky: config.routingNitpicky,
+    log,
   });
 }

@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 // The `taskotron` command (its subcommands: program.ts).
+// First: heap settings must be in place before any other module allocates.
+import './heap.js';
 import { ConfigError } from '../config/load.js';
 import { formatDiagnostic } from '../formula/diagnostic.js';
 import { buildProgram } from './program.js';

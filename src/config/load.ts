@@ -78,7 +78,7 @@ export interface LoadedConfig {
 
 // ---- the schema's leaves and their environment variables -----------------------------------------
 
-export type LeafKind = 'string' | 'boolean' | 'number' | 'list' | 'size' | 'string-or-false';
+export type LeafKind = 'string' | 'boolean' | 'number' | 'list' | 'size' | 'string-or-false' | 'json';
 
 export interface Leaf {
   path: readonly string[];
@@ -151,6 +151,8 @@ function leafKind(schema: AnySchema, meta: Record<string, unknown>): LeafKind {
   if (schema instanceof z.ZodBoolean) return 'boolean';
   if (schema instanceof z.ZodNumber) return 'number';
   if (schema instanceof z.ZodArray) return 'list';
+  // A mapping (routing_policy) in one variable: JSON is the least surprising spelling.
+  if (schema instanceof z.ZodRecord) return 'json';
   if (schema instanceof z.ZodUnion) {
     const options = schema.options as readonly AnySchema[];
     if (options.some((o) => o instanceof z.ZodLiteral)) return 'string-or-false';
@@ -204,10 +206,19 @@ function parseEnvValue(leaf: Leaf, raw: string): { value: unknown } | { error: s
       return { value: /^(false|off|no|none)$/i.test(raw) ? false : raw };
     case 'string':
       return { value: raw };
+    case 'json':
+      try {
+        return { value: JSON.parse(raw) as unknown };
+      } catch (error) {
+        return { error: `expected JSON, e.g. {"topic": ["cert.name"]}: ${(error as Error).message}` };
+      }
   }
 }
 
 // ---- loading ------------------------------------------------------------------------------------
+
+/** Relative file paths are resolved; a URL (fedmsg's ca_cert / crl may be one) is left as it is. */
+const isRelativePath = (value: string) => !isAbsolute(value) && !/^[a-z][a-z0-9+.-]*:\/\//i.test(value);
 
 function getAt(data: unknown, path: readonly string[]): unknown {
   let at = data;
@@ -307,7 +318,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
     const dotted = leaf.path.join('.');
     // Relative paths in a file are relative to that file, so a config and its rules can move together.
     const fromFile = getAt(data, leaf.path);
-    if (leaf.isPath && typeof fromFile === 'string' && !isAbsolute(fromFile)) setAt(data, leaf.path, resolve(base, fromFile));
+    if (leaf.isPath && typeof fromFile === 'string' && isRelativePath(fromFile)) setAt(data, leaf.path, resolve(base, fromFile));
 
     const set = leaf.env.filter((name) => env[name] !== undefined && env[name] !== '');
     const name = set[0];
@@ -321,7 +332,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
       errors.push({ severity: 'error', file: `env ${name}`, line: 0, column: 0, path: dotted, message: parsed.error });
       continue;
     }
-    const value = leaf.isPath && typeof parsed.value === 'string' && !isAbsolute(parsed.value) ? resolve(cwd, parsed.value) : parsed.value;
+    const value = leaf.isPath && typeof parsed.value === 'string' && isRelativePath(parsed.value) ? resolve(cwd, parsed.value) : parsed.value;
     if (setAt(data, leaf.path, value)) sources.set(dotted, { kind: 'env', name });
   }
 
@@ -330,7 +341,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   for (const override of options.overrides ?? []) {
     const leaf = configLeaves().find((l) => l.path.join('.') === override.path);
     if (!leaf) throw new Error(`no setting ${override.path} for ${override.option}`);
-    const value = leaf.isPath && typeof override.value === 'string' && !isAbsolute(override.value) ? resolve(cwd, override.value) : override.value;
+    const value = leaf.isPath && typeof override.value === 'string' && isRelativePath(override.value) ? resolve(cwd, override.value) : override.value;
     if (setAt(data, leaf.path, value)) sources.set(override.path, { kind: 'option', name: override.option });
   }
 

@@ -136,10 +136,29 @@ export const FedmsgSourceSchema = optionalSection(
     endpoints: strings('fedmsg publishers to connect to, e.g. tcp://hub.fedoraproject.org:9940').default([]),
     bind: strings('endpoints to bind for publishers that connect, e.g. tcp://127.0.0.1:9941').default([]),
     topics: z.array(z.string()).default(['']).meta({ description: 'topic prefixes to subscribe to; [""] is everything' }),
-    max_message_bytes: positive('larger messages are dropped and counted').default(4 * 1024 * 1024),
+    // Real fedmsg messages are a few KB (the corpus's largest is 7.7 KB, signed envelopes add ~3 KB):
+    // 1 MiB leaves a hundredfold margin and, times the high-water mark, bounds what a flood can queue.
+    max_message_bytes: positive(
+      'larger messages are refused: a frame over it is refused by ZeroMQ before it is read (ZMQ_MAXMSGSIZE; the connection is dropped and counted), two frames over it together are dropped and counted as oversize',
+    ).default(1024 * 1024),
+    receive_high_water_mark: positive('messages queued per publisher connection before ingest stops reading from it (ZMQ_RCVHWM); 0 (unbounded) is refused').default(100),
     validate_signatures: flag("drop messages whose X.509 signature does not verify (fedmsg's validate_signatures)").default(false),
-    ca_cert: path('CA certificate(s), PEM, for validate_signatures').optional(),
-    crl: path('certificate revocation list, PEM or DER').optional(),
+    // fedmsg's ca_cert_location / crl_location and their caches: a file, or a URL fetched and kept current (src/bus/crl.ts).
+    ca_cert: path('CA certificate(s), PEM, for validate_signatures: a file or an https:// URL (fedmsg ca_cert_location)').optional(),
+    ca_cert_cache: path('where a CA fetched from a URL is kept (default: <state_dir>/fedmsg-ca.crt)').optional(),
+    ca_cert_cache_expiry: duration('how often a CA from a URL is fetched again; 0s: never (fedmsg ca_cert_cache_expiry)', true).default('0s'),
+    crl: path('certificate revocation list, PEM or DER: a file or an http(s):// URL such as https://fedoraproject.org/fedmsg/crl.pem (fedmsg crl_location)').optional(),
+    crl_cache: path('where a CRL fetched from a URL is kept (default: <state_dir>/fedmsg-crl.pem)').optional(),
+    crl_cache_expiry: duration('how often the CRL is fetched again, besides ahead of its nextUpdate; 0s: only then (fedmsg crl_cache_expiry)', true).default('1h'),
+    crl_stale: z
+      .enum(['refuse', 'warn'])
+      .default('refuse')
+      .meta({ description: 'a CRL past its nextUpdate (or none loaded yet): refuse the messages it would vouch for, as fedmsg does, or warn and accept them' }),
+    routing_policy: z
+      .record(z.string().min(1), z.array(z.string().min(1)))
+      .default({})
+      .meta({ description: "topic -> certificate common names allowed to send it; a listed topic from anyone else is refused (fedmsg routing_policy)" }),
+    routing_nitpicky: flag('also refuse topics routing_policy does not list (fedmsg routing_nitpicky)').default(false),
   },
   'fedmsg (ZeroMQ SUB sockets)',
 );
@@ -153,6 +172,7 @@ export const AmqpSourceSchema = optionalSection(
     // 0 would mean unbounded in AMQP: exactly the memory bound this setting exists for.
     prefetch: positive('unacknowledged messages in flight (back-pressure while Temporal is unreachable)').default(25),
     frame_max: z.number().int().min(4096).default(131_072).meta({ description: 'largest AMQP frame negotiated and accepted, bytes' }),
+    max_message_bytes: positive('larger bodies are rejected (no requeue) and counted as oversize without being parsed').default(1024 * 1024),
     tls: tlsFiles('the AMQP broker'),
   },
   'fedora-messaging (AMQP 0-9-1)',
@@ -277,6 +297,11 @@ export const TaskotronConfigSchema = z
     const fedmsg = config.ingest.sources.fedmsg;
     if (fedmsg?.validate_signatures && !fedmsg.ca_cert) {
       ctx.addIssue({ code: 'custom', path: ['ingest', 'sources', 'fedmsg', 'validate_signatures'], message: 'validate_signatures needs ca_cert: without a CA any self-signed certificate would pass' });
+    }
+    // A CRL is signed by the CA, so plain HTTP can only withhold it (and staleness covers that); a CA
+    // fetched over plain HTTP could be anyone's.
+    if (fedmsg?.ca_cert && /^http:\/\//i.test(fedmsg.ca_cert) && !/^http:\/\/(127\.[0-9.]+|localhost|\[::1\])(:[0-9]+)?\//i.test(fedmsg.ca_cert)) {
+      ctx.addIssue({ code: 'custom', path: ['ingest', 'sources', 'fedmsg', 'ca_cert'], message: 'a CA fetched over plain http:// could be anyone\'s: use https:// or a file' });
     }
     const bus = config.results_bus.fedmsg;
     if (bus && Boolean(bus.bind) === Boolean(bus.connect)) {

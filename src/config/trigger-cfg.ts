@@ -69,6 +69,11 @@ const num = (v: string) => {
   return typeof n === 'number' ? n : { error: n };
 };
 
+const seconds = (v: string) => {
+  const n = wholeNumber(v);
+  return typeof n === 'number' ? `${n}s` : { error: n };
+};
+
 const KEYS: KeySpec[] = [
   { ini: 'trigger.valid_arches', path: ['ingest', 'arches'], convert: list },
   { ini: 'trigger.rules_template', path: ['ingest', 'rules'], convert: (v) => v },
@@ -76,10 +81,7 @@ const KEYS: KeySpec[] = [
   {
     ini: 'trigger.fuse_delay',
     path: ['ingest', 'fuse_delay'],
-    convert: (v) => {
-      const n = wholeNumber(v);
-      return typeof n === 'number' ? `${n}s` : { error: n };
-    },
+    convert: seconds,
   },
   { ini: 'trigger.git_cache_dir', path: ['ingest', 'git_cache_dir'], convert: (v) => v },
   { ini: 'trigger.deployment_type', path: ['ingest', 'environments'], convert: list },
@@ -90,9 +92,17 @@ const KEYS: KeySpec[] = [
   { ini: 'fedmsg.bind', path: ['ingest', 'sources', 'fedmsg', 'bind'], convert: list },
   { ini: 'fedmsg.topics', path: ['ingest', 'sources', 'fedmsg', 'topics'], convert: (v) => (v.trim() === '' ? [''] : list(v)) },
   { ini: 'fedmsg.max_message_bytes', path: ['ingest', 'sources', 'fedmsg', 'max_message_bytes'], convert: num },
+  { ini: 'fedmsg.receive_high_water_mark', path: ['ingest', 'sources', 'fedmsg', 'receive_high_water_mark'], convert: num },
   { ini: 'fedmsg.validate_signatures', path: ['ingest', 'sources', 'fedmsg', 'validate_signatures'], convert: bool },
   { ini: 'fedmsg.ca_cert_location', path: ['ingest', 'sources', 'fedmsg', 'ca_cert'], convert: (v) => v },
   { ini: 'fedmsg.crl_location', path: ['ingest', 'sources', 'fedmsg', 'crl'], convert: (v) => v },
+  // fedmsg gives the cache expiries in seconds.
+  { ini: 'fedmsg.ca_cert_cache', path: ['ingest', 'sources', 'fedmsg', 'ca_cert_cache'], convert: (v) => v },
+  { ini: 'fedmsg.ca_cert_cache_expiry', path: ['ingest', 'sources', 'fedmsg', 'ca_cert_cache_expiry'], convert: seconds },
+  { ini: 'fedmsg.crl_cache', path: ['ingest', 'sources', 'fedmsg', 'crl_cache'], convert: (v) => v },
+  { ini: 'fedmsg.crl_cache_expiry', path: ['ingest', 'sources', 'fedmsg', 'crl_cache_expiry'], convert: seconds },
+  { ini: 'fedmsg.crl_stale', path: ['ingest', 'sources', 'fedmsg', 'crl_stale'], convert: (v) => v },
+  { ini: 'fedmsg.routing_nitpicky', path: ['ingest', 'sources', 'fedmsg', 'routing_nitpicky'], convert: bool },
   { ini: 'ingest.state_dir', path: ['ingest', 'state_dir'], convert: (v) => v },
   { ini: 'ingest.task_repo', path: ['ingest', 'task_repo'], convert: (v) => v },
   { ini: 'ingest.task_ref', path: ['ingest', 'task_ref'], convert: (v) => v },
@@ -108,6 +118,7 @@ const KEYS: KeySpec[] = [
   { ini: 'amqp.bindings', path: ['ingest', 'sources', 'amqp', 'bindings'], convert: list },
   { ini: 'amqp.prefetch', path: ['ingest', 'sources', 'amqp', 'prefetch'], convert: num },
   { ini: 'amqp.frame_max', path: ['ingest', 'sources', 'amqp', 'frame_max'], convert: num },
+  { ini: 'amqp.max_message_bytes', path: ['ingest', 'sources', 'amqp', 'max_message_bytes'], convert: num },
   { ini: 'amqp.tls_ca', path: ['ingest', 'sources', 'amqp', 'tls', 'ca'], convert: (v) => v },
   { ini: 'amqp.tls_cert', path: ['ingest', 'sources', 'amqp', 'tls', 'cert'], convert: (v) => v },
   { ini: 'amqp.tls_key', path: ['ingest', 'sources', 'amqp', 'tls', 'key'], convert: (v) => v },

@@ -82,10 +82,15 @@ function isNodeLike(value: unknown): value is Node {
  * The position-keeping parse every YAML input of the project goes through (formulas, taskotron.yaml):
  * the document, its source map, and YAML's own errors and warnings as diagnostics with file:line:column.
  */
-export function parseLocatedYaml(text: string, file: string): { doc: Document; map: SourceMap; errors: Diagnostic[]; warnings: Diagnostic[] } {
+export function parseLocatedYaml(
+  text: string,
+  file: string,
+  options: { version?: '1.1' | '1.2' } = {},
+): { doc: Document; map: SourceMap; errors: Diagnostic[]; warnings: Diagnostic[] } {
   const lines = new LineCounter();
   // logLevel 'error': YAML warnings become diagnostics, not process warnings on stderr.
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, logLevel: 'error' });
+  // version '1.1': trigger rules, which PyYAML read (yes/no are booleans there).
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, logLevel: 'error', ...options });
   const map = new SourceMap(doc, lines);
   const diagnostic = (severity: Diagnostic['severity'], e: { pos: [number, number]; message: string }): Diagnostic => ({
     severity,

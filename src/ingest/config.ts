@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import type { Diagnostic } from '../formula/diagnostic.js';
 import { loadConfig, readConfig, type LoadConfigOptions, type ResolvedConfig } from '../config/load.js';
 import { configDurationSeconds } from '../config/schema.js';
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../bus/envelope.js';
+import { DEFAULT_RECEIVE_HIGH_WATER_MARK } from '../bus/fedmsg.js';
 
 export interface IngestConfig {
   /** Arches a task runs on when its rule names none (trigger.cfg `valid_arches`). */
@@ -22,10 +24,24 @@ export interface IngestConfig {
   connect: string[];
   bind: string[];
   topics: string[];
+  /** Larger fedmsg messages are refused (frames by ZeroMQ, two-frame totals by intake). */
   maxMessageBytes: number;
+  /** fedmsg messages queued per publisher connection before ingest stops reading it (ZMQ_RCVHWM). */
+  receiveHighWaterMark: number;
   validateSignatures: boolean;
+  /** A file or a URL (fedmsg's ca_cert_location). */
   caCert?: string;
+  caCertCache?: string;
+  /** 0: a CA fetched from a URL is never fetched again. */
+  caCertCacheExpirySeconds: number;
+  /** A file or a URL (fedmsg's crl_location). */
   crl?: string;
+  crlCache?: string;
+  crlCacheExpirySeconds: number;
+  crlStale: 'refuse' | 'warn';
+  /** Topic → certificate common names allowed to send it (fedmsg's routing_policy). */
+  routingPolicy: Record<string, string[]>;
+  routingNitpicky: boolean;
   stateDir?: string;
   /** Where a task named in the rules lives: `${task}` is replaced by its name. */
   taskRepo: string;
@@ -61,6 +77,8 @@ export interface AmqpSettings {
   prefetch: number;
   /** Largest AMQP frame negotiated and accepted, bytes. */
   frameMax: number;
+  /** Larger bodies are rejected without requeue, never parsed. */
+  maxMessageBytes: number;
   tls: { ca?: string; cert?: string; key?: string };
 }
 
@@ -75,8 +93,14 @@ export function ingestConfig(config: ResolvedConfig): IngestConfig {
     connect: [...(fedmsg?.endpoints ?? [])],
     bind: [...(fedmsg?.bind ?? [])],
     topics: [...(fedmsg?.topics ?? [''])],
-    maxMessageBytes: fedmsg?.max_message_bytes ?? 4 * 1024 * 1024,
+    maxMessageBytes: fedmsg?.max_message_bytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+    receiveHighWaterMark: fedmsg?.receive_high_water_mark ?? DEFAULT_RECEIVE_HIGH_WATER_MARK,
     validateSignatures: fedmsg?.validate_signatures ?? false,
+    caCertCacheExpirySeconds: configDurationSeconds(fedmsg?.ca_cert_cache_expiry ?? '0s', true)!,
+    crlCacheExpirySeconds: configDurationSeconds(fedmsg?.crl_cache_expiry ?? '1h', true)!,
+    crlStale: fedmsg?.crl_stale ?? 'refuse',
+    routingPolicy: Object.fromEntries(Object.entries(fedmsg?.routing_policy ?? {}).map(([topic, names]) => [topic, [...names]])),
+    routingNitpicky: fedmsg?.routing_nitpicky ?? false,
     taskRepo: ingest.task_repo,
     taskRef: ingest.task_ref,
     triggerQueue: ingest.trigger_queue,
@@ -94,6 +118,7 @@ export function ingestConfig(config: ResolvedConfig): IngestConfig {
       bindings: [...(ingest.sources.amqp?.bindings ?? ['#'])],
       prefetch: ingest.sources.amqp?.prefetch ?? 25,
       frameMax: ingest.sources.amqp?.frame_max ?? 131_072,
+      maxMessageBytes: ingest.sources.amqp?.max_message_bytes ?? DEFAULT_MAX_MESSAGE_BYTES,
       tls: {
         ...(ingest.sources.amqp?.tls?.ca ? { ca: ingest.sources.amqp.tls.ca } : {}),
         ...(ingest.sources.amqp?.tls?.cert ? { cert: ingest.sources.amqp.tls.cert } : {}),
@@ -108,6 +133,8 @@ export function ingestConfig(config: ResolvedConfig): IngestConfig {
   if (ingest.rawhide_release) out.rawhideRelease = ingest.rawhide_release;
   if (fedmsg?.ca_cert) out.caCert = fedmsg.ca_cert;
   if (fedmsg?.crl) out.crl = fedmsg.crl;
+  if (fedmsg?.ca_cert_cache) out.caCertCache = fedmsg.ca_cert_cache;
+  if (fedmsg?.crl_cache) out.crlCache = fedmsg.crl_cache;
   if (ingest.state_dir) out.stateDir = ingest.state_dir;
   return out;
 }

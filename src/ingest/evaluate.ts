@@ -3,13 +3,32 @@
 // a list-valued field matches when any element does. The same code answers `rules explain`: pass a
 // `why` array and each decision leaves a sentence in it; the hot path passes none and builds none.
 import { renderRuleTemplate } from './rule-template.js';
-import { compileRuleRegex, type Condition, type Matcher, type RuleSet, type RuleValue, type TriggerRule } from './rules.js';
+import { compileRuleRegex, type Condition, type Matcher, type RuleAction, type RuleSet, type RuleValue, type TriggerRule } from './rules.js';
 
 export type Data = Readonly<Record<string, unknown>>;
 
+/** Lists with no `${…}` in them, resolved once: `$in: [a, b, c]` is the same list for every message. */
+const constantLists = new WeakMap<RuleValue, unknown[] | null>();
+
+function isConstant(value: RuleValue): boolean {
+  if ('literal' in value) return true;
+  if ('list' in value) return value.list.every(isConstant);
+  return false;
+}
+
 function resolve(value: RuleValue, data: Data): unknown {
   if ('literal' in value) return value.literal;
-  if ('list' in value) return value.list.map((item) => resolve(item, data));
+  if ('list' in value) {
+    let constant = constantLists.get(value);
+    if (constant === undefined) {
+      constant = isConstant(value) ? value.list.map((item) => resolve(item, data)) : null;
+      constantLists.set(value, constant);
+    }
+    if (constant) return constant;
+    const out = new Array<unknown>(value.list.length);
+    for (let i = 0; i < value.list.length; i++) out[i] = resolve(value.list[i]!, data);
+    return out;
+  }
   return renderRuleTemplate(value.template, data);
 }
 
@@ -22,17 +41,34 @@ function show(value: unknown): string {
   return typeof value === 'string' ? `'${value}'` : JSON.stringify(value);
 }
 
+// The matchers below run for every message against every candidate rule: plain loops, no callbacks,
+// so deciding allocates nothing beyond what a rule's own templates render.
 function equal(a: unknown, b: unknown): boolean {
   if (a === b) return true;
-  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => equal(x, b[i]));
-  return false;
+  if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!equal(a[i], b[i])) return false;
+  return true;
 }
 
 /** Field value vs one expected value: a list field matches when it equals or contains it. */
 function fieldEquals(field: unknown, expected: unknown): boolean {
   if (field === undefined) return expected === null;
   if (equal(field, expected)) return true;
-  return Array.isArray(field) && field.some((item) => equal(item, expected));
+  if (!Array.isArray(field)) return false;
+  for (const item of field) if (equal(item, expected)) return true;
+  return false;
+}
+
+function someFieldEquals(field: unknown, list: readonly unknown[]): boolean {
+  for (const expected of list) if (fieldEquals(field, expected)) return true;
+  return false;
+}
+
+function regexMatchesField(regex: RegExp, field: unknown): boolean {
+  if (typeof field === 'string') return regex.test(field);
+  if (!Array.isArray(field)) return false;
+  for (const v of field) if (typeof v === 'string' && regex.test(v)) return true;
+  return false;
 }
 
 const regexCache = new Map<string, RegExp | Error>();
@@ -68,7 +104,7 @@ export function matches(matcher: Matcher, field: unknown, data: Data, why?: stri
         why?.push(`$${matcher.op} ${show(list)} is not a list`);
         return false;
       }
-      const found = list.some((expected) => fieldEquals(field, expected));
+      const found = someFieldEquals(field, list);
       why?.push(`${show(field)} is ${found ? '' : 'not '}in ${show(list)}`);
       return matcher.op === 'in' ? found : !found;
     }
@@ -79,8 +115,7 @@ export function matches(matcher: Matcher, field: unknown, data: Data, why?: stri
         why?.push(`$regex ${source} is invalid: ${regex.message}`);
         return false;
       }
-      const values = Array.isArray(field) ? field : [field];
-      const ok = values.some((v) => typeof v === 'string' && regex.test(v));
+      const ok = regexMatchesField(regex, field);
       why?.push(`${show(field)} ${ok ? 'matches' : 'does not match'} ${source}`);
       return ok;
     }
@@ -103,11 +138,22 @@ export function matches(matcher: Matcher, field: unknown, data: Data, why?: stri
     case 'or':
     case 'nor': {
       const inner: string[] | undefined = why ? [] : undefined;
-      const any = matcher.items.some((item) => matches(item, field, data, inner));
+      let any = false;
+      for (const item of matcher.items) {
+        if (matches(item, field, data, inner)) {
+          any = true;
+          break;
+        }
+      }
       why?.push(`${matcher.op === 'nor' ? 'none' : 'one'} of (${inner?.join(' | ')})${any === (matcher.op === 'or') ? '' : ' fails'}`);
       return matcher.op === 'or' ? any : !any;
     }
   }
+}
+
+function branchHolds(branch: readonly Condition[], data: Data, why?: string[]): boolean {
+  for (const condition of branch) if (!conditionHolds(condition, data, why)) return false;
+  return true;
 }
 
 function conditionHolds(condition: Condition, data: Data, why?: string[]): boolean {
@@ -117,12 +163,24 @@ function conditionHolds(condition: Condition, data: Data, why?: string[]): boole
     why?.push(`${condition.field}: ${inner?.join('; ')}`);
     return ok;
   }
-  const branchHolds = (branch: Condition[], into?: string[]) => branch.every((c) => conditionHolds(c, data, into));
   const inner: string[] | undefined = why ? [] : undefined;
   let ok: boolean;
-  if (condition.op === 'and') ok = condition.branches.every((b) => branchHolds(b, inner));
-  else {
-    const any = condition.branches.some((b) => branchHolds(b, inner));
+  if (condition.op === 'and') {
+    ok = true;
+    for (const branch of condition.branches) {
+      if (!branchHolds(branch, data, inner)) {
+        ok = false;
+        break;
+      }
+    }
+  } else {
+    let any = false;
+    for (const branch of condition.branches) {
+      if (branchHolds(branch, data, inner)) {
+        any = true;
+        break;
+      }
+    }
     ok = condition.op === 'or' ? any : !any;
   }
   why?.push(`$${condition.op}(${inner?.join(', ')})`);
@@ -175,17 +233,50 @@ export interface Plan {
   discover: PlannedDiscover[];
 }
 
-function archList(arches: string[] | undefined, validArches: readonly string[]): string[] {
-  const list = arches ?? [...validArches];
-  return list.includes('noarch') ? ['noarch'] : [...new Set(list)];
+const archLists = new WeakMap<RuleAction, { validArches: readonly string[]; list: readonly string[] }>();
+
+/** An action's arches (the valid ones when it names none), worked out once per action. */
+function archList(action: RuleAction, validArches: readonly string[]): readonly string[] {
+  const cached = archLists.get(action);
+  if (cached && cached.validArches === validArches) return cached.list;
+  const list = action.arches ?? [...validArches];
+  const result = Object.freeze(list.includes('noarch') ? ['noarch'] : [...new Set(list)]);
+  archLists.set(action, { validArches, list: result });
+  return result;
 }
 
-/** The literal `message_type` a rule requires, when it requires exactly one. */
-function requiredMessageType(rule: TriggerRule): string | undefined {
-  for (const condition of rule.when) {
-    if ('field' in condition && condition.field === 'message_type' && condition.matcher.op === 'eq' && 'literal' in condition.matcher.value) {
-      const value = condition.matcher.value.literal;
-      if (typeof value === 'string') return value;
+/** The `message_type` values a matcher can accept, when it names them as literals (`eq`, `$in`). */
+function literalTypes(matcher: Matcher): Set<string> | undefined {
+  if (matcher.op === 'eq' && 'literal' in matcher.value) {
+    return typeof matcher.value.literal === 'string' ? new Set([matcher.value.literal]) : undefined;
+  }
+  if (matcher.op === 'in' && 'list' in matcher.values && matcher.values.list.every((v) => 'literal' in v)) {
+    // message_type is always a string, and a string equals only a string.
+    return new Set(matcher.values.list.flatMap((v) => ('literal' in v && typeof v.literal === 'string' ? [v.literal] : [])));
+  }
+  return undefined;
+}
+
+/**
+ * The message types a conjunction of conditions can match at all, or undefined when it does not
+ * narrow them: `message_type: X`, `message_type: {$in: [X, Y]}`, and `$or` whose every branch
+ * narrows (the compose rules' `$or: [{message_type: CloudCompose}, {message_type: AtomicCompose}]`).
+ */
+function requiredMessageTypes(conditions: readonly Condition[]): Set<string> | undefined {
+  for (const condition of conditions) {
+    if ('field' in condition) {
+      if (condition.field !== 'message_type') continue;
+      const types = literalTypes(condition.matcher);
+      if (types) return types;
+      continue;
+    }
+    if (condition.op !== 'or' && condition.op !== 'and') continue;
+    const perBranch = condition.branches.map(requiredMessageTypes);
+    if (condition.op === 'and') {
+      const narrowing = perBranch.find((types) => types !== undefined);
+      if (narrowing) return narrowing;
+    } else if (perBranch.length > 0 && perBranch.every((types) => types !== undefined)) {
+      return new Set(perBranch.flatMap((types) => [...types!]));
     }
   }
   return undefined;
@@ -195,7 +286,8 @@ const candidatesByRuleSet = new WeakMap<RuleSet, Map<string, TriggerRule[]>>();
 
 /**
  * The rules that can match a message of this type, in file order: nearly every real rule starts
- * with `message_type: X`, so a message meets a handful of rules instead of all fifty.
+ * with `message_type: X` (or an `$in`/`$or` of types), so a message meets a handful of rules
+ * instead of all fifty.
  */
 export function candidateRules(ruleSet: RuleSet, messageType: unknown): readonly TriggerRule[] {
   if (typeof messageType !== 'string') return ruleSet.rules;
@@ -207,12 +299,18 @@ export function candidateRules(ruleSet: RuleSet, messageType: unknown): readonly
   let list = byType.get(messageType);
   if (!list) {
     list = ruleSet.rules.filter((rule) => {
-      const required = requiredMessageType(rule);
-      return required === undefined || required === messageType;
+      const required = requiredMessageTypes(rule.when);
+      return required === undefined || required.has(messageType);
     });
     byType.set(messageType, list);
   }
   return list;
+}
+
+/** Whether the task is already planned on the arch: a scan, as a plan holds a handful of jobs. */
+function planned(tasks: readonly PlannedTask[], task: string, arch: string): boolean {
+  for (const t of tasks) if (t.task === task && t.arch === arch) return true;
+  return false;
 }
 
 /**
@@ -221,7 +319,6 @@ export function candidateRules(ruleSet: RuleSet, messageType: unknown): readonly
  */
 export function planJobs(ruleSet: RuleSet, data: Data, options: { validArches: readonly string[]; explain?: boolean }): Plan {
   const plan: Plan = { rules: [], tasks: [], discover: [] };
-  let seen: Set<string> | undefined;
   // Explaining reports on every rule; deciding only needs the rules this message type can match.
   const rules = options.explain ? ruleSet.rules : candidateRules(ruleSet, data.message_type);
   for (const rule of rules) {
@@ -236,16 +333,12 @@ export function planJobs(ruleSet: RuleSet, data: Data, options: { validArches: r
     }
     if (!matched) continue;
     for (const action of rule.do) {
-      const arches = archList(action.arches, options.validArches);
+      const arches = archList(action, options.validArches);
       if (action.kind === 'tasks') {
         for (const value of action.tasks) {
           const task = String(resolve(value, data));
           for (const arch of arches) {
-            const key = `${task}\u0000${arch}`;
-            seen ??= new Set();
-            if (seen.has(key)) continue;
-            seen.add(key);
-            plan.tasks.push({ task, arch, rule: rule.index });
+            if (!planned(plan.tasks, task, arch)) plan.tasks.push({ task, arch, rule: rule.index });
           }
         }
       } else {
@@ -257,7 +350,7 @@ export function planJobs(ruleSet: RuleSet, data: Data, options: { validArches: r
           ...(branch ? { branch } : {}),
           ...(fallbackBranch ? { fallbackBranch } : {}),
           recursive: action.recursive,
-          arches,
+          arches: [...arches],
           matchHostArch: action.matchHostArch,
           rule: rule.index,
         });

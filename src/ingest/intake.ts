@@ -54,7 +54,7 @@ export class Intake {
   /** From the two ZeroMQ frames. */
   fromFrames(frames: readonly Buffer[]): Verdict {
     const decoded = decodeFrames(frames, this.options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES);
-    return this.fromInbound({ transport: 'fedmsg', decoded, ...(frames.length === 2 ? { signedText: frames[1]! } : {}) });
+    return this.fromInbound(frames.length === 2 ? { transport: 'fedmsg', decoded, signedText: frames[1]! } : { transport: 'fedmsg', decoded });
   }
 
   /**
@@ -105,6 +105,10 @@ export class Intake {
       this.counters.add('ignored');
       return { kind: 'ignored', msgId: envelope.msg_id, why: outcome.ignored };
     }
+    // What rules match on becomes the job's input and lands in workflow history: a 1 MB package name
+    // that fits under the transport limit must not. Real values (NVRs, tags, repo paths) are < 300.
+    const long = longField(outcome.data);
+    if (long) return this.reject('field-too-long', `${envelope.msg_id}: ${long} is longer than ${MAX_FIELD_LENGTH} characters`);
     const started = this.options.ruleEvaluation ? performance.now() : 0;
     const plan = planJobs(this.options.rules(), outcome.data, { validArches: this.options.validArches });
     this.options.ruleEvaluation?.observe((performance.now() - started) / 1000);
@@ -130,4 +134,16 @@ export class Intake {
   forget(msgId: string): void {
     this.recent.forget(msgId);
   }
+}
+
+/** The longest trigger-data string a job may be started with (see decide). */
+export const MAX_FIELD_LENGTH = 1024;
+
+/** The first string field of the trigger data (or string in a list) over MAX_FIELD_LENGTH. */
+function longField(data: TriggerData): string | undefined {
+  for (const [key, value] of Object.entries(data)) {
+    if (typeof value === 'string' && value.length > MAX_FIELD_LENGTH) return key;
+    if (Array.isArray(value) && value.some((item) => typeof item === 'string' && item.length > MAX_FIELD_LENGTH)) return key;
+  }
+  return undefined;
 }

@@ -54,6 +54,24 @@ const obj = (value: unknown): Record<string, unknown> | undefined =>
   typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
 const ignored = (why: string): TriggerOutcome => ({ ignored: why });
 
+const NO_PACKAGES: readonly string[] = Object.freeze([]);
+const frozenCritpaths = new WeakMap<readonly string[], readonly string[]>();
+
+/**
+ * One frozen copy of the critical-path list shared by every build's data: the list has thousands
+ * of names, and copying it per message cost time and, for every message held until its start,
+ * memory. Frozen, so no consumer can change what the next message sees.
+ */
+function frozenCritpath(list: readonly string[] | undefined): readonly string[] {
+  if (!list || list.length === 0) return NO_PACKAGES;
+  let frozen = frozenCritpaths.get(list);
+  if (!frozen) {
+    frozen = Object.isFrozen(list) ? list : Object.freeze([...list]);
+    frozenCritpaths.set(list, frozen);
+  }
+  return frozen;
+}
+
 const KOJI_STATES = ['BUILDING', 'COMPLETE', 'DELETED', 'FAILED', 'CANCELED'];
 
 /** The dist-git branch a build's dist tag belongs to: `1.fc25` → `f25`, `1.el7` → `epel7`. */
@@ -87,22 +105,22 @@ const kojiBuild: JobTrigger = {
     const release = str(msg.release);
     if (!name || !version || !release) return ignored('build message without name, version and release');
     const container = isContainerBuild(msg);
-    return {
-      data: {
-        message_type: container ? 'KojiBuildDockerCompleted' : 'KojiBuildPackageCompleted',
-        item: `${name}-${version}-${release}`,
-        item_type: 'koji_build',
-        name,
-        version,
-        release,
-        ...(typeof msg.epoch === 'number' || typeof msg.epoch === 'string' ? { epoch: msg.epoch } : {}),
-        ...(typeof msg.build_id === 'number' ? { build_id: msg.build_id } : {}),
-        ...(str(msg.owner) ? { owner: msg.owner } : {}),
-        instance,
-        distgit_branch: distgitBranch(release, context.rawhideRelease),
-        critpath_pkgs: [...(context.critpathPkgs ?? [])],
-      },
+    // Assigned field by field, not spread: this runs for every Koji build on the bus.
+    const data: TriggerData = {
+      message_type: container ? 'KojiBuildDockerCompleted' : 'KojiBuildPackageCompleted',
+      item: `${name}-${version}-${release}`,
+      item_type: 'koji_build',
+      name,
+      version,
+      release,
     };
+    if (typeof msg.epoch === 'number' || typeof msg.epoch === 'string') data.epoch = msg.epoch;
+    if (typeof msg.build_id === 'number') data.build_id = msg.build_id;
+    if (str(msg.owner)) data.owner = msg.owner;
+    data.instance = instance;
+    data.distgit_branch = distgitBranch(release, context.rawhideRelease);
+    data.critpath_pkgs = frozenCritpath(context.critpathPkgs);
+    return { data };
   },
 };
 
@@ -249,9 +267,18 @@ export const JOB_TRIGGERS: readonly JobTrigger[] = [kojiBuild, kojiTag, distGit,
 
 const byTopic = new Map(JOB_TRIGGERS.map((trigger) => [trigger.topic, trigger]));
 
+// The bus carries a few hundred distinct topics: remembering each one's answer saves a regex per
+// message. Bounded, since topics are sender data.
+const triggerByFullTopic = new Map<string, JobTrigger | null>();
+
 export function jobTriggerFor(topic: string): JobTrigger | undefined {
+  const known = triggerByFullTopic.get(topic);
+  if (known !== undefined) return known ?? undefined;
   const suffix = topicSuffix(topic);
-  return suffix === undefined ? undefined : byTopic.get(suffix);
+  const trigger = suffix === undefined ? undefined : byTopic.get(suffix);
+  if (triggerByFullTopic.size >= 4096) triggerByFullTopic.clear();
+  triggerByFullTopic.set(topic, trigger ?? null);
+  return trigger;
 }
 
 /** The trigger data for an envelope, or why there is none. `undefined` means no JobTrigger handles the topic. */

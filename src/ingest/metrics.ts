@@ -2,6 +2,7 @@
 // service already counts (src/ingest/stats.ts Counters, the starter's queues), so the message path
 // pays nothing for them; only rule evaluation is timed per message.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { SignatureChecker } from '../bus/signature-checker.js';
 import type { IngestService } from './service.js';
 
 /** Made before the service (it times every rule evaluation), registered with the rest. */
@@ -70,6 +71,23 @@ export function registerIngestMetrics(registry: Registry, service: IngestService
       this.inc(snapshot().spooled ?? 0);
     },
   });
+  // Below intake: what a transport refused never becomes a message. A frame over max_message_bytes
+  // makes libzmq drop the connection it came on, so it shows here as a disconnect (and, for an
+  // endpoint ingest connects to, a protocol drop it re-dialled), not in messages_total.
+  new Counter({
+    name: 'taskotron_ingest_bus_connection_events_total',
+    help: 'Bus connection events by transport: connections, disconnects (a publisher left, or ZeroMQ dropped it for a frame over max_message_bytes), handshake_failures, protocol_drops (a connected endpoint dropped without a retry and re-dialled)',
+    labelNames: ['transport', 'event'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [name, count] of Object.entries(service.transportCounters())) {
+        const [transport, event] = name.split('.', 2) as [string, string | undefined];
+        if (event && event !== 'unacked') this.inc({ transport, event: event.replaceAll('-', '_').replace(/^connects$/, 'connections') }, count);
+      }
+    },
+  });
+  gauge(registry, 'taskotron_ingest_amqp_unacked', 'AMQP deliveries received and not yet settled (at most prefetch)', () => service.transportCounters()['amqp.unacked'] ?? 0);
   gauge(registry, 'taskotron_ingest_spool_depth', 'Matched messages waiting in the durable spool on disk', () => service.starter.spooled);
   gauge(registry, 'taskotron_ingest_pending_starts', 'Matched messages not yet started: in memory, in flight and spooled', () => service.starter.pending);
   gauge(registry, 'taskotron_ingest_temporal_available', '1 while Temporal accepts workflow starts, 0 while ingest holds messages', () => (service.starter.available ? 1 : 0));
@@ -87,4 +105,36 @@ function gauge(registry: Registry, name: string, help: string, read: () => numbe
       this.set(read());
     },
   });
+}
+
+/** validate_signatures: every verdict by reason, and how fetching the CA and CRL goes. */
+export function registerSignatureMetrics(registry: Registry, checker: SignatureChecker): void {
+  new Counter({
+    name: 'taskotron_ingest_signature_checks_total',
+    help: 'fedmsg signature verdicts: accepted (reason "" or crl-stale/crl-unavailable under crl_stale: warn) or refused (revoked, untrusted, crl-stale, routing-policy, …)',
+    labelNames: ['result', 'reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [name, count] of Object.entries(checker.counters())) {
+        const [prefix, result, ...reason] = name.split('.');
+        if (prefix === 'signature' && result) this.inc({ result, reason: reason.join('.') }, count);
+      }
+    },
+  });
+  new Counter({
+    name: 'taskotron_ingest_trust_fetches_total',
+    help: 'Loads of the CA and CRL: refreshed, refresh_failed (old copy kept, retried with backoff), outdated (a CRL already past nextUpdate), from_cache',
+    labelNames: ['file', 'result'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [name, count] of Object.entries(checker.counters())) {
+        const [file, result] = name.split('.');
+        if ((file === 'ca' || file === 'crl') && result) this.inc({ file, result: result.replace(/-/g, '_') }, count);
+      }
+    },
+  });
+  gauge(registry, 'taskotron_ingest_crl_next_update_timestamp_seconds', "Unix time of the loaded CRL's nextUpdate (0: none loaded)", () => checker.crlNextUpdate());
+  gauge(registry, 'taskotron_ingest_crl_stale', '1 while the configured CRL is past its nextUpdate or not loaded; crl_stale decides what that means', () => (checker.crlStale() ? 1 : 0));
 }

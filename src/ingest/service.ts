@@ -162,6 +162,9 @@ export class IngestService {
     });
     // Lazy: a server that is down now only delays starts; nothing is refused meanwhile.
     const connection = Connection.lazy(connectionOptions(options.temporal));
+    // ... but connect now, in the background, so the first matched message does not also pay for
+    // the connection (a failure here is only a start that will be retried).
+    connection.ensureConnected().catch(() => undefined);
     const client = new Client({ connection, namespace: options.temporal.namespace });
     const starter = new TriggerStarter({
       client,
@@ -201,7 +204,11 @@ export class IngestService {
           bind: config.bind,
           topics: config.topics,
           maxMessageBytes: config.maxMessageBytes,
-          hardMaxBytes: Math.max(config.maxMessageBytes * 4, 64 * 1024 * 1024),
+          // One limit for both layers: a frame over it is refused by ZeroMQ before it is allocated
+          // (costing its connection, counted as a disconnect); two frames over it together are counted
+          // as oversize by intake. Memory queued per connection: highWaterMark x the frames' size.
+          maxFrameBytes: config.maxMessageBytes,
+          highWaterMark: config.receiveHighWaterMark,
         }),
       );
     }
@@ -217,7 +224,7 @@ export class IngestService {
           prefetch: config.amqp.prefetch,
           frameMax: config.amqp.frameMax,
           tls: config.amqp.tls,
-          maxMessageBytes: config.maxMessageBytes,
+          maxMessageBytes: config.amqp.maxMessageBytes,
           log,
         }),
       );
@@ -428,8 +435,12 @@ export class IngestService {
 
   /** Messages counted per outcome, and the queues' state. */
   stats(): Record<string, number> {
-    const transport = Object.assign({}, ...this.sources.map((s) => s.counters())) as Record<string, number>;
-    return { ...this.intake.counters.snapshot(), ...transport, pending: this.starter.pending, volatile: this.starter.volatile, rules: this.rules.current.rules.length };
+    return { ...this.intake.counters.snapshot(), ...this.transportCounters(), pending: this.starter.pending, volatile: this.starter.volatile, rules: this.rules.current.rules.length };
+  }
+
+  /** What the transports count below intake (`fedmsg.disconnects`, `amqp.connects`, …), keyed `<transport>.<name>`. */
+  transportCounters(): Record<string, number> {
+    return Object.assign({}, ...this.sources.map((s) => s.counters())) as Record<string, number>;
   }
 
   async stop(): Promise<void> {

@@ -6,12 +6,16 @@
 import {
   ParentClosePolicy,
   WorkflowIdReusePolicy,
+  allHandlersFinished,
   condition,
+  continueAsNew,
   defineSignal,
+  patched,
   proxyActivities,
   setHandler,
   startChild,
   uuid4,
+  workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { DiscoverResult, IngestActivities } from '../activities/discover.js';
@@ -132,29 +136,140 @@ export async function triggerJobs(input: TriggerInput): Promise<TriggerResult> {
   return fanOut(input);
 }
 
+/** What a tag's debounce workflow returns: the jobs of its fire and the changes coalesced into it. */
+export type TagDebounceResult = TriggerResult & { tag: string; coalesced: string[] };
+
+/**
+ * What one run of a tag's debounce workflow hands the next when it continues-as-new: the changes not
+ * fired yet, so none is lost at the hand-over, and just enough memory to stay idempotent.
+ */
+export interface TagDebounceCarry {
+  /** The newest change not fired yet; the next run's window starts with it. */
+  latest?: TriggerInput;
+  /** msg_ids of the changes coalesced into `latest` (the newest 100). */
+  coalesced: string[];
+  /** msg_ids seen lately (the newest 100): a retried forward of one of them still counts once. */
+  seen: string[];
+  /** Workflow time (ms) of the newest change: the fuse keeps running across the hand-over. */
+  lastChangeAt?: number;
+  /** Hand over mid-window once a run's history is this long (default 2000, or sooner when Temporal suggests it). */
+  maxHistoryEvents?: number;
+}
+
+/** Running debounce workflows started before the hand-over keep their one-run loop (history recorded). */
+export const TAG_DEBOUNCE_HANDOVER_PATCH = 'tag-debounce-handover';
+const CARRIED_IDS = 100;
+const MAX_HISTORY_EVENTS = 2000;
+
 /**
  * One tag's debounce window: every KojiTagChanged message for the tag arrives as a signal; when no
  * new one came for `fuseDelaySeconds` (a Temporal timer, so it survives restarts of everything),
- * the newest message's jobs start. A message arriving meanwhile opens the next window.
+ * the newest message's jobs start. A run fires at most once: changes that arrived meanwhile go to
+ * the next run (continue-as-new) with the window they opened, so a busy tag's history stays one
+ * window long instead of growing until Temporal terminates it. A window that never goes quiet hands
+ * over too, once its history is long. With nothing waiting after its fire, the run completes; the
+ * next change starts a new one (signal-with-start).
  */
-export async function debounceKojiTag(tag: string): Promise<TriggerResult & { tag: string; coalesced: string[] }> {
+export async function debounceKojiTag(tag: string, carried?: TagDebounceCarry): Promise<TagDebounceResult> {
+  if (!patched(TAG_DEBOUNCE_HANDOVER_PATCH)) return debounceInOneRun(tag);
+  const window = new TagWindow(carried);
+  setHandler(tagChangedSignal, (input) => window.add(input));
+  await condition(() => window.latest !== undefined);
+  for (let seen = window.changes; ; seen = window.changes) {
+    const quietFor = window.quietRemainingMs();
+    // Quiet means: a whole fuse delay since the newest change.
+    if (quietFor <= 0 || !(await condition(() => window.changes !== seen, quietFor))) break;
+    if (historyTooLong(carried?.maxHistoryEvents)) return handOver(tag, window, carried?.maxHistoryEvents);
+  }
+  const { input, coalesced } = window.take();
+  const fired = await fanOut({ ...input, debounce: undefined });
+  // Changes that came during the fire open the next window, in the next run.
+  if (window.latest !== undefined) return handOver(tag, window, carried?.maxHistoryEvents);
+  await condition(allHandlersFinished);
+  return { ...fired, tag, coalesced };
+}
+
+function historyTooLong(limit = MAX_HISTORY_EVENTS): boolean {
+  const info = workflowInfo();
+  return info.continueAsNewSuggested || info.historyLength >= limit;
+}
+
+/** Continue-as-new with what is not fired yet. The carry is taken after every handler has run, as the SDK documents. */
+async function handOver(tag: string, window: TagWindow, maxHistoryEvents: number | undefined): Promise<never> {
+  // Signal handlers are synchronous today; waiting keeps the hand-over safe if one ever awaits.
+  await condition(allHandlersFinished);
+  return continueAsNew<typeof debounceKojiTag>(tag, window.carry(maxHistoryEvents));
+}
+
+/** The changes of one tag not fired yet: pure bookkeeping, so the workflow above reads as the story. */
+class TagWindow {
+  latest?: TriggerInput;
+  /** Counts accepted changes: a change resets the fuse even within the same workflow task. */
+  changes = 0;
+  private coalesced: string[];
+  private readonly seen: Set<string>;
+  private lastChangeAt: number;
+
+  constructor(carried?: TagDebounceCarry) {
+    this.latest = carried?.latest;
+    this.coalesced = [...(carried?.coalesced ?? [])];
+    this.seen = new Set(carried?.seen ?? []);
+    this.lastChangeAt = carried?.lastChangeAt ?? Date.now();
+  }
+
+  add(input: TriggerInput): void {
+    // A retried forward resends the same message: count it once.
+    if (this.seen.has(input.msgId)) return;
+    this.seen.add(input.msgId);
+    this.coalesced.push(input.msgId);
+    // Forwards may overtake each other: the newest message by its own clock wins.
+    if (!this.latest || (input.timestamp ?? 0) >= (this.latest.timestamp ?? 0)) this.latest = input;
+    // Workflow time: the same on replay.
+    this.lastChangeAt = Date.now();
+    this.changes += 1;
+  }
+
+  quietRemainingMs(): number {
+    return this.lastChangeAt + (this.latest!.debounce?.fuseDelaySeconds ?? 900) * 1000 - Date.now();
+  }
+
+  /** The change to fire and those coalesced into it; what arrives from now on opens the next window. */
+  take(): { input: TriggerInput; coalesced: string[] } {
+    const taken = { input: this.latest!, coalesced: this.coalesced };
+    this.latest = undefined;
+    this.coalesced = [];
+    return taken;
+  }
+
+  carry(maxHistoryEvents: number | undefined): TagDebounceCarry {
+    return {
+      ...(this.latest ? { latest: this.latest, lastChangeAt: this.lastChangeAt } : {}),
+      coalesced: this.coalesced.slice(-CARRIED_IDS),
+      seen: [...this.seen].slice(-CARRIED_IDS),
+      ...(maxHistoryEvents !== undefined ? { maxHistoryEvents } : {}),
+    };
+  }
+}
+
+/**
+ * Before the hand-over (recorded in test/histories/tag-debounce-before-handover.json): one run
+ * fired again and again while changes kept coming. Kept unchanged for the workflows still running it.
+ */
+async function debounceInOneRun(tag: string): Promise<TagDebounceResult> {
   let latest: TriggerInput | undefined;
   let pending = false;
   const seen = new Set<string>();
   const coalesced: string[] = [];
   setHandler(tagChangedSignal, (input) => {
-    // A retried forward resends the same message: count it once.
     if (seen.has(input.msgId)) return;
     seen.add(input.msgId);
     coalesced.push(input.msgId);
-    // Forwards may overtake each other: the newest message by its own clock wins.
     if (!latest || (input.timestamp ?? 0) >= (latest.timestamp ?? 0)) latest = input;
     pending = true;
   });
   const result: TriggerResult = { jobs: [], discovered: [] };
   for (;;) {
     await condition(() => pending);
-    // Quiet means: a whole fuse delay without a new message.
     do pending = false;
     while (await condition(() => pending, `${latest!.debounce?.fuseDelaySeconds ?? 900} seconds`));
     const fired = await fanOut({ ...latest!, debounce: undefined });

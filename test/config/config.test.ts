@@ -253,6 +253,7 @@ test('trigger.cfg chooses buses with [ingest] sources and configures AMQP in [am
     bindings: ['org.fedoraproject.prod.buildsys.#', 'org.fedoraproject.prod.pungi.#'],
     prefetch: 10,
     frame_max: 131_072,
+    max_message_bytes: 1_048_576,
     tls: { ca: '/etc/taskotron/ca.pem' },
   });
   const bad = loadConfig({ file: 't.cfg', text: '[ingest]\nsources = amqp, zeromq\n[fedmsg]\nvalidate_signatures = true\n', env: {} });

@@ -30,6 +30,8 @@ test('decodeFrames rejects each kind of malformed message with its own reason', 
     ['string timestamp', frames(good.topic, JSON.stringify({ ...good, timestamp: 'yesterday' })), 'bad-shape'],
     ['msg not an object', frames(good.topic, JSON.stringify({ ...good, msg: 'hi' })), 'bad-shape'],
     ['frame topic differs', frames('org.fedoraproject.prod.buildsys.tag', body), 'topic-mismatch'],
+    ['a 256-character msg_id', frames(good.topic, JSON.stringify({ ...good, msg_id: 'x'.repeat(256) })), 'bad-shape'],
+    ['a 256-character topic', frames(`${good.topic}.${'x'.repeat(255 - good.topic.length)}`, JSON.stringify({ ...good, topic: `${good.topic}.${'x'.repeat(255 - good.topic.length)}` })), 'bad-shape'],
   ];
   for (const [name, input, reason] of cases) {
     const result = decodeFrames(input);
@@ -38,6 +40,16 @@ test('decodeFrames rejects each kind of malformed message with its own reason', 
   }
   assert.equal(decodeFrames(frames(good.topic, body), 100).ok, false);
   assert.deepEqual(decodeFrames(frames(good.topic, body)), { ok: true, value: good });
+});
+
+test('a field rules would start a job with is refused past 1,024 characters, so no large value reaches workflow history', () => {
+  const good = corpusEnvelope('buildsys.build.state.change__TestKojiBuildStateChangeComplete.json');
+  const withName = (name: string, id: string) => ({ ...good, msg_id: id, msg: { ...good.msg, name } });
+  const ingest = intake();
+  assert.equal(ingest.fromEnvelope(withName('p'.repeat(1000), 'fits')).kind, 'matched', 'a long but plausible name still starts its jobs');
+  const verdict = ingest.fromEnvelope(withName('p'.repeat(1025), 'too-long'));
+  assert.deepEqual(verdict, { kind: 'rejected', reason: 'field-too-long', detail: 'too-long: item is longer than 1024 characters' });
+  assert.equal(ingest.counters.snapshot()['rejected.field-too-long'], 1);
 });
 
 test('a datagrepper record is normalised to the envelope fedmsg sent', () => {
@@ -107,4 +119,60 @@ test('real sockets: the subscriber connects to a bound publisher (the usual fedm
   }, 'pub-binds');
   assert.equal(counters.duplicate, 1);
   assert.equal(counters.matched, 2);
+});
+
+async function waitFor(condition: () => boolean, what: string, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+test('real sockets: a frame over maxFrameBytes is refused by ZeroMQ, which drops that connection; a connecting subscriber is dialled again and what follows arrives', async () => {
+  const pub = await FedmsgPublisher.open({ bind: 'tcp://127.0.0.1:0' });
+  const sub = await FedmsgSubscriber.open({ connect: [pub.endpoint], maxFrameBytes: 4096, redialDelayMs: 200 });
+  const received: string[] = [];
+  const running = sub.run((frames) => received.push(frames.map((f) => f.toString().slice(0, 20)).join('|')));
+  try {
+    assert.ok(await pub.waitForSubscriber(5000));
+    await pub.send('t', 'before');
+    await waitFor(() => received.length === 1, 'the first message');
+    await pub.send('t', 'x'.repeat(5000));
+    // libzmq alone would never dial this endpoint again (protocol error on a connecting session).
+    await waitFor(() => sub.counters()['fedmsg.protocol-drops'] === 1 && pub.subscriptions === 2, 'the drop and the new subscription');
+    await pub.send('t', 'after');
+    await waitFor(() => received.length === 2, 'the message after the drop');
+    assert.deepEqual(received, ['t|before', 't|after']);
+    assert.deepEqual(sub.counters(), { 'fedmsg.connections': 2, 'fedmsg.disconnects': 1, 'fedmsg.handshake-failures': 0, 'fedmsg.protocol-drops': 1 });
+  } finally {
+    sub.close();
+    await running;
+    await pub.close();
+  }
+});
+
+test('real sockets: a publisher that goes away and comes back is re-dialled by libzmq itself (a disconnect, no protocol drop)', async () => {
+  let pub = await FedmsgPublisher.open({ bind: 'tcp://127.0.0.1:0' });
+  const endpoint = pub.endpoint;
+  const sub = await FedmsgSubscriber.open({ connect: [endpoint], maxFrameBytes: 4096, redialDelayMs: 30_000 });
+  const received: string[] = [];
+  const running = sub.run((frames) => received.push(frames[1]!.toString()));
+  try {
+    assert.ok(await pub.waitForSubscriber(5000));
+    await pub.close();
+    await waitFor(() => sub.counters()['fedmsg.disconnects'] === 1, 'the disconnect');
+    pub = await FedmsgPublisher.open({ bind: endpoint });
+    assert.ok(await pub.waitForSubscriber(5000));
+    await pub.send('t', 'back');
+    await waitFor(() => received.length === 1, 'the message after the publisher came back');
+    // libzmq said it retries (connect:retry), so ingest's own re-dial was called off.
+    assert.equal(sub.pendingRedials, 0);
+    assert.equal(sub.counters()['fedmsg.protocol-drops'], 0);
+    assert.equal(sub.counters()['fedmsg.connections'], 2);
+  } finally {
+    sub.close();
+    await running;
+    await pub.close();
+  }
 });

@@ -98,6 +98,8 @@ test('taskotron replay: a JSON-lines file and a datagrepper range start what mat
   assert.equal(stats.ignored, 1);
   assert.equal(stats['rejected.bad-shape'], 1);
   for (const m of [a, b]) assert.ok(await client.workflow.getHandle(`msg-${m.msg_id}`).describe());
+  // The corpus messages are from 2015: beyond the namespace's retention, where dedup by ID no longer holds.
+  assert.match(first.stderr, /the replay of \S*messages\.jsonl reaches back to 2015-\S+, beyond namespace default's retention of \d+(\.\d+)? h/);
 
   const t0 = Math.floor(Date.now() / 1000) - 600;
   const c = { ...build(), timestamp: t0 + 10 };
@@ -108,6 +110,7 @@ test('taskotron replay: a JSON-lines file and a datagrepper range start what mat
     const replayed = JSON.parse(second.stdout) as Record<string, number>;
     assert.equal(replayed.started, 1, second.stdout);
     assert.equal(replayed['already-started'], 1, 'the message replayed before is refused by Temporal');
+    assert.doesNotMatch(second.stderr, /retention/, 'a range inside the retention warns of nothing');
     assert.ok(await client.workflow.getHandle(`msg-${c.msg_id}`).describe());
   } finally {
     await datagrepper.close();

@@ -95,3 +95,22 @@ tls_ca = ca.pem
     process.env = saved;
   }
 });
+
+test('transport limits: 1 MiB messages and a receive high-water mark of 100 by default, each settable; an unbounded high-water mark is refused', () => {
+  assert.equal(DEFAULT_CONFIG.maxMessageBytes, 1_048_576);
+  assert.equal(DEFAULT_CONFIG.receiveHighWaterMark, 100);
+  assert.equal(DEFAULT_CONFIG.amqp.maxMessageBytes, 1_048_576);
+  const set = loadIngestConfig(
+    'ingest:\n  sources:\n    fedmsg:\n      max_message_bytes: 65536\n      receive_high_water_mark: 10\n    amqp:\n      url: amqp://127.0.0.1:5672/\n      max_message_bytes: 2048\n',
+    'taskotron.yaml',
+  );
+  assert.deepEqual(set.errors, []);
+  assert.equal(set.value!.maxMessageBytes, 65_536);
+  assert.equal(set.value!.receiveHighWaterMark, 10);
+  assert.equal(set.value!.amqp.maxMessageBytes, 2048);
+  const cfg = loadIngestConfig('[fedmsg]\nreceive_high_water_mark = 50\n[amqp]\nurl = amqp://127.0.0.1/\nmax_message_bytes = 4096\n', 'trigger.cfg');
+  assert.equal(cfg.value!.receiveHighWaterMark, 50);
+  assert.equal(cfg.value!.amqp.maxMessageBytes, 4096);
+  const unbounded = loadIngestConfig('ingest:\n  sources:\n    fedmsg:\n      receive_high_water_mark: 0\n', 'taskotron.yaml');
+  assert.match(unbounded.errors.map(formatDiagnostic).join('\n'), /^taskotron\.yaml:4:32: error: ingest\.sources\.fedmsg\.receive_high_water_mark: /);
+});

@@ -92,6 +92,41 @@ test('operators: $in, $nin, $regex flags, $and, $or, $not, $exists; arches, noar
   assert.deepEqual(jobs(rules, { ...base, release: '1.fc40' }), ['${name}-specific/noarch', 'python-check/noarch', 'generic/x86_64', 'generic/armhfp']);
 });
 
+test('the message-type index skips only rules that cannot match: every decision equals asking all rules', () => {
+  const rules = load(`
+- when: {$or: [{message_type: CloudCompose}, {message_type: AtomicCompose}]}
+  do: [{tasks: [compose-or]}]
+- when: {message_type: {$in: [KojiTagChanged, DistGitCommit]}}
+  do: [{tasks: [in-types]}]
+- when: {$or: [{message_type: KojiTagChanged}, {name: bash}]}
+  do: [{tasks: [or-not-narrowing]}]
+- when: {$and: [{message_type: DistGitCommit}, {repo: {$in: [bash, '\${name}']}}]}
+  do: [{tasks: [and-narrowing]}]
+- when: {message_type: {$nin: [KojiTagChanged]}, name: {$in: ['\${name}']}}
+  do: [{tasks: [nin-types]}]
+- when: {message_type: {$in: ['\${message_type}']}}
+  do: [{tasks: [templated-in]}]
+- when: {$nor: [{message_type: KojiBuildPackageCompleted}]}
+  do: [{tasks: [nor-types]}]
+`);
+  const samples: TriggerData[] = [
+    dataOf('buildsys.build.state.change__TestKojiBuildStateChangeComplete.json'),
+    dataOf('buildsys.tag__TestKojiBuildTag.json'),
+    dataOf('git.receive__TestSCMWithNamespace.json'),
+    dataOf('pungi.compose.status.change__TestPungiKojiComplete.json'),
+  ];
+  samples.push({ ...samples[0]!, name: 'bash' }, { ...samples[2]!, repo: 'bash' }, { ...samples[3]!, message_type: 'AtomicCompose' });
+  const fired = new Set<string>();
+  for (const data of samples) {
+    const indexed = planJobs(rules, data, { validArches: ['x86_64'] }).tasks;
+    const everyRule = planJobs(rules, data, { validArches: ['x86_64'], explain: true }).tasks;
+    assert.deepEqual(indexed, everyRule, data.message_type);
+    for (const t of indexed) fired.add(t.task);
+  }
+  // Every rule fired for some sample, so the comparison above covered each shape.
+  assert.deepEqual([...fired].sort(), ['and-narrowing', 'compose-or', 'in-types', 'nin-types', 'nor-types', 'or-not-narrowing', 'templated-in']);
+});
+
 test('message values are data: a package name cannot add YAML structure to the rules', () => {
   const rules = load("- when: {name: {$in: ['${name}']}}\n  do: [{tasks: ['check-${name}']}]\n");
   const data = { message_type: 'KojiBuildPackageCompleted', item: 'x', item_type: 'koji_build', name: "x]}, {tasks: [evil" } as TriggerData;
@@ -126,7 +161,7 @@ test('invalid rules are reported with file:line:column and the path of the offen
     ]],
     ['- when: {name: x}\n  do: [{tasks: [a], arches: x86_64}]\n', ["r.yml:2:29: error: [0].do[0].arches: 'arches' needs a non-empty list of arch names, e.g. [x86_64, armhfp] or [noarch]"]],
     ['when: {name: x}\n', ["r.yml:1:1: error: a rules file is a list of rules ('- when: ... do: ...')"]],
-    ['- when: {name: x, name: y}\n  do: [{tasks: [a]}]\n', ['r.yml:1:19: error: Map keys must be unique']],
+    ['- when: {name: x, name: y}\n  do: [{tasks: [a]}]\n', ['r.yml:1:19: error: YAML: Map keys must be unique']],
   ];
   for (const [text, messages] of cases) {
     const result = loadRules(text, 'r.yml');

@@ -3,12 +3,24 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Client } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import type { DiscoverResult } from '../../src/activities/discover.js';
 import type { JobInput } from '../../src/common/job.js';
-import type { TriggerResult } from '../../src/workflows/trigger.js';
+import { Item } from '../../src/common/search-attributes.js';
+import {
+  TAG_DEBOUNCE_WORKFLOW,
+  jobWorkflowId,
+  tagChangedSignal,
+  tagDebounceWorkflowId,
+  type TagDebounceCarry,
+  type TagDebounceResult,
+  type TriggerInput,
+  type TriggerResult,
+} from '../../src/workflows/trigger.js';
 import { quietRuntime } from '../support/runtime.js';
-import { testClient } from '../support/temporal.js';
+import { testAddress, testClient, uniqueName } from '../support/temporal.js';
 import { corpusEnvelope } from './corpus.js';
-import { publishTo, scratchDir, startTestIngest, until } from './support.js';
+import { publishTo, scratchDir, standInWorkflows, startTestIngest, until } from './support.js';
 
 let client: Client;
 let close: () => Promise<void>;
@@ -23,7 +35,7 @@ const tagMessage = (tag: string, name: string, timestamp = 1_764_316_800) => {
   const envelope = corpusEnvelope('buildsys.tag__TestKojiBuildTag.json', `2026-${crypto.randomUUID()}`);
   return { ...envelope, timestamp, msg: { ...envelope.msg, tag, name } };
 };
-type Debounced = TriggerResult & { tag: string; coalesced: string[] };
+type Debounced = TagDebounceResult;
 
 test('a burst of tag changes starts one job set per tag, after fuse_delay of quiet, from the newest message', { timeout: 60_000 }, async () => {
   const tagA = `f40-updates-testing-pending-${crypto.randomUUID().slice(0, 6)}`;
@@ -81,4 +93,150 @@ test('the fuse_delay wait is a durable timer: jobs still start when ingest was d
   } finally {
     await second.service.stop();
   }
+});
+
+// The hand-over (continue-as-new) is driven here straight through the workflow's signal, as the
+// ingest's forwardTagChange sends it, on a worker of the test's own: its discoverTasks stand-in
+// holds each fire open until the test has sent the changes that must arrive during it.
+interface HistoryEvent {
+  workflowExecutionContinuedAsNewEventAttributes?: { newExecutionRunId?: string };
+  startChildWorkflowExecutionInitiatedEventAttributes?: { workflowId?: string };
+}
+
+/** Every run of a workflow ID's continue-as-new chain from `firstRunId`: its events, in order. */
+async function runsOf(workflowId: string, firstRunId: string): Promise<HistoryEvent[][]> {
+  const runs: HistoryEvent[][] = [];
+  for (let runId: string | undefined = firstRunId; runId && runs.length < 1000; ) {
+    const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+    const events = (history.events ?? []) as HistoryEvent[];
+    runs.push(events);
+    runId = events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
+  }
+  return runs;
+}
+
+const startedJobs = (events: HistoryEvent[]) =>
+  events.flatMap((e) => (e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId ? [e.startChildWorkflowExecutionInitiatedEventAttributes.workflowId] : []));
+
+function change(tag: string, queue: string, n: number, fuseDelaySeconds: number): TriggerInput {
+  return {
+    msgId: `2026-${tag}-${n}`,
+    topic: 'org.fedoraproject.prod.buildsys.tag',
+    timestamp: 1_764_316_800 + n,
+    messageType: 'KojiTagChanged',
+    item: tag,
+    itemType: 'koji_tag',
+    data: { message_type: 'KojiTagChanged', item: tag, item_type: 'koji_tag', tag },
+    jobs: [{ task: 'rpmdeplint', arch: 'x86_64', source: { kind: 'git', repo: 'https://pagure.io/taskotron/task-rpmdeplint.git', ref: 'develop' } }],
+    discover: [{ repo: `rpms/${tag}`, recursive: false, arches: ['x86_64'] }],
+    jobQueue: queue,
+    debounce: { tag, fuseDelaySeconds },
+  };
+}
+
+async function withDebounceWorker<T>(run: (queue: string, fires: AsyncIterator<() => void>) => Promise<T>): Promise<T> {
+  const queue = uniqueName('tag-handover');
+  // Each fire's discoverTasks waits here until the test lets it go.
+  const waiting: Array<() => void> = [];
+  const notify: Array<() => void> = [];
+  const fires: AsyncIterator<() => void> = {
+    next: () => new Promise((resolve) => {
+      const take = () => resolve({ value: waiting.shift()!, done: false });
+      if (waiting.length > 0) take();
+      else notify.push(take);
+    }),
+  };
+  const connection = await NativeConnection.connect({ address: testAddress() });
+  const worker = await Worker.create({
+    connection,
+    namespace: 'default',
+    taskQueue: queue,
+    workflowsPath: standInWorkflows,
+    activities: {
+      discoverTasks: (request: { repo: string }): Promise<DiscoverResult> =>
+        new Promise((resolve) => {
+          waiting.push(() => resolve({ repo: request.repo, formulas: [], note: 'stand-in: no tests in the package' }));
+          notify.shift()?.();
+        }),
+    },
+  });
+  const running = worker.run();
+  try {
+    return await run(queue, fires);
+  } finally {
+    worker.shutdown();
+    await running;
+    await connection.close();
+  }
+}
+
+test('a tag changing during every fire continues-as-new after each: 30 fires, every run\'s history small, no change lost', { timeout: 120_000 }, async () => {
+  const tag = `f40-updates-testing-pending-${crypto.randomUUID().slice(0, 6)}`;
+  const fires = 30;
+  await withDebounceWorker(async (queue, fired) => {
+    const first = await client.workflow.signalWithStart(TAG_DEBOUNCE_WORKFLOW, {
+      workflowId: tagDebounceWorkflowId(tag),
+      taskQueue: queue,
+      args: [tag],
+      signal: tagChangedSignal,
+      signalArgs: [change(tag, queue, 0, 0.2)],
+      typedSearchAttributes: [{ key: Item, value: tag }],
+    });
+    for (let n = 0; n < fires; n += 1) {
+      const release = (await fired.next()).value;
+      if (n + 1 < fires) {
+        // Arrives while fire n runs, so at the hand-over; a retried forward of the message being
+        // fired arrives too and must not fire it again in the next run.
+        await first.signal(tagChangedSignal, change(tag, queue, n + 1, 0.2));
+        await first.signal(tagChangedSignal, change(tag, queue, n, 0.2));
+      }
+      release();
+    }
+    const last: Debounced = await first.result();
+    assert.deepEqual(last.coalesced, [`2026-${tag}-${fires - 1}`]);
+    const runs = await runsOf(first.workflowId, first.signaledRunId);
+    assert.equal(runs.length, fires, 'one run per fire');
+    const sizes = runs.map((events) => events.length);
+    // One window: start, the changes, one timer, discover, one child, the hand-over.
+    assert.ok(Math.max(...sizes) <= 40, `every run's history stays small: ${sizes.join(', ')}`);
+    console.log(`# ${fires} fires in ${runs.length} runs; events per run ${Math.min(...sizes)}..${Math.max(...sizes)}`);
+    assert.ok(runs.slice(0, -1).every((events) => events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes), 'every run but the last handed over');
+    assert.deepEqual(
+      runs.map(startedJobs),
+      Array.from({ length: fires }, (_, n) => [jobWorkflowId(`2026-${tag}-${n}`, 'rpmdeplint', 'x86_64')]),
+      'every change fired exactly once, in order',
+    );
+    const described = await client.workflow.getHandle(first.workflowId).describe();
+    assert.equal(described.typedSearchAttributes.get(Item), tag, 'the runs after the hand-over keep the tag in the UI');
+  });
+});
+
+test('a tag that never goes quiet hands over mid-window once its history is long, then fires once from the newest change', { timeout: 60_000 }, async () => {
+  const tag = `f41-updates-pending-${crypto.randomUUID().slice(0, 6)}`;
+  const changes = 12;
+  const fuseDelaySeconds = 1.5;
+  await withDebounceWorker(async (queue, fired) => {
+    const carry: TagDebounceCarry = { coalesced: [], seen: [], maxHistoryEvents: 20 };
+    const first = await client.workflow.signalWithStart(TAG_DEBOUNCE_WORKFLOW, {
+      workflowId: tagDebounceWorkflowId(tag),
+      taskQueue: queue,
+      args: [tag, carry],
+      signal: tagChangedSignal,
+      signalArgs: [change(tag, queue, 0, fuseDelaySeconds)],
+    });
+    // Out of order on purpose: the newest by the message's own clock (n = changes - 1) must win.
+    for (const n of [...Array.from({ length: changes - 2 }, (_, i) => i + 1), changes - 1, changes - 2]) {
+      await client.workflow.getHandle(first.workflowId).signal(tagChangedSignal, change(tag, queue, n, fuseDelaySeconds));
+    }
+    const lastChange = Date.now();
+    (await fired.next()).value();
+    const result: Debounced = await first.result();
+    assert.ok(Date.now() - lastChange >= fuseDelaySeconds * 1000 - 100, 'the jobs wait for fuse_delay after the newest change');
+    assert.deepEqual([...result.coalesced].sort(), Array.from({ length: changes }, (_, n) => `2026-${tag}-${n}`).sort());
+    const runs = await runsOf(first.workflowId, first.signaledRunId);
+    assert.ok(runs.length >= 2, `the window handed over (${runs.length} run(s))`);
+    console.log(`# ${changes} changes, one fire, ${runs.length} runs of ${runs.map((r) => r.length).join(', ')} events`);
+    assert.ok(Math.max(...runs.map((r) => r.length)) <= 40, runs.map((r) => r.length).join(', '));
+    assert.deepEqual(runs.flatMap(startedJobs), [jobWorkflowId(`2026-${tag}-${changes - 1}`, 'rpmdeplint', 'x86_64')], 'one fire, from the newest change');
+  });
 });

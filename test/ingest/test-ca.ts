@@ -2,7 +2,7 @@
 // revoked in the CRL), and one from an unrelated CA. Files are named as fedmsg's ssldir expects:
 // <certname>.crt and <certname>.key.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -33,4 +33,16 @@ export function makeTestCa(): TestCa {
   openssl('ca', '-config', 'ca.cnf', '-revoke', 'bodhi01.crt');
   openssl('ca', '-config', 'ca.cnf', '-gencrl', '-out', 'crl.pem');
   return { dir, caFile: join(dir, 'ca.crt'), crlFile: join(dir, 'crl.pem') };
+}
+
+/**
+ * Revokes `revoke` (a certificate name in the CA's directory), if given, and writes a new CRL valid
+ * for `seconds` from now; returns its bytes. Each CRL has a higher crlNumber than the one before.
+ */
+export function issueCrl(ca: TestCa, options: { revoke?: string; seconds: number; out: string; lastUpdate?: Date }): Buffer {
+  const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: ca.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  if (options.revoke) openssl('ca', '-config', 'ca.cnf', '-revoke', `${options.revoke}.crt`);
+  const last = options.lastUpdate ? ['-crl_lastupdate', `${options.lastUpdate.toISOString().replace(/[-:T]|\.\d+/g, '')}`] : [];
+  openssl('ca', '-config', 'ca.cnf', '-gencrl', ...last, '-crlsec', String(options.seconds), '-out', options.out);
+  return readFileSync(join(ca.dir, options.out));
 }

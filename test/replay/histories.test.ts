@@ -37,6 +37,15 @@ const expected: Record<string, { workflowType: string; activities: string[] }> =
   'slots-job-host-lost.json': { workflowType: 'runJob', activities: [...slotSetup, 'shell', 'shell', ...slotSetup, 'shell', 'shell', 'shell'] },
   // nvr-sanity finished, then reset from the CLI: the re-run's history (its own artifacts dir and group).
   'slots-job-rerun.json': { workflowType: 'runJob', activities: [...slotSetup, 'shell', 'python', 'reportResults', 'exitcode'] },
+  // Two changes of a tag within fuse_delay, one fire (a child job, no activity), recorded before the
+  // debounce continued-as-new (patched('tag-debounce-handover') absent), kept frozen.
+  'tag-debounce-before-handover.json': { workflowType: 'debounceKojiTag', activities: [] },
+  // Today's shape: the same burst fired from a run that ends after its one fire...
+  'tag-debounce-fired.json': { workflowType: 'debounceKojiTag', activities: [] },
+  // ...and a window so busy that its run handed over (continue-as-new) before it went quiet.
+  'tag-debounce-handover.json': { workflowType: 'debounceKojiTag', activities: [] },
+  // ...and a change arriving during the fire (its discover held open): the run hands it over after firing.
+  'tag-debounce-fired-handover.json': { workflowType: 'debounceKojiTag', activities: ['discoverTasks'] },
 };
 
 quietRuntime();
