@@ -15,6 +15,12 @@ const named = process.argv.slice(2);
 const files = named.length > 0 ? named : readdirSync(join(root, 'bench')).filter((f) => f.endsWith('.bench.ts')).sort().map((f) => join('bench', f));
 const figuresFile = join(mkdtempSync(join(tmpdir(), 'taskotron-bench-')), 'figures.jsonl');
 
+// The Debian packages benchmarks use (rabbitmq-server for bench/amqp-ingest.bench.ts's private node):
+// the same idempotent script `npm test` and .ci/run call.
+if (process.platform === 'linux') {
+  const deps = spawnSync('bash', [join(root, 'scripts', 'system-deps.sh')], { stdio: 'inherit' });
+  if (deps.status !== 0) process.exit(deps.status ?? 1);
+}
 // Benchmarks that run the compiled CLI need dist/ current; this compiles only what changed.
 execFileSync(process.execPath, [join(root, 'scripts', 'build-if-stale.mjs')], { stdio: 'inherit' });
 const temporal = ensureTemporalCli();

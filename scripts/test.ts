@@ -120,7 +120,9 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 // Test files mostly wait on Temporal, processes and timers, not CPU: three at a time roughly halves
 // the run on a 2-core machine (Node 20's default is one file at a time there). TEST_CONCURRENCY overrides.
-const concurrency = process.env.TEST_CONCURRENCY ?? '3';
+// Scenarios run one at a time: each loads the machine on purpose (10,000 starts, floods, kill -9),
+// and one would skew another's timing and memory figures.
+const concurrency = process.env.TEST_CONCURRENCY ?? (scenarios ? '1' : '3');
 await Promise.all([bundling, bundlingTriggers]);
 const loadBefore = loadavg();
 const startedAt = Date.now();

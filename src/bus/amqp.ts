@@ -183,10 +183,11 @@ export class AmqpSource implements MessageSource {
       const settle = (how: 'ack' | 'reject') => {
         if (settled) return;
         settled = true;
-        this.counts['amqp.unacked']!--;
         // A delivery tag belongs to its channel: after a reconnect the broker redelivers the message
-        // and this settlement has nothing left to do.
+        // and this settlement has nothing left to do. Nor has the count, reset with the channel: a
+        // late settlement taking it below zero made `amqp.unacked` useless once a connection dropped.
         if (this.channel !== channel) return;
+        this.counts['amqp.unacked']!--;
         try {
           if (how === 'ack') channel.ack(message);
           else channel.reject(message, false);

@@ -190,7 +190,7 @@ export function registerIngest(program: Command): void {
 }
 
 /** The CA and CRL, from files or URLs, with fetched copies cached in the state directory unless configured elsewhere. */
-function openSignatureChecker(config: IngestConfig, stateDir: string, log: ReturnType<typeof stderrLogger>): Promise<SignatureChecker> {
+export function openSignatureChecker(config: IngestConfig, stateDir: string, log: ReturnType<typeof stderrLogger>): Promise<SignatureChecker> {
   return SignatureChecker.open({
     ca: config.caCert!,
     caCache: config.caCertCache ?? join(stateDir, 'fedmsg-ca.crt'),

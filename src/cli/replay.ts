@@ -13,7 +13,7 @@ import { recordsFromText, type RecordedMessage } from '../bus/envelope.js';
 import { RulesLoadError } from '../ingest/live-rules.js';
 import { IngestService } from '../ingest/service.js';
 import { stderrLogger } from '../ingest/stats.js';
-import { ingestConfigFromOptions, type IngestCliOptions } from './ingest.js';
+import { ingestConfigFromOptions, openSignatureChecker, type IngestCliOptions } from './ingest.js';
 import { addTemporalOptions, temporalSettingsFromOptions } from './options.js';
 
 interface ReplayOptions extends IngestCliOptions {
@@ -66,7 +66,11 @@ export function registerReplay(program: Command): void {
       .option('--task-repo <template>', "where a task lives: '${task}' is replaced")
       .option('--trigger-queue <queue>', 'task queue of trigger workflows (default: the runner workers\' workflow queue)')
       .option('--ingest-queue <queue>', 'task queue of the ingest\'s activities (default "ingest")')
-      .option('--job-queue <queue>', 'task queue of job workflows (default: the runner workers\' workflow queue)'),
+      .option('--job-queue <queue>', 'task queue of job workflows (default: the runner workers\' workflow queue)')
+      // The same checks as `taskotron ingest`: a message fedmsg would refuse on the bus is refused when replayed.
+      .option('--validate-signatures', 'drop messages whose X.509 signature does not verify (or [fedmsg] validate_signatures)')
+      .option('--ca <file-or-url>', 'CA certificate(s), PEM, for --validate-signatures: a file or an https:// URL')
+      .option('--crl <file-or-url>', 'certificate revocation list, PEM or DER: a file or a URL'),
   ).action(async (file: string | undefined, options: ReplayOptions) => {
     installRuntimeLogger('WARN');
     if (!file && !(options.datagrepper && options.start)) {
@@ -87,9 +91,12 @@ export function registerReplay(program: Command): void {
     const config = { ...ingestConfigFromOptions({ ...options, datagrepper: undefined }), connect: [], bind: [] };
     const stateDir = mkdtempSync(join(tmpdir(), 'taskotron-replay-'));
     let service: IngestService;
+    let signatures: Awaited<ReturnType<typeof openSignatureChecker>> | undefined;
     try {
-      service = await IngestService.start({ config, temporal, stateDir, log, worker: false });
+      signatures = config.validateSignatures ? await openSignatureChecker(config, stateDir, log) : undefined;
+      service = await IngestService.start({ config, temporal, stateDir, log, worker: false, ...(signatures ? { verify: signatures.verify } : {}) });
     } catch (error) {
+      signatures?.close();
       rmSync(stateDir, { recursive: true, force: true });
       if (error instanceof RulesLoadError) {
         for (const line of error.diagnostics) console.error(line);
@@ -121,11 +128,12 @@ export function registerReplay(program: Command): void {
       }
       await service.starter.idle();
       const stats = service.stats();
-      console.log(JSON.stringify(stats));
+      console.log(JSON.stringify({ ...stats, ...signatures?.counters() }));
       // Refused starts were logged above; replay keeps no state, so they are its failure.
       if (stats['start-refused']) process.exitCode = 1;
     } finally {
       await service.stop();
+      signatures?.close();
       rmSync(stateDir, { recursive: true, force: true });
     }
   });

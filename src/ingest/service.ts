@@ -260,6 +260,9 @@ export class IngestService {
       this.newestHandled = Math.max(this.newestHandled, verdict.request.timestamp);
       return;
     }
+    // A redelivery (after a reconnect) of a message whose start is still pending: acking it now would
+    // lose the message if ingest died before that start was durable. It is acked with the start.
+    if (verdict.kind === 'duplicate' && settlement && this.starter.ackWhenDurable(verdict.msgId, () => settlement.ack())) return;
     if (verdict.kind === 'rejected' && MALFORMED.has(verdict.reason)) settlement?.reject();
     else settlement?.ack();
     if (message.decoded.ok) this.newestHandled = Math.max(this.newestHandled, message.decoded.value.timestamp);

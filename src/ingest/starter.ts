@@ -71,6 +71,11 @@ export class TriggerStarter {
   private stopped = false;
   private idleWaiters: Array<() => void> = [];
   private readonly concurrency: number;
+  /**
+   * Broker deliveries whose start is not durable yet, by msg_id, with everyone to tell when it is: a
+   * redelivery of one (the broker sends it again after a reconnect) must not be acked before that.
+   */
+  private readonly awaitingDurable = new Map<string, Array<() => void>>();
 
   constructor(private readonly options: StarterOptions) {
     this.concurrency = options.concurrency ?? 16;
@@ -87,7 +92,14 @@ export class TriggerStarter {
   submit(request: TriggerRequest, onDurable?: () => void): void {
     const { spool, memoryCapacity, counters } = this.options;
     if (onDurable) {
-      this.memory.push({ request, done: onDurable });
+      if (this.ackWhenDurable(request.msgId, onDurable)) return;
+      this.awaitingDurable.set(request.msgId, [onDurable]);
+      const done = () => {
+        const waiters = this.awaitingDurable.get(request.msgId) ?? [];
+        this.awaitingDurable.delete(request.msgId);
+        for (const wake of waiters) wake();
+      };
+      this.memory.push({ request, done });
       this.pump();
       return;
     }
@@ -100,6 +112,18 @@ export class TriggerStarter {
       this.memory.push({ request });
     }
     this.pump();
+  }
+
+  /**
+   * For a redelivered copy of a broker message: when the first copy's start is still pending, `ack`
+   * is called once that start is durable (or refused for good) and this returns true; false means
+   * nothing is pending for `msgId` and the copy may be settled at once.
+   */
+  ackWhenDurable(msgId: string, ack: () => void): boolean {
+    const waiters = this.awaitingDurable.get(msgId);
+    if (!waiters) return false;
+    waiters.push(ack);
+    return true;
   }
 
   /** Starts what a previous run left in the spool. */

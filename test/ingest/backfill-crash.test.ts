@@ -13,7 +13,7 @@ import { projectRoot } from '../../src/devserver/project.js';
 import { testAddress, testClient, uniqueName } from '../support/temporal.js';
 import { corpusEnvelope } from './corpus.js';
 import { startDatagrepper } from './datagrepper-server.js';
-import { publishTo, scratchDir, until } from './support.js';
+import { lastCounters, publishTo, scratchDir, until } from './support.js';
 
 let client: Client;
 let close: () => Promise<void>;
@@ -22,6 +22,14 @@ after(async () => close());
 
 const WINDOW = 1500;
 const build = (timestamp: number) => ({ ...corpusEnvelope('buildsys.build.state.change__TestKojiBuildStateChangeComplete.json', `2026-${crypto.randomUUID()}`), timestamp });
+
+function savedCheckpoint(dir: string): number {
+  try {
+    return (JSON.parse(readFileSync(join(dir, 'state', 'checkpoint.json'), 'utf8')) as { timestamp: number }).timestamp;
+  } catch {
+    return 0;
+  }
+}
 
 function startIngest(dir: string, datagrepper: string, endpoint: string, queue: string): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
   writeFileSync(join(dir, 'trigger.cfg'), `[trigger]\nvalid_arches = x86_64\nrules_template = ${join(dir, 'trigger_rules.yml')}\ndatagrepper_url = ${datagrepper}\n\n[ingest]\nbackfill_rate = 4\n`);
@@ -60,14 +68,18 @@ test('kill -9 mid-backfill: after a restart the whole window is handled, nothing
       await publishTo(endpoint, [live]);
       window.push(live);
       await until(() => datagrepper.requests.length >= 6, 'the backfill to be well under way', 120_000);
-      // Let one checkpoint write happen after the progress (it is written every second).
-      await new Promise((r) => setTimeout(r, 1500));
+      // Killed once the checkpoint (written every second) has moved into the window: a resume point
+      // that is not the start, so the restart shows it resumes rather than reads the window again.
+      await until(() => savedCheckpoint(dir) > t0 + 100, 'the checkpoint to move into the window', 60_000);
     } finally {
       first.child.kill('SIGKILL');
       await first.exited;
     }
-    const checkpoint = (JSON.parse(readFileSync(join(dir, 'state', 'checkpoint.json'), 'utf8')) as { timestamp: number }).timestamp;
-    assert.ok(checkpoint >= t0 && checkpoint < t0 + WINDOW * 2, `the checkpoint stayed inside the window (${checkpoint - t0} s in), not at the live message`);
+    assert.ok(!first.output().includes('backfill done'), 'killed mid-backfill, not after it');
+    const checkpoint = savedCheckpoint(dir);
+    assert.ok(checkpoint > t0 + 100 && checkpoint < t0 + WINDOW * 2, `the checkpoint stayed inside the window (${checkpoint - t0} s in), not at the live message`);
+    const startedBefore = (await client.workflow.count(query)).count;
+    assert.ok(startedBefore < window.length, `the first run started only part of the window (${startedBefore})`);
     const requestsBefore = datagrepper.requests.length;
 
     const second = startIngest(dir, datagrepper.url, endpoint, queue);
@@ -75,6 +87,10 @@ test('kill -9 mid-backfill: after a restart the whole window is handled, nothing
       await until(() => second.output().includes('backfill done'), `the second backfill to finish:\n${second.output().slice(-2000)}`, 240_000);
       const resumedFrom = Number(datagrepper.requests[requestsBefore]!.params.get('start'));
       assert.equal(resumedFrom, checkpoint - 60, 'resumed at the checkpoint (less the overlap)');
+      // It read the window from there on only (what the stand-in holds from the resume point, the live
+      // message included), not the part the first run had handled.
+      const rest = window.filter((m) => m.timestamp >= resumedFrom).length;
+      await until(() => lastCounters(second.output()).backfilled === rest, `the second run to count ${rest} backfilled: ${JSON.stringify(lastCounters(second.output()))}`, 30_000);
       await until(async () => (await client.workflow.count(query)).count === window.length, `${window.length} trigger workflows by visibility`, 300_000);
       const seen = new Set<string>();
       for await (const w of client.workflow.list({ query })) {
@@ -82,6 +98,11 @@ test('kill -9 mid-backfill: after a restart the whole window is handled, nothing
         seen.add(w.workflowId);
       }
       for (const m of window) assert.ok(seen.has(`msg-${m.msg_id}`), `msg-${m.msg_id} missing`);
+      // The checkpoint passes only messages whose start was durable: the second run, reading the
+      // overlap again, finds those already started and starts none of them a second time.
+      const stats = lastCounters(second.output());
+      const afterCheckpoint = window.filter((m) => m.timestamp > checkpoint).length;
+      assert.ok((stats.started ?? 0) >= 1 && (stats.started ?? 0) <= afterCheckpoint, `the second run started only messages after the checkpoint (${afterCheckpoint}): ${JSON.stringify(stats)}`);
     } finally {
       second.child.kill('SIGTERM');
       assert.equal(await second.exited, 0, second.output().slice(-2000));

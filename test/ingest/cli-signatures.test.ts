@@ -107,3 +107,34 @@ test('taskotron ingest fetches the CA and CRL from their URLs, caches them in it
     server.close();
   }
 });
+
+// Replay is a way in too: with validate_signatures it checks what ingest checks on the bus, so a
+// recorded message fedmsg would refuse does not start jobs when replayed.
+test('taskotron replay --validate-signatures starts only the messages whose signatures verify', { timeout: 120_000 }, async () => {
+  const dir = scratchDir('cli-replay-signatures');
+  const rules = join(dir, 'trigger_rules.yml');
+  writeFileSync(rules, '- when: {message_type: KojiBuildPackageCompleted}\n  do: [{tasks: [rpmlint]}]\n');
+  const crl = join(dir, 'crl.pem');
+  writeFileSync(crl, issueCrl(ca, { seconds: 3600, out: 'replay.pem' }));
+  const good = signedEnvelope('koji01');
+  const tampered = { ...signedEnvelope('koji01'), msg: { ...(good.msg as object), name: 'not-what-was-signed' } };
+  const file = join(dir, 'messages.jsonl');
+  writeFileSync(file, [good, tampered, signedEnvelope('bodhi01'), signedEnvelope('stranger')].map((m) => JSON.stringify(m)).join('\n') + '\n');
+  const queue = uniqueName('cli-replay-signatures');
+  const run = (...extra: string[]) =>
+    execFileSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'replay', file, '--rules', rules, '--trigger-queue', queue, '--ingest-queue', queue, '--job-queue', queue, ...extra], {
+      cwd: projectRoot(),
+      env: { ...process.env, TEMPORAL_ADDRESS: testAddress() },
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  const stats = JSON.parse(run('--validate-signatures', '--ca', ca.caFile, '--crl', crl).trim().split('\n').at(-1)!) as Record<string, number>;
+  assert.equal(stats.received, 4);
+  assert.equal(stats.matched, 1, JSON.stringify(stats));
+  assert.equal(stats.started, 1, JSON.stringify(stats));
+  assert.equal(stats['rejected.bad-signature'], 3, JSON.stringify(stats));
+  // Without the flag (and none in the configuration) replay trusts the file, as before.
+  const unchecked = JSON.parse(run().trim().split('\n').at(-1)!) as Record<string, number>;
+  assert.equal(unchecked['rejected.bad-signature'] ?? 0, 0, JSON.stringify(unchecked));
+  assert.equal(unchecked.matched, 4, JSON.stringify(unchecked));
+});

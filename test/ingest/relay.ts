@@ -7,9 +7,13 @@ import { testAddress } from '../support/temporal.js';
 export class Relay {
   private server?: Server;
   private readonly sockets = new Set<Socket>();
-  constructor(readonly port: number) {}
+  /** `target`: `host:port` to relay to (default the test's Temporal server; an AMQP broker works too). */
+  constructor(
+    readonly port: number,
+    private readonly target?: string,
+  ) {}
   async open(): Promise<void> {
-    const [host, port] = testAddress().split(':') as [string, string];
+    const [host, port] = (this.target ?? testAddress()).split(':') as [string, string];
     this.server = createServer((inbound) => {
       const outbound = connect({ host, port: Number(port) });
       for (const s of [inbound, outbound]) {

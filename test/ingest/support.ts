@@ -77,3 +77,9 @@ export async function until(condition: () => boolean | Promise<boolean>, what: s
   }
   throw new Error(`timed out after ${ms} ms waiting for ${what}`);
 }
+
+/** The newest counters a `taskotron ingest` child logged (`--stats-interval`: a field of its JSON log lines). */
+export function lastCounters(output: string): Record<string, number> {
+  const lines = output.split('\n').filter((l) => l.startsWith('{') && l.includes('"counters":{'));
+  return lines.length === 0 ? {} : (JSON.parse(lines.at(-1)!) as { counters: Record<string, number> }).counters;
+}
