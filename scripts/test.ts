@@ -2,14 +2,17 @@
 // Node's test runner over every test/**/*.test.ts with TEMPORAL_ADDRESS pointing at it, then stop it.
 // Arguments narrow the run: `npm test -- test/formula` runs the files under that path only.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { ensureTemporalCli } from '../src/devserver/cli-binary.js';
 import { projectRoot } from '../src/devserver/project.js';
 import { startRabbitMq, type RabbitMq } from '../src/devserver/rabbitmq.js';
 import { startDevServer, waitForFrontend, type DevServer } from '../src/devserver/server.js';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { quietBundlerLogger } from '../src/worker/logging.js';
 import { writeWorkflowBundle } from '../src/worker/runner-worker.js';
+import { longestFirst, printSummary, readUsage, recordTimings, treeCpuMs } from './test/timings.js';
 
 function testFiles(root: string, suffix: string): string[] {
   const found: string[] = [];
@@ -38,7 +41,9 @@ if (process.platform === 'linux') {
 const scenarios = process.argv.includes('--scenarios');
 const paths = process.argv.slice(2).filter((a) => a !== '--scenarios');
 const targets = paths.length > 0 ? paths.map((p) => resolve(p)) : [join(root, 'test')];
-const files = targets.flatMap((t) => testFiles(t, scenarios ? '.scenario.ts' : '.test.ts')).map((file) => relative(root, file));
+// Longest files first (by the last recorded wall times): the run then ends with a few short files
+// instead of one long file alone on the cores.
+const files = longestFirst(root, targets.flatMap((t) => testFiles(t, scenarios ? '.scenario.ts' : '.test.ts')).map((file) => relative(root, file)));
 if (files.length === 0) {
   console.error(`no test files under ${targets.join(', ')}`);
   process.exit(1);
@@ -51,6 +56,21 @@ const scratch = mkdtempSync(join(tmpdir(), 'taskotron-test-'));
 const runsJobs = files.some((file) => /createRunnerWorker|workflowBundle|support\/job\.js|runtask|'start'|'worker'/.test(readFileSync(join(root, file), 'utf8')));
 const bundleFile = join(scratch, 'workflow-bundle.js');
 const bundling = runsJobs ? writeWorkflowBundle(bundleFile) : undefined;
+// Likewise the trigger workflows an ingest hosts (src/workflows/trigger.ts, or the tests' stand-ins
+// in test/ingest/workflows.ts): tests start ingest services and `taskotron ingest` processes dozens
+// of times, each otherwise running webpack. The service looks its path up in TASKOTRON_TRIGGER_BUNDLES.
+const runsIngest = files.some((file) => /startTestIngest|IngestService|'ingest'/.test(readFileSync(join(root, file), 'utf8')));
+const triggerBundles: Record<string, string> = {};
+const bundlingTriggers = runsIngest
+  ? Promise.all(
+      [join(root, 'src', 'workflows', 'trigger.ts'), join(root, 'test', 'ingest', 'workflows.ts')].map(async (workflowsPath, i) => {
+        const { code } = await bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger });
+        const file = join(scratch, `trigger-bundle-${i}.js`);
+        writeFileSync(file, code);
+        triggerBundles[workflowsPath] = file;
+      }),
+    )
+  : undefined;
 
 // A RabbitMQ node only when a selected test uses one (it costs ~20 s of start-up on a busy machine),
 // started beside the Temporal server rather than after it.
@@ -103,18 +123,32 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 // Scenarios run one at a time: each loads the machine on purpose (10,000 starts, floods, kill -9),
 // and one would skew another's timing and memory figures.
 const concurrency = process.env.TEST_CONCURRENCY ?? (scenarios ? '1' : '3');
-await bundling;
-const child = spawn(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files], {
+await Promise.all([bundling, bundlingTriggers]);
+const loadBefore = loadavg();
+const startedAt = Date.now();
+const usageDir = join(scratch, 'usage');
+mkdirSync(usageDir);
+const resultsFile = join(scratch, 'results.json');
+// scripts/test/run.ts rather than `node --test`, which sorts the files by name; usage.mjs records each
+// file's CPU time from inside its process.
+const child = spawn(process.execPath, ['--import', 'tsx', '--import', './scripts/test/usage.mjs', 'scripts/test/run.ts', ...files], {
   cwd: root,
   stdio: 'inherit',
   env: {
     ...process.env,
+    TEST_CONCURRENCY: concurrency,
     TEMPORAL_ADDRESS: address,
     TASKOTRON_TEST_HARNESS: '1',
+    TASKOTRON_TEST_USAGE_DIR: usageDir,
+    TASKOTRON_TEST_RESULTS: resultsFile,
     ...(bundling ? { TASKOTRON_WORKFLOW_BUNDLE: bundleFile } : {}),
+    ...(bundlingTriggers ? { TASKOTRON_TRIGGER_BUNDLES: JSON.stringify(triggerBundles) } : {}),
     ...(amqpUrl ? { TASKOTRON_TEST_AMQP_URL: amqpUrl } : {}),
   },
 });
 const code = await new Promise<number>((done) => child.once('exit', (status, signal) => done(status ?? (signal ? 1 : 0))));
 await stop();
+const usage = readUsage(root, usageDir, resultsFile);
+recordTimings(root, usage);
+printSummary(usage, { wallMs: Date.now() - startedAt, concurrency, loadBefore, loadAfter: loadavg(), totalCpuMs: treeCpuMs() });
 process.exit(code);

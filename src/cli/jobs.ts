@@ -15,7 +15,6 @@ import { Arch, Item, ItemType, TaskName } from '../common/search-attributes.js';
 import { connectionOptions } from '../config/temporal.js';
 import { ITEM_TYPES } from '../formula/model.js';
 import { ingestConfig, type IngestConfig } from '../ingest/config.js';
-import { taskSource } from '../ingest/service.js';
 import {
   firstWorkflowTaskCompleted,
   formatDuration,
@@ -266,6 +265,9 @@ async function runJobs(options: RunOptions): Promise<void> {
   if (options.jobQueue) config.jobQueue = options.jobQueue;
   const arches = options.arch ? options.arch.split(',').map((a) => a.trim()).filter(Boolean) : config.validArches;
   const by = `${userInfo().username}@${hostname()}`;
+  // Only `jobs run` needs the ingest's task sources; loading the ingest (worker, ZeroMQ, AMQP) for
+  // every `jobs list` would double the CLI's start.
+  const { taskSource } = await import('../ingest/service.js');
   await withClient(options, async (client) => {
     const started: Array<{ workflowId: string; handle: WorkflowHandle }> = [];
     for (const arch of arches) {

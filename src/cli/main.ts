@@ -7,7 +7,7 @@ import { formatDiagnostic } from '../formula/diagnostic.js';
 import { buildProgram } from './program.js';
 
 try {
-  await buildProgram().parseAsync(process.argv);
+  await (await buildProgram(process.argv)).parseAsync(process.argv);
 } catch (error) {
   // A bad configuration is the operator's to fix: every problem, where it is, and no stack trace.
   if (!(error instanceof ConfigError)) throw error;

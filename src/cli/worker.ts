@@ -3,7 +3,7 @@ import type { LogLevel } from '@temporalio/worker';
 import { installRuntime } from '../worker/logging.js';
 import { registerRunnerMetrics } from '../worker/metrics.js';
 import { enabled, parseListen, processRegistry, serveMetrics } from '../metrics/endpoint.js';
-import { freePort } from '../devserver/server.js';
+import { freePort, waitForFrontend } from '../devserver/server.js';
 import { logger } from '../logging/log.js';
 import { createRunnerWorker } from '../worker/runner-worker.js';
 import { runnerConfig } from '../activities/runner-config.js';
@@ -26,6 +26,7 @@ interface WorkerOptions {
   installDeps?: boolean;
   workflowQueue?: string;
   metricsListen?: string;
+  waitForTemporal?: number;
 }
 
 function parsePositive(value: string): number {
@@ -48,6 +49,8 @@ export function registerWorker(program: Command): void {
       .option('--no-workflows', 'only execute steps; do not run workflow code on this host')
       .option('--root <dir>', 'where job workdirs, artifacts and task repo mirrors live (runner.root; env TASKOTRON_RUNNER_ROOT)')
       .addOption(new Option('--workflow-queue <name>', 'workflow task queue (tests isolate themselves with it)').hideHelp())
+      // `taskotron start` starts its worker beside the server rather than after it.
+      .addOption(new Option('--wait-for-temporal <seconds>', 'wait this long for the Temporal server to answer before connecting').argParser(parsePositive).hideHelp())
       .option('--install-deps', "install a task's missing environment.rpm packages with dnf (runner.install_deps; env TASKOTRON_INSTALL_DEPS=1)")
       .option('--metrics-listen <host:port>', "serve Prometheus metrics on http://<host:port>/metrics, 'off' for none (metrics.runner_listen; env TASKOTRON_METRICS_RUNNER_LISTEN; default off)")
       .addOption(new Option('--log-level <level>', 'Temporal SDK log level').choices(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).default('WARN')),
@@ -63,6 +66,8 @@ export function registerWorker(program: Command): void {
         ['--install-deps', options.installDeps || undefined, 'runner.install_deps'],
       ]),
     ]);
+    // Before the Temporal runtime takes over SIGTERM: a stack stopped meanwhile simply ends this process.
+    if (options.waitForTemporal) await waitForFrontend(temporalSettings(config.temporal).address, options.waitForTemporal * 1000);
     const metricsListen = enabled(options.metricsListen ?? (config.metrics.runner_listen || undefined));
     if (metricsListen) parseListen(metricsListen, 'metrics.runner_listen (TASKOTRON_METRICS_RUNNER_LISTEN, --metrics-listen)');
     // Temporal core's own metrics go to a private loopback port; our endpoint serves them with ours.

@@ -92,30 +92,19 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const log = options.log ?? ((line: string) => console.error(line));
   const stateDir = options.stateDir ?? defaultStateDir();
   const binary = ensureTemporalCli({ log });
-  const server = await startDevServer({
-    binary,
-    port: options.port ?? 7233,
-    uiPort: options.uiPort ?? 8233,
-    dbFile: join(stateDir, 'temporal.db'),
-    logFile: join(stateDir, 'temporal-server.log'),
-    ...(options.signal ? { signal: options.signal } : {}),
-  });
-  // Nothing below awaits until the stack is returned: the children exist only if the server does,
-  // and the caller's stop() reaches all of them.
-  if (options.signal?.aborted) {
-    await server.stop();
-    throw options.signal.reason;
-  }
+  const port = options.port ?? 7233;
   const children = new Map<string, ChildProcess>();
   const ingestMetrics = enabled(options.metricsListen?.ingest ?? process.env.TASKOTRON_METRICS_INGEST_LISTEN ?? DEFAULT_INGEST_METRICS);
   const runnerMetrics = enabled(options.metricsListen?.runner ?? process.env.TASKOTRON_METRICS_RUNNER_LISTEN ?? DEFAULT_RUNNER_METRICS);
   const artifactsListen = enabled(options.artifactsListen ?? process.env.TASKOTRON_ARTIFACTS_LISTEN ?? DEFAULT_ARTIFACTS_LISTEN);
   // Jobs' logs link to the local artifacts server unless the operator points them elsewhere.
   const artifactsUrl = process.env.TASKOTRON_ARTIFACTS_BASEURL || (artifactsListen ? localUrl(artifactsListen, '/') : undefined);
+  // The children start beside the server, not after it: each spends seconds loading Node modules,
+  // the worker then waits for the server to answer and the ingest connects lazily.
   const env = {
     ...process.env,
-    TEMPORAL_ADDRESS: server.address,
-    TEMPORAL_NAMESPACE: server.namespace,
+    TEMPORAL_ADDRESS: `127.0.0.1:${port}`,
+    TEMPORAL_NAMESPACE: 'default',
     TASKOTRON_METRICS_INGEST_LISTEN: ingestMetrics ?? 'off',
     TASKOTRON_METRICS_RUNNER_LISTEN: runnerMetrics ?? 'off',
     ...(artifactsUrl ? { TASKOTRON_ARTIFACTS_BASEURL: artifactsUrl } : {}),
@@ -125,7 +114,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const artifacts = spawn(command!, [...args, 'artifacts', 'serve', '--listen', artifactsListen], { env, stdio: ['ignore', 'inherit', 'inherit'], detached: true });
     children.set('artifacts', artifacts);
   }
-  const worker = spawn(command!, [...args, 'worker', '--arch', options.arch, '--hostname', hostname()], {
+  const worker = spawn(command!, [...args, 'worker', '--arch', options.arch, '--hostname', hostname(), '--wait-for-temporal', '120'], {
     env,
     stdio: ['ignore', 'inherit', 'inherit'],
     detached: true,
@@ -150,6 +139,27 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       { env, stdio: ['ignore', 'inherit', 'inherit'], detached: true },
     );
     children.set('ingest', ingest);
+  }
+  let server: DevServer;
+  try {
+    server = await startDevServer({
+      binary,
+      port,
+      uiPort: options.uiPort ?? 8233,
+      dbFile: join(stateDir, 'temporal.db'),
+      logFile: join(stateDir, 'temporal-server.log'),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  } catch (error) {
+    // The children exist only if the server does.
+    await Promise.all([...children.values()].map((child) => stopChild(child, 5_000)));
+    throw error;
+  }
+  // Nothing below awaits until the stack is returned: the caller's stop() reaches every process.
+  if (options.signal?.aborted) {
+    await Promise.all([...children.values()].map((child) => stopChild(child, 5_000)));
+    await server.stop();
+    throw options.signal.reason;
   }
   const firstExit = new Promise<string>((resolve) => {
     for (const [name, child] of children) child.once('exit', () => resolve(name));

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleOption } from '@temporalio/worker';
 import { createDiscoverActivities } from '../activities/discover.js';
 import { createTagDebounceActivities } from '../activities/tag-debounce.js';
 import type { TaskSource } from '../common/job.js';
@@ -397,7 +397,7 @@ export class IngestService {
         const queues: string[] = [];
         if (hostWorkflows) {
           // Only the trigger workflows run here: a bundle of trigger.ts alone keeps the isolate small.
-          const bundle: WorkflowBundleWithSourceMap = await bundleWorkflowCode({ workflowsPath: custom ?? triggerWorkflowsPath(), logger: quietBundlerLogger });
+          const bundle = await triggerBundle(custom ?? triggerWorkflowsPath());
           const sameQueue = config.triggerQueue === config.ingestQueue;
           this.workers.push(
             await Worker.create({ ...common, taskQueue: config.triggerQueue, workflowBundle: bundle, maxCachedWorkflows: 100, ...(sameQueue ? { activities } : {}) }),
@@ -461,6 +461,26 @@ export class IngestService {
     await this.workerConnection?.close().catch(() => undefined);
     await this.connection.close().catch(() => undefined);
   }
+}
+
+const bundles = new Map<string, Promise<WorkflowBundleOption>>();
+
+/**
+ * Bundled once per process (webpack takes seconds, and a test starts and restarts ingest several
+ * times), or once for a whole test run by the harness: TASKOTRON_TRIGGER_BUNDLES maps a workflows
+ * path to its bundle file.
+ */
+function triggerBundle(workflowsPath: string): Promise<WorkflowBundleOption> {
+  const prebuilt = (JSON.parse(process.env.TASKOTRON_TRIGGER_BUNDLES || '{}') as Record<string, string>)[workflowsPath];
+  if (prebuilt) return Promise.resolve({ codePath: prebuilt });
+  let bundle = bundles.get(workflowsPath);
+  if (!bundle) {
+    bundle = bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger });
+    // A failed bundle is not kept: the next start tries again.
+    bundle.catch(() => bundles.delete(workflowsPath));
+    bundles.set(workflowsPath, bundle);
+  }
+  return bundle;
 }
 
 /** src/workflows/trigger beside this module: .js when compiled, .ts under tsx. */

@@ -57,9 +57,9 @@ test('compose-go loads docker-compose.yml: PostgreSQL, Temporal with its schema 
   for (const name of ['ingest', 'runner', 'artifacts']) assert.equal(s[name]!.depends_on?.['taskotron-setup']?.condition, 'service_completed_successfully', name);
 });
 
-test('every taskotron command the stack runs exists in our CLI, with the options it is given', () => {
+test('every taskotron command the stack runs exists in our CLI, with the options it is given', async () => {
   const project = loadCompose(composeFile);
-  const program = buildProgram();
+  const program = await buildProgram();
   const commands = TASKOTRON_SERVICES.map((name) => {
     const service = project.services[name]!;
     assert.equal(service.build?.dockerfile, 'Dockerfile', `${name} runs the taskotron image`);

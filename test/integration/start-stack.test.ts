@@ -33,6 +33,14 @@ function descendants(pid: number): number[] {
   return [...found];
 }
 
+/** Free ports, all different: the kernel may hand out a just-closed port twice in a row. */
+async function distinctFreePorts(count: number): Promise<number[]> {
+  const ports = new Set<number>();
+  for (let tries = 0; ports.size < count && tries < count * 10; tries++) ports.add(await freePort());
+  assert.equal(ports.size, count, 'distinct free ports');
+  return [...ports];
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -44,7 +52,7 @@ function alive(pid: number): boolean {
 
 test('taskotron start serves the Web UI, runs a worker and the ingest, and Ctrl-C stops every process it started', { timeout: 150_000 }, async () => {
   const stateDir = mkdtempSync(join(tmpdir(), 'taskotron-start-'));
-  const [port, uiPort, fedmsgPort, ingestMetrics, runnerMetrics, artifactsPort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
+  const [port, uiPort, fedmsgPort, ingestMetrics, runnerMetrics, artifactsPort] = await distinctFreePorts(6);
   const runnerRoot = mkdtempSync(join(tmpdir(), 'taskotron-start-runner-'));
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'start', '--port', String(port), '--ui-port', String(uiPort), '--fedmsg-port', String(fedmsgPort), '--state-dir', stateDir], {
     cwd: projectRoot(),
@@ -148,7 +156,7 @@ test('taskotron start serves the Web UI, runs a worker and the ingest, and Ctrl-
 });
 
 async function startArgs(stateDir: string): Promise<{ args: string[]; ports: number[] }> {
-  const ports = [await freePort(), await freePort(), await freePort()];
+  const ports = await distinctFreePorts(3);
   const [port, uiPort, fedmsgPort] = ports as [number, number, number];
   return {
     args: ['--import', 'tsx', 'src/cli/main.ts', 'start', '--port', String(port), '--ui-port', String(uiPort), '--fedmsg-port', String(fedmsgPort), '--state-dir', stateDir],
