@@ -4,11 +4,11 @@
 // starter's backoff cap. Runs on the harness's RabbitMQ (TASKOTRON_TEST_AMQP_URL) and Temporal.
 import { after, before, test } from 'node:test';
 import type { Client } from '@temporalio/client';
-import { AmqpPublisher, openAmqp } from '../../src/bus/amqp.js';
+import type { AmqpPublisher } from '../../src/bus/amqp.js';
 import { DEFAULT_CONFIG, type IngestConfig } from '../../src/ingest/config.js';
-import { testAmqpUrl } from '../support/amqp.js';
+import { privateExchange, testAmqpUrl } from '../support/amqp.js';
 import { quietRuntime } from '../support/runtime.js';
-import { testClient, uniqueName } from '../support/temporal.js';
+import { testClient } from '../support/temporal.js';
 import { corpusMessage } from '../ingest/corpus.js';
 import { temporalOutage } from './outage.js';
 
@@ -17,18 +17,11 @@ const OUTAGE_SECONDS = 60;
 let client: Client;
 let close: () => Promise<void>;
 let publisher: AmqpPublisher;
-// An exchange of this file's own, so nothing another test publishes lands on its queue.
-const EXCHANGE = uniqueName('amqp-outage-exchange');
+let EXCHANGE: string;
 before(async () => {
   quietRuntime();
   ({ client, close } = await testClient());
-  const model = await openAmqp({ url: testAmqpUrl() });
-  try {
-    await (await model.createChannel()).assertExchange(EXCHANGE, 'topic', { durable: true });
-  } finally {
-    await model.close();
-  }
-  publisher = await AmqpPublisher.open({ url: testAmqpUrl(), exchange: EXCHANGE });
+  ({ exchange: EXCHANGE, publisher } = await privateExchange('amqp-outage-exchange'));
 });
 after(async () => {
   await publisher.close();

@@ -4,10 +4,10 @@
 // the start is made loses the message. Regression test: the duplicate used to be acked at once.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { AmqpPublisher, openAmqp } from '../../src/bus/amqp.js';
+import type { AmqpPublisher } from '../../src/bus/amqp.js';
 import { freePort } from '../../src/devserver/server.js';
 import { DEFAULT_CONFIG } from '../../src/ingest/config.js';
-import { consumers, queueDepth, testAmqpUrl } from '../support/amqp.js';
+import { consumers, queueDepth, privateExchange, testAmqpUrl } from '../support/amqp.js';
 import { quietRuntime } from '../support/runtime.js';
 import { uniqueName } from '../support/temporal.js';
 import { corpusMessage } from '../ingest/corpus.js';
@@ -15,16 +15,10 @@ import { Relay } from '../ingest/relay.js';
 import { startTestIngest, until } from '../ingest/support.js';
 
 let publisher: AmqpPublisher;
-const EXCHANGE = uniqueName('amqp-redelivery-exchange');
+let EXCHANGE: string;
 before(async () => {
   quietRuntime();
-  const model = await openAmqp({ url: testAmqpUrl() });
-  try {
-    await (await model.createChannel()).assertExchange(EXCHANGE, 'topic', { durable: true });
-  } finally {
-    await model.close();
-  }
-  publisher = await AmqpPublisher.open({ url: testAmqpUrl(), exchange: EXCHANGE });
+  ({ exchange: EXCHANGE, publisher } = await privateExchange('amqp-redelivery-exchange'));
 });
 after(async () => publisher.close());
 

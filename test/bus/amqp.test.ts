@@ -9,7 +9,7 @@ import type { Client } from '@temporalio/client';
 import { AmqpPublisher, AmqpSource, decodeDelivery, fedoraMessagingJson, openAmqp, sentAtHeader } from '../../src/bus/amqp.js';
 import type { IngestConfig } from '../../src/ingest/config.js';
 import { DEFAULT_CONFIG } from '../../src/ingest/config.js';
-import { consumers, queueDepth, testAmqpUrl } from '../support/amqp.js';
+import { consumers, queueDepth, privateExchange, testAmqpUrl } from '../support/amqp.js';
 import { quietRuntime } from '../support/runtime.js';
 import { testClient, uniqueName } from '../support/temporal.js';
 import { corpusMessage } from '../ingest/corpus.js';
@@ -19,19 +19,11 @@ import { temporalOutage } from './outage.js';
 let client: Client;
 let close: () => Promise<void>;
 let publisher: AmqpPublisher;
-// A topic exchange of this file's own: other test files publish production topics on amq.topic at
-// the same time, and a queue bound there would receive them too.
-const EXCHANGE = uniqueName('amqp-test-exchange');
+let EXCHANGE: string;
 before(async () => {
   quietRuntime();
   ({ client, close } = await testClient());
-  const model = await openAmqp({ url: testAmqpUrl() });
-  try {
-    await (await model.createChannel()).assertExchange(EXCHANGE, 'topic', { durable: true });
-  } finally {
-    await model.close();
-  }
-  publisher = await AmqpPublisher.open({ url: testAmqpUrl(), exchange: EXCHANGE });
+  ({ exchange: EXCHANGE, publisher } = await privateExchange('amqp-test-exchange'));
 });
 after(async () => {
   await publisher.close();

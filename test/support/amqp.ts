@@ -1,6 +1,7 @@
 // The harness's RabbitMQ node (scripts/test.ts starts one when a selected test file names
 // TASKOTRON_TEST_AMQP_URL), and queue names no other test file uses.
-import { openAmqp } from '../../src/bus/amqp.js';
+import { AmqpPublisher, openAmqp } from '../../src/bus/amqp.js';
+import { uniqueName } from './temporal.js';
 
 export function testAmqpUrl(): string {
   const url = process.env.TASKOTRON_TEST_AMQP_URL;
@@ -27,4 +28,19 @@ export async function queueDepth(queue: string): Promise<{ ready: number; consum
   } finally {
     await model.close();
   }
+}
+
+/**
+ * A topic exchange of the calling file's own, and a publisher on it: other test files publish
+ * production topics on amq.topic at the same time, and a queue bound there would receive them too.
+ */
+export async function privateExchange(prefix: string): Promise<{ exchange: string; publisher: AmqpPublisher }> {
+  const exchange = uniqueName(prefix);
+  const model = await openAmqp({ url: testAmqpUrl() });
+  try {
+    await (await model.createChannel()).assertExchange(exchange, 'topic', { durable: true });
+  } finally {
+    await model.close();
+  }
+  return { exchange, publisher: await AmqpPublisher.open({ url: testAmqpUrl(), exchange }) };
 }
