@@ -122,14 +122,20 @@ test('a datagrepper outage during backfill is retried and counted; the checkpoin
 });
 
 test('reading messages older than the namespace retention warns: dedup by workflow ID no longer holds there', { timeout: 60_000 }, async () => {
-  const ingest = await startTestIngest(rules, {}, { worker: false });
+  // End to end: a checkpoint 400 days old makes the backfill itself reach back past the retention.
+  const datagrepper = await startDatagrepper([]);
+  const stateDir = scratchDir('ingest-backfill-retention');
+  writeFileSync(join(stateDir, 'checkpoint.json'), `${JSON.stringify({ timestamp: Math.floor(Date.now() / 1000) - 400 * 86_400 })}\n`);
+  const ingest = await startTestIngest(rules, { datagrepperUrl: datagrepper.url, backfillRate: 1000 }, { stateDir, worker: false });
   try {
-    const now = Date.now() / 1000;
-    assert.equal(await ingest.service.warnBeyondRetention(now - 60, 'the backfill'), undefined);
-    const warning = await ingest.service.warnBeyondRetention(now - 400 * 86_400, 'the backfill');
-    assert.match(warning ?? '', /the backfill reaches back to .* beyond namespace default's retention of \d+(\.\d+)? h/);
-    assert.ok(ingest.logs.some((l) => l.startsWith('warn: the backfill reaches back')));
+    await ingest.service.backfillDone();
+    const warning = ingest.logs.find((l) => l.startsWith('warn: the backfill reaches back'));
+    assert.match(warning ?? ingest.logs.join('\n'), /the backfill reaches back to .* beyond namespace default's retention of \d+(\.\d+)? h/);
+    // A window inside the retention says nothing.
+    assert.equal(await ingest.service.warnBeyondRetention(Date.now() / 1000 - 60, 'the backfill'), undefined);
+    assert.equal(ingest.logs.filter((l) => l.startsWith('warn: the backfill reaches back')).length, 1);
   } finally {
     await ingest.service.stop();
+    await datagrepper.close();
   }
 });
