@@ -69,7 +69,9 @@ export async function publishTo(endpoint: string, envelopes: Array<Record<string
   }
 }
 
-export async function until(condition: () => boolean | Promise<boolean>, what: string, ms = 20_000): Promise<void> {
+// The default bound is generous on purpose: it only matters when something is wrong, and CI's loaded
+// 2-core machine once took over 20 s for an ingest to start consuming.
+export async function until(condition: () => boolean | Promise<boolean>, what: string, ms = 60_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
     if (await condition()) return;
