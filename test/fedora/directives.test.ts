@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { runBodhiAction, type BodhiParams } from '../../src/activities/directives/bodhi.js';
 import { runCreaterepoAction } from '../../src/activities/directives/createrepo.js';
@@ -18,16 +17,9 @@ import { FailureType } from '../../src/common/failures.js';
 import { corpusPath } from '../support/corpus.js';
 import { startBodhiStandIn, startDistgitStandIn, type BodhiStandIn, type DistgitStandIn } from '../support/fedora-stand-ins.js';
 import { fileNames, kojiWorld, request, runnerConfig, type KojiWorld } from './support.js';
+import { applicationFailure } from '../support/failure.js';
 
-async function failure(promise: Promise<unknown>): Promise<ApplicationFailure> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof ApplicationFailure, `expected an ApplicationFailure, got ${String(error)}`);
-    return error;
-  }
-  assert.fail('expected the action to fail');
-}
+const failure = (promise: Promise<unknown>) => applicationFailure(promise);
 
 describe('Fedora directives', () => {
   let world: KojiWorld;

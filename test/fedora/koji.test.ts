@@ -7,13 +7,13 @@ import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { runKojiAction, type KojiOutput, type KojiParams } from '../../src/activities/directives/koji.js';
 import type { RunnerConfig } from '../../src/activities/runner-config.js';
 import { FailureType } from '../../src/common/failures.js';
 import { buildPackage } from '../support/rpm-fixtures.js';
 import { fileNames, kojiWorld, request, runnerConfig, type KojiWorld } from './support.js';
+import { applicationFailure } from '../support/failure.js';
 
 const FAST_RETRY = { attempts: 5, initialDelayMs: 20, maxDelayMs: 100 };
 
@@ -23,15 +23,7 @@ async function koji(config: RunnerConfig, params: Partial<KojiParams>): Promise<
   return { output: result.output as KojiOutput, workdir: r.job.workdir, taskdir: r.job.taskdir, log: readFileSync(result.log!, 'utf8') };
 }
 
-async function failure(promise: Promise<unknown>): Promise<ApplicationFailure> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof ApplicationFailure, `expected an ApplicationFailure, got ${String(error)}`);
-    return error;
-  }
-  assert.fail('expected the action to fail');
-}
+const failure = (promise: Promise<unknown>) => applicationFailure(promise);
 
 describe('koji directive', () => {
   let world: KojiWorld;

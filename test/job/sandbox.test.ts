@@ -16,7 +16,7 @@ import { sandboxEnvEntryProblem } from '../../src/activities/runner-config.js';
 import { sandboxEnvironment } from '../../src/activities/sandbox.js';
 import { quietRuntime } from '../support/runtime.js';
 import { localJob, runJobToEnd, startTestRunner, type TestRunner } from '../support/job.js';
-import { jobProcesses } from '../support/processes.js';
+import { jobProcesses, pidsMatching } from '../support/processes.js';
 import { testClient, uniqueName } from '../support/temporal.js';
 
 quietRuntime();
@@ -67,19 +67,6 @@ function processAlive(pid: number): boolean {
   }
 }
 
-function processesMatching(text: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${entry}/stat`, 'utf8'))) continue;
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ').includes(text)) pids.push(Number(entry));
-    } catch {
-      /* gone meanwhile */
-    }
-  }
-  return pids;
-}
 
 describe('job sandbox', () => {
   let client: Client;
@@ -277,13 +264,13 @@ describe('job sandbox', () => {
       writeFileSync(join(gate, 'closed'), '');
       const handle = await client.workflow.start(JOB_WORKFLOW, { taskQueue: runner.workflowQueue, workflowId: uniqueName('job-clone'), args: [gitJob(upstream)] });
       await until('the clone to reach the gate', () => existsSync(join(gate, 'waiting')));
-      const cloning = processesMatching(upstream);
-      const hook = processesMatching('gated-pack-objects');
+      const cloning = pidsMatching(upstream);
+      const hook = pidsMatching('gated-pack-objects');
       assert.ok(cloning.length >= 2 && hook.length >= 1, `git clone, upload-pack and the hook run: ${cloning} / ${hook}`);
       await handle.cancel();
       await assert.rejects(handle.result(), /cancel/i);
       const left = await until('git to die', () => {
-        const alive = [...processesMatching(upstream), ...processesMatching('gated-pack-objects')];
+        const alive = [...pidsMatching(upstream), ...pidsMatching('gated-pack-objects')];
         return alive.length === 0 ? ([] as number[]) : undefined;
       }, 5_000);
       assert.deepEqual(left, []);

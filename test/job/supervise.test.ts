@@ -3,7 +3,7 @@
 // cancellation kill the whole group, a sandboxed command sees only its own environment, and a wait
 // that is not a process (the mirror lock) heartbeats too.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -12,6 +12,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { bubblewrap, noSandbox, type SandboxSpec } from '../../src/activities/sandbox.js';
 import { heartbeatWhile, runSupervised, type SupervisedCommand, type SupervisedResult } from '../../src/activities/supervise.js';
+import { pidsMatching } from '../support/processes.js';
 
 function environment(heartbeats: unknown[] = []): MockActivityEnvironment {
   const env = new MockActivityEnvironment({}, { logger: new DefaultLogger('ERROR') });
@@ -23,20 +24,6 @@ function supervise(env: MockActivityEnvironment, command: SupervisedCommand): Pr
   return env.run(runSupervised, command) as Promise<SupervisedResult>;
 }
 
-/** Pids of live (non-zombie) processes whose command line contains `text`. */
-function running(text: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${entry}/stat`, 'utf8'))) continue;
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ').includes(text)) pids.push(Number(entry));
-    } catch {
-      /* gone meanwhile */
-    }
-  }
-  return pids;
-}
 
 async function until(what: string, probe: () => boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -87,7 +74,7 @@ describe('runSupervised', () => {
     assert.equal(result.timedOut, true);
     assert.notEqual(result.exitCode, 0);
     // Killed already; a dying process may take a moment to leave /proc.
-    await until('the background sleep to die with its group', () => running(`sleep ${sleep}`).length === 0, 5_000);
+    await until('the background sleep to die with its group', () => pidsMatching(`sleep ${sleep}`).length === 0, 5_000);
     assert.match(readFileSync(join(dir, 'log'), 'utf8'), /time limit of 300 ms reached: SIGTERM to process group/);
   });
 
@@ -96,10 +83,10 @@ describe('runSupervised', () => {
     const sleep = uniqueSleep();
     const env = environment();
     const result = supervise(env, { argv: ['sh', '-c', `sleep ${sleep} & sleep ${sleep}`], cwd: dir, killGraceMs: 500 });
-    await until('both sleeps to run', () => running(`sleep ${sleep}`).length >= 2);
+    await until('both sleeps to run', () => pidsMatching(`sleep ${sleep}`).length >= 2);
     env.cancel();
     await assert.rejects(result, CancelledFailure);
-    await until('every process of the group to die', () => running(`sleep ${sleep}`).length === 0, 5_000);
+    await until('every process of the group to die', () => pidsMatching(`sleep ${sleep}`).length === 0, 5_000);
   });
 
   test("a sandboxed command gets only the environment it is given, never the runner's", async () => {

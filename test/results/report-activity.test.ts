@@ -7,13 +7,13 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { createReportingActivities, type ReportHeartbeat, type ReportInput, type ReportOutput } from '../../src/activities/report.js';
 import { basicAuthFrom, parseOutcomeList, reportingConfigFromEnv, type ReportingConfig } from '../../src/results/config.js';
 import { parseResultYaml } from '../../src/results/resultyaml.js';
 import { startResultsDBServer, type ResultsDBTestServer } from '../support/resultsdb-server.js';
+import { applicationFailure } from '../support/failure.js';
 
 const RESULTS = `# what task-python-versions would write
 results:
@@ -72,15 +72,7 @@ async function run(config: ReportingConfig, input: ReportInput, info: object = E
   return env.run(createReportingActivities(config).reportResults, input);
 }
 
-async function failure(promise: Promise<unknown>): Promise<ApplicationFailure> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof ApplicationFailure, `expected an ApplicationFailure, got ${String(error)}`);
-    return error;
-  }
-  assert.fail('expected the report to fail');
-}
+const failure = (promise: Promise<unknown>) => applicationFailure(promise, 'the report');
 
 describe('reporting to ResultsDB', () => {
   let server: ResultsDBTestServer;

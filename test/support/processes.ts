@@ -50,3 +50,15 @@ export async function waitForNoJobProcesses(uuid: string, timeoutMs = 5_000): Pr
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+/** Pids of live (not zombie) processes on this host whose command line contains `text`. */
+export function pidsMatching(text: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = read(`/proc/${entry}/stat`);
+    if (!stat || /^\d+ \(.*\) Z/.test(stat)) continue;
+    if ((read(`/proc/${entry}/cmdline`) ?? '').split('\0').join(' ').includes(text)) pids.push(Number(entry));
+  }
+  return pids;
+}
