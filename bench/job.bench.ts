@@ -172,11 +172,14 @@ async function fixedParts(client: Client, workflowId: string): Promise<Array<[st
   const cancelRequested = by('activityTaskCancelRequestedEventAttributes', slot);
   const cancelled = by('activityTaskCanceledEventAttributes', slot) ?? by('activityTaskCompletedEventAttributes', slot);
   const end = events.at(-1);
+  const firstTask = (attr: 'workflowTaskScheduledEventAttributes' | 'workflowTaskStartedEventAttributes' | 'workflowTaskCompletedEventAttributes') => events.find((e) => e[attr]);
   const head = at(firstAction) - at(events[0]);
   const tail = at(end) - at(by('activityTaskCompletedEventAttributes', lastAction));
   return [
     ['workflow started → first action scheduled', head],
     ['  workflow started → holdSlot scheduled', at(slot) - at(events[0])],
+    ['    first workflow task scheduled → started', at(firstTask('workflowTaskStartedEventAttributes')) - at(firstTask('workflowTaskScheduledEventAttributes'))],
+    ['    first workflow task started → completed', at(firstTask('workflowTaskCompletedEventAttributes')) - at(firstTask('workflowTaskStartedEventAttributes'))],
     ['  holdSlot scheduled → started (claim)', at(by('activityTaskStartedEventAttributes', slot)) - at(slot)],
     ['  holdSlot started → host signal', at(signal) - at(by('activityTaskStartedEventAttributes', slot))],
     ['  host signal → prepareWorkspace scheduled', at(prepare) - at(signal)],
