@@ -56,17 +56,67 @@ const STDERR_TAIL_BYTES = 8 * 1024;
 /** Marks the processes of one command run by a backend that does not contain them itself. */
 const LEFTOVER_MARKER = 'TASKOTRON_COMMAND_ID';
 
+/** Where to look for a command's leftovers: processes created after its first one (see pidWindow). */
+export interface LeftoverWindow {
+  /** The command's own pid: every process it started was created after it. */
+  afterPid: number;
+  /** Processes and threads the kernel had created since boot just before the command started. */
+  forksBefore: number;
+}
+
+/** Every process and thread the kernel has created since boot (all PID namespaces). */
+export function forksSinceBoot(): number {
+  try {
+    const match = /^processes (\d+)$/m.exec(readFileSync('/proc/stat', 'latin1'));
+    return match ? Number(match[1]) : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/**
+ * Which pids can belong to a process created after `afterPid`. Linux hands out pids in order,
+ * wrapping from pid_max back to the bottom, so those are the pids from afterPid up to the last one
+ * handed out — unless the allocator went round the whole range meanwhile. It moves one step per new
+ * task plus one per pid it skips because it is in use, so with fewer than half the range created
+ * and alive it cannot have come round; otherwise undefined: every pid is a candidate.
+ */
+export function pidWindow(afterPid: number, lastPid: number, forksSince: number, tasksAlive: number, pidMax: number): ((pid: number) => boolean) | undefined {
+  // 300: the pids below it are reserved for the kernel when the allocator wraps (RESERVED_PIDS).
+  const known = [afterPid, lastPid, forksSince, tasksAlive, pidMax].every((n) => Number.isSafeInteger(n) && n >= 0);
+  if (!known || (forksSince + tasksAlive) * 2 >= pidMax - 300) return undefined;
+  return afterPid <= lastPid ? (pid) => pid > afterPid && pid <= lastPid : (pid) => pid > afterPid || pid <= lastPid;
+}
+
+/** The pids that may be new since `window` began, read after the /proc listing they filter. */
+function newPids(window: LeftoverWindow | undefined): ((pid: number) => boolean) | undefined {
+  if (!window) return undefined;
+  try {
+    // "0.18 2.03 3.20 1/234 56789": tasks alive (threads included) and the last pid of our PID namespace.
+    const [, tasks, last] = /\d+\/(\d+) (\d+)\s*$/.exec(readFileSync('/proc/loadavg', 'latin1')) ?? [];
+    const pidMax = Number(readFileSync('/proc/sys/kernel/pid_max', 'latin1'));
+    return pidWindow(window.afterPid, Number(last), forksSinceBoot() - window.forksBefore, Number(tasks), pidMax);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Kills every process still carrying this command's marker in its environment: what a command
  * left behind outside its process group (a `setsid` daemon) when no PID namespace takes it down.
+ * Reading every process's environment costs milliseconds on a busy host after every command; with
+ * a window only the processes created since the command started are read (usually none or a few).
  */
-function killLeftovers(marker: string): number {
+export function killLeftovers(marker: string, window?: LeftoverWindow): number {
   const killedPids = new Set<number>();
   // A straggler may fork while we look: repeat until a pass finds nobody (a killed parent forks no more).
   for (let pass = 0; pass < 20; pass += 1) {
     let killed = 0;
-    for (const entry of readdirSync('/proc')) {
-      if (!/^\d+$/.test(entry)) continue;
+    const entries = readdirSync('/proc');
+    // After the listing, so every process in it that is new lies inside the window.
+    const candidate = newPids(window);
+    for (const entry of entries) {
+      if (!/^\d+$/.test(entry) || (candidate && !candidate(Number(entry)))) continue;
       try {
         if (!readFileSync(`/proc/${entry}/environ`, 'latin1').split('\0').includes(marker)) continue;
         if (/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${entry}/stat`, 'latin1'))) continue;
@@ -128,6 +178,7 @@ export async function runSupervised(command: SupervisedCommand): Promise<Supervi
   const file = command.argv[0]!;
   const [program, ...args] = sandbox ? sandbox.backend.wrap(command.argv, command.cwd, sandbox.spec) : command.argv;
   const marker = sandbox && !sandbox.backend.containsProcesses ? `${LEFTOVER_MARKER}=${randomUUID()}` : undefined;
+  const forksBefore = marker ? forksSinceBoot() : Number.NaN;
   const child = execa(program!, args, {
     // bwrap changes directory inside the sandbox itself; the workdir is where it starts from.
     cwd: command.cwd,
@@ -195,7 +246,7 @@ export async function runSupervised(command: SupervisedCommand): Promise<Supervi
     // The command may have left children behind in its group; they must not outlive the step.
     if (child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
     if (marker) {
-      const killed = killLeftovers(marker);
+      const killed = killLeftovers(marker, child.pid === undefined ? undefined : { afterPid: child.pid, forksBefore });
       if (killed > 0) log.write(`[taskotron] killed ${killed} process(es) the command left behind outside its process group\n`);
     }
     if (cancelled) {
