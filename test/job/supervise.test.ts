@@ -69,6 +69,21 @@ describe('runSupervised', () => {
     assert.match(readFileSync(join(dir, 'log'), 'utf8'), /^\$ "sh" "-c" .*\nstarted\ndone\n\[taskotron\] exit code 0 after \d+ ms\n$/);
   });
 
+  test('a program or working directory that does not exist rejects, naming which; a signal and the output before it are kept', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'taskotron-supervise-'));
+    await assert.rejects(supervise(environment(), { argv: ['taskotron-no-such-program'], cwd: dir }), /^Error: cannot run taskotron-no-such-program: spawn taskotron-no-such-program ENOENT$/);
+    await assert.rejects(supervise(environment(), { argv: ['true'], cwd: join(dir, 'gone') }), new RegExp(`cannot run true: .*ENOENT \\(its working directory ${join(dir, 'gone')} does not exist\\)$`));
+    const killed = await supervise(environment(), { argv: ['sh', '-c', 'echo out; echo err >&2; kill -TERM $$'], cwd: dir, logFile: join(dir, 'log') });
+    assert.deepEqual({ ...killed, durationMs: 0 }, { exitCode: 128, signal: 'SIGTERM', stdout: 'out\n', stdoutTruncated: false, stderrTail: 'err\n', durationMs: 0 });
+    assert.match(readFileSync(join(dir, 'log'), 'utf8'), /\nout\nerr\n\[taskotron\] exit code 128 \(signal SIGTERM\) after \d+ ms\n$/);
+  });
+
+  test('output written by a background process that keeps the pipes open is waited for and kept', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'taskotron-supervise-'));
+    const result = await supervise(environment(), { argv: ['sh', '-c', '(sleep 0.3; echo late) & echo early'], cwd: dir });
+    assert.equal(result.stdout, 'early\nlate\n');
+  });
+
   test('a time limit kills the whole process group and says so', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'taskotron-supervise-'));
     const sleep = uniqueSleep();
