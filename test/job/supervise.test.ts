@@ -78,6 +78,11 @@ describe('runSupervised', () => {
     assert.match(readFileSync(join(dir, 'log'), 'utf8'), /\nout\nerr\n\[taskotron\] exit code 128 \(signal SIGTERM\) after \d+ ms\n$/);
   });
 
+  test('a log that cannot be written fails the step with the reason, instead of passing with a log cut short', async () => {
+    // /dev/full takes the open and refuses every write (ENOSPC), as a full disk would.
+    await assert.rejects(supervise(environment(), { argv: ['echo', 'output'], cwd: tmpdir(), logFile: '/dev/full' }), /cannot write the log \/dev\/full: ENOSPC/);
+  });
+
   test('output written by a background process that keeps the pipes open is waited for and kept', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'taskotron-supervise-'));
     const result = await supervise(environment(), { argv: ['sh', '-c', '(sleep 0.3; echo late) & echo early'], cwd: dir });
