@@ -78,8 +78,9 @@ const bundlingTriggers = runsIngest
 // halves each CLI process's CPU against tsx (dozens of processes per run). dist/ is compiled here
 // first when a file under src/ is newer than its output (a full compile, ~11 s of CPU, only after an
 // edit; `npm ci` builds it), beside the server's start. Should the compile fail, the CLI runs under
-// tsx as before, as it does with TASKOTRON_TEST_CLI=tsx (to compare the two).
-const runsCli = process.env.TASKOTRON_TEST_CLI !== 'tsx' && files.some((file) => /cliArgs\(/.test(readFileSync(join(root, file), 'utf8')));
+// tsx as before, as it does with TASKOTRON_TEST_CLI=tsx (to compare the two). test/bus/crash.ts and
+// test/ingest/flood.ts start the CLI for the files that import them.
+const runsCli = process.env.TASKOTRON_TEST_CLI !== 'tsx' && files.some((file) => /cliArgs\(|\/(crash|flood)\.js'/.test(readFileSync(join(root, file), 'utf8')));
 const compiling = runsCli
   ? new Promise<boolean>((done) => {
       const build = spawn(process.execPath, [join(root, 'scripts', 'build-if-stale.mjs'), '--compile-only'], { cwd: root, stdio: 'inherit' });
