@@ -8,7 +8,8 @@
 //
 // A variant may set `workerOptions` (the runner's workflow worker), `bundle` (another workflows entry
 // point, e.g. a patched copy of src/workflows/index.ts), `ingest` (IngestConfig overrides) and `server`
-// (dynamic-config values on top of the project's; each distinct set gets its own dev server).
+// (dynamic-config values on top of the project's; each distinct set gets its own dev server), `env`
+// (set while the runner's workers, and so their workflow threads, are created).
 // AB_SERVER_METRICS=1 also prints the server's own timings (transfer-queue tasks by type, sync match
 // by queue), read from its Prometheus endpoint at the end.
 // Not part of `npm run bench`: a tool for trying changes, not a figure.
@@ -34,6 +35,8 @@ interface Variant {
   bundle?: string;
   ingest?: Partial<IngestConfig>;
   server?: Record<string, unknown>;
+  /** Environment of the runner's threads while its workers are created (e.g. for a NODE_OPTIONS preload). */
+  env?: Record<string, string>;
 }
 const variants = JSON.parse(process.env.VARIANTS ?? '{"base":{}}') as Record<string, Variant>;
 const serverMetrics = process.env.AB_SERVER_METRICS === '1';
@@ -104,7 +107,11 @@ async function round(name: string, index: number): Promise<void> {
   const { server, client } = servers.get(JSON.stringify(current.server ?? {}))!;
   const temporal = { address: server.address, namespace: server.namespace };
   const queue = `${name}-${index}`;
+  const saved = { ...process.env };
+  Object.assign(process.env, current.env);
   const runner = await createRunnerWorker({ temporal, arch: 'x86_64', hostname: `host-${queue}`, workflowQueue: `${queue}-jobs`, runner: { root: join(scratch, 'runner', queue) } });
+  for (const key of Object.keys(current.env ?? {})) if (saved[key] === undefined) delete process.env[key];
+  Object.assign(process.env, saved);
   const running = runner.run();
   const config: IngestConfig = {
     ...DEFAULT_CONFIG,
