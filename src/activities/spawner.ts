@@ -159,8 +159,6 @@ class Spawner {
       this.gone = why;
       markReady(false);
       if (spawner === this) spawner = undefined;
-      // A channel closed on a live spawner (it should never happen) must not leave it running our commands.
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       for (const [id, pending] of this.pending) {
         this.settled(id);
         // Its commands may outlive it (only bwrap dies with it): they must not outlive their step.
@@ -170,7 +168,12 @@ class Spawner {
       }
     };
     child.once('exit', (code, signal) => lost(signal ? `was killed by ${signal}` : `exited with code ${code}`));
-    child.once('disconnect', () => lost('closed its channel'));
+    // The channel closes just before the exit is seen; the exit says why. A channel closed on a live
+    // spawner (it should never happen) must not leave it running commands nobody waits for.
+    child.once('disconnect', () => {
+      if (spawner === this) spawner = undefined;
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    });
     child.once('error', (error) => lost(`failed (${error.message})`));
     // Neither the process nor its channel keeps the runner alive; the channel does while commands run.
     child.unref();
@@ -182,9 +185,9 @@ class Spawner {
     const ended = new Promise<SpawnOutcome>((resolve, reject) => {
       this.pending.set(id, { file: request.file, onStarted, resolve, reject });
     });
-    if (this.gone) {
+    if (this.gone || !this.child.connected) {
       this.settled(id);
-      return { ended: Promise.reject(new Error(`the runner's spawner process ${this.child.pid} ${this.gone}`)) };
+      return { ended: Promise.reject(new Error(`the runner's spawner process ${this.child.pid} ${this.gone ?? 'closed its channel'}`)) };
     }
     this.child.channel?.ref();
     this.child.send({ t: 'run', id, ...request });
