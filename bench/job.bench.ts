@@ -249,10 +249,13 @@ try {
       baselines.push(b);
       const direct = async () => {
         process.env.TASKOTRON_SPAWNER = 'direct';
+        const last = variant.lastIds.shell;
         try {
-          variant.directJobs.push(await job(variant, round));
+          // Its own workflow id and uuid; the history read back stays the spawner's job's.
+          variant.directJobs.push(await job(variant, round + 1000));
         } finally {
           delete process.env.TASKOTRON_SPAWNER;
+          if (last) variant.lastIds.shell = last;
         }
       };
       if (process.env.BENCH_JOB_SPAWN_AB && round % 2 === 0) await direct();

@@ -3,6 +3,9 @@
 // killed with its whole group when the step is cancelled, times out or the worker shuts down (a
 // grandchild holding the pipe open would otherwise keep the step alive: reference/temporal.md §4).
 // Task commands also pass a sandbox: then they run inside it, with only the sandbox's environment.
+// The process itself is started by the runner's spawner (spawner.ts), a small helper process, because
+// a spawn() from the runner's own big process blocks its event loop for the fork (~10 ms per command);
+// TASKOTRON_SPAWNER=direct, or a spawner that cannot start, spawns from the runner as before.
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
