@@ -1,9 +1,10 @@
 // Re-records the golden histories under test/histories/ from real runs on a real Temporal server.
 // Run after an intended change to workflow code: `npm run record-histories`. Each scenario writes
 // <name>.json, and a tampered copy under tampered/ that replay must reject (see docs/testing.md).
-// Jobs are recorded in today's shape (slots and the workdir removed at the end, `workdir-job-*`). The
-// older shapes stay as they were recorded, so every path production may still be running replays:
-// job-*.json (before patched('host-slots')) and slots-job-*.json (slots, before patched('remove-workdir')).
+// Jobs are recorded in today's shape (slots, the workdir removed at the end, and the host ending the
+// slot itself after that, `slotend-job-*`). The older shapes stay as they were recorded, so every path
+// production may still be running replays: job-*.json (before patched('host-slots')), slots-job-*.json
+// (slots, before patched('remove-workdir')) and workdir-job-*.json (before patched('slot-ends-itself')).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -204,39 +205,39 @@ const scenarios: Scenario[] = [
   // A window busy enough to hand over before it fires: the first run's history, ending in continue-as-new.
   { name: 'tag-debounce-handover', tamperActivity: renameFirstSignal, run: (ctx) => tagBurst(ctx, 'tag-debounce-handover', 10, { coalesced: [], seen: [], maxHistoryEvents: 14 }) },
   { name: 'probe-runner-pool', tamperActivity: 0, run: (ctx) => ctx.client.workflow.start('probeRunnerPool', { taskQueue: QUEUE, workflowId: 'recorded-probe-runner-pool', args: [{ arch: ARCH }] }) },
-  { name: 'workdir-job-passed', tamperActivity: 4, run: (ctx) => startJob(ctx, 'workdir-job-passed', job('nvr-sanity', 'examples/tasks/nvr-sanity', 'foo-1.0-1.fc40')) },
-  { name: 'workdir-job-failed', tamperActivity: 6, run: (ctx) => startJob(ctx, 'workdir-job-failed', job('nvr-sanity', 'examples/tasks/nvr-sanity', 'foo-1.0-1')) },
-  { name: 'workdir-job-crashed-ignorereturn', tamperActivity: 4, run: (ctx) => startJob(ctx, 'workdir-job-crashed-ignorereturn', job('ignorereturn', 'test/fixtures/tasks/ignorereturn', 'foo-1.0-1.fc40')) },
+  { name: 'slotend-job-passed', tamperActivity: 4, run: (ctx) => startJob(ctx, 'slotend-job-passed', job('nvr-sanity', 'examples/tasks/nvr-sanity', 'foo-1.0-1.fc40')) },
+  { name: 'slotend-job-failed', tamperActivity: 6, run: (ctx) => startJob(ctx, 'slotend-job-failed', job('nvr-sanity', 'examples/tasks/nvr-sanity', 'foo-1.0-1')) },
+  { name: 'slotend-job-crashed-ignorereturn', tamperActivity: 4, run: (ctx) => startJob(ctx, 'slotend-job-crashed-ignorereturn', job('ignorereturn', 'test/fixtures/tasks/ignorereturn', 'foo-1.0-1.fc40')) },
   {
     // A finished job reset from the CLI: the history of its re-run.
-    name: 'workdir-job-rerun',
+    name: 'slotend-job-rerun',
     tamperActivity: 3,
     async run(ctx) {
-      const first = await startJob(ctx, 'workdir-job-rerun', job('nvr-sanity', 'examples/tasks/nvr-sanity', 'bar-1.0-1.fc40'));
+      const first = await startJob(ctx, 'slotend-job-rerun', job('nvr-sanity', 'examples/tasks/nvr-sanity', 'bar-1.0-1.fc40'));
       await settle(first);
       execFileSync(ensureTemporalCli(), ['workflow', 'reset', '--address', ctx.address, '--workflow-id', first.workflowId, '--type', 'FirstWorkflowTask', '--reason', 'recorded re-run']);
       return ctx.client.workflow.getHandle(first.workflowId, (await ctx.client.workflow.getHandle(first.workflowId).describe()).runId);
     },
   },
   {
-    name: 'workdir-job-cancelled',
+    name: 'slotend-job-cancelled',
     tamperActivity: 3,
     async run(ctx) {
-      const handle = await startJob(ctx, 'workdir-job-cancelled', job('sleepy', 'test/fixtures/tasks/sleepy', 'foo-1.0-1.fc40'));
+      const handle = await startJob(ctx, 'slotend-job-cancelled', job('sleepy', 'test/fixtures/tasks/sleepy', 'foo-1.0-1.fc40'));
       await waitForRunning(handle, 1);
       await handle.cancel();
       return handle;
     },
   },
   {
-    name: 'workdir-job-host-lost',
+    name: 'slotend-job-host-lost',
     tamperActivity: 5,
     async run(ctx) {
       const queue = `${QUEUE}-host-lost`;
       const arch = 'hostlost';
       const hostA = await workerProcess(ctx.address, arch, 'host-a', queue, true);
       const input = { ...job('slow', 'test/fixtures/tasks/slow', 'foo-1.0-1.fc40'), arch, supervision: { heartbeatTimeoutSeconds: 3, hostLostAfterSeconds: 5 } };
-      const handle = await startJob(ctx, 'workdir-job-host-lost', input, queue);
+      const handle = await startJob(ctx, 'slotend-job-host-lost', input, queue);
       await waitForRunning(handle, 1, 'host-a');
       const hostB = await workerProcess(ctx.address, arch, 'host-b', queue);
       process.kill(-hostA.pid!, 'SIGKILL');

@@ -3,7 +3,8 @@
 //  - `holdSlot` (jobs): one per job on this host, for the job's whole life. The pool worker runs at
 //    most `concurrency` of them, so a host takes a job only into a free slot and the rest wait in the
 //    arch queue. It tells the job where to send its steps (a signal), then heartbeats until the job
-//    lets go (cancels it) — one heartbeat per held job is the host's liveness. Modelled on the Go
+//    lets go (cancels it, or — when the job asked for it — the job's removeWorkdir has run here and
+//    the slot ends itself) — one heartbeat per held job is the host's liveness. Modelled on the Go
 //    SDK's worker sessions.
 //  - `claimHost`: the older, instant claim; kept for job histories recorded before slots and for the
 //    pool probe.
@@ -19,6 +20,11 @@ export interface HostClaim {
   hostname: string;
   arch: string;
   taskQueue: string;
+}
+
+export interface HoldSlotOptions {
+  /** The job will not cancel the slot after its last step: end it once `removeWorkdir` has run here. */
+  endsAfterWorkdir?: boolean;
 }
 
 export interface HostDescription extends HostClaim {
@@ -48,13 +54,18 @@ export function createHostActivities(identity: { arch: string; hostname: string 
       return claim;
     },
 
-    /** Holds one of this host's slots for the job that scheduled it, until the job cancels it. */
-    async holdSlot(): Promise<void> {
+    /**
+     * Holds one of this host's slots for the job that scheduled it, until the job cancels it or —
+     * when the job asks for it (`endsAfterWorkdir`) — until the job's `removeWorkdir` has run here.
+     */
+    async holdSlot(options: HoldSlotOptions = {}): Promise<void> {
       const context = Context.current();
       const { workflowExecution, activityId } = context.info;
       if (!workflowExecution) throw new Error('holdSlot: only a job workflow can hold a slot');
       const job = `${workflowExecution.workflowId}/${workflowExecution.runId}`;
-      const slotClaim: SlotClaim = { slotId: activityId, hostname: claim.hostname, taskQueue: claim.taskQueue };
+      const endsAfterWorkdir = options.endsAfterWorkdir === true;
+      // Saying so in the claim tells the job this host will end the slot itself (an older host would not).
+      const slotClaim: SlotClaim = { slotId: activityId, hostname: claim.hostname, taskQueue: claim.taskQueue, ...(endsAfterWorkdir ? { endsAfterWorkdir } : {}) };
       const beatEvery = Math.min(SLOT_HEARTBEAT_MS, (context.info.heartbeatTimeoutMs || 30_000) * 0.6);
       const beat = setInterval(() => context.heartbeat(), beatEvery);
       let ending: NodeJS.Timeout | undefined;
@@ -66,12 +77,16 @@ export function createHostActivities(identity: { arch: string; hostname: string 
           else context.heartbeat();
         }, SLOT_ENDING_HEARTBEAT_MS);
       });
+      let stopWaiting: (() => void) | undefined;
+      const lastStepDone = new Promise<void>((resolve) => {
+        if (endsAfterWorkdir) stopWaiting = endings.onEnded(job, resolve);
+      });
       try {
         context.heartbeat();
         // To this run only: a reset job's old run must not get a host, and a job that already ended
         // answers NotFound, which ends the slot at once.
         await context.client.workflow.getHandle(workflowExecution.workflowId, workflowExecution.runId).signal(HOST_CLAIMED_SIGNAL, slotClaim);
-        await context.cancelled;
+        await Promise.race([context.cancelled, lastStepDone]);
       } catch (error) {
         if (context.cancellationDetails?.workerShutdown) {
           throw stepFailure(FailureType.HostShuttingDown, `runner host ${claim.hostname} shut down while holding the job's slot`);
@@ -84,6 +99,7 @@ export function createHostActivities(identity: { arch: string; hostname: string 
         clearInterval(beat);
         clearInterval(ending);
         stopListening();
+        stopWaiting?.();
       }
     },
 

@@ -3,13 +3,13 @@
 // killed with its whole group when the step is cancelled, times out or the worker shuts down (a
 // grandchild holding the pipe open would otherwise keep the step alive: reference/temporal.md §4).
 // Task commands also pass a sandbox: then they run inside it, with only the sandbox's environment.
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createWriteStream, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Context } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
-import { execa } from 'execa';
 import { FailureType, stepFailure } from '../common/failures.js';
 import type { SandboxBackend, SandboxSpec } from './sandbox.js';
 
@@ -56,17 +56,67 @@ const STDERR_TAIL_BYTES = 8 * 1024;
 /** Marks the processes of one command run by a backend that does not contain them itself. */
 const LEFTOVER_MARKER = 'TASKOTRON_COMMAND_ID';
 
+/** Where to look for a command's leftovers: processes created after its first one (see pidWindow). */
+export interface LeftoverWindow {
+  /** The command's own pid: every process it started was created after it. */
+  afterPid: number;
+  /** Processes and threads the kernel had created since boot just before the command started. */
+  forksBefore: number;
+}
+
+/** Every process and thread the kernel has created since boot (all PID namespaces). */
+export function forksSinceBoot(): number {
+  try {
+    const match = /^processes (\d+)$/m.exec(readFileSync('/proc/stat', 'latin1'));
+    return match ? Number(match[1]) : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/**
+ * Which pids can belong to a process created after `afterPid`. Linux hands out pids in order,
+ * wrapping from pid_max back to the bottom, so those are the pids from afterPid up to the last one
+ * handed out — unless the allocator went round the whole range meanwhile. It moves one step per new
+ * task plus one per pid it skips because it is in use, so with fewer than half the range created
+ * and alive it cannot have come round; otherwise undefined: every pid is a candidate.
+ */
+export function pidWindow(afterPid: number, lastPid: number, forksSince: number, tasksAlive: number, pidMax: number): ((pid: number) => boolean) | undefined {
+  // 300: the pids below it are reserved for the kernel when the allocator wraps (RESERVED_PIDS).
+  const known = [afterPid, lastPid, forksSince, tasksAlive, pidMax].every((n) => Number.isSafeInteger(n) && n >= 0);
+  if (!known || (forksSince + tasksAlive) * 2 >= pidMax - 300) return undefined;
+  return afterPid <= lastPid ? (pid) => pid > afterPid && pid <= lastPid : (pid) => pid > afterPid || pid <= lastPid;
+}
+
+/** The pids that may be new since `window` began, read after the /proc listing they filter. */
+function newPids(window: LeftoverWindow | undefined): ((pid: number) => boolean) | undefined {
+  if (!window) return undefined;
+  try {
+    // "0.18 2.03 3.20 1/234 56789": tasks alive (threads included) and the last pid of our PID namespace.
+    const [, tasks, last] = /\d+\/(\d+) (\d+)\s*$/.exec(readFileSync('/proc/loadavg', 'latin1')) ?? [];
+    const pidMax = Number(readFileSync('/proc/sys/kernel/pid_max', 'latin1'));
+    return pidWindow(window.afterPid, Number(last), forksSinceBoot() - window.forksBefore, Number(tasks), pidMax);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Kills every process still carrying this command's marker in its environment: what a command
  * left behind outside its process group (a `setsid` daemon) when no PID namespace takes it down.
+ * Reading every process's environment costs milliseconds on a busy host after every command; with
+ * a window only the processes created since the command started are read (usually none or a few).
  */
-function killLeftovers(marker: string): number {
+export function killLeftovers(marker: string, window?: LeftoverWindow): number {
   const killedPids = new Set<number>();
   // A straggler may fork while we look: repeat until a pass finds nobody (a killed parent forks no more).
   for (let pass = 0; pass < 20; pass += 1) {
     let killed = 0;
-    for (const entry of readdirSync('/proc')) {
-      if (!/^\d+$/.test(entry)) continue;
+    const entries = readdirSync('/proc');
+    // After the listing, so every process in it that is new lies inside the window.
+    const candidate = newPids(window);
+    for (const entry of entries) {
+      if (!/^\d+$/.test(entry) || (candidate && !candidate(Number(entry)))) continue;
       try {
         if (!readFileSync(`/proc/${entry}/environ`, 'latin1').split('\0').includes(marker)) continue;
         if (/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${entry}/stat`, 'latin1'))) continue;
@@ -82,12 +132,38 @@ function killLeftovers(marker: string): number {
   return killedPids.size;
 }
 
-/** A log that is a file when there is one, and nothing otherwise. */
-function openLog(path: string | undefined): { write(data: string | Buffer): void; end(): Promise<void> } {
-  if (!path) return { write: () => undefined, end: async () => undefined };
+interface Log {
+  write(data: string | Buffer): void;
+  /** Throws if a write failed: a step whose log is incomplete must not pass as if it were whole. */
+  check(): void;
+  close(): void;
+}
+
+/**
+ * A log that is a file when there is one, and nothing otherwise. Written synchronously: an action's
+ * log is a few appends, and a write stream's machinery cost more runner CPU than the writes
+ * themselves (bench/shell-activity.bench.ts); the page cache takes a chunk of output in microseconds.
+ */
+function openLog(path: string | undefined): Log {
+  if (!path) return { write: () => undefined, check: () => undefined, close: () => undefined };
   mkdirSync(dirname(path), { recursive: true });
-  const stream = createWriteStream(path, { flags: 'a' });
-  return { write: (data) => void stream.write(data), end: () => new Promise<void>((resolve) => stream.end(resolve)) };
+  const fd = openSync(path, 'a');
+  let failure: Error | undefined;
+  return {
+    write(data) {
+      if (failure) return;
+      const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+      try {
+        for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done);
+      } catch (error) {
+        failure = error as Error;
+      }
+    },
+    check() {
+      if (failure) throw new Error(`cannot write the log ${path}: ${failure.message}`);
+    },
+    close: () => closeSync(fd),
+  };
 }
 
 /**
@@ -128,20 +204,26 @@ export async function runSupervised(command: SupervisedCommand): Promise<Supervi
   const file = command.argv[0]!;
   const [program, ...args] = sandbox ? sandbox.backend.wrap(command.argv, command.cwd, sandbox.spec) : command.argv;
   const marker = sandbox && !sandbox.backend.containsProcesses ? `${LEFTOVER_MARKER}=${randomUUID()}` : undefined;
-  const child = execa(program!, args, {
+  const forksBefore = marker ? forksSinceBoot() : Number.NaN;
+  // child_process itself rather than execa: we use none of what execa adds (buffering, rejecting,
+  // cleanup on exit are all ours here), and its per-call work cost ~1.5 ms of runner CPU per command
+  // (bench/shell-activity.bench.ts).
+  const child = spawn(program!, args, {
     // bwrap changes directory inside the sandbox itself; the workdir is where it starts from.
     cwd: command.cwd,
+    // A task sees only its sandbox's allow-listed environment, never the runner's.
     env: sandbox
       ? { ...command.env, ...sandbox.backend.environment(sandbox.spec), ...(marker ? { [LEFTOVER_MARKER]: marker.split('=')[1]! } : {}) }
-      : (command.env ?? {}),
-    // A task sees only its sandbox's allow-listed environment, never the runner's.
-    extendEnv: !sandbox,
-    stdin: 'ignore',
-    buffer: false,
-    reject: false,
+      : { ...process.env, ...command.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, which we kill as a whole.
     detached: true,
-    // We do our own group kill; execa's would only signal the direct child.
-    cleanup: false,
+  });
+  // Settles when the process has exited and its output pipes are closed (a background process that
+  // keeps them open is waited for, so the log misses nothing), or when it could not be started.
+  const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+    child.on('error', reject);
+    child.once('close', (code, signal) => resolve({ code, signal }));
   });
   const limit = command.maxStdoutBytes ?? DEFAULT_MAX_STDOUT;
   const stdout: Buffer[] = [];
@@ -188,14 +270,15 @@ export async function runSupervised(command: SupervisedCommand): Promise<Supervi
           forceKill = setTimeout(() => killGroup(child.pid!, 'SIGKILL'), command.killGraceMs ?? 3_000);
         }, command.timeoutMs);
   try {
-    const result = await child;
-    if (result.failed && result.exitCode === undefined && !result.signal) {
-      throw new Error(`cannot run ${file}: ${result.shortMessage}`);
-    }
+    const result = await ended.catch((error: NodeJS.ErrnoException) => {
+      // spawn says ENOENT for a missing working directory as for a missing program: tell them apart.
+      const where = error.code === 'ENOENT' && !existsSync(command.cwd) ? ` (its working directory ${command.cwd} does not exist)` : '';
+      throw new Error(`cannot run ${file}: ${error.message}${where}`);
+    });
     // The command may have left children behind in its group; they must not outlive the step.
     if (child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
     if (marker) {
-      const killed = killLeftovers(marker);
+      const killed = killLeftovers(marker, child.pid === undefined ? undefined : { afterPid: child.pid, forksBefore });
       if (killed > 0) log.write(`[taskotron] killed ${killed} process(es) the command left behind outside its process group\n`);
     }
     if (cancelled) {
@@ -206,8 +289,9 @@ export async function runSupervised(command: SupervisedCommand): Promise<Supervi
       }
       throw new CancelledFailure(`cancelled while running ${file}`);
     }
-    const exitCode = result.exitCode ?? 128;
+    const exitCode = result.code ?? 128;
     log.write(`[taskotron] exit code ${exitCode}${result.signal ? ` (signal ${result.signal})` : ''}${timedOut ? ' (time limit)' : ''} after ${Date.now() - started} ms\n`);
+    log.check();
     return {
       exitCode,
       ...(result.signal ? { signal: result.signal } : {}),
@@ -222,7 +306,7 @@ export async function runSupervised(command: SupervisedCommand): Promise<Supervi
     if (timeout) clearTimeout(timeout);
     if (forceKill) clearTimeout(forceKill);
     context.cancellationSignal.removeEventListener('abort', onCancel);
-    await log.end();
+    log.close();
   }
 }
 

@@ -134,12 +134,19 @@ export function createWorkspaceActivities(config: RunnerConfig, hostname: string
     async removeWorkdir(input: { uuid: string; dirName?: string }): Promise<{ removed?: string; kept?: string }> {
       const workdir = workDir(config, input.dirName ?? input.uuid);
       // The job lets go of its slot here next: have the slot listen closely (slot-endings.ts).
-      const run = activityInfo().workflowExecution;
-      if (run) endings.ending(`${run.workflowId}/${run.runId}`);
-      // runner.keep_workdirs: the operator (or a task author with runtask) wants to look inside.
-      if (config.keepWorkdirs) return { kept: workdir };
-      await rm(workdir, { recursive: true, force: true });
-      return { removed: workdir };
+      const info = activityInfo().workflowExecution;
+      const run = info ? `${info.workflowId}/${info.runId}` : undefined;
+      if (run) endings.ending(run);
+      try {
+        // runner.keep_workdirs: the operator (or a task author with runtask) wants to look inside.
+        if (config.keepWorkdirs) return { kept: workdir };
+        await rm(workdir, { recursive: true, force: true });
+        return { removed: workdir };
+      } finally {
+        // The job's last step here is over (whatever became of the directory): a slot that ends
+        // itself lets go now, before this step's own completion reaches the job.
+        if (run) endings.ended(run);
+      }
     },
     /** Directories for the job and the task's code; idempotent for retries of the same run. */
     async prepareWorkspace(input: PrepareInput): Promise<Workspace> {

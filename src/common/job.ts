@@ -62,6 +62,8 @@ export interface SlotClaim {
   slotId: string;
   hostname: string;
   taskQueue: string;
+  /** The host ends this slot itself once the job's `removeWorkdir` has run there (the job asked it to). */
+  endsAfterWorkdir?: boolean;
 }
 
 /** A result as reported (to ResultsDB, or to results.yml in development). */

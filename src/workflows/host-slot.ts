@@ -4,14 +4,22 @@
 // slot ends first (heartbeat timeout: the host died; HostShuttingDown: it was stopped), the steps
 // are cancelled and the job moves on. Releasing is cancelling the activity, once, when the attempt
 // ends in any way — or, for a job that is terminated or reset, the host's next heartbeat finding
-// its run gone.
+// its run gone. Jobs since SLOT_ENDS_ITSELF_PATCH ask the host to end the slot itself once the
+// job's last step there (removeWorkdir) has run: a job that got that far releases by waiting for
+// the slot to end, without the cancel's round trip; every other ending still cancels.
 import { ActivityCancellationType } from '@temporalio/common';
-import { CancellationScope, condition, defineSignal, proxyActivities, setHandler } from '@temporalio/workflow';
+import { CancellationScope, condition, defineSignal, patched, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { RunnerActivities } from '../activities/index.js';
 import { HOST_CLAIMED_SIGNAL, type SlotClaim } from '../common/job.js';
 import { classifySlotFailure, HostLost } from './job-failures.js';
 
 export const hostClaimedSignal = defineSignal<[SlotClaim]>(HOST_CLAIMED_SIGNAL);
+
+/**
+ * The slot is asked to end itself after the job's removeWorkdir on its host (holdSlot's argument).
+ * Histories recorded before it scheduled holdSlot without one and always cancelled the slot.
+ */
+export const SLOT_ENDS_ITSELF_PATCH = 'slot-ends-itself';
 
 /**
  * An upper bound the slot never reaches in practice (the job always lets go first); it has to
@@ -34,8 +42,12 @@ export interface HeldHost {
   taskQueue: string;
   /** Runs the job's work on this host; rejects with HostLost as soon as the slot is lost. */
   run<T>(work: () => Promise<T>): Promise<T>;
-  /** Gives the slot back and waits until the host has let go (bounded by the heartbeat timeout). */
-  release(): Promise<void>;
+  /**
+   * Gives the slot back and waits until the host has let go (bounded by the heartbeat timeout).
+   * `lastStepDone`: the job's removeWorkdir completed on this host, so a host that said it ends the
+   * slot itself has done so or is about to: wait for that instead of cancelling.
+   */
+  release(lastStepDone?: boolean): Promise<void>;
 }
 
 export class HostSlots {
@@ -66,10 +78,11 @@ export class HostSlots {
       cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     });
     this.awaiting = slotId;
+    const asked = patched(SLOT_ENDS_ITSELF_PATCH);
     const scope = new CancellationScope();
     let released = false;
     let ended: { error: unknown } | undefined;
-    const held = scope.run(() => holdSlot()).then(
+    const held = scope.run(() => (asked ? holdSlot({ endsAfterWorkdir: true }) : holdSlot())).then(
       () => {
         ended = { error: undefined };
       },
@@ -82,6 +95,8 @@ export class HostSlots {
     const lost = (host: string | undefined) =>
       classifySlotFailure(ended?.error, { host, during: this.options.during(), heartbeatTimeout: this.options.heartbeatTimeout, queueTimeout: this.options.queueTimeout });
     if (!claim) throw lost(undefined);
+    // Both sides agreed: the job asked, and the host (not an older one) said it will.
+    const endsItself = asked && claim.endsAfterWorkdir === true;
     return {
       hostname: claim.hostname,
       taskQueue: claim.taskQueue,
@@ -91,6 +106,9 @@ export class HostSlots {
         // The losing side of the race must not surface later as an unhandled rejection.
         done.catch(() => undefined);
         const slotEnded = held.then(() => {
+          // A slot that ends itself does so only after the job's last step here: its completion may
+          // reach the job before that step's own does, and is no lost host.
+          if (endsItself && ended?.error === undefined) return new Promise<never>(() => undefined);
           const error = lost(claim.hostname);
           // A cancelled job cancels its slot and its steps together: the steps' own ending tells it.
           if (released || !(error instanceof HostLost)) return new Promise<never>(() => undefined);
@@ -100,10 +118,11 @@ export class HostSlots {
         slotEnded.catch(() => undefined);
         return Promise.race([done, slotEnded]);
       },
-      release: async () => {
+      release: async (lastStepDone = false) => {
         if (released || ended) return;
         released = true;
-        scope.cancel();
+        // The host ends it once removeWorkdir has run there (or the slot times out if the host died).
+        if (!(endsItself && lastStepDone)) scope.cancel();
         await held;
       },
     };

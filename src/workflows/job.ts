@@ -51,6 +51,8 @@ export async function runJob(input: JobInput): Promise<JobResult> {
       reportHost(host.hostname);
       // The limit counts from the job's first host and covers every host after it (legacy: each host anew).
       if (!clock || !slotted) clock = new JobClock(limitMs, Date.now());
+      // The job's last step on this host completed: a slot that ends itself needs no cancel.
+      let lastStepDone = false;
       try {
         const dirName = runDirName(input.uuid, info);
         await host.run(async () => {
@@ -70,10 +72,10 @@ export async function runJob(input: JobInput): Promise<JobResult> {
             });
           } catch (error) {
             // The job ended on a host that still answers: free its disk. (A lost host is not asked.)
-            if (error instanceof JobStop) await removeWorkdir(host.taskQueue, input.uuid, dirName);
+            if (error instanceof JobStop) lastStepDone = await removeWorkdir(host.taskQueue, input.uuid, dirName);
             throw error;
           }
-          await removeWorkdir(host.taskQueue, input.uuid, dirName);
+          lastStepDone = await removeWorkdir(host.taskQueue, input.uuid, dirName);
         });
         break;
       } catch (error) {
@@ -82,7 +84,7 @@ export async function runJob(input: JobInput): Promise<JobResult> {
         log.warn('runner host lost; job starts over', { host: host.hostname, reason: error.message, attempt });
         if (attempt >= maxHosts) throw new JobStop('CRASHED', `lost ${attempt} runner hosts, giving up; last: ${error.message}`);
       } finally {
-        await host.release();
+        await host.release(lastStepDone);
       }
     }
   } catch (error) {
@@ -106,9 +108,12 @@ export async function runJob(input: JobInput): Promise<JobResult> {
   return job.result;
 }
 
-/** The job's scratch space on its host is removed once the job is over there; artifacts stay. */
-async function removeWorkdir(taskQueue: string, uuid: string, dirName: string): Promise<void> {
-  if (!patched('remove-workdir')) return;
+/**
+ * The job's scratch space on its host is removed once the job is over there; artifacts stay.
+ * Whether the step completed there (the host then ends a slot that ends itself).
+ */
+async function removeWorkdir(taskQueue: string, uuid: string, dirName: string): Promise<boolean> {
+  if (!patched('remove-workdir')) return false;
   const { removeWorkdir: remove } = proxyActivities<RunnerActivities>({
     taskQueue,
     scheduleToStartTimeout: '1 minute',
@@ -117,9 +122,11 @@ async function removeWorkdir(taskQueue: string, uuid: string, dirName: string): 
   });
   try {
     await remove({ uuid, dirName });
+    return true;
   } catch (error) {
     // Leftover scratch space is the retention sweep's to clear; it never changes a job's outcome.
     log.warn('could not remove the job workdir', { reason: (error as Error).message });
+    return false;
   }
 }
 

@@ -49,3 +49,27 @@ test("the job's last step on the host makes its slot beat at the fast pace until
   await new Promise((resolve) => setTimeout(resolve, 300));
   assert.equal(beats, after, 'a released slot beats no more');
 });
+
+test('a slot asked to end itself ends once its own job\'s removeWorkdir has run here, and says so in its claim', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'slot-endings-'));
+  const activities = createRunnerActivities({ arch: 'x86_64', hostname: 'h1' }, { ...defaultRunnerConfig(), root });
+  const run = { workflowId: 'job-3', runId: 'run-3' };
+  const claims: unknown[] = [];
+  const stub = { workflow: { getHandle: () => ({ signal: async (_name: string, claim: unknown) => void claims.push(claim) }) }, withAbortSignal: <R>(_signal: AbortSignal, fn: () => Promise<R>) => fn() };
+  const logger = new DefaultLogger('ERROR');
+  const slot = new MockActivityEnvironment({ workflowExecution: run, activityId: 'slot-1', heartbeatTimeoutMs: 30_000 }, { logger, client: stub as unknown as Client });
+  let settled = false;
+  const held = slot.run(activities.holdSlot, { endsAfterWorkdir: true }).finally(() => (settled = true));
+  await until('the host to claim the slot for its job', () => claims.length === 1);
+  assert.deepEqual(claims[0], { slotId: 'slot-1', hostname: 'h1', taskQueue: 'runner-x86_64@h1', endsAfterWorkdir: true });
+
+  // Another job's last step does not end this job's slot.
+  await new MockActivityEnvironment({ workflowExecution: { workflowId: 'job-4', runId: 'run-4' } }, { logger }).run(activities.removeWorkdir, { uuid: 'other' });
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  assert.equal(settled, false, "another job's removeWorkdir left this slot held");
+
+  await new MockActivityEnvironment({ workflowExecution: run }, { logger }).run(activities.removeWorkdir, { uuid: 'u3' });
+  // Ends by itself, without a cancel: the job's release needs no round trip.
+  await until('the slot to end by itself after its job\'s last step', () => settled);
+  await held;
+});

@@ -2,16 +2,21 @@
 // the arch queue and run on the free host, never behind the busy one; no host ever holds more jobs
 // than it has slots (read from the jobs' histories); nobody is declared lost.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createHostActivities } from '../../src/activities/host.js';
 import { JOB_PROGRESS_QUERY, JOB_WORKFLOW, type JobResult } from '../../src/common/job.js';
+import { runnerQueue } from '../../src/common/queues.js';
+import { createRunnerWorker } from '../../src/worker/runner-worker.js';
 import { peakHoldsPerHost, slotHolds } from '../support/history.js';
 import { localJob, startTestRunner, type TestRunner } from '../support/job.js';
 import { quietRuntime } from '../support/runtime.js';
-import { testClient, uniqueName } from '../support/temporal.js';
+import { testAddress, testClient, uniqueName } from '../support/temporal.js';
 
 quietRuntime();
 
@@ -72,10 +77,16 @@ test('a long job holds one host; a burst of short jobs runs on the other, one at
     const history = JSON.parse(historyToJSON(await handle.fetchHistory())) as { events: unknown[] };
     const own = slotHolds(history);
     assert.equal(own.length, 1, 'one slot per job: no host was lost or changed');
-    // Released exactly once, and only when the job let go: one cancel of the slot, confirmed by the host.
-    const kinds = (history.events as { eventType: string }[]).map((e) => e.eventType);
-    assert.equal(kinds.filter((k) => k === 'EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED').length, 1);
-    assert.equal(kinds.filter((k) => k === 'EVENT_TYPE_ACTIVITY_TASK_CANCELED').length, 1);
+    // Released exactly once, and only when the job let go: the host ended the slot itself once the
+    // job's last step there (removeWorkdir) had run; no cancel, so no round trip at the job's end.
+    const events = history.events as { eventType: string; eventId: string; activityTaskScheduledEventAttributes?: { activityType?: { name?: string } }; activityTaskCompletedEventAttributes?: { scheduledEventId?: string } }[];
+    const kinds = events.map((e) => e.eventType);
+    assert.equal(kinds.filter((k) => k === 'EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED').length, 0, 'the slot was not cancelled');
+    const scheduledId = (name: string) => events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === name)!.eventId;
+    const slotEnd = events.findIndex((e) => e.activityTaskCompletedEventAttributes?.scheduledEventId === scheduledId('holdSlot'));
+    // (A started event is written with its activity's outcome, so the schedule is what orders them.)
+    const removeScheduled = events.findIndex((e) => e.eventId === scheduledId('removeWorkdir'));
+    assert.ok(slotEnd > removeScheduled && removeScheduled > 0, "the slot ended itself after the job's removeWorkdir was scheduled on its host");
     holds.push(...own);
   }
   assert.deepEqual(Object.fromEntries(peakHoldsPerHost(holds)), { [busyHost]: 1, [freeHost]: 1 }, 'never more jobs on a host than its one slot');
@@ -120,5 +131,39 @@ test("the job's time limit covers every host: on the next host a step gets only 
     assert.ok(granted <= limitSeconds * 1000 - used + 5, `the second host's step got ${granted} ms although ${used} ms of the ${limitSeconds} s limit were used on the first`);
   } finally {
     await second?.stop();
+  }
+});
+
+test('a host that does not end slots itself (an older runner) is released by a cancel, as before', { timeout: 120_000 }, async () => {
+  const ownArch = uniqueName('arch');
+  const hostname = 'older-host';
+  // The host's own queue from today's runner, but its arch-queue slot from an older one: a holdSlot
+  // that ignores the job's endsAfterWorkdir (and so never says it will end the slot itself).
+  const host = await createRunnerWorker({
+    temporal: { address: testAddress(), namespace: 'default' },
+    arch: ownArch,
+    hostname,
+    workflowQueue,
+    poolQueue: uniqueName('unused-pool'),
+    shutdownGraceMs: 1000,
+    runner: { root: mkdtempSync(join(tmpdir(), 'taskotron-runner-')) },
+  });
+  const older = createHostActivities({ arch: ownArch, hostname });
+  const connection = await NativeConnection.connect({ address: testAddress() });
+  const pool = await Worker.create({ connection, taskQueue: runnerQueue(ownArch), activities: { holdSlot: () => older.holdSlot() } });
+  const running = [host.run(), pool.run()];
+  try {
+    const handle = await client.workflow.start(JOB_WORKFLOW, { taskQueue: workflowQueue, workflowId: uniqueName('job-older-host'), args: [localJob({ arch: ownArch }, 'quick')] });
+    const result = (await handle.result()) as JobResult;
+    assert.equal(result.outcome, 'PASSED', result.reason);
+    assert.deepEqual(result.hosts, [{ host: hostname }], 'no host was lost');
+    const kinds = (JSON.parse(historyToJSON(await handle.fetchHistory())) as { events: { eventType: string }[] }).events.map((e) => e.eventType);
+    assert.equal(kinds.filter((k) => k === 'EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED').length, 1, 'the job cancelled the slot');
+    assert.equal(kinds.filter((k) => k === 'EVENT_TYPE_ACTIVITY_TASK_CANCELED').length, 1, 'and the host confirmed it');
+  } finally {
+    host.shutdown();
+    pool.shutdown();
+    await Promise.all(running);
+    await connection.close();
   }
 });

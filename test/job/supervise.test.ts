@@ -3,6 +3,8 @@
 // cancellation kill the whole group, a sandboxed command sees only its own environment, and a wait
 // that is not a process (the mirror lock) heartbeats too.
 import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +13,7 @@ import { CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { bubblewrap, noSandbox, type SandboxSpec } from '../../src/activities/sandbox.js';
-import { heartbeatWhile, runSupervised, type SupervisedCommand, type SupervisedResult } from '../../src/activities/supervise.js';
+import { forksSinceBoot, heartbeatWhile, killLeftovers, pidWindow, runSupervised, type SupervisedCommand, type SupervisedResult } from '../../src/activities/supervise.js';
 import { pidsMatching } from '../support/processes.js';
 
 function environment(heartbeats: unknown[] = []): MockActivityEnvironment {
@@ -67,6 +69,26 @@ describe('runSupervised', () => {
     assert.match(readFileSync(join(dir, 'log'), 'utf8'), /^\$ "sh" "-c" .*\nstarted\ndone\n\[taskotron\] exit code 0 after \d+ ms\n$/);
   });
 
+  test('a program or working directory that does not exist rejects, naming which; a signal and the output before it are kept', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'taskotron-supervise-'));
+    await assert.rejects(supervise(environment(), { argv: ['taskotron-no-such-program'], cwd: dir }), /^Error: cannot run taskotron-no-such-program: spawn taskotron-no-such-program ENOENT$/);
+    await assert.rejects(supervise(environment(), { argv: ['true'], cwd: join(dir, 'gone') }), new RegExp(`cannot run true: .*ENOENT \\(its working directory ${join(dir, 'gone')} does not exist\\)$`));
+    const killed = await supervise(environment(), { argv: ['sh', '-c', 'echo out; echo err >&2; kill -TERM $$'], cwd: dir, logFile: join(dir, 'log') });
+    assert.deepEqual({ ...killed, durationMs: 0 }, { exitCode: 128, signal: 'SIGTERM', stdout: 'out\n', stdoutTruncated: false, stderrTail: 'err\n', durationMs: 0 });
+    assert.match(readFileSync(join(dir, 'log'), 'utf8'), /\nout\nerr\n\[taskotron\] exit code 128 \(signal SIGTERM\) after \d+ ms\n$/);
+  });
+
+  test('a log that cannot be written fails the step with the reason, instead of passing with a log cut short', async () => {
+    // /dev/full takes the open and refuses every write (ENOSPC), as a full disk would.
+    await assert.rejects(supervise(environment(), { argv: ['echo', 'output'], cwd: tmpdir(), logFile: '/dev/full' }), /cannot write the log \/dev\/full: ENOSPC/);
+  });
+
+  test('output written by a background process that keeps the pipes open is waited for and kept', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'taskotron-supervise-'));
+    const result = await supervise(environment(), { argv: ['sh', '-c', '(sleep 0.3; echo late) & echo early'], cwd: dir });
+    assert.equal(result.stdout, 'early\nlate\n');
+  });
+
   test('a time limit kills the whole process group and says so', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'taskotron-supervise-'));
     const sleep = uniqueSleep();
@@ -116,6 +138,54 @@ describe('runSupervised', () => {
     assert.equal(result.stdout, '2\nwrote-work\nwrote-tmp\n', result.stderrTail);
     assert.ok(!existsSync('/etc/taskotron-supervise-test'));
     assert.ok(existsSync(join(dir, 'tmp', 'y')), "the sandbox's /tmp is the job's tmp dir on the host");
+  });
+});
+
+describe('leftovers of a command without a PID namespace (sandbox none)', () => {
+  test('a setsid daemon the command leaves behind is killed when the command ends, and the log says so', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'taskotron-supervise-'));
+    const sleep = uniqueSleep();
+    // The command ends only once the daemon is in its own session (it wrote its pid from there).
+    const script = `setsid sh -c 'echo $$ > "$1"; exec sleep ${sleep}' sh "$1" </dev/null >/dev/null 2>&1 & while [ ! -s "$1" ]; do sleep 0.01; done; echo started`;
+    const pidFile = join(dir, 'daemon.pid');
+    const command: SupervisedCommand = { argv: ['sh', '-c', script, 'sh', pidFile], cwd: join(dir, 'work'), env: { PATH: '/usr/bin:/bin' }, logFile: join(dir, 'log'), timeoutMs: 20_000, sandbox: { backend: noSandbox, spec: spec(dir) } };
+    const result = await supervise(environment(), command);
+    assert.equal(result.exitCode, 0, result.stderrTail);
+    assert.equal(result.stdout, 'started\n');
+    assert.match(readFileSync(join(dir, 'log'), 'utf8'), /killed 1 process\(es\) the command left behind outside its process group/);
+    await until('the daemon to die', () => pidsMatching(`sleep ${sleep}`).length === 0, 5_000);
+  });
+
+  test('the pids created since a command started: a range of the cyclic pid space, or every pid once the allocator may have come round', () => {
+    const plain = pidWindow(1000, 1005, 7, 200, 32768)!;
+    assert.deepEqual([999, 1000, 1001, 1005, 1006].map(plain), [false, false, true, true, false]);
+    // The allocator wrapped from pid_max back to the bottom meanwhile.
+    const wrapped = pidWindow(32760, 310, 70, 200, 32768)!;
+    assert.deepEqual([32759, 32760, 32761, 32767, 300, 310, 311, 5000].map(wrapped), [false, false, true, true, true, true, false, false]);
+    // Half the range created (or alive): it may have gone round and passed the command's pid again.
+    assert.equal(pidWindow(1000, 1005, 16_000, 300, 32768), undefined);
+    assert.equal(pidWindow(1000, 1005, 10, 16_300, 32768), undefined);
+    assert.equal(pidWindow(1000, Number.NaN, 10, 300, 32768), undefined, 'an unreadable /proc/loadavg means every pid');
+    assert.equal(pidWindow(1000, 1005, Number.NaN, 300, 32768), undefined, 'an unreadable /proc/stat means every pid');
+  });
+
+  test('the windowed scan reads only processes created after the command; without a window every process is read', async () => {
+    const id = randomUUID();
+    const marker = `TASKOTRON_COMMAND_ID=${id}`;
+    const sleep = uniqueSleep();
+    const start = (): ChildProcess => spawn('sleep', [sleep], { detached: true, stdio: 'ignore', env: { PATH: '/usr/bin:/bin', TASKOTRON_COMMAND_ID: id } });
+    const older = start();
+    await until('the older process to run', () => pidsMatching(`sleep ${sleep}`).length === 1);
+    const forksBefore = forksSinceBoot();
+    const command = spawn('true', [], { stdio: 'ignore' });
+    await new Promise((resolve) => command.once('exit', resolve));
+    const newer = start();
+    await until('the newer process to run', () => pidsMatching(`sleep ${sleep}`).length === 2);
+    assert.equal(killLeftovers(marker, { afterPid: command.pid!, forksBefore }), 1, 'only the process created after the command');
+    await until('the newer process to die', () => newer.exitCode !== null || newer.signalCode !== null);
+    assert.equal(older.exitCode ?? older.signalCode, null, 'the process older than the command was not touched');
+    assert.equal(killLeftovers(marker), 1, 'a scan without a window finds the older one too');
+    await until('every marked process to die', () => pidsMatching(`sleep ${sleep}`).length === 0, 5_000);
   });
 });
 

@@ -37,7 +37,7 @@ const expected: Record<string, { workflowType: string; activities: string[] }> =
   'slots-job-host-lost.json': { workflowType: 'runJob', activities: [...slotSetup, 'shell', 'shell', ...slotSetup, 'shell', 'shell', 'shell'] },
   // nvr-sanity finished, then reset from the CLI: the re-run's history (its own artifacts dir and group).
   'slots-job-rerun.json': { workflowType: 'runJob', activities: [...slotSetup, 'shell', 'python', 'reportResults', 'exitcode'] },
-  // Today's job shape: the same runs, with the host's workdir removed once the job is over there
+  // The same runs with the host's workdir removed once the job is over there
   // (patched('remove-workdir')); a cancelled job leaves it to the retention sweep.
   'workdir-job-passed.json': { workflowType: 'runJob', activities: [...slotSetup, 'shell', 'python', 'reportResults', 'exitcode', 'removeWorkdir'] },
   'workdir-job-failed.json': { workflowType: 'runJob', activities: [...slotSetup, 'shell', 'python', 'reportResults', 'exitcode', 'removeWorkdir'] },
@@ -46,6 +46,15 @@ const expected: Record<string, { workflowType: string; activities: string[] }> =
   // The lost host is not asked to clean up; the host that finished the job is.
   'workdir-job-host-lost.json': { workflowType: 'runJob', activities: [...slotSetup, 'shell', 'shell', ...slotSetup, 'shell', 'shell', 'shell', 'removeWorkdir'] },
   'workdir-job-rerun.json': { workflowType: 'runJob', activities: [...slotSetup, 'shell', 'python', 'reportResults', 'exitcode', 'removeWorkdir'] },
+  // Today's job shape: the same runs, the host ending the job's slot itself once its removeWorkdir
+  // has run there (patched('slot-ends-itself'): holdSlot completes, no cancel); the workdir-job-*
+  // files above keep the cancelled release.
+  'slotend-job-passed.json': { workflowType: 'runJob', activities: [...slotSetup, 'shell', 'python', 'reportResults', 'exitcode', 'removeWorkdir'] },
+  'slotend-job-failed.json': { workflowType: 'runJob', activities: [...slotSetup, 'shell', 'python', 'reportResults', 'exitcode', 'removeWorkdir'] },
+  'slotend-job-crashed-ignorereturn.json': { workflowType: 'runJob', activities: [...slotSetup, 'shell', 'shell', 'shell', 'removeWorkdir'] },
+  'slotend-job-cancelled.json': { workflowType: 'runJob', activities: [...slotSetup, 'shell', 'shell'] },
+  'slotend-job-host-lost.json': { workflowType: 'runJob', activities: [...slotSetup, 'shell', 'shell', ...slotSetup, 'shell', 'shell', 'shell', 'removeWorkdir'] },
+  'slotend-job-rerun.json': { workflowType: 'runJob', activities: [...slotSetup, 'shell', 'python', 'reportResults', 'exitcode', 'removeWorkdir'] },
   // Two changes of a tag within fuse_delay, one fire (a child job, no activity), recorded before the
   // debounce continued-as-new (patched('tag-debounce-handover') absent), kept frozen.
   'tag-debounce-before-handover.json': { workflowType: 'debounceKojiTag', activities: [] },

@@ -40,11 +40,13 @@ interface SlotEvent {
   activityTaskTimedOutEventAttributes?: { scheduledEventId?: string };
   activityTaskFailedEventAttributes?: { scheduledEventId?: string };
   activityTaskCanceledEventAttributes?: { scheduledEventId?: string };
+  activityTaskCompletedEventAttributes?: { scheduledEventId?: string };
 }
 
 /**
  * When a job held which host, read from its history alone: from the host's `hostClaimed` signal to
- * the moment the job let go of that slot (cancel requested) or lost it (timed out, failed). The
+ * the moment the job let go of that slot (cancel requested, or the host ended it after the job's
+ * last step there) or lost it (timed out, failed). The
  * host held it at least that long; two holds on one host overlapping here means two jobs really
  * ran there at once.
  */
@@ -61,7 +63,8 @@ export function slotHolds(history: { events: unknown[] }): { host: string; slotI
       e.activityTaskCancelRequestedEventAttributes?.scheduledEventId ??
       e.activityTaskTimedOutEventAttributes?.scheduledEventId ??
       e.activityTaskFailedEventAttributes?.scheduledEventId ??
-      e.activityTaskCanceledEventAttributes?.scheduledEventId;
+      e.activityTaskCanceledEventAttributes?.scheduledEventId ??
+      e.activityTaskCompletedEventAttributes?.scheduledEventId;
     const slotId = scheduledId !== undefined ? slotIdOf.get(String(scheduledId)) : undefined;
     if (slotId !== undefined && !ends.has(slotId)) ends.set(slotId, Date.parse(e.eventTime!));
   }
