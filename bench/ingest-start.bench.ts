@@ -15,13 +15,13 @@ import { runInNewContext } from 'node:vm';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { ensureTemporalCli } from '../src/devserver/cli-binary.js';
 import { projectRoot } from '../src/devserver/project.js';
-import { startDevServer } from '../src/devserver/server.js';
+import { freePort, startDevServer } from '../src/devserver/server.js';
 import { FedmsgPublisher } from '../src/bus/fedmsg.js';
 import { pythonJsonDumps } from '../src/bus/canonical-json.js';
 import { DEFAULT_CONFIG, type IngestConfig } from '../src/ingest/config.js';
 import { IngestService, triggerInput } from '../src/ingest/service.js';
 import { triggerStartOptions } from '../src/ingest/starter.js';
-import { installRuntimeLogger } from '../src/worker/logging.js';
+import { installRuntime } from '../src/worker/logging.js';
 import { createRunnerWorker } from '../src/worker/runner-worker.js';
 import { TRIGGER_WORKFLOW } from '../src/workflows/trigger.js';
 import { reportFigures, type Figure } from './figures.js';
@@ -53,7 +53,10 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)]!;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-installRuntimeLogger('ERROR');
+// The SDK's own metrics (core's Prometheus exporter) split each workflow task's time into the worker's
+// side (poll answered → completion sent) and the server's, for the latency phase's breakdown.
+const coreMetricsAddress = `127.0.0.1:${await freePort()}`;
+installRuntime({ logLevel: 'ERROR', prometheusBindAddress: coreMetricsAddress });
 const server = await startDevServer({ binary: ensureTemporalCli(), dbFile: join(scratch, 'temporal.db') });
 const temporal = { address: server.address, namespace: server.namespace };
 const connection = await Connection.connect({ address: server.address });
@@ -132,6 +135,30 @@ async function plainRound(round: number, inFlight: number): Promise<number> {
   return STARTS / ((performance.now() - t0) / 1000);
 }
 
+/**
+ * The runner's workflow tasks as the SDK saw them (mean over the run, by workflow type): poll answered →
+ * completion sent, i.e. the worker's share of a task's started → completed in history; and the
+ * dispatch waits by queue. Diagnostics only: a failed scrape prints a note.
+ */
+async function printCoreMetrics(): Promise<void> {
+  try {
+    const text = await (await fetch(`http://${coreMetricsAddress}/metrics`)).text();
+    const totals = new Map<string, { sum: number; count: number }>();
+    for (const line of text.split('\n')) {
+      const m = /^temporal_(workflow_task_execution_latency|workflow_task_schedule_to_start_latency|activity_schedule_to_start_latency)_(sum|count)\{([^}]*)\} (\S+)$/.exec(line);
+      if (!m) continue;
+      const label = /workflow_type="([^"]*)"/.exec(m[3]!)?.[1] ?? /task_queue="([^"]*)"/.exec(m[3]!)?.[1] ?? '';
+      const key = `${m[1]} ${label}`;
+      const total = totals.get(key) ?? { sum: 0, count: 0 };
+      total[m[2] as 'sum' | 'count'] += Number(m[4]);
+      totals.set(key, total);
+    }
+    for (const [key, { sum, count }] of totals) if (count) console.log(`  [SDK] ${key.padEnd(70)} mean ${((sum / count) * 1000).toFixed(1)} ms (${count})`);
+  } catch (error) {
+    console.log(`  [SDK] metrics not read: ${(error as Error).message}`);
+  }
+}
+
 // --- 2. latency publish → first activity of the job ----------------------------------------------
 // One message at a time, the next once the previous job has ended: a job holds one of the host's
 // slots for its whole life, so a message every 500 ms against a 2-slot host whose jobs take over a
@@ -187,11 +214,29 @@ async function latency(): Promise<number[]> {
         stages.set(key, [...(stages.get(key) ?? []), marks[k]![1] - marks[k - 1]![1]]);
       }
       stages.set('(publish → prepareWorkspace started)', [...(stages.get('(publish → prepareWorkspace started)') ?? []), marks[10]![1] - at]);
+      // Where the two first workflow tasks go: each task's started → completed, the first against the
+      // job's later ones, and how much the job's first overlaps the trigger's second (child started).
+      const taskTimes = (events: Event[] | null | undefined) => {
+        const started = (events ?? []).filter((e) => e.workflowTaskStartedEventAttributes).map((e) => ms(e.eventTime));
+        const completed = (events ?? []).filter((e) => e.workflowTaskCompletedEventAttributes).map((e) => ms(e.eventTime));
+        return { started, spans: completed.map((at, k) => at - started[k]!) };
+      };
+      const triggerTasks = taskTimes(trigger.events);
+      const jobTasks = taskTimes(history.events);
+      const note = (key: string, x: number | undefined) => {
+        if (x !== undefined && !Number.isNaN(x)) stages.set(key, [...(stages.get(key) ?? []), x]);
+      };
+      note('(trigger task 1 started → completed: new workflow + startChild)', triggerTasks.spans[0]);
+      note('(trigger task 2 started → completed: child started → complete)', triggerTasks.spans[1]);
+      note('(job task 1 started → completed: new workflow + holdSlot)', jobTasks.spans[0]);
+      note('(job tasks 3.. started → completed, median per job)', jobTasks.spans.length > 2 ? median(jobTasks.spans.slice(2)) : undefined);
+      note('(job task 1 started − trigger task 2 started: same worker)', jobTasks.started[0]! - triggerTasks.started[1]!);
       const cancel = history.events?.find((e) => e.activityTaskCancelRequestedEventAttributes);
       const cancelled = history.events?.find((e) => e.activityTaskCanceledEventAttributes);
       if (cancel && cancelled) stages.set('(slot release: cancel requested → cancelled)', [...(stages.get('(slot release: cancel requested → cancelled)') ?? []), ms(cancelled.eventTime) - ms(cancel.eventTime)]);
     }
-    for (const [stage, xs] of stages) console.log(`  ${stage.padEnd(60)} median ${median(xs)} ms`);
+    for (const [stage, xs] of stages) console.log(`  ${stage.padEnd(66)} median ${median(xs)} ms`);
+    await printCoreMetrics();
     return latencies;
   } finally {
     await publisher.close();

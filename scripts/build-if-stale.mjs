@@ -3,7 +3,8 @@
 // edited checkout), so a warm start goes straight to the stack. It then writes the workflow bundle
 // beside the compiled code when that is older than any compiled module, so the runner worker does not
 // run webpack at every start either. Plain JavaScript on purpose: it must not need the compiler or
-// tsx to decide whether the compiler is needed.
+// tsx to decide whether the compiler is needed. `--compile-only` (the test harness, which bundles the
+// workflow code itself) stops after the compile.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -47,6 +48,7 @@ if (reason) {
   const tsc = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
   if (tsc.status !== 0) process.exit(tsc.status ?? 1);
 }
+if (process.argv.includes('--compile-only')) process.exit(0);
 // The same freshness rule as freshPrebuiltBundle() in src/worker/runner-worker.ts, checked here
 // without loading the Temporal SDK (a second on a busy machine).
 const bundle = join(dist, 'src', 'workflow-bundle.js');

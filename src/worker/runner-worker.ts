@@ -7,7 +7,7 @@ import { existsSync, readdirSync, renameSync, statSync, writeFileSync } from 'no
 import { dirname, join } from 'node:path';
 import { hostname as osHostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleOption } from '@temporalio/worker';
+import { NativeConnection, Worker, bundleWorkflowCode, type WorkerOptions, type WorkflowBundleOption } from '@temporalio/worker';
 import { createRunnerActivities } from '../activities/index.js';
 import { SLOT_ENDING_HEARTBEAT_MS } from '../activities/host.js';
 import { defaultRunnerConfig, type RunnerConfig } from '../activities/runner-config.js';
@@ -37,6 +37,11 @@ export interface RunnerWorkerOptions {
   reporting?: ReportingConfig;
   /** Time every step and count busy slots (src/worker/metrics.ts). */
   metrics?: RunnerMetrics;
+  /**
+   * Extra SDK worker options for the workflow worker and the host's step worker, laid over ours; for
+   * benches that compare worker tunings in one process (bench/worker-options.bench.ts).
+   */
+  tuning?: { workflow?: Partial<WorkerOptions>; host?: Partial<WorkerOptions> };
 }
 
 export interface RunnerWorker {
@@ -112,7 +117,7 @@ export async function createRunnerWorker(options: RunnerWorkerOptions): Promise<
 
   const workers: Worker[] = [];
   if (options.runWorkflows !== false) {
-    workers.push(await Worker.create({ ...common, taskQueue: options.workflowQueue ?? WORKFLOW_QUEUE, workflowBundle: await workflowBundle() }));
+    workers.push(await Worker.create({ ...common, taskQueue: options.workflowQueue ?? WORKFLOW_QUEUE, workflowBundle: await workflowBundle(), ...options.tuning?.workflow }));
   }
   workers.push(
     await Worker.create({
@@ -137,6 +142,7 @@ export async function createRunnerWorker(options: RunnerWorkerOptions): Promise<
       // Cancellation reaches a running step only with a heartbeat's answer: send them often enough
       // that a cancelled job's processes die within seconds, not after 0.8 × heartbeatTimeout.
       maxHeartbeatThrottleInterval: '2 seconds',
+      ...options.tuning?.host,
     }),
   );
   const queues = workers.map((worker) => worker.options.taskQueue);

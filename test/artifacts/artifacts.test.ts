@@ -16,6 +16,7 @@ import { projectRoot } from '../../src/devserver/project.js';
 import { createRunnerWorker } from '../../src/worker/runner-worker.js';
 import { localJob } from '../support/job.js';
 import { testAddress, testClient, uniqueName } from '../support/temporal.js';
+import { cliArgs } from '../support/cli.js';
 
 /** A raw GET: fetch() would normalise `..` away before sending it. */
 function rawGet(port: number, path: string): Promise<{ status: number; body: string }> {
@@ -89,7 +90,7 @@ test('artifacts clean removes job directories untouched for longer than the rete
 
   assert.deepEqual(cleanArtifacts(dir, parseRetention('120d'), { dryRun: true }), { removed: [join(dir, 'old-job')], kept: 2 });
   assert.ok(existsSync(join(dir, 'old-job')));
-  const cli = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'artifacts', 'clean', '--older-than', '120d', '--dir', dir], { cwd: projectRoot(), encoding: 'utf8' });
+  const cli = spawnSync(process.execPath, [...cliArgs(), 'artifacts', 'clean', '--older-than', '120d', '--dir', dir], { cwd: projectRoot(), encoding: 'utf8' });
   assert.equal(cli.status, 0, cli.stderr);
   assert.equal(cli.stdout, `removed ${join(dir, 'old-job')}\n1 job artifact directory removed, 2 kept (${dir})\n`);
   assert.ok(!existsSync(join(dir, 'old-job')));
@@ -104,7 +105,7 @@ test('taskotron artifacts serve runs as a command and stops on SIGTERM', { timeo
   const dir = mkdtempSync(join(tmpdir(), 'taskotron-artifacts-cli-'));
   writeFileSync(join(dir, 'hello.log'), 'hello\n');
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'artifacts', 'serve', '--dir', dir, '--listen', `127.0.0.1:${port}`], { cwd: projectRoot(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...cliArgs(), 'artifacts', 'serve', '--dir', dir, '--listen', `127.0.0.1:${port}`], { cwd: projectRoot(), stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   let output = '';
   await new Promise<void>((resolve, reject) => {

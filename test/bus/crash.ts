@@ -17,6 +17,7 @@ import { queueDepth, testAmqpUrl } from '../support/amqp.js';
 import { uniqueName } from '../support/temporal.js';
 import { corpusMessage } from '../ingest/corpus.js';
 import { lastCounters, scratchDir, until } from '../ingest/support.js';
+import { cliArgs } from '../support/cli.js';
 
 export interface CrashRun {
   client: Client;
@@ -58,7 +59,7 @@ async function fill(exchange: string, queue: string, n: number): Promise<string[
 function startIngest(run: CrashRun, dir: string, queue: string, triggerQueue: string): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'src/cli/main.ts', 'ingest', '--config', join(dir, 'trigger.cfg'), '--rules', join(dir, 'trigger_rules.yml'), '--source', 'amqp', '--amqp-queue', queue,
+    [...cliArgs(), 'ingest', '--config', join(dir, 'trigger.cfg'), '--rules', join(dir, 'trigger_rules.yml'), '--source', 'amqp', '--amqp-queue', queue,
       '--amqp-binding', 'org.fedoraproject.prod.buildsys.#', '--amqp-prefetch', String(run.prefetch), '--trigger-queue', triggerQueue, '--ingest-queue', triggerQueue, '--job-queue', triggerQueue,
       '--state-dir', join(dir, 'state'), '--stats-interval', '1'],
     { cwd: projectRoot(), env: { ...process.env, TEMPORAL_ADDRESS: run.temporalAddress }, stdio: ['ignore', 'pipe', 'pipe'] },

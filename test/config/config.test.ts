@@ -15,6 +15,7 @@ import { temporalSettings } from '../../src/config/temporal.js';
 import { shownSettings } from '../../src/cli/config.js';
 import { runValidate } from '../../src/cli/validate.js';
 import { projectRoot } from '../../src/devserver/project.js';
+import { cliArgs } from '../support/cli.js';
 
 const problems = (text: string, env: NodeJS.ProcessEnv = {}) => {
   const loaded = loadConfig({ file: 'taskotron.yaml', text, env });
@@ -163,7 +164,7 @@ test('the CLI: `config show` names each source; a bad configuration stops a comm
   const { execFile } = await import('node:child_process');
   const run = (args: string[], env: NodeJS.ProcessEnv) =>
     new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: projectRoot(), env: { PATH: process.env.PATH, ...env } }, (error, stdout, stderr) =>
+      execFile(process.execPath, [...cliArgs(), ...args], { cwd: projectRoot(), env: { PATH: process.env.PATH, ...env } }, (error, stdout, stderr) =>
         resolve({ code: error ? (error as { code?: number }).code ?? 1 : 0, stdout, stderr }),
       );
     });

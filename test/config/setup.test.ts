@@ -10,10 +10,11 @@ import { SEARCH_ATTRIBUTES } from '../../src/common/search-attributes.js';
 import { setupCluster } from '../../src/cli/setup.js';
 import { projectRoot } from '../../src/devserver/project.js';
 import { testAddress, uniqueName } from '../support/temporal.js';
+import { cliArgs } from '../support/cli.js';
 
 const run = promisify(execFile);
 const cli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
-  run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: projectRoot(), env: { ...process.env, ...env } });
+  run(process.execPath, [...cliArgs(), ...args], { cwd: projectRoot(), env: { ...process.env, ...env } });
 
 test('setup registers a missing namespace with its retention and adds the search attributes; a second run changes nothing', async () => {
   const namespace = uniqueName('setup');

@@ -15,6 +15,7 @@ import { startDistgitStandIn, type DistgitStandIn } from '../support/fedora-stan
 import { buildPackage } from '../support/rpm-fixtures.js';
 import { testAddress } from '../support/temporal.js';
 import { fileNames, kojiWorld, type KojiWorld } from './support.js';
+import { cliArgs } from '../support/cli.js';
 
 const fixtures = join(projectRoot(), 'test', 'fixtures', 'corpus-tasks');
 
@@ -48,7 +49,7 @@ describe('the corpus formulas through runtask', () => {
 
   function runtask(args: string[], extraEnv: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
     return new Promise((resolve) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/runtask.ts', '--address', testAddress(), '--root', root, ...args], {
+      const child = spawn(process.execPath, [...cliArgs('runtask'), '--address', testAddress(), '--root', root, ...args], {
         cwd: projectRoot(),
         stdio: ['ignore', 'pipe', 'pipe'],
         env: {

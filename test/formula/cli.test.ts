@@ -9,6 +9,7 @@ import { runValidate } from '../../src/cli/validate.js';
 import { repoRoot } from './generated.js';
 import { withActions } from './invalid-cases.js';
 import { corpusPath } from '../support/corpus.js';
+import { cliArgs } from '../support/cli.js';
 
 const corpus = corpusPath('tasks');
 const dir = mkdtempSync(join(tmpdir(), 'taskotron-validate-'));
@@ -18,7 +19,7 @@ const bad = join(dir, 'runtask.yml');
 writeFileSync(bad, withActions('  - name: download', '    kojii:', '      action: download', '  - name: check', '    shell: ["rpmlint ${wrkdir}"]'));
 
 function taskotron(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: repoRoot, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [...cliArgs(), ...args], { cwd: repoRoot, encoding: 'utf8' });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

@@ -14,6 +14,7 @@ import { testAddress, testClient, uniqueName } from '../support/temporal.js';
 import { corpusEnvelope } from './corpus.js';
 import { startDatagrepper } from './datagrepper-server.js';
 import { lastCounters, publishTo, scratchDir, until } from './support.js';
+import { cliArgs } from '../support/cli.js';
 
 let client: Client;
 let close: () => Promise<void>;
@@ -35,7 +36,7 @@ function startIngest(dir: string, datagrepper: string, endpoint: string, queue: 
   writeFileSync(join(dir, 'trigger.cfg'), `[trigger]\nvalid_arches = x86_64\nrules_template = ${join(dir, 'trigger_rules.yml')}\ndatagrepper_url = ${datagrepper}\n\n[ingest]\nbackfill_rate = 4\n`);
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'src/cli/main.ts', 'ingest', '--config', join(dir, 'trigger.cfg'), '--bind', endpoint, '--trigger-queue', queue, '--ingest-queue', queue, '--job-queue', queue,
+    [...cliArgs(), 'ingest', '--config', join(dir, 'trigger.cfg'), '--bind', endpoint, '--trigger-queue', queue, '--ingest-queue', queue, '--job-queue', queue,
       '--state-dir', join(dir, 'state'), '--stats-interval', '1'],
     { cwd: projectRoot(), env: { ...process.env, TEMPORAL_ADDRESS: testAddress() }, stdio: ['ignore', 'pipe', 'pipe'] },
   );

@@ -14,6 +14,7 @@ import { testAddress, testClient, uniqueName } from '../support/temporal.js';
 import { corpusEnvelope, renderedCorpusTriggerCfg } from './corpus.js';
 import { startDatagrepper } from './datagrepper-server.js';
 import { scratchDir, until } from './support.js';
+import { cliArgs } from '../support/cli.js';
 
 let client: Client;
 let close: () => Promise<void>;
@@ -24,14 +25,14 @@ const env = () => ({ ...process.env, TEMPORAL_ADDRESS: testAddress() });
 /** Async: the datagrepper server the child talks to lives in this process and must keep serving. */
 const taskotronAsync = (...args: string[]) =>
   new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: projectRoot(), env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...cliArgs(), ...args], { cwd: projectRoot(), env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     child.once('exit', (status) => resolve({ status, stdout, stderr }));
   });
-const taskotron = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: projectRoot(), encoding: 'utf8', env: env() });
+const taskotron = (...args: string[]) => spawnSync(process.execPath, [...cliArgs(), ...args], { cwd: projectRoot(), encoding: 'utf8', env: env() });
 const build = () => corpusEnvelope('buildsys.build.state.change__TestKojiBuildStateChangeComplete.json', `2026-${crypto.randomUUID()}`);
 const rpmlintRule = '- when: {message_type: KojiBuildPackageCompleted}\n  do: [{tasks: [rpmlint], arches: [x86_64]}]\n';
 
@@ -46,7 +47,7 @@ test('taskotron ingest: trigger.cfg + publish start workflows; SIGHUP reloads ru
   const endpoint = `tcp://127.0.0.1:${port}`;
   const child: ChildProcess = spawn(
     process.execPath,
-    ['--import', 'tsx', 'src/cli/main.ts', 'ingest', '--config', cfg, '--bind', endpoint, '--trigger-queue', queue, '--ingest-queue', queue, '--run-trigger-workflows', '--job-queue', queue, '--state-dir', join(dir, 'state')],
+    [...cliArgs(), 'ingest', '--config', cfg, '--bind', endpoint, '--trigger-queue', queue, '--ingest-queue', queue, '--run-trigger-workflows', '--job-queue', queue, '--state-dir', join(dir, 'state')],
     { cwd: projectRoot(), env: env(), stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';

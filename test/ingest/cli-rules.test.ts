@@ -8,12 +8,13 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { projectRoot } from '../../src/devserver/project.js';
 import { corpusDir, renderedCorpusRules } from './corpus.js';
+import { cliArgs } from '../support/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'taskotron-rules-cli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 function taskotron(...args: string[]) {
-  const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: projectRoot(), encoding: 'utf8' });
+  const run = spawnSync(process.execPath, [...cliArgs(), ...args], { cwd: projectRoot(), encoding: 'utf8' });
   return { code: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 

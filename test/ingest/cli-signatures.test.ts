@@ -16,6 +16,7 @@ import { projectRoot } from '../../src/devserver/project.js';
 import { testAddress, uniqueName } from '../support/temporal.js';
 import { publishTo, scratchDir, until } from './support.js';
 import { issueCrl, makeTestCa, type TestCa } from './test-ca.js';
+import { cliArgs } from '../support/cli.js';
 
 const TOPIC = 'org.fedoraproject.prod.buildsys.build.state.change';
 let ca: TestCa;
@@ -67,7 +68,7 @@ test('taskotron ingest fetches the CA and CRL from their URLs, caches them in it
   const state = join(dir, 'state');
   const child: ChildProcess = spawn(
     process.execPath,
-    ['--import', 'tsx', 'src/cli/main.ts', 'ingest', '--rules', rules, '--bind', endpoint, '--state-dir', state, '--metrics-listen', metrics,
+    [...cliArgs(), 'ingest', '--rules', rules, '--bind', endpoint, '--state-dir', state, '--metrics-listen', metrics,
       '--validate-signatures', '--ca', `${base}/ca.crt`, '--crl', `${base}/crl.pem`,
       '--trigger-queue', queue, '--ingest-queue', queue, '--job-queue', queue],
     {
@@ -122,7 +123,7 @@ test('taskotron replay --validate-signatures starts only the messages whose sign
   writeFileSync(file, [good, tampered, signedEnvelope('bodhi01'), signedEnvelope('stranger')].map((m) => JSON.stringify(m)).join('\n') + '\n');
   const queue = uniqueName('cli-replay-signatures');
   const run = (...extra: string[]) =>
-    execFileSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'replay', file, '--rules', rules, '--trigger-queue', queue, '--ingest-queue', queue, '--job-queue', queue, ...extra], {
+    execFileSync(process.execPath, [...cliArgs(), 'replay', file, '--rules', rules, '--trigger-queue', queue, '--ingest-queue', queue, '--job-queue', queue, ...extra], {
       cwd: projectRoot(),
       env: { ...process.env, TEMPORAL_ADDRESS: testAddress() },
       encoding: 'utf8',

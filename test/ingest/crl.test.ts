@@ -27,6 +27,7 @@ import { corpusDir } from './corpus.js';
 import { ensurePythonFedmsg } from './python-fedmsg.js';
 import { until } from './support.js';
 import { issueCrl, makeTestCa, type TestCa } from './test-ca.js';
+import { cliArgs } from '../support/cli.js';
 
 let ca: TestCa;
 before(() => {
@@ -394,7 +395,7 @@ test('rules explain --config with validate_signatures says what the signature ch
   const explain = (name: string, ...extra: string[]) => {
     const file = join(ca.dir, `explain-${name}.json`);
     writeFileSync(file, signed(name).text);
-    return spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'rules', 'explain', rules, file, '--config', config, ...extra], { cwd: projectRoot(), encoding: 'utf8', env: { PATH: process.env.PATH } });
+    return spawnSync(process.execPath, [...cliArgs(), 'rules', 'explain', rules, file, '--config', config, ...extra], { cwd: projectRoot(), encoding: 'utf8', env: { PATH: process.env.PATH } });
   };
   const refused = explain(host);
   assert.equal(refused.status, 0, refused.stderr);

@@ -26,6 +26,7 @@ import { silentLogger } from '../../src/ingest/stats.js';
 import { testAddress, uniqueName } from '../support/temporal.js';
 import { corpusEnvelope } from './corpus.js';
 import { scratchDir, until } from './support.js';
+import { cliArgs } from '../support/cli.js';
 
 const RULES = '- when: {message_type: KojiBuildPackageCompleted}\n  do: [{tasks: [rpmlint], arches: [x86_64]}]\n';
 const BUILD = 'org.fedoraproject.prod.buildsys.build.state.change';
@@ -177,7 +178,7 @@ export async function floodIngest(client: Client, total: number, oversized: numb
   const endpoint = `tcp://127.0.0.1:${port}`;
   const child: ChildProcess = spawn(
     process.execPath,
-    ['--import', 'tsx', 'src/cli/main.ts', 'ingest', '--rules', rules, '--bind', endpoint, '--metrics-listen', `127.0.0.1:${metricsPort}`, '--trigger-queue', queue, '--ingest-queue', queue, '--job-queue', queue, '--state-dir', join(dir, 'state')],
+    [...cliArgs(), 'ingest', '--rules', rules, '--bind', endpoint, '--metrics-listen', `127.0.0.1:${metricsPort}`, '--trigger-queue', queue, '--ingest-queue', queue, '--job-queue', queue, '--state-dir', join(dir, 'state')],
     { cwd: projectRoot(), env: { ...process.env, TEMPORAL_ADDRESS: testAddress() }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';

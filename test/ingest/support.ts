@@ -13,6 +13,16 @@ import { testAddress, uniqueName } from '../support/temporal.js';
 
 export const standInWorkflows = fileURLToPath(new URL('./workflows.ts', import.meta.url));
 
+/**
+ * The stand-in workflows for a test's own Worker.create: the bundle the harness built once for the
+ * run (TASKOTRON_TRIGGER_BUNDLES, as IngestService looks it up) when there is one, since webpack
+ * costs the file seconds of CPU; the source path otherwise.
+ */
+export function standInWorkflowsOption(): { workflowBundle: { codePath: string } } | { workflowsPath: string } {
+  const prebuilt = (JSON.parse(process.env.TASKOTRON_TRIGGER_BUNDLES || '{}') as Record<string, string>)[standInWorkflows];
+  return prebuilt ? { workflowBundle: { codePath: prebuilt } } : { workflowsPath: standInWorkflows };
+}
+
 export function scratchDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `${prefix}-`));
 }

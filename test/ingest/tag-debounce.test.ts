@@ -20,7 +20,7 @@ import {
 import { quietRuntime } from '../support/runtime.js';
 import { testAddress, testClient, uniqueName } from '../support/temporal.js';
 import { corpusEnvelope } from './corpus.js';
-import { publishTo, scratchDir, standInWorkflows, startTestIngest, until } from './support.js';
+import { publishTo, scratchDir, standInWorkflowsOption, startTestIngest, until } from './support.js';
 
 let client: Client;
 let close: () => Promise<void>;
@@ -151,7 +151,7 @@ async function withDebounceWorker<T>(run: (queue: string, fires: AsyncIterator<(
     connection,
     namespace: 'default',
     taskQueue: queue,
-    workflowsPath: standInWorkflows,
+    ...standInWorkflowsOption(),
     activities: {
       discoverTasks: (request: { repo: string }): Promise<DiscoverResult> =>
         new Promise((resolve) => {

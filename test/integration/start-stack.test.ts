@@ -12,6 +12,7 @@ import { createServer } from 'node:net';
 import { freePort } from '../../src/devserver/server.js';
 import { portTaken } from '../../src/devserver/ports.js';
 import { projectRoot } from '../../src/devserver/project.js';
+import { cliArgs } from '../support/cli.js';
 
 function descendants(pid: number): number[] {
   const table = execFileSync('ps', ['-eo', 'pid=,ppid=,pgid='], { encoding: 'utf8' })
@@ -54,7 +55,7 @@ test('taskotron start serves the Web UI, runs a worker and the ingest, and Ctrl-
   const stateDir = mkdtempSync(join(tmpdir(), 'taskotron-start-'));
   const [port, uiPort, fedmsgPort, ingestMetrics, runnerMetrics, artifactsPort] = await distinctFreePorts(6);
   const runnerRoot = mkdtempSync(join(tmpdir(), 'taskotron-start-runner-'));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'start', '--port', String(port), '--ui-port', String(uiPort), '--fedmsg-port', String(fedmsgPort), '--state-dir', stateDir], {
+  const child = spawn(process.execPath, [...cliArgs(), 'start', '--port', String(port), '--ui-port', String(uiPort), '--fedmsg-port', String(fedmsgPort), '--state-dir', stateDir], {
     cwd: projectRoot(),
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
@@ -103,7 +104,7 @@ test('taskotron start serves the Web UI, runs a worker and the ingest, and Ctrl-
     }
 
     // What the README tells a newcomer to do: publish the example message and watch the job appear.
-    const publish = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'publish', '--endpoint', `tcp://127.0.0.1:${fedmsgPort}`, 'examples/messages/koji-build-completed.json'], {
+    const publish = spawnSync(process.execPath, [...cliArgs(), 'publish', '--endpoint', `tcp://127.0.0.1:${fedmsgPort}`, 'examples/messages/koji-build-completed.json'], {
       cwd: projectRoot(),
       encoding: 'utf8',
     });
@@ -159,7 +160,7 @@ async function startArgs(stateDir: string): Promise<{ args: string[]; ports: num
   const ports = await distinctFreePorts(3);
   const [port, uiPort, fedmsgPort] = ports as [number, number, number];
   return {
-    args: ['--import', 'tsx', 'src/cli/main.ts', 'start', '--port', String(port), '--ui-port', String(uiPort), '--fedmsg-port', String(fedmsgPort), '--state-dir', stateDir],
+    args: [...cliArgs(), 'start', '--port', String(port), '--ui-port', String(uiPort), '--fedmsg-port', String(fedmsgPort), '--state-dir', stateDir],
     ports,
   };
 }

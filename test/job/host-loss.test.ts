@@ -15,6 +15,7 @@ import { localJob } from '../support/job.js';
 import { jobProcesses, waitForJobProcess } from '../support/processes.js';
 import { testAddress, testClient, uniqueName } from '../support/temporal.js';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { cliArgs } from '../support/cli.js';
 
 const arch = uniqueName('arch');
 const workflowQueue = uniqueName('workflows');
@@ -38,7 +39,7 @@ function startWorker(hostname: string, workerArch = arch, stall = false, env: Re
   roots.set(hostname, root);
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'src/cli/main.ts', 'worker', '--arch', workerArch, '--hostname', hostname, '--workflow-queue', workflowQueue, '--root', root, '--shutdown-grace', '1'],
+    [...cliArgs(), 'worker', '--arch', workerArch, '--hostname', hostname, '--workflow-queue', workflowQueue, '--root', root, '--shutdown-grace', '1'],
     { cwd: projectRoot(), env: { ...process.env, TEMPORAL_ADDRESS: testAddress(), ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
   workers.push(child);

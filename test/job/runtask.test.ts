@@ -10,6 +10,7 @@ import { projectRoot } from '../../src/devserver/project.js';
 import { freePort } from '../../src/devserver/server.js';
 import { fixtureTask } from '../support/job.js';
 import { testAddress } from '../support/temporal.js';
+import { cliArgs } from '../support/cli.js';
 
 const root = mkdtempSync(join(tmpdir(), 'taskotron-runtask-'));
 
@@ -21,7 +22,7 @@ function runtask(
   env: Record<string, string> = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/runtask.ts', '--address', address, '--root', root, ...args], {
+    const child = spawn(process.execPath, [...cliArgs('runtask'), '--address', address, '--root', root, ...args], {
       cwd: projectRoot(),
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -16,6 +16,7 @@ import { corpusEnvelope } from '../ingest/corpus.js';
 import { publishTo, until } from '../ingest/support.js';
 import { localJob } from '../support/job.js';
 import { testAddress, testClient, uniqueName } from '../support/temporal.js';
+import { cliArgs } from '../support/cli.js';
 
 const children: ChildProcess[] = [];
 after(() => {
@@ -30,7 +31,7 @@ after(() => {
 
 /** Starts `taskotron <args>` and resolves once its log says `ready` (a line containing it). */
 function startCli(args: string[], ready: string): Promise<{ child: ChildProcess; output: () => string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+  const child = spawn(process.execPath, [...cliArgs(), ...args], {
     cwd: projectRoot(),
     env: { ...process.env, TEMPORAL_ADDRESS: testAddress() },
     stdio: ['ignore', 'pipe', 'pipe'],

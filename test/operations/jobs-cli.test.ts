@@ -12,6 +12,7 @@ import { freePort } from '../../src/devserver/server.js';
 import { fixtureTask, startTestRunner, type TestRunner } from '../support/job.js';
 import { quietRuntime } from '../support/runtime.js';
 import { testAddress, testClient, uniqueName } from '../support/temporal.js';
+import { cliArgs } from '../support/cli.js';
 
 quietRuntime();
 
@@ -26,7 +27,7 @@ function taskotron(...args: string[]): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', ...args],
+      [...cliArgs(), ...args],
       { cwd: projectRoot(), env: { ...process.env, TEMPORAL_ADDRESS: testAddress() }, timeout: 120_000 },
       (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
     );

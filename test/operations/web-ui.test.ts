@@ -18,6 +18,7 @@ import { createRunnerWorker, type RunnerWorker } from '../../src/worker/runner-w
 import { fixtureTask } from '../support/job.js';
 import { quietRuntime } from '../support/runtime.js';
 import { uniqueName } from '../support/temporal.js';
+import { cliArgs } from '../support/cli.js';
 
 quietRuntime();
 
@@ -35,7 +36,7 @@ const shots = join(projectRoot(), 'test-results', 'web-ui');
 
 function taskotron(address: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args, '--address', address], { cwd: projectRoot(), timeout: 180_000 }, (error, stdout, stderr) =>
+    execFile(process.execPath, [...cliArgs(), ...args, '--address', address], { cwd: projectRoot(), timeout: 180_000 }, (error, stdout, stderr) =>
       resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
     );
   });
