@@ -228,18 +228,19 @@ export function spawnerWanted(): boolean {
  * The runner's spawner, started if there is none; undefined when it cannot be started (then the
  * runner spawns directly, said once on stderr). The first command waits for its start (~50 ms).
  */
-export async function currentSpawner(): Promise<Spawner | undefined> {
+export async function currentSpawner(node = process.execPath): Promise<Spawner | undefined> {
   if (!spawner) {
     let child: ChildProcess;
     try {
       // No execArgv (tsx's loader) and an empty environment: every command brings its own.
-      child = spawn(process.execPath, ['-e', SPAWNER_SCRIPT], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], detached: true, env: {} });
+      child = spawn(node, ['-e', SPAWNER_SCRIPT], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], detached: true, env: {} });
     } catch (error) {
       return giveUp((error as Error).message);
     }
     if (child.pid === undefined) {
-      child.once('error', () => undefined);
-      return giveUp('spawn failed');
+      // The reason (ENOENT, EAGAIN) comes as an 'error' event a tick later.
+      const why = await new Promise<string>((resolve) => child.once('error', (error) => resolve(error.message)));
+      return giveUp(why);
     }
     spawner = new Spawner(child);
   }

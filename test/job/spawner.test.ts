@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, test } from 'node:test';
+import { CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { spawnerPid } from '../../src/activities/spawner.js';
@@ -74,6 +75,17 @@ describe('the spawner', () => {
     assert.notEqual(spawnerPid(), first, 'a new spawner');
   });
 
+  test('a command cancelled before the spawner has said its pid is killed once the pid arrives', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'taskotron-spawner-'));
+    const env = new MockActivityEnvironment({}, { logger: new DefaultLogger('ERROR') });
+    const sleep = uniqueSleep();
+    const running = env.run(runSupervised, { argv: ['sh', '-c', `sleep ${sleep} & sleep ${sleep}`], cwd: dir, logFile: join(dir, 'log'), killGraceMs: 500 });
+    env.cancel();
+    await assert.rejects(running, CancelledFailure);
+    assert.match(readFileSync(join(dir, 'log'), 'utf8'), /cancelled \(.*\): SIGTERM to process group \d+/);
+    await until('every process of the group to die', () => pidsMatching(`sleep ${sleep}`).length === 0, 5_000);
+  });
+
   test('TASKOTRON_SPAWNER=direct makes the runner spawn the command itself', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'taskotron-spawner-'));
     process.env.TASKOTRON_SPAWNER = 'direct';
@@ -113,6 +125,25 @@ ${then === 'wait' ? 'await command.ended; await new Promise(() => setInterval(()
   });
   return { child, started, exited, output: () => output };
 }
+
+describe('a spawner that cannot start', () => {
+  test('the runner says so once and spawns its commands itself from then on', async () => {
+    const compiled = process.env.TASKOTRON_TEST_CLI === 'dist';
+    const module = pathToFileURL(join(projectRoot(), compiled ? 'dist/src/activities/spawner.js' : 'src/activities/spawner.ts')).href;
+    const script = `const { currentSpawner, spawnerWanted } = await import(${JSON.stringify(module)});
+const first = await currentSpawner('/nonexistent/node');
+const second = await currentSpawner('/nonexistent/node');
+console.log(JSON.stringify({ started: first !== undefined || second !== undefined, wanted: spawnerWanted() }));`;
+    const child = spawn(process.execPath, [...(compiled ? [] : ['--import', 'tsx']), '--input-type=module', '-e', script], { cwd: projectRoot(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    assert.equal(await new Promise((resolve) => child.once('close', resolve)), 0, stderr);
+    assert.deepEqual(JSON.parse(stdout), { started: false, wanted: false });
+    assert.equal(stderr, 'taskotron: cannot start the command spawner (spawn /nonexistent/node ENOENT); the runner spawns its commands itself\n');
+  });
+});
 
 describe('a runner that dies', () => {
   test('a runner killed with SIGKILL: its spawner kills the running command group and exits', async () => {
