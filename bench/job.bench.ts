@@ -10,6 +10,8 @@
 // per server variant. BENCH_JOB_VARIANTS=stock,raised,eager compares server settings in one run
 // (each its own server and worker, rounds interleaved): stock = the server's own dynamic config,
 // raised = the project's (DEV_SERVER_DYNAMIC_CONFIG), eager = raised + eager activity execution.
+// BENCH_JOB_SPAWN_AB=1 also runs each round's job of `true` with TASKOTRON_SPAWNER=direct (the runner
+// spawning its commands itself instead of through its spawner), in alternating order, and prints both.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir, cpus, homedir } from 'node:os';
@@ -66,6 +68,8 @@ interface Variant {
   unsandboxedOverheads: number[];
   /** Each job of `true`'s fixed part (ms, from its history: before the first action + after the last). */
   fixed: number[];
+  directJobs: number[];
+  spawnerJobs: number[];
 }
 
 installRuntimeLogger('ERROR');
@@ -92,7 +96,7 @@ for (const name of chosen) {
     runner: { root: join(scratch, `runner-${name}-nosandbox`), sandbox: { ...defaultRunnerConfig().sandbox, backend: 'none' } },
   });
   const connection = await Connection.connect({ address: server.address });
-  variants.push({ name, server, worker, running: worker.run(), plain, plainRunning: plain.run(), connection, client: new Client({ connection }), jobs: [], dummies: [], overheads: [], lastIds: {}, unsandboxed: [], unsandboxedOverheads: [], fixed: [] });
+  variants.push({ name, server, worker, running: worker.run(), plain, plainRunning: plain.run(), connection, client: new Client({ connection }), jobs: [], dummies: [], overheads: [], lastIds: {}, unsandboxed: [], unsandboxedOverheads: [], fixed: [], directJobs: [], spawnerJobs: [] });
 }
 
 // `true` under the very arguments the bwrap backend gives a job's command (network on, the default).
@@ -243,8 +247,24 @@ try {
     for (const variant of variants) {
       const b = await baseline();
       baselines.push(b);
+      const direct = async () => {
+        process.env.TASKOTRON_SPAWNER = 'direct';
+        const last = variant.lastIds.shell;
+        try {
+          // Its own workflow id and uuid; the history read back stays the spawner's job's.
+          variant.directJobs.push(await job(variant, round + 1000));
+        } finally {
+          delete process.env.TASKOTRON_SPAWNER;
+          if (last) variant.lastIds.shell = last;
+        }
+      };
+      if (process.env.BENCH_JOB_SPAWN_AB && round % 2 === 0) await direct();
       const j = await job(variant, round);
       variant.jobs.push(j);
+      if (process.env.BENCH_JOB_SPAWN_AB) {
+        variant.spawnerJobs.push(j);
+        if (round % 2 === 1) await direct();
+      }
       variant.overheads.push((j - b) / ACTIONS);
       variant.fixed.push((await fixedParts(variant.client, variant.lastIds.shell!)).at(-1)![1]);
       variant.dummies.push(await job(variant, round, dummydir));
@@ -266,6 +286,11 @@ try {
     console.log(`${ACTIONS}-action job (workflow):   median ${j.toFixed(0)} ms (${(j / ACTIONS).toFixed(2)} ms per action)  [${variant.jobs.map((x) => x.toFixed(0)).join(', ')}]`);
     console.log(`${ACTIONS}-action job of dummy:   median ${d.toFixed(0)} ms (${(d / ACTIONS).toFixed(2)} ms per action: Temporal's round trip + our bookkeeping, no process)  [${variant.dummies.map((x) => x.toFixed(0)).join(', ')}]`);
     console.log(`per-action overhead: median ${median(variant.overheads).toFixed(2)} ms (goal < 20 ms); ratio job/baseline ${(j / b).toFixed(2)}×`);
+    if (variant.directJobs.length > 0) {
+      const sj = median(variant.spawnerJobs);
+      const dj = median(variant.directJobs);
+      console.log(`spawner A/B, job of true: spawner ${(sj / ACTIONS).toFixed(2)} ms per action, direct ${(dj / ACTIONS).toFixed(2)} ms per action, saving ${((dj - sj) / ACTIONS).toFixed(2)} ms per action  [spawner ${variant.spawnerJobs.map((x) => x.toFixed(0)).join(', ')}; direct ${variant.directJobs.map((x) => x.toFixed(0)).join(', ')}]`);
+    }
     const f = median(variant.fixed);
     console.log(`fixed per-job cost (history: start → first action + last action → end): median ${f.toFixed(0)} ms = ${(f / ACTIONS).toFixed(2)} ms of each action's overhead; marginal per-action overhead ${(median(variant.overheads) - f / ACTIONS).toFixed(2)} ms  [${variant.fixed.map((x) => x.toFixed(0)).join(', ')}]`);
     const u = median(variant.unsandboxed);

@@ -4,7 +4,9 @@
 // command and its cost over the execa baseline `bench/job.bench.ts` uses. No Temporal server:
 // MockActivityEnvironment supplies the activity context, so what is left is our own code — the
 // directive's set-up, runSupervised (log file, process group, pipes, heartbeat timer), the sandbox's
-// arguments and the leftover scan of `sandbox: none`.
+// arguments and the leftover scan of `sandbox: none` — through the runner's spawner (the default) and,
+// for three variants, with TASKOTRON_SPAWNER=direct. The bench process is small (no worker), so the
+// fork the spawner saves is cheaper here than in a runner: bench/spawn-cost.bench.ts measures that.
 // `npx tsx bench/shell-activity.bench.ts [rounds] [per]` (default 20 × 10).
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -17,6 +19,7 @@ import { runShellAction } from '../src/activities/directives/shell.js';
 import type { ActionRequest } from '../src/activities/directives/context.js';
 import { defaultRunnerConfig, type RunnerConfig } from '../src/activities/runner-config.js';
 import { bubblewrap, noSandbox, taskSandbox, type SandboxSpec } from '../src/activities/sandbox.js';
+import { spawnerPid } from '../src/activities/spawner.js';
 import { runSupervised, type SupervisedCommand } from '../src/activities/supervise.js';
 import type { ShellCommand } from '../src/formula/substitute.js';
 import { median, reportFigures } from './figures.js';
@@ -65,6 +68,14 @@ const without = (...flags: string[]) => (args: string[]) => {
   }
   return out;
 };
+const direct = (run: () => Promise<unknown>) => async () => {
+  process.env.TASKOTRON_SPAWNER = 'direct';
+  try {
+    return await run();
+  } finally {
+    delete process.env.TASKOTRON_SPAWNER;
+  }
+};
 const execaArgv = (argv: string[]) => () => execa(argv[0]!, argv.slice(1), { cwd: taskdir, stdin: 'ignore' });
 
 const variants: Record<string, () => Promise<unknown>> = {
@@ -80,9 +91,13 @@ const variants: Record<string, () => Promise<unknown>> = {
   'runSupervised, log, no sandbox': supervised({ logFile }),
   'runSupervised, log, sandbox none (marker + scan)': supervised({ logFile, env, sandbox: { backend: noSandbox, spec } }),
   'runSupervised, log, sandbox bwrap': supervised({ logFile, env, sandbox: { backend: bubblewrap, spec } }),
+  // The same without the spawner (TASKOTRON_SPAWNER=direct): the runner forks itself.
+  'runSupervised, log, no sandbox, direct': direct(supervised({ logFile })),
+  'runSupervised, log, sandbox bwrap, direct': direct(supervised({ logFile, env, sandbox: { backend: bubblewrap, spec } })),
   'taskSandbox() (directive set-up, no process)': () => activity.run(taskSandbox, config, job) as Promise<unknown>,
   'shell action, sandbox none': shellAction('none'),
   'shell action, sandbox bwrap': shellAction('bwrap'),
+  'shell action, sandbox bwrap, direct': direct(shellAction('bwrap')),
   'bwrap, the job arguments': execaArgv(bwrapArgs()),
   'bwrap, + --unshare-net': execaArgv(bwrapArgs((a) => [a[0]!, '--unshare-net', ...a.slice(1)])),
   'bwrap, no --die-with-parent/--new-session': execaArgv(bwrapArgs(without('--die-with-parent', '--new-session'))),
@@ -93,13 +108,26 @@ const variants: Record<string, () => Promise<unknown>> = {
   'bwrap, minimal (user+pid ns, ro /, no proc/dev)': execaArgv(['bwrap', '--unshare-user', '--unshare-pid', '--ro-bind', '/', '/', '--', 'true']),
 };
 
-/** CPU time so far in ms: this process's own, and that of its children it has reaped (bwrap, true). */
+/** Clock ticks (10 ms: USER_HZ is 100 on Linux) a process and its reaped children used: utime, stime, cutime, cstime. */
+function ticks(pid: number | 'self'): { own: number; reaped: number } {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { own: (Number(fields[11]) + Number(fields[12])) * 10, reaped: (Number(fields[13]) + Number(fields[14])) * 10 };
+  } catch {
+    return { own: 0, reaped: 0 };
+  }
+}
+
+/**
+ * CPU time so far in ms: this process's own, and that of its children: those it reaped (bwrap, true)
+ * plus its spawner's own and the commands the spawner reaped (the spawner outlives the bench's rounds).
+ */
 function cpu(): { self: number; children: number } {
   const usage = process.cpuUsage();
-  const stat = readFileSync('/proc/self/stat', 'latin1');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // cutime and cstime (fields 16 and 17 of stat), in clock ticks of 10 ms (USER_HZ is 100 on Linux).
-  return { self: (usage.user + usage.system) / 1000, children: (Number(fields[13]) + Number(fields[14])) * 10 };
+  const spawner = spawnerPid();
+  const helper = spawner === undefined ? { own: 0, reaped: 0 } : ticks(spawner);
+  return { self: (usage.user + usage.system) / 1000, children: ticks('self').reaped + helper.own + helper.reaped };
 }
 
 // Warm-up: the bwrap probe, the page cache, JIT.

@@ -7,7 +7,9 @@
 //    (interleaved, several rounds): time inside the synchronous spawn() call.
 // 2. A process running a real runner worker (dev server, polling, a job's workflow done): `true`
 //    spawned directly vs through a small long-lived helper process asked over IPC (the idea of a
-//    spawner for task commands), whole command and main-thread time blocked.
+//    spawner for task commands), whole command and main-thread time blocked; and runSupervised
+//    itself with its spawner (the default, src/activities/spawner.ts) and with TASKOTRON_SPAWNER=direct,
+//    whole command and the main thread's busy time per command (event-loop utilisation).
 // `npx tsx bench/spawn-cost.bench.ts [rounds]`. Prints figures only (nothing written).
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -17,6 +19,9 @@ import { ensureTemporalCli } from '../src/devserver/cli-binary.js';
 import { startDevServer } from '../src/devserver/server.js';
 import { installRuntimeLogger } from '../src/worker/logging.js';
 import { createRunnerWorker } from '../src/worker/runner-worker.js';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
+import { runSupervised } from '../src/activities/supervise.js';
 import { median } from './figures.js';
 
 const rounds = Number(process.argv[2] ?? 3);
@@ -68,11 +73,30 @@ try {
   await viaHelper(['true']);
   const status = readFileSync('/proc/self/status', 'utf8');
   const field = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024;
-  const figures: Record<string, { whole: number[]; blocked: number[] }> = { direct: { whole: [], blocked: [] }, helper: { whole: [], blocked: [] } };
+  const activity = new MockActivityEnvironment({}, { logger: new DefaultLogger('ERROR') });
+  const supervised = () => activity.run(runSupervised, { argv: ['true'], cwd: scratch, logFile: join(scratch, 'log') });
+  await supervised();
+  const modes = ['direct', 'helper', 'runSupervised, spawner', 'runSupervised, direct'] as const;
+  const figures: Record<string, { whole: number[]; blocked: number[] }> = Object.fromEntries(modes.map((mode) => [mode, { whole: [], blocked: [] }]));
   for (let round = 0; round < rounds; round++) {
-    for (const mode of ['direct', 'helper'] as const) {
+    for (const mode of modes) {
       const whole: number[] = [];
       const blocked: number[] = [];
+      if (mode.startsWith('runSupervised')) {
+        if (mode.endsWith('direct')) process.env.TASKOTRON_SPAWNER = 'direct';
+        const busy = performance.eventLoopUtilization();
+        for (let i = 0; i < 100; i++) {
+          const t0 = performance.now();
+          await supervised();
+          whole.push(performance.now() - t0);
+        }
+        // Busy time of the main thread per command (all of it: the worker's own work too).
+        blocked.push(performance.eventLoopUtilization(busy).active / 100);
+        delete process.env.TASKOTRON_SPAWNER;
+        figures[mode]!.whole.push(median(whole));
+        figures[mode]!.blocked.push(median(blocked));
+        continue;
+      }
       for (let i = 0; i < 100; i++) {
         const t0 = performance.now();
         if (mode === 'direct') {
@@ -94,7 +118,8 @@ try {
   }
   console.log(`2. \`true\` from a process running a runner worker (RSS ${field('VmRSS').toFixed(0)} MB, page tables ${field('VmPTE').toFixed(1)} MB), medians of 100 per round, load ${load()}`);
   for (const [mode, { whole, blocked }] of Object.entries(figures)) {
-    console.log(`   ${mode.padEnd(6)} whole ${median(whole).toFixed(2)} ms, main thread blocked ${median(blocked).toFixed(3)} ms  [${whole.map((x) => x.toFixed(1)).join(', ')}]`);
+    const what = mode.startsWith('runSupervised') ? 'main thread busy' : 'main thread blocked';
+    console.log(`   ${mode.padEnd(22)} whole ${median(whole).toFixed(2)} ms, ${what} ${median(blocked).toFixed(3)} ms  [${whole.map((x) => x.toFixed(1)).join(', ')}]`);
   }
 } finally {
   helper.kill();

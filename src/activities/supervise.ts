@@ -3,6 +3,9 @@
 // killed with its whole group when the step is cancelled, times out or the worker shuts down (a
 // grandchild holding the pipe open would otherwise keep the step alive: reference/temporal.md §4).
 // Task commands also pass a sandbox: then they run inside it, with only the sandbox's environment.
+// The process itself is started by the runner's spawner (spawner.ts), a small helper process, because
+// a spawn() from the runner's own big process blocks its event loop for the fork (~10 ms per command);
+// TASKOTRON_SPAWNER=direct, or a spawner that cannot start, spawns from the runner as before.
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
@@ -12,6 +15,7 @@ import { Context } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
 import { FailureType, stepFailure } from '../common/failures.js';
 import type { SandboxBackend, SandboxSpec } from './sandbox.js';
+import { currentSpawner, SpawnError, spawnerWanted, type SpawnOutcome, type SpawnRequest } from './spawner.js';
 
 export interface SupervisedCommand {
   /** argv[0] and its arguments; a shell script is `['/bin/sh', '-c', script]`. */
@@ -192,8 +196,44 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
 }
 
 /**
+ * Spawns in this process, as the runner did before the spawner (and does when it cannot start one
+ * or TASKOTRON_SPAWNER=direct): the same outcome as the spawner's, the output into `log`.
+ */
+function spawnDirect(request: SpawnRequest, log: Log, onStarted: (pid: number) => void): Promise<SpawnOutcome> {
+  // child_process itself rather than execa: we use none of what execa adds (buffering, rejecting,
+  // cleanup on exit are all ours here), and its per-call work cost ~1.5 ms of runner CPU per command
+  // (bench/shell-activity.bench.ts).
+  const child = spawn(request.file, request.args, { cwd: request.cwd, env: request.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  if (child.pid !== undefined) onStarted(child.pid);
+  const stdout: Buffer[] = [];
+  let stdoutBytes = 0;
+  let stdoutTruncated = false;
+  child.stdout?.on('data', (chunk: Buffer) => {
+    log.write(chunk);
+    if (stdoutBytes + chunk.length <= request.maxStdoutBytes) {
+      stdout.push(chunk);
+      stdoutBytes += chunk.length;
+    } else stdoutTruncated = true;
+  });
+  let stderrTail = Buffer.alloc(0);
+  child.stderr?.on('data', (chunk: Buffer) => {
+    log.write(chunk);
+    stderrTail = Buffer.concat([stderrTail, chunk]);
+    if (stderrTail.length > request.stderrTailBytes) stderrTail = stderrTail.subarray(stderrTail.length - request.stderrTailBytes);
+  });
+  return new Promise((resolve, reject) => {
+    child.on('error', (error: NodeJS.ErrnoException) => reject(new SpawnError(error.message, error.code)));
+    child.once('close', (code, signal) =>
+      resolve({ code, signal, stdout: Buffer.concat(stdout).toString('utf8'), stdoutTruncated, stderrTail: stderrTail.toString('utf8') }),
+    );
+  });
+}
+
+/**
  * Runs one command under supervision. Resolves with its exit code whatever it is; rejects with
  * CancelledFailure when the activity was cancelled (after the group is dead), or with the spawn error.
+ * The command is started by the runner's spawner process (spawner.ts), which writes its output to
+ * the log; everything else — kills, time limit, leftovers, heartbeats — is done here.
  */
 export async function runSupervised(command: SupervisedCommand): Promise<SupervisedResult> {
   const context = Context.current();
@@ -204,81 +244,77 @@ export async function runSupervised(command: SupervisedCommand): Promise<Supervi
   const file = command.argv[0]!;
   const [program, ...args] = sandbox ? sandbox.backend.wrap(command.argv, command.cwd, sandbox.spec) : command.argv;
   const marker = sandbox && !sandbox.backend.containsProcesses ? `${LEFTOVER_MARKER}=${randomUUID()}` : undefined;
-  const forksBefore = marker ? forksSinceBoot() : Number.NaN;
-  // child_process itself rather than execa: we use none of what execa adds (buffering, rejecting,
-  // cleanup on exit are all ours here), and its per-call work cost ~1.5 ms of runner CPU per command
-  // (bench/shell-activity.bench.ts).
-  const child = spawn(program!, args, {
+  const request: SpawnRequest = {
+    file: program!,
+    args,
     // bwrap changes directory inside the sandbox itself; the workdir is where it starts from.
     cwd: command.cwd,
     // A task sees only its sandbox's allow-listed environment, never the runner's.
     env: sandbox
       ? { ...command.env, ...sandbox.backend.environment(sandbox.spec), ...(marker ? { [LEFTOVER_MARKER]: marker.split('=')[1]! } : {}) }
       : { ...process.env, ...command.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    // Its own process group, which we kill as a whole.
-    detached: true,
-  });
-  // Settles when the process has exited and its output pipes are closed (a background process that
-  // keeps them open is waited for, so the log misses nothing), or when it could not be started.
-  const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
-    child.on('error', reject);
-    child.once('close', (code, signal) => resolve({ code, signal }));
-  });
-  const limit = command.maxStdoutBytes ?? DEFAULT_MAX_STDOUT;
-  const stdout: Buffer[] = [];
-  let stdoutBytes = 0;
-  let stdoutTruncated = false;
-  child.stdout?.on('data', (chunk: Buffer) => {
-    log.write(chunk);
-    if (stdoutBytes + chunk.length <= limit) {
-      stdout.push(chunk);
-      stdoutBytes += chunk.length;
-    } else stdoutTruncated = true;
-  });
-  let stderrTail = Buffer.alloc(0);
-  child.stderr?.on('data', (chunk: Buffer) => {
-    log.write(chunk);
-    stderrTail = Buffer.concat([stderrTail, chunk]);
-    if (stderrTail.length > STDERR_TAIL_BYTES) stderrTail = stderrTail.subarray(stderrTail.length - STDERR_TAIL_BYTES);
-  });
+    ...(command.logFile ? { logFile: command.logFile } : {}),
+    maxStdoutBytes: command.maxStdoutBytes ?? DEFAULT_MAX_STDOUT,
+    stderrTailBytes: STDERR_TAIL_BYTES,
+  };
 
-  const beat = () => context.heartbeat({ ...command.progress, pid: child.pid, elapsedMs: Date.now() - started });
+  // The command's pid is its process group's id, which we kill as a whole. Through the spawner it
+  // arrives a moment after the request: a cancel or time limit before then acts once it is known.
+  let pid: number | undefined;
+  let pendingKill: (() => void) | undefined;
+  const onStarted = (startedPid: number) => {
+    pid = startedPid;
+    pendingKill?.();
+  };
+  const beat = () => context.heartbeat({ ...command.progress, pid, elapsedMs: Date.now() - started });
   // No beat at the start: most commands end within the first interval, and each beat is an RPC and
   // a write on the server. The heartbeat timeout counts from the step's start, so a dead host is
   // noticed just as soon; cancellation reaches a command after at most one interval more.
   const heartbeats = setInterval(beat, HEARTBEAT_INTERVAL_MS);
   let cancelled = false;
+  let timedOut = false;
   let forceKill: NodeJS.Timeout | undefined;
+  const stop = (why: string) => {
+    const kill = (groupPid: number) => {
+      log.write(`\n[taskotron] ${why}: SIGTERM to process group ${groupPid}\n`);
+      killGroup(groupPid, 'SIGTERM');
+      forceKill = setTimeout(() => killGroup(groupPid, 'SIGKILL'), command.killGraceMs ?? 3_000);
+    };
+    if (pid !== undefined) kill(pid);
+    else pendingKill = () => kill(pid!);
+  };
   const onCancel = () => {
+    if (cancelled) return;
     cancelled = true;
-    if (child.pid === undefined) return;
-    log.write(`\n[taskotron] cancelled (${String(context.cancellationSignal.reason ?? 'cancel requested')}): SIGTERM to process group ${child.pid}\n`);
-    killGroup(child.pid, 'SIGTERM');
-    forceKill = setTimeout(() => killGroup(child.pid!, 'SIGKILL'), command.killGraceMs ?? 3_000);
+    if (timedOut) return;
+    stop(`cancelled (${String(context.cancellationSignal.reason ?? 'cancel requested')})`);
   };
   context.cancellationSignal.addEventListener('abort', onCancel, { once: true });
-  let timedOut = false;
   const timeout =
     command.timeoutMs === undefined
       ? undefined
       : setTimeout(() => {
-          if (child.pid === undefined || cancelled) return;
+          if (cancelled) return;
           timedOut = true;
-          log.write(`\n[taskotron] time limit of ${command.timeoutMs} ms reached: SIGTERM to process group ${child.pid}\n`);
-          killGroup(child.pid, 'SIGTERM');
-          forceKill = setTimeout(() => killGroup(child.pid!, 'SIGKILL'), command.killGraceMs ?? 3_000);
+          stop(`time limit of ${command.timeoutMs} ms reached`);
         }, command.timeoutMs);
   try {
-    const result = await ended.catch((error: NodeJS.ErrnoException) => {
+    const forksBefore = marker ? forksSinceBoot() : Number.NaN;
+    const spawner = spawnerWanted() ? await currentSpawner() : undefined;
+    if (context.cancellationSignal.aborted && !cancelled) onCancel();
+    // Settles when the process has exited and its output pipes are closed (a background process that
+    // keeps them open is waited for, so the log misses nothing), or when it could not be started.
+    const ended = spawner ? spawner.run(request, onStarted).ended : spawnDirect(request, log, onStarted);
+    const result = await ended.catch((error: Error) => {
+      if (!(error instanceof SpawnError)) throw error;
       // spawn says ENOENT for a missing working directory as for a missing program: tell them apart.
       const where = error.code === 'ENOENT' && !existsSync(command.cwd) ? ` (its working directory ${command.cwd} does not exist)` : '';
       throw new Error(`cannot run ${file}: ${error.message}${where}`);
     });
     // The command may have left children behind in its group; they must not outlive the step.
-    if (child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
+    if (pid !== undefined) killGroup(pid, 'SIGKILL');
     if (marker) {
-      const killed = killLeftovers(marker, child.pid === undefined ? undefined : { afterPid: child.pid, forksBefore });
+      const killed = killLeftovers(marker, pid === undefined ? undefined : { afterPid: pid, forksBefore });
       if (killed > 0) log.write(`[taskotron] killed ${killed} process(es) the command left behind outside its process group\n`);
     }
     if (cancelled) {
@@ -289,15 +325,16 @@ export async function runSupervised(command: SupervisedCommand): Promise<Supervi
       }
       throw new CancelledFailure(`cancelled while running ${file}`);
     }
+    if (result.logError !== undefined) throw new Error(`cannot write the log ${command.logFile}: ${result.logError}`);
     const exitCode = result.code ?? 128;
     log.write(`[taskotron] exit code ${exitCode}${result.signal ? ` (signal ${result.signal})` : ''}${timedOut ? ' (time limit)' : ''} after ${Date.now() - started} ms\n`);
     log.check();
     return {
       exitCode,
       ...(result.signal ? { signal: result.signal } : {}),
-      stdout: Buffer.concat(stdout).toString('utf8'),
-      stdoutTruncated,
-      stderrTail: stderrTail.toString('utf8'),
+      stdout: result.stdout,
+      stdoutTruncated: result.stdoutTruncated,
+      stderrTail: result.stderrTail,
       ...(timedOut ? { timedOut } : {}),
       durationMs: Date.now() - started,
     };
