@@ -16,17 +16,17 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { Worker, bundleWorkflowCode, type WorkerOptions } from '@temporalio/worker';
 import { ensureTemporalCli } from '../src/devserver/cli-binary.js';
 import { projectRoot } from '../src/devserver/project.js';
 import { DEV_SERVER_DYNAMIC_CONFIG, freePort, startDevServer, type DevServer } from '../src/devserver/server.js';
 import { FedmsgPublisher } from '../src/bus/fedmsg.js';
-import { pythonJsonDumps } from '../src/bus/canonical-json.js';
 import { DEFAULT_CONFIG, type IngestConfig } from '../src/ingest/config.js';
 import { IngestService } from '../src/ingest/service.js';
 import { installRuntimeLogger, quietBundlerLogger } from '../src/worker/logging.js';
 import { createRunnerWorker } from '../src/worker/runner-worker.js';
+import { eventMs, publishAndAwaitJob } from './publish-to-job.js';
 
 const ROUNDS = Number(process.argv[2] ?? 3);
 const SAMPLES = Number(process.argv[3] ?? 10);
@@ -93,7 +93,7 @@ const create = Worker.create.bind(Worker);
 (Worker as unknown as { create: typeof Worker.create }).create = (options) =>
   create(options.workflowBundle ? { ...options, ...(current.bundle ? { workflowBundle: bundles.get(current.bundle)! } : {}), ...current.workerOptions } : options);
 
-const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => Number(t?.seconds ?? 0) * 1000 + Math.floor((t?.nanos ?? 0) / 1e6);
+const ms = eventMs;
 const stages = new Map<string, Map<string, number[]>>();
 const add = (variant: string, stage: string, x: number) => {
   if (Number.isNaN(x)) return;
@@ -131,22 +131,8 @@ async function round(name: string, index: number): Promise<void> {
     await sleep(2000); // workers polling
     // Two warm-up messages per round: the first workflows of a worker pay for its start.
     for (let i = -2; i < SAMPLES; i++) {
-      const message = build();
-      const at = Date.now();
-      await publisher.send(message.topic, pythonJsonDumps(message));
-      const jobId = `msg-${message.msg_id}/nvr-sanity/x86_64`;
-      for (let tries = 0; ; tries++) {
-        const done = await client.workflow.getHandle(jobId).result().then(
-          () => true,
-          (error: unknown) => !(error instanceof WorkflowNotFoundError),
-        );
-        if (done) break;
-        if (tries > 100) throw new Error(`${jobId}: did not complete`);
-        await sleep(100);
-      }
+      const { at, trigger, job } = await publishAndAwaitJob(client, publisher, build());
       if (i < 0) continue;
-      const job = (await client.workflow.getHandle(jobId).fetchHistory()).events ?? [];
-      const trigger = (await client.workflow.getHandle(`msg-${message.msg_id}`).fetchHistory()).events ?? [];
       type Event = (typeof job)[number];
       const first = (events: Event[], pick: (e: Event) => unknown, n = 0) => ms(events.filter((e) => pick(e))[n]?.eventTime);
       const slot = job.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'holdSlot');

@@ -12,7 +12,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { ensureTemporalCli } from '../src/devserver/cli-binary.js';
 import { projectRoot } from '../src/devserver/project.js';
 import { freePort, startDevServer } from '../src/devserver/server.js';
@@ -25,6 +25,7 @@ import { installRuntime } from '../src/worker/logging.js';
 import { createRunnerWorker } from '../src/worker/runner-worker.js';
 import { TRIGGER_WORKFLOW } from '../src/workflows/trigger.js';
 import { reportFigures, type Figure } from './figures.js';
+import { eventMs, publishAndAwaitJob } from './publish-to-job.js';
 
 const STARTS = Number(process.argv[2] ?? 300);
 const SAMPLES = Number(process.argv[3] ?? 30);
@@ -171,40 +172,24 @@ async function latency(): Promise<number[]> {
     await sleep(3000); // workers polling, bundle loaded
     const latencies: number[] = [];
     const stages = new Map<string, number[]>();
-    const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => Number(t?.seconds ?? 0) * 1000 + Math.floor((t?.nanos ?? 0) / 1e6);
+    const ms = eventMs;
     for (let i = 0; i < SAMPLES; i++) {
-      const m = build();
-      const at = Date.now();
-      await publisher.send(m.topic, pythonJsonDumps(m));
-      const jobId = `msg-${m.msg_id}/nvr-sanity/x86_64`;
-      for (let tries = 0; ; tries++) {
-        // The job's whole history: holdSlot's ActivityTaskStarted is written only when the slot ends.
-        // Not started yet is the only reason to wait on; a job that failed has ended too.
-        const done = await client.workflow.getHandle(jobId).result().then(
-          () => true,
-          (error: unknown) => !(error instanceof WorkflowNotFoundError),
-        );
-        if (done) break;
-        if (tries > 100) throw new Error(`${jobId}: did not complete`);
-        await sleep(100);
-      }
-      const history = await client.workflow.getHandle(jobId).fetchHistory();
-      const trigger = await client.workflow.getHandle(`msg-${m.msg_id}`).fetchHistory();
-      type Event = NonNullable<typeof history.events>[number];
-      const at0 = (events: Event[] | null | undefined, pick: (e: Event) => unknown) => ms(events?.find((e) => pick(e))?.eventTime);
-      const slot = history.events?.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'holdSlot');
-      const step = history.events?.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'prepareWorkspace');
-      const startOf = (scheduled: Event | undefined) => at0(history.events, (e) => scheduled && String(e.activityTaskStartedEventAttributes?.scheduledEventId) === String(scheduled.eventId));
+      const { at, trigger: triggerEvents, job: events } = await publishAndAwaitJob(client, publisher, build());
+      type Event = (typeof events)[number];
+      const at0 = (list: Event[], pick: (e: Event) => unknown) => ms(list.find((e) => pick(e))?.eventTime);
+      const slot = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'holdSlot');
+      const step = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'prepareWorkspace');
+      const startOf = (scheduled: Event | undefined) => at0(events, (e) => scheduled && String(e.activityTaskStartedEventAttributes?.scheduledEventId) === String(scheduled.eventId));
       const marks: Array<[string, number]> = [
         ['published', at],
-        ['trigger started', at0(trigger.events, (e) => e.workflowExecutionStartedEventAttributes)],
-        ['trigger task started', at0(trigger.events, (e) => e.workflowTaskStartedEventAttributes)],
-        ['child initiated', at0(trigger.events, (e) => e.startChildWorkflowExecutionInitiatedEventAttributes)],
-        ['job started', at0(history.events, (e) => e.workflowExecutionStartedEventAttributes)],
-        ['job task started', at0(history.events, (e) => e.workflowTaskStartedEventAttributes)],
+        ['trigger started', at0(triggerEvents, (e) => e.workflowExecutionStartedEventAttributes)],
+        ['trigger task started', at0(triggerEvents, (e) => e.workflowTaskStartedEventAttributes)],
+        ['child initiated', at0(triggerEvents, (e) => e.startChildWorkflowExecutionInitiatedEventAttributes)],
+        ['job started', at0(events, (e) => e.workflowExecutionStartedEventAttributes)],
+        ['job task started', at0(events, (e) => e.workflowTaskStartedEventAttributes)],
         ['holdSlot scheduled', ms(slot?.eventTime)],
         ['holdSlot started (first activity)', startOf(slot)],
-        ['host signal received', at0(history.events, (e) => e.workflowExecutionSignaledEventAttributes)],
+        ['host signal received', at0(events, (e) => e.workflowExecutionSignaledEventAttributes)],
         ['prepareWorkspace scheduled', ms(step?.eventTime)],
         ['prepareWorkspace started', startOf(step)],
       ];
@@ -221,8 +206,8 @@ async function latency(): Promise<number[]> {
         const completed = (events ?? []).filter((e) => e.workflowTaskCompletedEventAttributes).map((e) => ms(e.eventTime));
         return { started, spans: completed.map((at, k) => at - started[k]!) };
       };
-      const triggerTasks = taskTimes(trigger.events);
-      const jobTasks = taskTimes(history.events);
+      const triggerTasks = taskTimes(triggerEvents);
+      const jobTasks = taskTimes(events);
       const note = (key: string, x: number | undefined) => {
         if (x !== undefined && !Number.isNaN(x)) stages.set(key, [...(stages.get(key) ?? []), x]);
       };
@@ -231,8 +216,8 @@ async function latency(): Promise<number[]> {
       note('(job task 1 started → completed: new workflow + holdSlot)', jobTasks.spans[0]);
       note('(job tasks 3.. started → completed, median per job)', jobTasks.spans.length > 2 ? median(jobTasks.spans.slice(2)) : undefined);
       note('(job task 1 started − trigger task 2 started: same worker)', jobTasks.started[0]! - triggerTasks.started[1]!);
-      const cancel = history.events?.find((e) => e.activityTaskCancelRequestedEventAttributes);
-      const cancelled = history.events?.find((e) => e.activityTaskCanceledEventAttributes);
+      const cancel = events.find((e) => e.activityTaskCancelRequestedEventAttributes);
+      const cancelled = events.find((e) => e.activityTaskCanceledEventAttributes);
       if (cancel && cancelled) stages.set('(slot release: cancel requested → cancelled)', [...(stages.get('(slot release: cancel requested → cancelled)') ?? []), ms(cancelled.eventTime) - ms(cancel.eventTime)]);
     }
     for (const [stage, xs] of stages) console.log(`  ${stage.padEnd(66)} median ${median(xs)} ms`);
