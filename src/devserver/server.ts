@@ -3,7 +3,7 @@
 // only 5 s to come up, too little for a first SQLite schema on a loaded 2-core machine (temporal.md §2).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { mkdirSync, openSync } from 'node:fs';
+import { mkdirSync, openSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTES } from '../common/search-attributes.js';
@@ -52,12 +52,51 @@ export interface DevServer {
   stop(graceMs?: number): Promise<void>;
 }
 
+/**
+ * A port nothing listens on now, for a server about to be started. Picked below the kernel's
+ * ephemeral range (`net.ipv4.ip_local_port_range`, 32768–60999 by default) when there is room:
+ * a port from inside it — what listening on port 0 returns — is also what every outgoing connection
+ * takes as its local end, so on a busy host (a test run's gRPC and HTTP clients) one can take it in
+ * the moment between this check and the server binding it. Seen once as "metrics: 127.0.0.1:43955 is
+ * already in use" in test/integration/start-stack.test.ts.
+ */
 export async function freePort(ip = '127.0.0.1'): Promise<number> {
+  const range = belowEphemeralRange();
+  if (range) {
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const port = range.low + Math.floor(Math.random() * (range.high - range.low));
+      if (await canListen(port, ip)) return port;
+    }
+  }
+  return listenOnce(0, ip);
+}
+
+/** [low, high) under the ephemeral range, or undefined when the range starts too low to leave one. */
+function belowEphemeralRange(): { low: number; high: number } | undefined {
+  let ephemeralLow = 32768;
+  try {
+    ephemeralLow = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'latin1').trim().split(/\s+/)[0]);
+  } catch {
+    /* not Linux: assume the default */
+  }
+  if (!Number.isSafeInteger(ephemeralLow) || ephemeralLow < 12_000) return undefined;
+  return { low: Math.max(10_000, ephemeralLow - 12_000), high: ephemeralLow };
+}
+
+async function canListen(port: number, ip: string): Promise<boolean> {
+  return listenOnce(port, ip).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Listens on `port` (0: any) and closes again; the port it got. */
+function listenOnce(port: number, ip: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
     server.on('error', reject);
-    server.listen(0, ip, () => {
+    server.listen(port, ip, () => {
       const address = server.address();
       server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
     });
