@@ -26,7 +26,7 @@ import { DEFAULT_CONFIG, type IngestConfig } from '../src/ingest/config.js';
 import { IngestService } from '../src/ingest/service.js';
 import { installRuntimeLogger, quietBundlerLogger } from '../src/worker/logging.js';
 import { createRunnerWorker } from '../src/worker/runner-worker.js';
-import { eventMs, publishAndAwaitJob } from './publish-to-job.js';
+import { buildCompletedMessages, eventMs, NVR_SANITY_RULES, publishAndAwaitJob } from './publish-to-job.js';
 
 const ROUNDS = Number(process.argv[2] ?? 3);
 const SAMPLES = Number(process.argv[3] ?? 10);
@@ -43,16 +43,8 @@ const serverMetrics = process.env.AB_SERVER_METRICS === '1';
 
 const scratch = mkdtempSync(join(tmpdir(), 'first-activity-ab-'));
 const rules = join(scratch, 'trigger_rules.yml');
-writeFileSync(rules, '- when: {message_type: KojiBuildPackageCompleted}\n  do: [{tasks: [nvr-sanity], arches: [x86_64]}]\n');
-let serial = 0;
-const build = () => ({
-  topic: 'org.fedoraproject.prod.buildsys.build.state.change',
-  msg_id: `2026-ab-${process.pid}-${serial++}`,
-  timestamp: Math.floor(Date.now() / 1000),
-  i: 1,
-  username: 'apache',
-  msg: { attribute: 'state', build_id: 1, instance: 'primary', name: 'bash', new: 1, old: 0, owner: 'x', release: '1.fc40', task_id: 2, version: '5.2.26' },
-});
+writeFileSync(rules, NVR_SANITY_RULES);
+const build = buildCompletedMessages('2026-ab');
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');

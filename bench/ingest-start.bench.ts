@@ -25,7 +25,7 @@ import { installRuntime } from '../src/worker/logging.js';
 import { createRunnerWorker } from '../src/worker/runner-worker.js';
 import { TRIGGER_WORKFLOW } from '../src/workflows/trigger.js';
 import { reportFigures, type Figure } from './figures.js';
-import { eventMs, publishAndAwaitJob } from './publish-to-job.js';
+import { buildCompletedMessages, eventMs, NVR_SANITY_RULES, publishAndAwaitJob } from './publish-to-job.js';
 
 const STARTS = Number(process.argv[2] ?? 300);
 const SAMPLES = Number(process.argv[3] ?? 30);
@@ -34,16 +34,8 @@ const CONCURRENCY = 16;
 
 const scratch = mkdtempSync(join(tmpdir(), 'ingest-bench-'));
 const rules = join(scratch, 'trigger_rules.yml');
-writeFileSync(rules, '- when: {message_type: KojiBuildPackageCompleted}\n  do: [{tasks: [nvr-sanity], arches: [x86_64]}]\n');
-let serial = 0;
-const build = () => ({
-  topic: 'org.fedoraproject.prod.buildsys.build.state.change',
-  msg_id: `2026-bench-${process.pid}-${serial++}`,
-  timestamp: Math.floor(Date.now() / 1000),
-  i: 1,
-  username: 'apache',
-  msg: { attribute: 'state', build_id: 1, instance: 'primary', name: 'bash', new: 1, old: 0, owner: 'x', release: '1.fc40', task_id: 2, version: '5.2.26' },
-});
+writeFileSync(rules, NVR_SANITY_RULES);
+const build = buildCompletedMessages('2026-bench');
 
 // Every timed round starts from a collected heap: a stopped ingest service leaves megabytes of old
 // generation behind, and its mark-compact otherwise lands in whichever round comes next.

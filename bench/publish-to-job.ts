@@ -6,6 +6,22 @@ import type { temporal } from '@temporalio/proto';
 import type { FedmsgPublisher } from '../src/bus/fedmsg.js';
 import { pythonJsonDumps } from '../src/bus/canonical-json.js';
 
+/** The one rule these benches run: a completed Koji build starts `nvr-sanity` on x86_64. */
+export const NVR_SANITY_RULES = '- when: {message_type: KojiBuildPackageCompleted}\n  do: [{tasks: [nvr-sanity], arches: [x86_64]}]\n';
+
+/** A factory of distinct buildsys.build.state.change messages (COMPLETE) that NVR_SANITY_RULES match. */
+export function buildCompletedMessages(idPrefix: string): () => { topic: string; msg_id: string; timestamp: number; i: number; username: string; msg: Record<string, unknown> } {
+  let serial = 0;
+  return () => ({
+    topic: 'org.fedoraproject.prod.buildsys.build.state.change',
+    msg_id: `${idPrefix}-${process.pid}-${serial++}`,
+    timestamp: Math.floor(Date.now() / 1000),
+    i: 1,
+    username: 'apache',
+    msg: { attribute: 'state', build_id: 1, instance: 'primary', name: 'bash', new: 1, old: 0, owner: 'x', release: '1.fc40', task_id: 2, version: '5.2.26' },
+  });
+}
+
 export type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
 /** An event time in epoch milliseconds (whole ms, as the stage tables print them). */
