@@ -150,7 +150,14 @@ test('a host that does not end slots itself (an older runner) is released by a c
   });
   const older = createHostActivities({ arch: ownArch, hostname });
   const connection = await NativeConnection.connect({ address: testAddress() });
-  const pool = await Worker.create({ connection, taskQueue: runnerQueue(ownArch), activities: { holdSlot: () => older.holdSlot() } });
+  const pool = await Worker.create({
+    connection,
+    taskQueue: runnerQueue(ownArch),
+    activities: { holdSlot: () => older.holdSlot() },
+    // The older runner's pool worker let a slot's beats through every 2 s, so its cancel arrived with
+    // the next one; the SDK's default (0.8 × the slot's heartbeat timeout) held it 24 s instead.
+    maxHeartbeatThrottleInterval: '2 seconds',
+  });
   const running = [host.run(), pool.run()];
   try {
     const handle = await client.workflow.start(JOB_WORKFLOW, { taskQueue: workflowQueue, workflowId: uniqueName('job-older-host'), args: [localJob({ arch: ownArch }, 'quick')] });
