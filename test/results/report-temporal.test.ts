@@ -1,8 +1,9 @@
 // Reporting through a real Temporal worker on the harness's server, with the recommended retry
 // policy: an attempt that crashes after posting some results is retried by Temporal without posting
 // any twice, and a two-minute ResultsDB outage delays the results but loses none. The outage is
-// played at 1/8 of real time (a 15 s outage against the policy's backoff intervals divided by 8,
-// test/results/workflows.ts): the same attempts in the same order, without 2.5 min of waiting.
+// played at 1/16 of real time (a 7.5 s outage against the policy's backoff intervals divided by 16,
+// test/results/workflows.ts): the same five failed attempts in the same order, without 2.5 min of
+// waiting. (The server fires no timer sooner than 1 s ahead, so the two shortest intervals take 1 s.)
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
@@ -106,7 +107,7 @@ describe('reporting through a real Temporal worker', () => {
 
   test('a two-minute ResultsDB outage delays the results but loses none', async () => {
     const job = input();
-    const timeScale = 8;
+    const timeScale = 16;
     const outageMs = 120_000 / timeScale;
     const before = server.storedPosts();
     const started = Date.now();
