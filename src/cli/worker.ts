@@ -83,6 +83,7 @@ export function registerWorker(program: Command): void {
       concurrency: config.runner.concurrency,
       ...(metrics ? { metrics } : {}),
       shutdownGraceMs: configDurationSeconds(config.runner.shutdown_grace)! * 1000,
+      workflowFailoverMs: configDurationSeconds(config.runner.workflow_failover)! * 1000,
       runWorkflows: options.workflows,
       ...(options.workflowQueue ? { workflowQueue: options.workflowQueue } : {}),
       runner: runnerConfig(config),

@@ -116,6 +116,7 @@ export const RunnerSchema = section(
     arch: text('architecture this host runs jobs for (default: the machine\'s, in Fedora\'s spelling)').optional(),
     concurrency: positive('jobs this host runs at once (its slots; more wait in the arch queue)').default(2),
     shutdown_grace: duration('on SIGINT/SIGTERM, how long running steps may finish before they are cancelled').default('30s'),
+    workflow_failover: duration("how long a job's next workflow task waits for the host that ran its workflow code last before any runner takes it: what a job waits when that host died (Temporal's sticky schedule-to-start timeout)").default('10s'),
     python: text('interpreter for the python directive').default('python3'),
     install_deps: flag("install a task's missing environment.rpm packages with dnf instead of failing the job").default(false),
     keep_workdirs: flag("keep each job's workdir when it ends, for debugging (default: removed; artifacts always stay)").default(false),

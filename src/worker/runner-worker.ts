@@ -25,6 +25,8 @@ export interface RunnerWorkerOptions {
   concurrency?: number;
   /** How long running steps may finish after a shutdown request before they are cancelled. */
   shutdownGraceMs?: number;
+  /** How long a job's workflow task waits for this host, which ran its workflow last, before any runner takes it (default 10 s). */
+  workflowFailoverMs?: number;
   /** Poll the shared workflow queue too (default). A pure execution host can turn it off. */
   runWorkflows?: boolean;
   /** The workflow queue; tests give each worker its own so parallel test files stay apart. */
@@ -117,7 +119,17 @@ export async function createRunnerWorker(options: RunnerWorkerOptions): Promise<
 
   const workers: Worker[] = [];
   if (options.runWorkflows !== false) {
-    workers.push(await Worker.create({ ...common, taskQueue: options.workflowQueue ?? WORKFLOW_QUEUE, workflowBundle: await workflowBundle(), ...options.tuning?.workflow }));
+    workers.push(
+      await Worker.create({
+        ...common,
+        taskQueue: options.workflowQueue ?? WORKFLOW_QUEUE,
+        workflowBundle: await workflowBundle(),
+        // A job's workflow stays cached on the host that ran it last; if that host dies, its next task
+        // waits this long for it before going to any runner.
+        ...(options.workflowFailoverMs !== undefined ? { stickyQueueScheduleToStartTimeout: options.workflowFailoverMs } : {}),
+        ...options.tuning?.workflow,
+      }),
+    );
   }
   workers.push(
     await Worker.create({
