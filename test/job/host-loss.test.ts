@@ -40,7 +40,9 @@ function startWorker(hostname: string, workerArch = arch, stall = false, env: Re
   const child = spawn(
     process.execPath,
     [...cliArgs(), 'worker', '--arch', workerArch, '--hostname', hostname, '--workflow-queue', workflowQueue, '--root', root, '--shutdown-grace', '1'],
-    { cwd: projectRoot(), env: { ...process.env, TEMPORAL_ADDRESS: testAddress(), ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+    // Every host also runs workflow code: once one dies, a job whose workflow it ran last waits
+    // runner.workflow_failover for it before another host may take the job's next task (default 10 s).
+    { cwd: projectRoot(), env: { ...process.env, TEMPORAL_ADDRESS: testAddress(), TASKOTRON_RUNNER_WORKFLOW_FAILOVER: '1s', ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
   workers.push(child);
   return new Promise((resolve, reject) => {
@@ -65,6 +67,15 @@ after(() => {
   }
 });
 
+/** Polls the job's progress until `ok`; bounded, so a test whose server went away fails instead of spinning. */
+async function progressUntil(handle: { query<T>(name: string): Promise<T> }, ok: (snapshot: JobResult) => boolean, what: string): Promise<void> {
+  for (const deadline = Date.now() + 60_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
+    const snapshot = await handle.query<JobResult>(JOB_PROGRESS_QUERY).catch(() => undefined);
+    if (snapshot && ok(snapshot)) return;
+  }
+  throw new Error(`timed out after 60 s waiting for ${what}`);
+}
+
 test('a job whose host dies mid-step finishes on the other host, every step of each attempt on one host', { timeout: 120_000 }, async () => {
   const hostA = await startWorker('host-a', arch, true);
   const { client, close } = await testClient();
@@ -73,10 +84,7 @@ test('a job whose host dies mid-step finishes on the other host, every step of e
     const workflowId = uniqueName('job-slow');
     const handle = await client.workflow.start(JOB_WORKFLOW, { taskQueue: workflowQueue, workflowId, args: [input] });
     // Wait until host-a is inside the long step, then bring up host-b and kill host-a like a power cut.
-    for (let snapshot: JobResult | undefined; ; await new Promise((r) => setTimeout(r, 200))) {
-      snapshot = await handle.query<JobResult>(JOB_PROGRESS_QUERY).catch(() => undefined);
-      if (snapshot?.host === 'host-a' && snapshot.actions[1]?.status === 'running') break;
-    }
+    await progressUntil(handle, (snapshot) => snapshot.host === 'host-a' && snapshot.actions[1]?.status === 'running', 'the long step on host-a');
     await startWorker('host-b');
     process.kill(-hostA.pid!, 'SIGKILL');
 
@@ -98,6 +106,15 @@ test('a job whose host dies mid-step finishes on the other host, every step of e
       'holdSlot@pool', 'prepareWorkspace@a', 'loadFormula@a', 'shell@a', 'shell@a',
       'holdSlot@pool', 'prepareWorkspace@b', 'loadFormula@b', 'shell@b', 'shell@b', 'shell@b', 'removeWorkdir@b',
     ]);
+    // The task that went to dead host-a's own (sticky) queue was given up after host-a's
+    // runner.workflow_failover (1 s; a loaded timer fires late), not after the default 10 s.
+    type Event = { eventId: string; eventTime: string; workflowTaskTimedOutEventAttributes?: { scheduledEventId: string; timeoutType: string } };
+    const events = history.events as Event[];
+    const givenUp = events.find((e) => e.workflowTaskTimedOutEventAttributes?.timeoutType === 'TIMEOUT_TYPE_SCHEDULE_TO_START');
+    assert.ok(givenUp, 'a workflow task waited for host-a and was given up');
+    const scheduled = events.find((e) => e.eventId === givenUp.workflowTaskTimedOutEventAttributes!.scheduledEventId)!;
+    const waited = Date.parse(givenUp.eventTime) - Date.parse(scheduled.eventTime);
+    assert.ok(waited < 9000, `the job waited ${waited} ms for dead host-a's workflow cache`);
   } finally {
     await close();
   }
@@ -111,10 +128,7 @@ test('a runner stopped with SIGTERM kills its running step within the grace time
   try {
     const input = localJob({ arch: otherArch }, 'slow', { supervision: { heartbeatTimeoutSeconds: 3, hostLostAfterSeconds: 5 } });
     const handle = await client.workflow.start(JOB_WORKFLOW, { taskQueue: workflowQueue, workflowId: uniqueName('job-slow'), args: [input] });
-    for (let snapshot: JobResult | undefined; ; await new Promise((r) => setTimeout(r, 200))) {
-      snapshot = await handle.query<JobResult>(JOB_PROGRESS_QUERY).catch(() => undefined);
-      if (snapshot?.host === 'host-c' && snapshot.actions[1]?.status === 'running') break;
-    }
+    await progressUntil(handle, (snapshot) => snapshot.host === 'host-c' && snapshot.actions[1]?.status === 'running', 'the long step on host-c');
     // The step is 'running' as soon as it is scheduled; its processes appear a moment later. They live
     // in the job's PID namespace (the pids file holds namespace pids): found from the host by the uuid.
     const pids = (await waitForJobProcess(input.uuid, /^sleep 120$/)).map((p) => p.pid);
