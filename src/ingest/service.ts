@@ -160,8 +160,10 @@ export class IngestService {
       ...(options.ruleEvaluation ? { ruleEvaluation: options.ruleEvaluation } : {}),
       log,
     });
-    // Lazy: a server that is down now only delays starts; nothing is refused meanwhile.
-    const connection = Connection.lazy(connectionOptions(options.temporal));
+    // Lazy: a server that is down now only delays starts; nothing is refused meanwhile. The background
+    // connect gives up when a start would (startTimeoutMs; both 10 s by default): its pending timer
+    // outlives stop() and kept a process that stopped ingest during an outage alive until it ran out.
+    const connection = Connection.lazy({ ...connectionOptions(options.temporal), ...(options.startTimeoutMs ? { connectTimeout: options.startTimeoutMs } : {}) });
     // ... but connect now, in the background, so the first matched message does not also pay for
     // the connection (a failure here is only a start that will be retried).
     connection.ensureConnected().catch(() => undefined);
