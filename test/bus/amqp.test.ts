@@ -118,9 +118,10 @@ test('matched messages are acked once their trigger started; malformed ones are 
   assert.equal((await queueDepth(queue)).ready, 0, 'nothing was requeued when ingest closed its connection');
 });
 
-// The issue's scenario says 60 s (test/bus/amqp-outage.scenario.ts runs that); 8 s shows the same
-// thing here (each start attempt times out after 1 s, so the outage spans several backoff rounds) at
-// an eighth of the cost.
+// The issue's scenario says 60 s (test/bus/amqp-outage.scenario.ts runs that); 4 s shows the same
+// thing here at a fifteenth of the cost: each start attempt times out after 1 s and backs off up to
+// 0.5 s, so the outage spans several rounds: the three failed attempts the window waits for, then two
+// or three more inside it, every one checked against the invariants.
 test('Temporal unreachable during an AMQP burst: nothing acked early, prefetch holds the rest on the broker, nothing lost', { timeout: 180_000 }, async () => {
-  await temporalOutage({ client, rules, amqpConfig, publish: publishBuilds }, 8000);
+  await temporalOutage({ client, rules, amqpConfig, publish: publishBuilds }, 4000);
 });

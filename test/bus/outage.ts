@@ -1,5 +1,5 @@
 // "Temporal unreachable during an AMQP burst: nothing acked early, nothing lost", parametrised by how
-// long the outage lasts: test/bus/amqp.test.ts runs it for 8 s in the suite, and
+// long the outage lasts: test/bus/amqp.test.ts runs it for 4 s in the suite, and
 // test/bus/amqp-outage.scenario.ts for the 60 s (longer than AMQP's 30 s heartbeat and the
 // starter's backoff cap, so a connection held with every delivery unacked must survive it).
 //
