@@ -2,7 +2,7 @@
 // Node's test runner over every test/**/*.test.ts with TEMPORAL_ADDRESS pointing at it, then stop it.
 // Arguments narrow the run: `npm test -- test/formula` runs the files under that path only.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { ensureTemporalCli } from '../src/devserver/cli-binary.js';
@@ -12,7 +12,11 @@ import { startDevServer, waitForFrontend, type DevServer } from '../src/devserve
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { quietBundlerLogger } from '../src/worker/logging.js';
 import { writeWorkflowBundle } from '../src/worker/runner-worker.js';
-import { longestFirst, printSummary, readUsage, recordTimings, treeCpuMs } from './test/timings.js';
+import { groupCpuMs, longestFirst, printSummary, readUsage, recordTimings, treeCpuMs } from './test/timings.js';
+import { buildDir, compiledPath, transpileForTests } from './test/transpile.js';
+import { FEDMSG_REQUIREMENTS } from '../test/ingest/python-fedmsg.js';
+import { FEDORA_MESSAGING_REQUIREMENTS } from '../test/ingest/python-fedora-messaging.js';
+import { buildVenv } from '../test/support/python-venv.js';
 
 function testFiles(root: string, suffix: string): string[] {
   const found: string[] = [];
@@ -89,6 +93,29 @@ const compiling = runsCli
     })
   : Promise.resolve(false);
 
+// The test files run as JavaScript stripped of types by esbuild (scripts/test/transpile.ts), half a
+// second of CPU less per file than under tsx; TASKOTRON_TEST_TS=tsx runs them under tsx as before.
+const compiledTests = process.env.TASKOTRON_TEST_TS !== 'tsx';
+const build = buildDir(root);
+const transpiling = compiledTests ? transpileForTests(root, build) : undefined;
+// Awaited once the servers are up; until then a failure must not count as unhandled.
+transpiling?.catch(() => undefined);
+// Removed however the run ends (process.exit included).
+if (compiledTests) process.once('exit', () => rmSync(build, { recursive: true, force: true }));
+
+// The Python venvs of the files that run the real fedmsg and fedora-messaging libraries, built here
+// once (on a fresh clone ~10 s of CPU each) rather than by two of those files at the same time.
+const fileText = (file: string) => readFileSync(join(root, file), 'utf8');
+const venvs = Promise.all([
+  files.some((file) => /ensurePythonFedmsg\(/.test(fileText(file))) ? buildVenv('python-fedmsg', FEDMSG_REQUIREMENTS, (line) => console.log(`# ${line}`)) : undefined,
+  files.some((file) => /ensurePythonFedoraMessaging\(/.test(fileText(file)))
+    ? buildVenv('python-fedora-messaging', FEDORA_MESSAGING_REQUIREMENTS, (line) => console.log(`# ${line}`))
+    : undefined,
+]).catch((error: unknown) => {
+  // The files that need the venv try again themselves and fail with pip's own message.
+  console.log(`# building a Python venv failed: ${(error as Error).message}`);
+});
+
 // A RabbitMQ node only when a selected test uses one (it costs ~20 s of start-up on a busy machine),
 // started beside the Temporal server rather than after it.
 let rabbit: RabbitMq | undefined;
@@ -141,16 +168,27 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 // and one would skew another's timing and memory figures.
 const concurrency = process.env.TEST_CONCURRENCY ?? (scenarios ? '1' : '3');
 await Promise.all([bundling, bundlingTriggers]);
+try {
+  await Promise.all([transpiling, venvs]);
+} catch (error) {
+  await stop();
+  throw error;
+}
 const compiledCli = await compiling;
 if (runsCli && !compiledCli) console.log('# compiling dist/ failed: test files run the CLI under tsx');
 const loadBefore = loadavg();
 const startedAt = Date.now();
+// What the run paid before its first file: system packages check, servers, bundles, transpiling, venvs.
+console.log(`# set-up took ${(process.uptime()).toFixed(1)} s${compiledTests ? '; test files run transpiled (TASKOTRON_TEST_TS=tsx runs them under tsx)' : ''}`);
 const usageDir = join(scratch, 'usage');
 mkdirSync(usageDir);
 const resultsFile = join(scratch, 'results.json');
 // scripts/test/run.ts rather than `node --test`, which sorts the files by name; usage.mjs records each
 // file's CPU time from inside its process.
-const child = spawn(process.execPath, ['--import', 'tsx', '--import', './scripts/test/usage.mjs', 'scripts/test/run.ts', ...files], {
+const runner = compiledTests
+  ? ['--enable-source-maps', '--import', './scripts/test/usage.mjs', compiledPath(root, build, join(root, 'scripts', 'test', 'run.ts')), ...files.map((file) => compiledPath(root, build, join(root, file)))]
+  : ['--import', 'tsx', '--import', './scripts/test/usage.mjs', 'scripts/test/run.ts', ...files];
+const child = spawn(process.execPath, runner, {
   cwd: root,
   stdio: 'inherit',
   env: {
@@ -167,8 +205,10 @@ const child = spawn(process.execPath, ['--import', 'tsx', '--import', './scripts
   },
 });
 const code = await new Promise<number>((done) => child.once('exit', (status, signal) => done(status ?? (signal ? 1 : 0))));
+const wallMs = Date.now() - startedAt;
+const serversCpuMs = { temporal: server ? groupCpuMs(server.pid) : undefined, rabbitmq: rabbit ? groupCpuMs(rabbit.pid) : undefined };
 await stop();
 const usage = readUsage(root, usageDir, resultsFile);
 recordTimings(root, usage);
-printSummary(usage, { wallMs: Date.now() - startedAt, concurrency, loadBefore, loadAfter: loadavg(), totalCpuMs: treeCpuMs() });
+printSummary(usage, { wallMs, concurrency, loadBefore, loadAfter: loadavg(), totalCpuMs: treeCpuMs(), serversCpuMs });
 process.exit(code);
