@@ -5,7 +5,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { ensureTemporalCli } from '../src/devserver/cli-binary.js';
+import { ensureTemporalCli, findTemporalCli } from '../src/devserver/cli-binary.js';
 import { projectRoot } from '../src/devserver/project.js';
 import { startRabbitMq, type RabbitMq } from '../src/devserver/rabbitmq.js';
 import { startDevServer, waitForFrontend, type DevServer } from '../src/devserver/server.js';
@@ -35,6 +35,15 @@ function testFiles(root: string, suffix: string): string[] {
 
 const root = projectRoot();
 
+// When each part of the set-up was done (seconds since the harness started), for the summary line.
+const setupDone: Record<string, number> = {};
+function timed<T>(name: string, work: Promise<T>): Promise<T> {
+  return work.then((value) => {
+    setupDone[name] = process.uptime();
+    return value;
+  });
+}
+
 // The Debian packages the tests use (bubblewrap, rpm, createrepo-c, rabbitmq-server, chromium): the same
 // idempotent script .ci/run calls, so `npm ci && npm test` on a fresh machine needs nothing by hand.
 if (process.platform === 'linux') {
@@ -59,14 +68,14 @@ const scratch = mkdtempSync(join(tmpdir(), 'taskotron-test-'));
 // still works: it bundles for itself.
 const runsJobs = files.some((file) => /createRunnerWorker|workflowBundle|support\/job\.js|runtask|'start'|'worker'/.test(readFileSync(join(root, file), 'utf8')));
 const bundleFile = join(scratch, 'workflow-bundle.js');
-const bundling = runsJobs ? writeWorkflowBundle(bundleFile) : undefined;
+const bundling = runsJobs ? timed('job bundle', writeWorkflowBundle(bundleFile)) : undefined;
 // Likewise the trigger workflows an ingest hosts (src/workflows/trigger.ts, or the tests' stand-ins
 // in test/ingest/workflows.ts): tests start ingest services and `taskotron ingest` processes dozens
 // of times, each otherwise running webpack. The service looks its path up in TASKOTRON_TRIGGER_BUNDLES.
 const runsIngest = files.some((file) => /startTestIngest|IngestService|'ingest'/.test(readFileSync(join(root, file), 'utf8')));
 const triggerBundles: Record<string, string> = {};
 const bundlingTriggers = runsIngest
-  ? Promise.all(
+  ? timed('trigger bundles', Promise.all(
       [join(root, 'src', 'workflows', 'trigger.ts'), join(root, 'test', 'ingest', 'workflows.ts')].map(async (workflowsPath, i) => {
         const { code } = await bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger });
         const file = join(scratch, `trigger-bundle-${i}.js`);
@@ -75,7 +84,7 @@ const bundlingTriggers = runsIngest
         // The compiled CLI's ingest looks its trigger workflows up by their dist/ path.
         if (workflowsPath.startsWith(join(root, 'src'))) triggerBundles[join(root, 'dist', relative(root, workflowsPath)).replace(/\.ts$/, '.js')] = file;
       }),
-    )
+    ))
   : undefined;
 
 // Test files start the CLI through test/support/cli.ts: compiled from dist/ when it is fresh, which
@@ -86,18 +95,18 @@ const bundlingTriggers = runsIngest
 // test/ingest/flood.ts start the CLI for the files that import them.
 const runsCli = process.env.TASKOTRON_TEST_CLI !== 'tsx' && files.some((file) => /cliArgs\(|\/(crash|flood)\.js'/.test(readFileSync(join(root, file), 'utf8')));
 const compiling = runsCli
-  ? new Promise<boolean>((done) => {
+  ? timed('dist/', new Promise<boolean>((done) => {
       const build = spawn(process.execPath, [join(root, 'scripts', 'build-if-stale.mjs'), '--compile-only'], { cwd: root, stdio: 'inherit' });
       build.once('error', () => done(false));
       build.once('exit', (status) => done(status === 0));
-    })
+    }))
   : Promise.resolve(false);
 
 // The test files run as JavaScript stripped of types by esbuild (scripts/test/transpile.ts), half a
 // second of CPU less per file than under tsx; TASKOTRON_TEST_TS=tsx runs them under tsx as before.
 const compiledTests = process.env.TASKOTRON_TEST_TS !== 'tsx';
 const build = buildDir(root);
-const transpiling = compiledTests ? transpileForTests(root, build) : undefined;
+const transpiling = compiledTests ? timed('transpile', transpileForTests(root, build)) : undefined;
 // Awaited once the servers are up; until then a failure must not count as unhandled.
 transpiling?.catch(() => undefined);
 // Removed however the run ends (process.exit included).
@@ -106,12 +115,12 @@ if (compiledTests) process.once('exit', () => rmSync(build, { recursive: true, f
 // The Python venvs of the files that run the real fedmsg and fedora-messaging libraries, built here
 // once (on a fresh clone ~10 s of CPU each) rather than by two of those files at the same time.
 const fileText = (file: string) => readFileSync(join(root, file), 'utf8');
-const venvs = Promise.all([
+const venvs = timed('venvs', Promise.all([
   files.some((file) => /ensurePythonFedmsg\(/.test(fileText(file))) ? buildVenv('python-fedmsg', FEDMSG_REQUIREMENTS, (line) => console.log(`# ${line}`)) : undefined,
   files.some((file) => /ensurePythonFedoraMessaging\(/.test(fileText(file)))
     ? buildVenv('python-fedora-messaging', FEDORA_MESSAGING_REQUIREMENTS, (line) => console.log(`# ${line}`))
     : undefined,
-]).catch((error: unknown) => {
+])).catch((error: unknown) => {
   // The files that need the venv try again themselves and fail with pip's own message.
   console.log(`# building a Python venv failed: ${(error as Error).message}`);
 });
@@ -121,7 +130,23 @@ const venvs = Promise.all([
 let rabbit: RabbitMq | undefined;
 let amqpUrl = process.env.TASKOTRON_TEST_AMQP_URL;
 const needsAmqp = !amqpUrl && files.some((file) => /TASKOTRON_TEST_AMQP_URL|testAmqpUrl/.test(readFileSync(join(root, file), 'utf8')));
-const rabbitStarting = needsAmqp ? startRabbitMq() : undefined;
+const rabbitStarting = needsAmqp ? timed('rabbitmq', startRabbitMq()) : undefined;
+
+// The Temporal CLI, installed on a fresh clone by a child process: ensureTemporalCli blocks while pip
+// runs, and the bundles above are built on this process's thread meanwhile.
+async function temporalCli(): Promise<string> {
+  const found = findTemporalCli();
+  if (found) return found;
+  await timed(
+    'temporal CLI',
+    new Promise<void>((done, fail) => {
+      const install = spawn(process.execPath, ['--import', 'tsx', join(root, 'src', 'cli', 'main.ts'), 'dev-server', 'install'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+      install.once('error', fail);
+      install.once('exit', (status) => (status === 0 ? done() : fail(new Error(`installing the Temporal CLI failed (taskotron dev-server install exited ${status})`))));
+    }),
+  );
+  return ensureTemporalCli();
+}
 
 let server: DevServer | undefined;
 let address = process.env.TEMPORAL_ADDRESS;
@@ -130,11 +155,12 @@ try {
     await waitForFrontend(address, 10_000);
     console.log(`# using the Temporal server at ${address} (TEMPORAL_ADDRESS)`);
   } else {
-    const binary = ensureTemporalCli();
+    const binary = await temporalCli();
     const started = Date.now();
     // In-memory SQLite: fastest, and nothing to clean up.
     server = await startDevServer({ binary, logFile: join(scratch, 'temporal-server.log') });
     address = server.address;
+    setupDone['temporal server'] = process.uptime();
     console.log(`# started a Temporal dev server at ${address} in ${Date.now() - started} ms (${binary}; log ${join(scratch, 'temporal-server.log')})`);
   }
 } catch (error) {
@@ -179,7 +205,11 @@ if (runsCli && !compiledCli) console.log('# compiling dist/ failed: test files r
 const loadBefore = loadavg();
 const startedAt = Date.now();
 // What the run paid before its first file: system packages check, servers, bundles, transpiling, venvs.
-console.log(`# set-up took ${(process.uptime()).toFixed(1)} s${compiledTests ? '; test files run transpiled (TASKOTRON_TEST_TS=tsx runs them under tsx)' : ''}`);
+const parts = Object.entries(setupDone).map(([name, at]) => `${name} ${at.toFixed(1)}`);
+console.log(
+  `# set-up took ${process.uptime().toFixed(1)} s (done at, s: ${parts.join(', ')})` +
+    `${compiledTests ? '; test files run transpiled (TASKOTRON_TEST_TS=tsx runs them under tsx)' : ''}`,
+);
 const usageDir = join(scratch, 'usage');
 mkdirSync(usageDir);
 const resultsFile = join(scratch, 'results.json');
