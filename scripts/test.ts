@@ -113,7 +113,8 @@ transpiling?.catch(() => undefined);
 if (compiledTests) process.once('exit', () => rmSync(build, { recursive: true, force: true }));
 
 // The Python venvs of the files that run the real fedmsg and fedora-messaging libraries, built here
-// once (on a fresh clone ~10 s of CPU each) rather than by two of those files at the same time.
+// once (on a fresh clone ~10 s of CPU each) rather than by two of those files at the same time. The
+// run does not wait for them: a file that needs one waits for this build (test/support/python-venv.ts).
 const fileText = (file: string) => readFileSync(join(root, file), 'utf8');
 const venvs = timed('venvs', Promise.all([
   files.some((file) => /ensurePythonFedmsg\(/.test(fileText(file))) ? buildVenv('python-fedmsg', FEDMSG_REQUIREMENTS, (line) => console.log(`# ${line}`)) : undefined,
@@ -195,7 +196,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 const concurrency = process.env.TEST_CONCURRENCY ?? (scenarios ? '1' : '3');
 await Promise.all([bundling, bundlingTriggers]);
 try {
-  await Promise.all([transpiling, venvs]);
+  await transpiling;
 } catch (error) {
   await stop();
   throw error;
@@ -235,6 +236,8 @@ const child = spawn(process.execPath, runner, {
   },
 });
 const code = await new Promise<number>((done) => child.once('exit', (status, signal) => done(status ?? (signal ? 1 : 0))));
+await venvs;
+if (setupDone.venvs !== undefined) console.log(`# the Python venvs were ready ${setupDone.venvs.toFixed(1)} s after the harness started`);
 const wallMs = Date.now() - startedAt;
 const serversCpuMs = { temporal: server ? groupCpuMs(server.pid) : undefined, rabbitmq: rabbit ? groupCpuMs(rabbit.pid) : undefined };
 await stop();

@@ -2,12 +2,13 @@
 // real Fedora libraries (fedmsg, fedora-messaging). Several test files run at once and may all find it
 // missing on a fresh clone: each builds into a private directory and renames it into place, so no one
 // ever sees (or deletes) a half-built venv; the first rename wins and the others drop their copy.
-// `npm test` builds the venvs its files need before they start (buildVenv, beside the Temporal
-// server's start), so on a fresh clone they are built once rather than by two files at a time.
+// `npm test` starts building the venvs its files need at its own start (buildVenv) and does not wait
+// for them: a file that needs one waits for that build, so on a fresh clone each is built once,
+// while the first files run, rather than by two files at a time.
 // A marker file names what was installed, so a changed pin reinstalls.
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { projectRoot } from '../../src/devserver/project.js';
 
@@ -78,34 +79,65 @@ function plan(name: string, requirements: readonly string[]): Plan {
 }
 
 const buildPath = (venv: string) => `${venv}.build-${process.pid}-${Date.now()}`;
+/** Present while `npm test`'s harness builds the venv for the run's files; holds the harness's pid. */
+const markerPath = (venv: string) => `${venv}.building`;
 
-/** The venv's python, built first if it is missing or has other pins. */
-export function ensureVenv(name: string, requirements: readonly string[], log: (line: string) => void = () => {}): string {
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Whether the harness is building this venv right now (its marker names a live process). */
+function harnessBuilding(venv: string): boolean {
+  try {
+    return alive(Number(readFileSync(markerPath(venv), 'utf8')));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The venv's python, built first if it is missing or has other pins. Under `npm test` the harness
+ * builds it while the first files run: this waits for that build (bounded by pip's own timeout)
+ * rather than starting a second one, and builds it itself only if the harness's build failed.
+ */
+export async function ensureVenv(name: string, requirements: readonly string[], log: (line: string) => void = () => {}): Promise<string> {
   const venv = plan(name, requirements);
+  const deadline = Date.now() + PIP_TIMEOUT_MS;
+  if (!venv.ready() && harnessBuilding(venv.venv)) log(`waiting for npm test's build of ${venv.venv}`);
+  while (!venv.ready() && harnessBuilding(venv.venv) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
   if (!venv.ready()) {
     log(`installing ${venv.wanted} into ${venv.venv}`);
-    const build = buildPath(venv.venv);
-    try {
-      for (const [file, args] of venv.commands(build)) execFileSync(file, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: PIP_TIMEOUT_MS });
-      venv.place(build);
-    } finally {
-      rmSync(build, { recursive: true, force: true });
-    }
+    await build(venv);
   }
   return join(venv.venv, 'bin', 'python');
 }
 
-/** ensureVenv without blocking the event loop (the test harness, while its servers start). */
+async function build(venv: Plan): Promise<void> {
+  const path = buildPath(venv.venv);
+  try {
+    for (const [file, args] of venv.commands(path)) await promisify(execFile)(file, args, { timeout: PIP_TIMEOUT_MS });
+    venv.place(path);
+  } finally {
+    rmSync(path, { recursive: true, force: true });
+  }
+}
+
+/** The harness's build, announced to the files by a marker so they wait for it instead of building too. */
 export async function buildVenv(name: string, requirements: readonly string[], log: (line: string) => void = () => {}): Promise<string> {
   const venv = plan(name, requirements);
   if (!venv.ready()) {
     log(`installing ${venv.wanted} into ${venv.venv}`);
-    const build = buildPath(venv.venv);
+    mkdirSync(dirname(venv.venv), { recursive: true });
+    writeFileSync(markerPath(venv.venv), String(process.pid));
     try {
-      for (const [file, args] of venv.commands(build)) await promisify(execFile)(file, args, { timeout: PIP_TIMEOUT_MS });
-      venv.place(build);
+      await build(venv);
     } finally {
-      rmSync(build, { recursive: true, force: true });
+      rmSync(markerPath(venv.venv), { force: true });
     }
   }
   return join(venv.venv, 'bin', 'python');
