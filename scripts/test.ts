@@ -2,17 +2,21 @@
 // Node's test runner over every test/**/*.test.ts with TEMPORAL_ADDRESS pointing at it, then stop it.
 // Arguments narrow the run: `npm test -- test/formula` runs the files under that path only.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { ensureTemporalCli } from '../src/devserver/cli-binary.js';
+import { ensureTemporalCli, findTemporalCli } from '../src/devserver/cli-binary.js';
 import { projectRoot } from '../src/devserver/project.js';
 import { startRabbitMq, type RabbitMq } from '../src/devserver/rabbitmq.js';
 import { startDevServer, waitForFrontend, type DevServer } from '../src/devserver/server.js';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { quietBundlerLogger } from '../src/worker/logging.js';
 import { writeWorkflowBundle } from '../src/worker/runner-worker.js';
-import { longestFirst, printSummary, readUsage, recordTimings, treeCpuMs } from './test/timings.js';
+import { groupCpuMs, longestFirst, printSummary, readUsage, recordTimings, treeCpuMs } from './test/timings.js';
+import { buildDir, compiledPath, transpileForTests } from './test/transpile.js';
+import { FEDMSG_REQUIREMENTS } from '../test/ingest/python-fedmsg.js';
+import { FEDORA_MESSAGING_REQUIREMENTS } from '../test/ingest/python-fedora-messaging.js';
+import { buildVenv } from '../test/support/python-venv.js';
 
 function testFiles(root: string, suffix: string): string[] {
   const found: string[] = [];
@@ -30,6 +34,15 @@ function testFiles(root: string, suffix: string): string[] {
 }
 
 const root = projectRoot();
+
+// When each part of the set-up was done (seconds since the harness started), for the summary line.
+const setupDone: Record<string, number> = {};
+function timed<T>(name: string, work: Promise<T>): Promise<T> {
+  return work.then((value) => {
+    setupDone[name] = process.uptime();
+    return value;
+  });
+}
 
 // The Debian packages the tests use (bubblewrap, rpm, createrepo-c, rabbitmq-server, chromium): the same
 // idempotent script .ci/run calls, so `npm ci && npm test` on a fresh machine needs nothing by hand.
@@ -55,14 +68,14 @@ const scratch = mkdtempSync(join(tmpdir(), 'taskotron-test-'));
 // still works: it bundles for itself.
 const runsJobs = files.some((file) => /createRunnerWorker|workflowBundle|support\/job\.js|runtask|'start'|'worker'/.test(readFileSync(join(root, file), 'utf8')));
 const bundleFile = join(scratch, 'workflow-bundle.js');
-const bundling = runsJobs ? writeWorkflowBundle(bundleFile) : undefined;
+const bundling = runsJobs ? timed('job bundle', writeWorkflowBundle(bundleFile)) : undefined;
 // Likewise the trigger workflows an ingest hosts (src/workflows/trigger.ts, or the tests' stand-ins
 // in test/ingest/workflows.ts): tests start ingest services and `taskotron ingest` processes dozens
 // of times, each otherwise running webpack. The service looks its path up in TASKOTRON_TRIGGER_BUNDLES.
 const runsIngest = files.some((file) => /startTestIngest|IngestService|'ingest'/.test(readFileSync(join(root, file), 'utf8')));
 const triggerBundles: Record<string, string> = {};
 const bundlingTriggers = runsIngest
-  ? Promise.all(
+  ? timed('trigger bundles', Promise.all(
       [join(root, 'src', 'workflows', 'trigger.ts'), join(root, 'test', 'ingest', 'workflows.ts')].map(async (workflowsPath, i) => {
         const { code } = await bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger });
         const file = join(scratch, `trigger-bundle-${i}.js`);
@@ -71,7 +84,7 @@ const bundlingTriggers = runsIngest
         // The compiled CLI's ingest looks its trigger workflows up by their dist/ path.
         if (workflowsPath.startsWith(join(root, 'src'))) triggerBundles[join(root, 'dist', relative(root, workflowsPath)).replace(/\.ts$/, '.js')] = file;
       }),
-    )
+    ))
   : undefined;
 
 // Test files start the CLI through test/support/cli.ts: compiled from dist/ when it is fresh, which
@@ -82,19 +95,59 @@ const bundlingTriggers = runsIngest
 // test/ingest/flood.ts start the CLI for the files that import them.
 const runsCli = process.env.TASKOTRON_TEST_CLI !== 'tsx' && files.some((file) => /cliArgs\(|\/(crash|flood)\.js'/.test(readFileSync(join(root, file), 'utf8')));
 const compiling = runsCli
-  ? new Promise<boolean>((done) => {
+  ? timed('dist/', new Promise<boolean>((done) => {
       const build = spawn(process.execPath, [join(root, 'scripts', 'build-if-stale.mjs'), '--compile-only'], { cwd: root, stdio: 'inherit' });
       build.once('error', () => done(false));
       build.once('exit', (status) => done(status === 0));
-    })
+    }))
   : Promise.resolve(false);
+
+// The test files run as JavaScript stripped of types by esbuild (scripts/test/transpile.ts), half a
+// second of CPU less per file than under tsx; TASKOTRON_TEST_TS=tsx runs them under tsx as before.
+const compiledTests = process.env.TASKOTRON_TEST_TS !== 'tsx';
+const build = buildDir(root);
+const transpiling = compiledTests ? timed('transpile', transpileForTests(root, build)) : undefined;
+// Awaited once the servers are up; until then a failure must not count as unhandled.
+transpiling?.catch(() => undefined);
+// Removed however the run ends (process.exit included).
+if (compiledTests) process.once('exit', () => rmSync(build, { recursive: true, force: true }));
+
+// The Python venvs of the files that run the real fedmsg and fedora-messaging libraries, built here
+// once (on a fresh clone ~10 s of CPU each) rather than by two of those files at the same time. The
+// run does not wait for them: a file that needs one waits for this build (test/support/python-venv.ts).
+const fileText = (file: string) => readFileSync(join(root, file), 'utf8');
+const venvs = timed('venvs', Promise.all([
+  files.some((file) => /ensurePythonFedmsg\(/.test(fileText(file))) ? buildVenv('python-fedmsg', FEDMSG_REQUIREMENTS, (line) => console.log(`# ${line}`)) : undefined,
+  files.some((file) => /ensurePythonFedoraMessaging\(/.test(fileText(file)))
+    ? buildVenv('python-fedora-messaging', FEDORA_MESSAGING_REQUIREMENTS, (line) => console.log(`# ${line}`))
+    : undefined,
+])).catch((error: unknown) => {
+  // The files that need the venv try again themselves and fail with pip's own message.
+  console.log(`# building a Python venv failed: ${(error as Error).message}`);
+});
 
 // A RabbitMQ node only when a selected test uses one (it costs ~20 s of start-up on a busy machine),
 // started beside the Temporal server rather than after it.
 let rabbit: RabbitMq | undefined;
 let amqpUrl = process.env.TASKOTRON_TEST_AMQP_URL;
 const needsAmqp = !amqpUrl && files.some((file) => /TASKOTRON_TEST_AMQP_URL|testAmqpUrl/.test(readFileSync(join(root, file), 'utf8')));
-const rabbitStarting = needsAmqp ? startRabbitMq() : undefined;
+const rabbitStarting = needsAmqp ? timed('rabbitmq', startRabbitMq()) : undefined;
+
+// The Temporal CLI, installed on a fresh clone by a child process: ensureTemporalCli blocks while pip
+// runs, and the bundles above are built on this process's thread meanwhile.
+async function temporalCli(): Promise<string> {
+  const found = findTemporalCli();
+  if (found) return found;
+  await timed(
+    'temporal CLI',
+    new Promise<void>((done, fail) => {
+      const install = spawn(process.execPath, ['--import', 'tsx', join(root, 'src', 'cli', 'main.ts'), 'dev-server', 'install'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+      install.once('error', fail);
+      install.once('exit', (status) => (status === 0 ? done() : fail(new Error(`installing the Temporal CLI failed (taskotron dev-server install exited ${status})`))));
+    }),
+  );
+  return ensureTemporalCli();
+}
 
 let server: DevServer | undefined;
 let address = process.env.TEMPORAL_ADDRESS;
@@ -103,11 +156,12 @@ try {
     await waitForFrontend(address, 10_000);
     console.log(`# using the Temporal server at ${address} (TEMPORAL_ADDRESS)`);
   } else {
-    const binary = ensureTemporalCli();
+    const binary = await temporalCli();
     const started = Date.now();
     // In-memory SQLite: fastest, and nothing to clean up.
     server = await startDevServer({ binary, logFile: join(scratch, 'temporal-server.log') });
     address = server.address;
+    setupDone['temporal server'] = process.uptime();
     console.log(`# started a Temporal dev server at ${address} in ${Date.now() - started} ms (${binary}; log ${join(scratch, 'temporal-server.log')})`);
   }
 } catch (error) {
@@ -141,16 +195,31 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 // and one would skew another's timing and memory figures.
 const concurrency = process.env.TEST_CONCURRENCY ?? (scenarios ? '1' : '3');
 await Promise.all([bundling, bundlingTriggers]);
+try {
+  await transpiling;
+} catch (error) {
+  await stop();
+  throw error;
+}
 const compiledCli = await compiling;
 if (runsCli && !compiledCli) console.log('# compiling dist/ failed: test files run the CLI under tsx');
 const loadBefore = loadavg();
 const startedAt = Date.now();
+// What the run paid before its first file: system packages check, servers, bundles, transpiling, venvs.
+const parts = Object.entries(setupDone).map(([name, at]) => `${name} ${at.toFixed(1)}`);
+console.log(
+  `# set-up took ${process.uptime().toFixed(1)} s (done at, s: ${parts.join(', ')})` +
+    `${compiledTests ? '; test files run transpiled (TASKOTRON_TEST_TS=tsx runs them under tsx)' : ''}`,
+);
 const usageDir = join(scratch, 'usage');
 mkdirSync(usageDir);
 const resultsFile = join(scratch, 'results.json');
 // scripts/test/run.ts rather than `node --test`, which sorts the files by name; usage.mjs records each
 // file's CPU time from inside its process.
-const child = spawn(process.execPath, ['--import', 'tsx', '--import', './scripts/test/usage.mjs', 'scripts/test/run.ts', ...files], {
+const runner = compiledTests
+  ? ['--enable-source-maps', '--import', './scripts/test/usage.mjs', compiledPath(root, build, join(root, 'scripts', 'test', 'run.ts')), ...files.map((file) => compiledPath(root, build, join(root, file)))]
+  : ['--import', 'tsx', '--import', './scripts/test/usage.mjs', 'scripts/test/run.ts', ...files];
+const child = spawn(process.execPath, runner, {
   cwd: root,
   stdio: 'inherit',
   env: {
@@ -167,8 +236,12 @@ const child = spawn(process.execPath, ['--import', 'tsx', '--import', './scripts
   },
 });
 const code = await new Promise<number>((done) => child.once('exit', (status, signal) => done(status ?? (signal ? 1 : 0))));
+await venvs;
+if (setupDone.venvs !== undefined) console.log(`# the Python venvs were ready ${setupDone.venvs.toFixed(1)} s after the harness started`);
+const wallMs = Date.now() - startedAt;
+const serversCpuMs = { temporal: server ? groupCpuMs(server.pid) : undefined, rabbitmq: rabbit ? groupCpuMs(rabbit.pid) : undefined };
 await stop();
 const usage = readUsage(root, usageDir, resultsFile);
 recordTimings(root, usage);
-printSummary(usage, { wallMs: Date.now() - startedAt, concurrency, loadBefore, loadAfter: loadavg(), totalCpuMs: treeCpuMs() });
+printSummary(usage, { wallMs, concurrency, loadBefore, loadAfter: loadavg(), totalCpuMs: treeCpuMs(), serversCpuMs });
 process.exit(code);

@@ -28,6 +28,16 @@ function readTimes(path: string): Record<string, number> {
   }
 }
 
+/**
+ * The test file (relative to root) a path of the run names: the file itself, or the .ts file a
+ * JavaScript file in `.cache/test-build/<pid>/` was transpiled from (scripts/test/transpile.ts).
+ */
+export function sourceOf(root: string, file: string): string {
+  const path = relative(root, file);
+  const match = /^\.cache\/test-build\/\d+\/(.+)\.js$/.exec(path);
+  return match ? `${match[1]}.ts` : path;
+}
+
 /** Files by recorded wall time, longest first; files never timed first of all (they may be long). */
 export function longestFirst(root: string, files: string[]): string[] {
   const times = { ...readTimes(seedFile(root)), ...readTimes(cacheFile(root)) };
@@ -39,10 +49,10 @@ export function longestFirst(root: string, files: string[]): string[] {
 export function readUsage(root: string, usageDir: string, resultsFile: string): FileUsage[] {
   const results = existsSync(resultsFile) ? (JSON.parse(readFileSync(resultsFile, 'utf8')) as Record<string, { wallMs: number; passed: boolean }>) : {};
   const byFile = new Map<string, FileUsage>();
-  for (const [file, result] of Object.entries(results)) byFile.set(relative(root, file), { file: relative(root, file), ...result });
+  for (const [file, result] of Object.entries(results)) byFile.set(sourceOf(root, file), { file: sourceOf(root, file), ...result });
   for (const name of existsSync(usageDir) ? readdirSync(usageDir) : []) {
     const record = JSON.parse(readFileSync(join(usageDir, name), 'utf8')) as Omit<FileUsage, 'passed'>;
-    const file = relative(root, record.file);
+    const file = sourceOf(root, record.file);
     const known = byFile.get(file);
     // The runner's wall time includes starting the process; the record's is the fallback.
     byFile.set(file, { ...record, file, wallMs: known?.wallMs ?? record.wallMs, passed: known?.passed ?? false });
@@ -72,11 +82,36 @@ export function treeCpuMs(): number | undefined {
   }
 }
 
+/**
+ * CPU time of the processes of a process group (a server started detached leads its own), summed
+ * from /proc while they run; undefined off Linux. Says what the Temporal server and RabbitMQ cost a run.
+ */
+export function groupCpuMs(pgid: number): number | undefined {
+  let total = 0;
+  try {
+    for (const name of readdirSync('/proc')) {
+      if (!/^\d+$/.test(name)) continue;
+      let stat: string;
+      try {
+        stat = readFileSync(join('/proc', name, 'stat'), 'utf8');
+      } catch {
+        continue; // Ended meanwhile.
+      }
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // stat(5): pgrp is field 5, utime and stime 14 and 15 (clock ticks, USER_HZ 100).
+      if (Number(fields[2]) === pgid) total += (Number(fields[11]) + Number(fields[12])) * 10;
+    }
+  } catch {
+    return undefined;
+  }
+  return total;
+}
+
 const seconds = (ms: number | undefined) => (ms === undefined ? '     ?' : `${(ms / 1000).toFixed(1).padStart(6)}`);
 
 export function printSummary(
   usage: FileUsage[],
-  run: { wallMs: number; concurrency: string; loadBefore: number[]; loadAfter: number[]; totalCpuMs: number | undefined },
+  run: { wallMs: number; concurrency: string; loadBefore: number[]; loadAfter: number[]; totalCpuMs: number | undefined; serversCpuMs?: Record<string, number | undefined> },
   shown = 12,
 ): void {
   if (usage.length === 0) return;
@@ -94,4 +129,6 @@ export function printSummary(
       `(${seconds(run.totalCpuMs).trim()} s with the servers and the harness); ` +
       `load average ${load(run.loadBefore)} before, ${load(run.loadAfter)} after`,
   );
+  const servers = Object.entries(run.serversCpuMs ?? {}).filter(([, ms]) => ms !== undefined);
+  if (servers.length > 0) console.log(`# servers' CPU (start-up included): ${servers.map(([name, ms]) => `${name} ${seconds(ms).trim()} s`).join(', ')}`);
 }

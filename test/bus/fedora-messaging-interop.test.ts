@@ -28,7 +28,7 @@ let close: () => Promise<void>;
 let python: string;
 before(async () => {
   quietRuntime();
-  python = ensurePythonFedoraMessaging((line) => console.error(`# ${line}`));
+  python = await ensurePythonFedoraMessaging((line) => console.error(`# ${line}`));
   ({ client, close } = await testClient());
 });
 after(async () => close());

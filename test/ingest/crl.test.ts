@@ -409,7 +409,7 @@ test('rules explain --config with validate_signatures says what the signature ch
 });
 
 test('the real fedmsg library and we agree: a fresh CRL passes, a stale one is refused (our default), and routing_policy refuses and nitpicks the same messages', async () => {
-  const python = ensurePythonFedmsg((line) => console.error(`# ${line}`));
+  const python = await ensurePythonFedmsg((line) => console.error(`# ${line}`));
   const host = issueFreshCert();
   const freshFile = join(ca.dir, 'interop-fresh.pem');
   writeFileSync(freshFile, issueCrl(ca, { seconds: 3600, out: 'interop-fresh.pem' }));

@@ -7,6 +7,6 @@ import { ensureVenv } from '../support/python-venv.js';
 // that has it.
 export const FEDMSG_REQUIREMENTS = ['fedmsg[crypto_ng]==1.1.7', 'pyOpenSSL==24.2.1', 'cryptography==43.0.3'];
 
-export function ensurePythonFedmsg(log: (line: string) => void = () => {}): string {
+export function ensurePythonFedmsg(log: (line: string) => void = () => {}): Promise<string> {
   return ensureVenv('python-fedmsg', FEDMSG_REQUIREMENTS, log);
 }

@@ -5,6 +5,6 @@ import { ensureVenv } from '../support/python-venv.js';
 
 export const FEDORA_MESSAGING_REQUIREMENTS = ['fedora-messaging==3.9.1'];
 
-export function ensurePythonFedoraMessaging(log: (line: string) => void = () => {}): string {
+export function ensurePythonFedoraMessaging(log: (line: string) => void = () => {}): Promise<string> {
   return ensureVenv('python-fedora-messaging', FEDORA_MESSAGING_REQUIREMENTS, log);
 }

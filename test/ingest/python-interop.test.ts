@@ -28,7 +28,7 @@ let python: string;
 let ca: TestCa;
 before(async () => {
   quietRuntime();
-  python = ensurePythonFedmsg((line) => console.error(`# ${line}`));
+  python = await ensurePythonFedmsg((line) => console.error(`# ${line}`));
   ca = makeTestCa();
   ({ client, close } = await testClient());
 });

@@ -81,13 +81,14 @@ export async function publishTo(endpoint: string, envelopes: Array<Record<string
 
 // The default bound is generous on purpose: it only matters when something is wrong, and CI's loaded
 // 2-core machine once took over 20 s for an ingest to start consuming.
-export async function until(condition: () => boolean | Promise<boolean>, what: string, ms = 60_000): Promise<void> {
+// `what` may be a function, to say the state at the moment it timed out (an ingest's counters).
+export async function until(condition: () => boolean | Promise<boolean>, what: string | (() => string), ms = 60_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
     if (await condition()) return;
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+  throw new Error(`timed out after ${ms} ms waiting for ${typeof what === 'function' ? what() : what}`);
 }
 
 /** The newest counters a `taskotron ingest` child logged (`--stats-interval`: a field of its JSON log lines). */

@@ -121,7 +121,7 @@ test('with results_bus.amqp the same messages go through the broker as fedora-me
 // The other side of the wire: a Fedora consumer reads our result with the real Python fedora-messaging
 // library, which validates headers and body on the way in and refuses what a misbehaving publisher sends.
 test('a consumer using the real fedora-messaging library accepts the published result and reads it back', { timeout: 300_000 }, async () => {
-  const python = ensurePythonFedoraMessaging();
+  const python = await ensurePythonFedoraMessaging();
   const server = await startResultsDBServer();
   const model = await openAmqp({ url: testAmqpUrl() });
   const queue = `taskotron-result-consumer-${randomUUID().slice(0, 8)}`;

@@ -2,35 +2,143 @@
 // real Fedora libraries (fedmsg, fedora-messaging). Several test files run at once and may all find it
 // missing on a fresh clone: each builds into a private directory and renames it into place, so no one
 // ever sees (or deletes) a half-built venv; the first rename wins and the others drop their copy.
+// `npm test` starts building the venvs its files need at its own start (buildVenv) and does not wait
+// for them: a file that needs one waits for that build, so on a fresh clone each is built once,
+// while the first files run, rather than by two files at a time.
 // A marker file names what was installed, so a changed pin reinstalls.
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
 import { projectRoot } from '../../src/devserver/project.js';
 
-export function ensureVenv(name: string, requirements: readonly string[], log: (line: string) => void = () => {}): string {
+const PIP_TIMEOUT_MS = 600_000;
+
+interface Plan {
+  venv: string;
+  wanted: string;
+  ready(): boolean;
+  /** The commands that build it into `build`, in order. */
+  commands(build: string): Array<[file: string, args: string[]]>;
+  /** Moves a finished build into place unless another process got there first. */
+  place(build: string): void;
+}
+
+/** Whether the interpreter can install into another environment (`pip --python`, pip ≥ 22.3). */
+let outerPip: boolean | undefined;
+function python(): string {
+  return process.env.PYTHON ?? 'python3';
+}
+function hasOuterPip(): boolean {
+  if (outerPip === undefined) {
+    try {
+      const version = execFileSync(python(), ['-m', 'pip', '--version'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString();
+      const [major = 0, minor = 0] = (/^pip (\d+)\.(\d+)/.exec(version) ?? []).slice(1).map(Number);
+      outerPip = major > 22 || (major === 22 && minor >= 3);
+    } catch {
+      outerPip = false;
+    }
+  }
+  return outerPip;
+}
+
+function plan(name: string, requirements: readonly string[]): Plan {
   const wanted = requirements.join(' ');
   const venv = join(projectRoot(), '.cache', name);
   const ready = () => existsSync(join(venv, 'bin', 'python')) && existsSync(join(venv, 'installed.txt')) && readFileSync(join(venv, 'installed.txt'), 'utf8').trim() === wanted;
-  if (ready()) return join(venv, 'bin', 'python');
-  log(`installing ${wanted} into ${venv}`);
-  // A venv keeps working when its directory is renamed: its prefix is where pyvenv.cfg is.
-  const build = `${venv}.build-${process.pid}-${Date.now()}`;
-  try {
-    execFileSync(process.env.PYTHON ?? 'python3', ['-m', 'venv', build], { stdio: ['ignore', 'pipe', 'pipe'] });
-    execFileSync(join(build, 'bin', 'python'), ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', ...requirements], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 600_000 });
-    writeFileSync(join(build, 'installed.txt'), `${wanted}\n`);
-    if (!ready()) {
+  const pipArgs = ['install', '--quiet', '--disable-pip-version-check', ...requirements];
+  return {
+    venv,
+    wanted,
+    ready,
+    // With a pip outside the venv that can install into it, the venv gets no pip of its own: seeding
+    // one (ensurepip) is a third of the build's CPU, and the tests only import the installed packages.
+    commands: (build) =>
+      hasOuterPip()
+        ? [
+            [python(), ['-m', 'venv', '--without-pip', build]],
+            [python(), ['-m', 'pip', '--python', join(build, 'bin', 'python'), ...pipArgs]],
+          ]
+        : [
+            [python(), ['-m', 'venv', build]],
+            [join(build, 'bin', 'python'), ['-m', 'pip', ...pipArgs]],
+          ],
+    place: (build) => {
+      writeFileSync(join(build, 'installed.txt'), `${wanted}\n`);
+      if (ready()) return;
       // An older pin (or a broken copy) goes; one another process just put in place stays.
       rmSync(venv, { recursive: true, force: true });
       try {
+        // A venv keeps working when its directory is renamed: its prefix is where pyvenv.cfg is.
         renameSync(build, venv);
       } catch (error) {
         if (!ready()) throw error;
       }
-    }
-  } finally {
-    rmSync(build, { recursive: true, force: true });
+    },
+  };
+}
+
+const buildPath = (venv: string) => `${venv}.build-${process.pid}-${Date.now()}`;
+/** Present while `npm test`'s harness builds the venv for the run's files; holds the harness's pid. */
+const markerPath = (venv: string) => `${venv}.building`;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
-  return join(venv, 'bin', 'python');
+}
+
+/** Whether the harness is building this venv right now (its marker names a live process). */
+function harnessBuilding(venv: string): boolean {
+  try {
+    return alive(Number(readFileSync(markerPath(venv), 'utf8')));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The venv's python, built first if it is missing or has other pins. Under `npm test` the harness
+ * builds it while the first files run: this waits for that build (bounded by pip's own timeout)
+ * rather than starting a second one, and builds it itself only if the harness's build failed.
+ */
+export async function ensureVenv(name: string, requirements: readonly string[], log: (line: string) => void = () => {}): Promise<string> {
+  const venv = plan(name, requirements);
+  const deadline = Date.now() + PIP_TIMEOUT_MS;
+  if (!venv.ready() && harnessBuilding(venv.venv)) log(`waiting for npm test's build of ${venv.venv}`);
+  while (!venv.ready() && harnessBuilding(venv.venv) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+  if (!venv.ready()) {
+    log(`installing ${venv.wanted} into ${venv.venv}`);
+    await build(venv);
+  }
+  return join(venv.venv, 'bin', 'python');
+}
+
+async function build(venv: Plan): Promise<void> {
+  const path = buildPath(venv.venv);
+  try {
+    for (const [file, args] of venv.commands(path)) await promisify(execFile)(file, args, { timeout: PIP_TIMEOUT_MS });
+    venv.place(path);
+  } finally {
+    rmSync(path, { recursive: true, force: true });
+  }
+}
+
+/** The harness's build, announced to the files by a marker so they wait for it instead of building too. */
+export async function buildVenv(name: string, requirements: readonly string[], log: (line: string) => void = () => {}): Promise<string> {
+  const venv = plan(name, requirements);
+  if (!venv.ready()) {
+    log(`installing ${venv.wanted} into ${venv.venv}`);
+    mkdirSync(dirname(venv.venv), { recursive: true });
+    writeFileSync(markerPath(venv.venv), String(process.pid));
+    try {
+      await build(venv);
+    } finally {
+      rmSync(markerPath(venv.venv), { force: true });
+    }
+  }
+  return join(venv.venv, 'bin', 'python');
 }
