@@ -50,6 +50,8 @@ test('a burst of tag changes starts one job set per tag, after fuse_delay of qui
     await new Promise((r) => setTimeout(r, 700));
     await publishTo(ingest.endpoint, [burst[2]!]);
     const lastPublished = Date.now();
+    // A trigger workflow exists once ingest has started it: asking for its result sooner is NotFound.
+    await until(() => ingest.service.stats().started === 4, 'the four trigger workflows to start');
     for (const m of [...burst, other]) {
       const trigger: TriggerResult = await client.workflow.getHandle(`msg-${m.msg_id}`).result();
       assert.equal(trigger.debouncedBy, `koji-tag-${m.msg.tag}`);
