@@ -87,31 +87,27 @@ describe('the Web UI tells the story', () => {
     connection = await Connection.connect({ address: server.address });
     client = new Client({ connection, namespace: server.namespace });
     // Three jobs on one item, forced as an operator would: a check that said FAILED, one that
-    // crashed, one that passed. The browser starts meanwhile: it needs only the UI.
-    const [runs] = await Promise.all([
-      Promise.all(
-        ['reports', 'ignorereturn', 'slow'].map((task) =>
-          taskotron(server.address, 'jobs', 'run', '--task', task, '--item', item, '--type', 'koji_build', '--arch', arch,
-            '--task-repo', `local:${fixtureTask('${task}')}`, '--job-queue', queue, '--wait'),
-        ),
+    // crashed, one that passed.
+    const runs = await Promise.all(
+      ['reports', 'ignorereturn', 'slow'].map((task) =>
+        taskotron(server.address, 'jobs', 'run', '--task', task, '--item', item, '--type', 'koji_build', '--arch', arch,
+          '--task-repo', `local:${fixtureTask('${task}')}`, '--job-queue', queue, '--wait'),
       ),
-      (async () => {
-        await waitForUi(server.uiUrl!);
-        mkdirSync(shots, { recursive: true });
-        context = await chromium.launchPersistentContext(join(scratch, 'chromium-profile'), {
-          executablePath: CHROMIUM,
-          headless: true,
-          args: CHROMIUM_FLAGS,
-          viewport: { width: 1600, height: 1000 },
-        });
-        page = context.pages()[0] ?? (await context.newPage());
-      })(),
-    ]);
+    );
     for (const run of runs) {
       const started = /^Started (forced-\S+\/(\S+)\/\S+) /m.exec(run.stdout);
       assert.ok(started, `${run.stdout}${run.stderr}`);
       ids[started[2]!] = started[1]!;
     }
+    await waitForUi(server.uiUrl!);
+    mkdirSync(shots, { recursive: true });
+    context = await chromium.launchPersistentContext(join(scratch, 'chromium-profile'), {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: CHROMIUM_FLAGS,
+      viewport: { width: 1600, height: 1000 },
+    });
+    page = context.pages()[0] ?? (await context.newPage());
   });
 
   after(async () => {
