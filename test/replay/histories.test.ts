@@ -73,7 +73,7 @@ describe('recorded histories', () => {
   const tampered = readdirSync(join(dir, 'tampered')).filter((file) => file.endsWith('.json'));
 
   // Every history, recorded and tampered, replays on one replay worker (runReplayHistories) instead
-  // of a worker of its own each: 80 workers' start and shutdown were most of this file's CPU. Each
+  // of a worker of its own each: 56 workers' start and shutdown were most of this file's CPU. Each
   // history is its own workflow there, and a nondeterministic one fails alone; the tests below then
   // look up their own history's result.
   let replayed: Promise<Map<string, ReplayResult>> | undefined;
