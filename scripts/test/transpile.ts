@@ -11,6 +11,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { dirname, join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { transform } from 'esbuild';
+import { processAlive } from '../../test/support/processes.js';
 
 const SOURCE_DIRS = ['src', 'test', join('scripts', 'test')];
 
@@ -32,21 +33,12 @@ function tsFiles(dir: string): string[] {
     .filter((path) => !path.includes('/node_modules/'));
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Transpiles src/, test/ and scripts/test/ into `build`; rejects naming the file esbuild could not read. */
 export async function transpileForTests(root: string, build: string): Promise<number> {
   // Builds of runs that were killed before they could remove theirs.
   const parent = dirname(build);
   if (existsSync(parent)) {
-    for (const name of readdirSync(parent)) if (/^\d+$/.test(name) && !alive(Number(name))) rmSync(join(parent, name), { recursive: true, force: true });
+    for (const name of readdirSync(parent)) if (/^\d+$/.test(name) && !processAlive(Number(name))) rmSync(join(parent, name), { recursive: true, force: true });
   }
   rmSync(build, { recursive: true, force: true });
   const sources = SOURCE_DIRS.flatMap((dir) => tsFiles(join(root, dir)));

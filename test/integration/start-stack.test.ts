@@ -13,6 +13,7 @@ import { freePort } from '../../src/devserver/server.js';
 import { portTaken } from '../../src/devserver/ports.js';
 import { projectRoot } from '../../src/devserver/project.js';
 import { cliArgs } from '../support/cli.js';
+import { processAlive } from '../support/processes.js';
 
 function descendants(pid: number): number[] {
   const table = execFileSync('ps', ['-eo', 'pid=,ppid=,pgid='], { encoding: 'utf8' })
@@ -40,15 +41,6 @@ async function distinctFreePorts(count: number): Promise<number[]> {
   for (let tries = 0; ports.size < count && tries < count * 10; tries++) ports.add(await freePort());
   assert.equal(ports.size, count, 'distinct free ports');
   return [...ports];
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 test('taskotron start serves the Web UI, runs a worker and the ingest, and Ctrl-C stops every process it started', { timeout: 150_000 }, async () => {
@@ -147,8 +139,8 @@ test('taskotron start serves the Web UI, runs a worker and the ingest, and Ctrl-
     child.kill('SIGINT');
     assert.equal(await exited, 0, output);
     const deadline = Date.now() + 10_000;
-    while (started.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    assert.deepEqual(started.filter(alive), [], 'processes left behind after Ctrl-C');
+    while (started.some(processAlive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(started.filter(processAlive), [], 'processes left behind after Ctrl-C');
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
     rmSync(stateDir, { recursive: true, force: true });
@@ -189,8 +181,8 @@ test('Ctrl-C the moment the Web UI answers, before the banner, stops the server 
     assert.equal(await exited, 0, output);
     assert.doesNotMatch(output, /Press Ctrl-C to stop\./, 'interrupted before the banner');
     const until = Date.now() + 10_000;
-    while (started.some(alive) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
-    assert.deepEqual(started.filter(alive), [], `processes left behind:\n${output}`);
+    while (started.some(processAlive) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(started.filter(processAlive), [], `processes left behind:\n${output}`);
     for (const port of ports) assert.equal(await portTaken(port), false, `port ${port} still taken`);
   } finally {
     if (child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');

@@ -2,7 +2,7 @@
 // the host that claimed it, and when that host dies mid-job the job starts over on the other one.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -12,7 +12,7 @@ import { projectRoot } from '../../src/devserver/project.js';
 import { readHistory } from '../support/history.js';
 import { startResultsDBServer } from '../support/resultsdb-server.js';
 import { localJob } from '../support/job.js';
-import { jobProcesses, waitForJobProcess } from '../support/processes.js';
+import { jobProcesses, processAlive, waitForJobProcess } from '../support/processes.js';
 import { testAddress, testClient, uniqueName } from '../support/temporal.js';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { cliArgs } from '../support/cli.js';
@@ -24,14 +24,6 @@ const workers: ChildProcess[] = [];
 const roots = new Map<string, string>();
 
 /** Running, not merely a zombie waiting for a parent (this sandbox's init may never reap it). */
-function alive(pid: number): boolean {
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
-
 /** A runner host as a real process; `stall` makes the slow task's middle step hang on this host. */
 function startWorker(hostname: string, workerArch = arch, stall = false, env: Record<string, string> = {}): Promise<ChildProcess> {
   const root = mkdtempSync(join(tmpdir(), `taskotron-${hostname}-`));
@@ -138,7 +130,7 @@ test('a runner stopped with SIGTERM kills its running step within the grace time
     process.kill(hostC.pid!, 'SIGTERM');
     assert.equal(await exited, 0, 'the worker exits cleanly');
     const stopTook = Date.now() - stoppedAt;
-    assert.deepEqual(pids.filter(alive), [], 'the step it was running is dead');
+    assert.deepEqual(pids.filter(processAlive), [], 'the step it was running is dead');
     assert.deepEqual(jobProcesses(input.uuid), [], 'nothing of the job is left on host-c');
     console.log(`# worker stopped ${stopTook} ms after SIGTERM (grace 1 s), step killed`);
 

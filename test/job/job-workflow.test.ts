@@ -11,20 +11,12 @@ import { fixtureTask, localJob, runJobToEnd, startTestRunner, type TestRunner } 
 import { execFileSync } from 'node:child_process';
 import { findTemporalCli } from '../../src/devserver/cli-binary.js';
 import { testAddress, testClient, uniqueName } from '../support/temporal.js';
-import { waitForJobProcess, waitForNoJobProcesses } from '../support/processes.js';
+import { processAlive, waitForJobProcess, waitForNoJobProcesses } from '../support/processes.js';
 import type { Client } from '@temporalio/client';
 
 quietRuntime();
 
 /** Running, not merely a zombie waiting for a parent (this sandbox's init may never reap it). */
-function alive(pid: number): boolean {
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
-
 describe('job workflow', () => {
   let runner: TestRunner;
   let client: Client;
@@ -110,9 +102,9 @@ describe('job workflow', () => {
     await handle.cancel();
     await assert.rejects(handle.result(), /cancel/i);
     // A process on its way out no longer shows its environment: wait on the pids seen running too.
-    while (pids.some(alive) && Date.now() - cancelledAt < 5_000) await new Promise((r) => setTimeout(r, 50));
+    while (pids.some(processAlive) && Date.now() - cancelledAt < 5_000) await new Promise((r) => setTimeout(r, 50));
     const killedAfter = Date.now() - cancelledAt;
-    assert.deepEqual(pids.filter(alive), [], 'processes survived the cancel');
+    assert.deepEqual(pids.filter(processAlive), [], 'processes survived the cancel');
     assert.deepEqual(await waitForNoJobProcesses(input.uuid, 1_000), [], 'processes of the job survived the cancel');
     console.log(`# cancel → all ${pids.length} processes gone after ${killedAfter} ms`);
     const description = await handle.describe();

@@ -16,7 +16,7 @@ import { sandboxEnvEntryProblem } from '../../src/activities/runner-config.js';
 import { sandboxEnvironment } from '../../src/activities/sandbox.js';
 import { quietRuntime } from '../support/runtime.js';
 import { localJob, runJobToEnd, startTestRunner, type TestRunner } from '../support/job.js';
-import { jobProcesses, pidsMatching } from '../support/processes.js';
+import { jobProcesses, pidsMatching, processAlive } from '../support/processes.js';
 import { testClient, uniqueName } from '../support/temporal.js';
 
 quietRuntime();
@@ -57,14 +57,6 @@ async function heartbeatElapsedMs(handle: WorkflowHandle): Promise<number> {
   if (!payload || payload.length === 0) return 0;
   const details = JSON.parse(Buffer.from(payload).toString('utf8')) as { elapsedMs?: number };
   return details.elapsedMs ?? 0;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
 }
 
 

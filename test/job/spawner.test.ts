@@ -14,7 +14,7 @@ import { DefaultLogger } from '@temporalio/worker';
 import { spawnerPid } from '../../src/activities/spawner.js';
 import { runSupervised, type SupervisedCommand, type SupervisedResult } from '../../src/activities/supervise.js';
 import { projectRoot } from '../../src/devserver/project.js';
-import { pidsMatching } from '../support/processes.js';
+import { pidsMatching, processAlive } from '../support/processes.js';
 
 function supervise(command: SupervisedCommand): Promise<SupervisedResult> {
   return new MockActivityEnvironment({}, { logger: new DefaultLogger('ERROR') }).run(runSupervised, command) as Promise<SupervisedResult>;
@@ -29,14 +29,6 @@ async function until(what: string, probe: () => boolean, timeoutMs = 10_000): Pr
 }
 
 /** Running, not a zombie waiting for its parent. */
-function alive(pid: number): boolean {
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
-
 /** Parent pid and process group of a process, from /proc/<pid>/stat. */
 function parentAndGroup(pid: number): { ppid: number; pgid: number } {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
@@ -53,7 +45,7 @@ describe('the spawner', () => {
     const result = await supervise({ argv: ['sh', '-c', 'cat /proc/$$/stat'], cwd: dir });
     const [pid, , , ppid, pgid] = result.stdout.replace(/\(.*\)/, 'x').split(' ').map(Number);
     const spawner = spawnerPid();
-    assert.ok(spawner !== undefined && alive(spawner), 'a spawner runs');
+    assert.ok(spawner !== undefined && processAlive(spawner), 'a spawner runs');
     assert.equal(ppid, spawner, 'the command is a child of the spawner, not of the runner');
     assert.equal(pgid, pid, 'the command leads its own process group');
     assert.equal(parentAndGroup(spawner).ppid, process.pid);
@@ -154,7 +146,7 @@ describe('a runner that dies', () => {
     assert.equal(parentAndGroup(pid).ppid, spawner);
     runner.child.kill('SIGKILL');
     await runner.exited;
-    await until('the spawner to exit', () => !alive(spawner), 5_000);
+    await until('the spawner to exit', () => !processAlive(spawner), 5_000);
     await until("every process of the command's group to die", () => pidsMatching(`sleep ${sleep}`).length === 0, 5_000);
   });
 
@@ -163,6 +155,6 @@ describe('a runner that dies', () => {
     const { spawner } = await runner.started;
     assert.equal(await runner.exited, 0, runner.output());
     assert.match(runner.output(), /"stdout":"done\\n"/);
-    await until('the spawner to exit', () => !alive(spawner), 5_000);
+    await until('the spawner to exit', () => !processAlive(spawner), 5_000);
   });
 });

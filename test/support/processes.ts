@@ -16,6 +16,15 @@ function read(path: string): string | undefined {
   }
 }
 
+/** A /proc/<pid>/stat line of a zombie: the process ended and waits for its parent to reap it. */
+const zombie = (stat: string) => /^\d+ \(.*\) Z/.test(stat);
+
+/** Whether the process runs: it exists and is not a zombie (killed but not yet reaped counts as gone). */
+export function processAlive(pid: number): boolean {
+  const stat = read(`/proc/${pid}/stat`);
+  return stat !== undefined && !zombie(stat);
+}
+
 /** Running (not zombie) processes on this host whose environment says they belong to the job `uuid`. */
 export function jobProcesses(uuid: string): HostProcess[] {
   const marker = `TASKOTRON_UUID=${uuid}`;
@@ -23,7 +32,7 @@ export function jobProcesses(uuid: string): HostProcess[] {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const stat = read(`/proc/${entry}/stat`);
-    if (!stat || /^\d+ \(.*\) Z/.test(stat)) continue;
+    if (!stat || zombie(stat)) continue;
     if (!read(`/proc/${entry}/environ`)?.split('\0').includes(marker)) continue;
     found.push({ pid: Number(entry), cmdline: (read(`/proc/${entry}/cmdline`) ?? '').split('\0').join(' ').trim() });
   }
@@ -57,7 +66,7 @@ export function pidsMatching(text: string): number[] {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const stat = read(`/proc/${entry}/stat`);
-    if (!stat || /^\d+ \(.*\) Z/.test(stat)) continue;
+    if (!stat || zombie(stat)) continue;
     if ((read(`/proc/${entry}/cmdline`) ?? '').split('\0').join(' ').includes(text)) pids.push(Number(entry));
   }
   return pids;

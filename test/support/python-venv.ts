@@ -11,6 +11,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { projectRoot } from '../../src/devserver/project.js';
+import { processAlive } from './processes.js';
 
 const PIP_TIMEOUT_MS = 600_000;
 
@@ -82,19 +83,10 @@ const buildPath = (venv: string) => `${venv}.build-${process.pid}-${Date.now()}`
 /** Present while `npm test`'s harness builds the venv for the run's files; holds the harness's pid. */
 const markerPath = (venv: string) => `${venv}.building`;
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Whether the harness is building this venv right now (its marker names a live process). */
 function harnessBuilding(venv: string): boolean {
   try {
-    return alive(Number(readFileSync(markerPath(venv), 'utf8')));
+    return processAlive(Number(readFileSync(markerPath(venv), 'utf8')));
   } catch {
     return false;
   }
