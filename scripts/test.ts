@@ -62,17 +62,21 @@ if (files.length === 0) {
   process.exit(1);
 }
 
+// Which servers, bundles and venvs the run needs is read from the selected files' text, once.
+const texts = files.map((file) => readFileSync(join(root, file), 'utf8'));
+const anyFile = (pattern: RegExp) => texts.some((text) => pattern.test(text));
+
 const scratch = mkdtempSync(join(tmpdir(), 'taskotron-test-'));
 // The job workflows bundled once for every test file that runs a runner worker (each file is its own
 // process and would run webpack for seconds), while the server starts. A file the pattern misses
 // still works: it bundles for itself.
-const runsJobs = files.some((file) => /createRunnerWorker|workflowBundle|support\/job\.js|runtask|'start'|'worker'/.test(readFileSync(join(root, file), 'utf8')));
+const runsJobs = anyFile(/createRunnerWorker|workflowBundle|support\/job\.js|runtask|'start'|'worker'/);
 const bundleFile = join(scratch, 'workflow-bundle.js');
 const bundling = runsJobs ? timed('job bundle', writeWorkflowBundle(bundleFile)) : undefined;
 // Likewise the trigger workflows an ingest hosts (src/workflows/trigger.ts, or the tests' stand-ins
 // in test/ingest/workflows.ts): tests start ingest services and `taskotron ingest` processes dozens
 // of times, each otherwise running webpack. The service looks its path up in TASKOTRON_TRIGGER_BUNDLES.
-const runsIngest = files.some((file) => /startTestIngest|IngestService|'ingest'/.test(readFileSync(join(root, file), 'utf8')));
+const runsIngest = anyFile(/startTestIngest|IngestService|'ingest'/);
 const triggerBundles: Record<string, string> = {};
 const bundlingTriggers = runsIngest
   ? timed('trigger bundles', Promise.all(
@@ -93,7 +97,7 @@ const bundlingTriggers = runsIngest
 // edit; `npm ci` builds it), beside the server's start. Should the compile fail, the CLI runs under
 // tsx as before, as it does with TASKOTRON_TEST_CLI=tsx (to compare the two). test/bus/crash.ts and
 // test/ingest/flood.ts start the CLI for the files that import them.
-const runsCli = process.env.TASKOTRON_TEST_CLI !== 'tsx' && files.some((file) => /cliArgs\(|\/(crash|flood)\.js'/.test(readFileSync(join(root, file), 'utf8')));
+const runsCli = process.env.TASKOTRON_TEST_CLI !== 'tsx' && anyFile(/cliArgs\(|\/(crash|flood)\.js'/);
 const compiling = runsCli
   ? timed('dist/', new Promise<boolean>((done) => {
       const build = spawn(process.execPath, [join(root, 'scripts', 'build-if-stale.mjs'), '--compile-only'], { cwd: root, stdio: 'inherit' });
@@ -115,12 +119,10 @@ if (compiledTests) process.once('exit', () => rmSync(build, { recursive: true, f
 // The Python venvs of the files that run the real fedmsg and fedora-messaging libraries, built here
 // once (on a fresh clone ~10 s of CPU each) rather than by two of those files at the same time. The
 // run does not wait for them: a file that needs one waits for this build (test/support/python-venv.ts).
-const fileText = (file: string) => readFileSync(join(root, file), 'utf8');
+const say = (line: string) => console.log(`# ${line}`);
 const venvs = timed('venvs', Promise.all([
-  files.some((file) => /ensurePythonFedmsg\(/.test(fileText(file))) ? buildVenv('python-fedmsg', FEDMSG_REQUIREMENTS, (line) => console.log(`# ${line}`)) : undefined,
-  files.some((file) => /ensurePythonFedoraMessaging\(/.test(fileText(file)))
-    ? buildVenv('python-fedora-messaging', FEDORA_MESSAGING_REQUIREMENTS, (line) => console.log(`# ${line}`))
-    : undefined,
+  anyFile(/ensurePythonFedmsg\(/) ? buildVenv('python-fedmsg', FEDMSG_REQUIREMENTS, say) : undefined,
+  anyFile(/ensurePythonFedoraMessaging\(/) ? buildVenv('python-fedora-messaging', FEDORA_MESSAGING_REQUIREMENTS, say) : undefined,
 ])).catch((error: unknown) => {
   // The files that need the venv try again themselves and fail with pip's own message.
   console.log(`# building a Python venv failed: ${(error as Error).message}`);
@@ -130,7 +132,7 @@ const venvs = timed('venvs', Promise.all([
 // started beside the Temporal server rather than after it.
 let rabbit: RabbitMq | undefined;
 let amqpUrl = process.env.TASKOTRON_TEST_AMQP_URL;
-const needsAmqp = !amqpUrl && files.some((file) => /TASKOTRON_TEST_AMQP_URL|testAmqpUrl/.test(readFileSync(join(root, file), 'utf8')));
+const needsAmqp = !amqpUrl && anyFile(/TASKOTRON_TEST_AMQP_URL|testAmqpUrl/);
 const rabbitStarting = needsAmqp ? timed('rabbitmq', startRabbitMq()) : undefined;
 
 // The Temporal CLI, installed on a fresh clone by a child process: ensureTemporalCli blocks while pip
@@ -189,8 +191,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => void stop().then(() => process.exit(130)));
 }
 
-// Test files mostly wait on Temporal, processes and timers, not CPU: three at a time roughly halves
-// the run on a 2-core machine (Node 20's default is one file at a time there). TEST_CONCURRENCY overrides.
+// Three files at a time on a 2-core machine (Node 20's default there is one): the run keeps both cores
+// busy, and a fourth measured slower (docs/PERFORMANCE.md, "Less CPU per run"). TEST_CONCURRENCY overrides.
 // Scenarios run one at a time: each loads the machine on purpose (10,000 starts, floods, kill -9),
 // and one would skew another's timing and memory figures.
 const concurrency = process.env.TEST_CONCURRENCY ?? (scenarios ? '1' : '3');
@@ -205,7 +207,8 @@ const compiledCli = await compiling;
 if (runsCli && !compiledCli) console.log('# compiling dist/ failed: test files run the CLI under tsx');
 const loadBefore = loadavg();
 const startedAt = Date.now();
-// What the run paid before its first file: system packages check, servers, bundles, transpiling, venvs.
+// What the run paid before its first file: system packages check, servers, bundles, transpiling (the
+// venvs are built while the first files run).
 const parts = Object.entries(setupDone).map(([name, at]) => `${name} ${at.toFixed(1)}`);
 console.log(
   `# set-up took ${process.uptime().toFixed(1)} s (done at, s: ${parts.join(', ')})` +
