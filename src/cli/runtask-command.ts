@@ -5,10 +5,11 @@ import { basename, dirname, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { Command, Option } from 'commander';
-import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { Client, Connection, isGrpcServiceError, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { LogLevel } from '@temporalio/worker';
 import { fedoraArch } from '../common/arch.js';
+import { SEARCH_ATTRIBUTES } from '../common/search-attributes.js';
 import { EXIT_CODES, JOB_PROGRESS_QUERY, JOB_WORKFLOW, type ActionRecord, type JobInput, type JobResult } from '../common/job.js';
 import { connectionOptions, type TemporalSettings } from '../config/temporal.js';
 import { temporalSettingsFromOptions } from './options.js';
@@ -35,6 +36,9 @@ interface RuntaskOptions {
   ephemeral?: boolean;
   env?: string[];
 }
+
+/** gRPC status NOT_FOUND (grpc/status.proto): the namespace does not exist. */
+const GRPC_NOT_FOUND = 5;
 
 /** The original's default uuid: the UTC time, YYYYMMDD_HHMMSS_ffffff. */
 function timestampUuid(now = new Date()): string {
@@ -72,14 +76,44 @@ function describeAction(action: ActionRecord): string {
   return `  ${icon(action.status)} [${action.index}] ${action.name} (${action.directive}) ${action.status}${duration}${action.error ? ` — ${action.error}` : ''}`;
 }
 
-async function connectOrStartServer(options: RuntaskOptions, say: (line: string) => void): Promise<{ settings: TemporalSettings; server?: DevServer }> {
+/**
+ * What keeps a job from running on a server that answers: its namespace missing, or search
+ * attributes the job workflow sets missing. Either way every workflow task of the job would fail on
+ * the server ("BadSearchAttributes") and be retried forever, so runtask would print nothing and never
+ * end — a plain `temporal server start-dev` is exactly such a server. Undefined when it is ready.
+ */
+export async function serverNotReady(settings: TemporalSettings): Promise<string | undefined> {
+  const connection = await Connection.connect({ ...connectionOptions(settings), connectTimeout: 5000 });
+  try {
+    const listed = await connection.operatorService.listSearchAttributes({ namespace: settings.namespace });
+    const have = listed.customAttributes ?? {};
+    const missing = SEARCH_ATTRIBUTES.map((key) => key.name).filter((name) => have[name] === undefined);
+    if (missing.length === 0) return undefined;
+    return `namespace ${settings.namespace} lacks the search attributes jobs set (${missing.join(', ')})`;
+  } catch (error) {
+    if (isGrpcServiceError(error) && error.code === GRPC_NOT_FOUND) return `namespace ${settings.namespace} does not exist`;
+    throw error;
+  } finally {
+    await connection.close();
+  }
+}
+
+async function connectOrStartServer(options: RuntaskOptions, say: (line: string) => void): Promise<{ settings: TemporalSettings; server?: DevServer } | undefined> {
   const settings = temporalSettingsFromOptions(options);
   if (!options.ephemeral) {
+    let answers = false;
     try {
       await waitForFrontend(settings.address, 1500);
-      return { settings };
+      answers = true;
     } catch {
       say(`No Temporal server answers at ${settings.address}; starting an ephemeral one for this run.`);
+    }
+    if (answers) {
+      const problem = await serverNotReady(settings);
+      if (!problem) return { settings };
+      say(`runtask: the Temporal server at ${settings.address} is not set up for taskotron: ${problem}.`);
+      say(`runtask: run \`taskotron setup --address ${settings.address} --namespace ${settings.namespace}\` once, or give --ephemeral to run on a server of its own.`);
+      return undefined;
     }
   }
   const server = await startDevServer({ binary: ensureTemporalCli({ log: say }) });
@@ -117,7 +151,9 @@ export async function runtask(formulaPath: string, options: RuntaskOptions): Pro
   installRuntimeLogger(options.debug ? 'DEBUG' : ('ERROR' as LogLevel), { handleSignals: false });
   const uuid = options.uuid ?? timestampUuid();
   const task = basename(dirname(formula));
-  const { settings, server } = await connectOrStartServer(options, say);
+  const connected = await connectOrStartServer(options, say);
+  if (!connected) return EXIT_CODES.usage;
+  const { settings, server } = connected;
   // A private pool and workflow queue: on a shared server no other runner may take this job, since
   // the task's working copy exists only on this machine.
   const privateQueue = `runtask-${hostname()}-${process.pid}-${uuid}`;
@@ -164,9 +200,14 @@ export async function runtask(formulaPath: string, options: RuntaskOptions): Pro
 
   let interrupted = false;
   const onSignal = () => {
-    if (interrupted) return;
+    if (interrupted) {
+      // A second Ctrl-C: the cancellation is not getting through (the server gone, say). Leave
+      // rather than hang; the job's workers were in this process, so it cannot go on elsewhere.
+      say(`runtask: interrupted again; exiting without waiting for the job (workflow ${workflowId} on ${settings.address}).`);
+      process.exit(EXIT_CODES.aborted);
+    }
     interrupted = true;
-    say('runtask: cancelling the job…');
+    say('runtask: cancelling the job… (Ctrl-C again to exit without waiting)');
     handle.cancel().catch((error: unknown) => say(`runtask: could not cancel the job: ${(error as Error).message}`));
   };
   process.on('SIGINT', onSignal);

@@ -6,10 +6,12 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { Connection } from '@temporalio/client';
 import { projectRoot } from '../../src/devserver/project.js';
 import { freePort } from '../../src/devserver/server.js';
 import { fixtureTask } from '../support/job.js';
-import { testAddress } from '../support/temporal.js';
+import { setupCluster } from '../../src/cli/setup.js';
+import { testAddress, uniqueName } from '../support/temporal.js';
 import { cliArgs } from '../support/cli.js';
 
 const root = mkdtempSync(join(tmpdir(), 'taskotron-runtask-'));
@@ -128,4 +130,29 @@ test('Ctrl-C cancels the job: runtask prints the outcome ABORTED and the artifac
   assert.match(run.stdout, /Reason: {4}the job was cancelled/);
   assert.match(run.stdout, new RegExp(`Artifacts: ${join(root, 'artifacts', 'cancelled-run')}`));
   assert.match(run.stdout, /Exit code: 3/);
+});
+
+test('a server not set up for taskotron is refused at once with the command that fixes it, not left to retry forever', async () => {
+  // A namespace that does not exist on the server.
+  const absent = uniqueName('runtask-absent');
+  const missing = await runtask(['-t', 'koji_build', '-i', 'foo-1.0-1.fc40', '--namespace', absent, example]);
+  assert.equal(missing.code, 2, missing.stdout + missing.stderr);
+  assert.match(missing.stderr, new RegExp(`not set up for taskotron: namespace ${absent} does not exist\\.`));
+  assert.match(missing.stderr, new RegExp(`run \`taskotron setup --address ${testAddress().replace(/\./g, '\\.')} --namespace ${absent}\` once, or give --ephemeral`));
+
+  // A namespace without the search attributes, as `temporal server start-dev` gives its default one:
+  // every workflow task of the job would fail with BadSearchAttributes, and runtask never ended.
+  const bare = uniqueName('runtask-bare');
+  const connection = await Connection.connect({ address: testAddress() });
+  try {
+    // `taskotron setup` with no attributes to add: it registers the namespace and waits until the
+    // server's namespace cache knows it.
+    await setupCluster(connection, { namespace: bare, retentionSeconds: 86_400, attributes: [] });
+  } finally {
+    await connection.close();
+  }
+  const run = await runtask(['-t', 'koji_build', '-i', 'foo-1.0-1.fc40', '--namespace', bare, example]);
+  assert.equal(run.code, 2, run.stdout + run.stderr);
+  assert.match(run.stderr, new RegExp(`namespace ${bare} lacks the search attributes jobs set \\(TaskName, Item, ItemType, Arch, JobOutcome, RunnerHost, MessageType, MsgId\\)`));
+  assert.doesNotMatch(run.stdout, /▶/, 'no job was started');
 });
