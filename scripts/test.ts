@@ -109,6 +109,13 @@ const compiling = runsCli
 // The test files run as JavaScript stripped of types by esbuild (scripts/test/transpile.ts), half a
 // second of CPU less per file than under tsx; TASKOTRON_TEST_TS=tsx runs them under tsx as before.
 const compiledTests = process.env.TASKOTRON_TEST_TS !== 'tsx';
+// Every Node process of the run (the test files, and the CLI processes they start through
+// test/support/cli.ts) runs with V8's optimizing compiler off. They live seconds, mostly loading
+// modules: TurboFan's background compiles of that code cost more CPU than they save before the
+// process exits. Measured on a `runtask` job of the example task, 2.8 → 2.25 s of CPU per process;
+// on the whole run 480 and 449 s of CPU against 526 s, interleaved (docs/PERFORMANCE.md). The run is
+// CPU-bound, so that is wall time. TASKOTRON_TEST_TURBOFAN=1 keeps V8's default (to compare).
+const testNodeFlags = process.env.TASKOTRON_TEST_TURBOFAN ? [] : ['--no-opt'];
 const build = buildDir(root);
 const transpiling = compiledTests ? timed('transpile', transpileForTests(root, build)) : undefined;
 // Awaited once the servers are up; until then a failure must not count as unhandled.
@@ -220,8 +227,8 @@ const resultsFile = join(scratch, 'results.json');
 // scripts/test/run.ts rather than `node --test`, which sorts the files by name; usage.mjs records each
 // file's CPU time from inside its process.
 const runner = compiledTests
-  ? ['--enable-source-maps', '--import', './scripts/test/usage.mjs', compiledPath(root, build, join(root, 'scripts', 'test', 'run.ts')), ...files.map((file) => compiledPath(root, build, join(root, file)))]
-  : ['--import', 'tsx', '--import', './scripts/test/usage.mjs', 'scripts/test/run.ts', ...files];
+  ? [...testNodeFlags, '--enable-source-maps', '--import', './scripts/test/usage.mjs', compiledPath(root, build, join(root, 'scripts', 'test', 'run.ts')), ...files.map((file) => compiledPath(root, build, join(root, file)))]
+  : [...testNodeFlags, '--import', 'tsx', '--import', './scripts/test/usage.mjs', 'scripts/test/run.ts', ...files];
 const child = spawn(process.execPath, runner, {
   cwd: root,
   stdio: 'inherit',
@@ -230,6 +237,7 @@ const child = spawn(process.execPath, runner, {
     TEST_CONCURRENCY: concurrency,
     TEMPORAL_ADDRESS: address,
     TASKOTRON_TEST_HARNESS: '1',
+    TASKOTRON_TEST_NODE_FLAGS: testNodeFlags.join(' '),
     ...(compiledCli ? { TASKOTRON_TEST_CLI: 'dist' } : {}),
     TASKOTRON_TEST_USAGE_DIR: usageDir,
     TASKOTRON_TEST_RESULTS: resultsFile,
