@@ -227,7 +227,7 @@ const resultsFile = join(scratch, 'results.json');
 // scripts/test/run.ts rather than `node --test`, which sorts the files by name; usage.mjs records each
 // file's CPU time from inside its process.
 const runner = compiledTests
-  ? [...testNodeFlags, '--enable-source-maps', '--import', './scripts/test/usage.mjs', compiledPath(root, build, join(root, 'scripts', 'test', 'run.ts')), ...files.map((file) => compiledPath(root, build, join(root, file)))]
+  ? [...testNodeFlags, '--import', './scripts/test/source-maps.mjs', '--import', './scripts/test/usage.mjs', compiledPath(root, build, join(root, 'scripts', 'test', 'run.ts')), ...files.map((file) => compiledPath(root, build, join(root, file)))]
   : [...testNodeFlags, '--import', 'tsx', '--import', './scripts/test/usage.mjs', 'scripts/test/run.ts', ...files];
 const child = spawn(process.execPath, runner, {
   cwd: root,
