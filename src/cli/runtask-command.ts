@@ -5,17 +5,17 @@ import { basename, dirname, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { Command, Option } from 'commander';
-import { Client, Connection, isGrpcServiceError, WorkflowFailedError } from '@temporalio/client';
+import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { LogLevel } from '@temporalio/worker';
 import { fedoraArch } from '../common/arch.js';
-import { SEARCH_ATTRIBUTES } from '../common/search-attributes.js';
 import { EXIT_CODES, JOB_PROGRESS_QUERY, JOB_WORKFLOW, type ActionRecord, type JobInput, type JobResult } from '../common/job.js';
 import { connectionOptions, type TemporalSettings } from '../config/temporal.js';
 import { temporalSettingsFromOptions } from './options.js';
 import { jobStartDetails, jobSummary } from '../common/job-metadata.js';
 import { ensureTemporalCli } from '../devserver/cli-binary.js';
 import { startDevServer, waitForFrontend, type DevServer } from '../devserver/server.js';
+import { serverNotReady } from './setup.js';
 import { ITEM_TYPES } from '../formula/model.js';
 import { defaultRunnerConfig, sandboxEnvEntryProblem, type RunnerConfig } from '../activities/runner-config.js';
 import { installRuntimeLogger } from '../worker/logging.js';
@@ -36,9 +36,6 @@ interface RuntaskOptions {
   ephemeral?: boolean;
   env?: string[];
 }
-
-/** gRPC status NOT_FOUND (grpc/status.proto): the namespace does not exist. */
-const GRPC_NOT_FOUND = 5;
 
 /** The original's default uuid: the UTC time, YYYYMMDD_HHMMSS_ffffff. */
 function timestampUuid(now = new Date()): string {
@@ -74,28 +71,6 @@ function icon(status: ActionRecord['status']): string {
 function describeAction(action: ActionRecord): string {
   const duration = action.durationMs !== undefined ? ` ${(action.durationMs / 1000).toFixed(2)}s` : '';
   return `  ${icon(action.status)} [${action.index}] ${action.name} (${action.directive}) ${action.status}${duration}${action.error ? ` — ${action.error}` : ''}`;
-}
-
-/**
- * What keeps a job from running on a server that answers: its namespace missing, or search
- * attributes the job workflow sets missing. Either way every workflow task of the job would fail on
- * the server ("BadSearchAttributes") and be retried forever, so runtask would print nothing and never
- * end — a plain `temporal server start-dev` is exactly such a server. Undefined when it is ready.
- */
-export async function serverNotReady(settings: TemporalSettings): Promise<string | undefined> {
-  const connection = await Connection.connect({ ...connectionOptions(settings), connectTimeout: 5000 });
-  try {
-    const listed = await connection.operatorService.listSearchAttributes({ namespace: settings.namespace });
-    const have = listed.customAttributes ?? {};
-    const missing = SEARCH_ATTRIBUTES.map((key) => key.name).filter((name) => have[name] === undefined);
-    if (missing.length === 0) return undefined;
-    return `namespace ${settings.namespace} lacks the search attributes jobs set (${missing.join(', ')})`;
-  } catch (error) {
-    if (isGrpcServiceError(error) && error.code === GRPC_NOT_FOUND) return `namespace ${settings.namespace} does not exist`;
-    throw error;
-  } finally {
-    await connection.close();
-  }
 }
 
 async function connectOrStartServer(options: RuntaskOptions, say: (line: string) => void): Promise<{ settings: TemporalSettings; server?: DevServer } | undefined> {

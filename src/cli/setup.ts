@@ -8,7 +8,7 @@ import { msToTs } from '@temporalio/common/lib/time.js';
 import type { Command } from 'commander';
 import { SEARCH_ATTRIBUTES } from '../common/search-attributes.js';
 import { configDurationSeconds } from '../config/schema.js';
-import { connectionOptions, temporalSettings } from '../config/temporal.js';
+import { connectionOptions, temporalSettings, type TemporalSettings } from '../config/temporal.js';
 import { addTemporalOptions, configFromOptions, overridesFrom, temporalOverrides } from './options.js';
 
 // A CommonJS module: its namespace is its default export under ESM.
@@ -113,6 +113,36 @@ export async function setupCluster(connection: Connection, options: SetupOptions
   }
   if (present.length > 0) log(`search attributes present: ${present.join(', ')}`);
   return { namespace: state, added: missing.map((a) => a.name), present };
+}
+
+/**
+ * What keeps a job from running on a server that answers: its namespace missing, or search
+ * attributes the job workflow sets missing. Either way every workflow task of the job would fail on
+ * the server ("BadSearchAttributes") and be retried forever, so a job would never end (runtask printed nothing
+ * and hung; a runner host polls on, failing each task) — a plain `temporal server start-dev` is
+ * exactly such a server. Undefined when it is ready, or when the server will not say.
+ */
+export async function serverNotReady(settings: TemporalSettings): Promise<string | undefined> {
+  let connection: Connection;
+  try {
+    connection = await Connection.connect({ ...connectionOptions(settings), connectTimeout: 5000 });
+  } catch {
+    return undefined;
+  }
+  try {
+    const listed = await connection.operatorService.listSearchAttributes({ namespace: settings.namespace });
+    const have = listed.customAttributes ?? {};
+    const missing = SEARCH_ATTRIBUTES.map((key) => key.name).filter((name) => have[name] === undefined);
+    if (missing.length === 0) return undefined;
+    return `namespace ${settings.namespace} lacks the search attributes jobs set (${missing.join(', ')})`;
+  } catch (error) {
+    if (isGrpcServiceError(error) && error.code === NOT_FOUND) return `namespace ${settings.namespace} does not exist`;
+    // Anything else (an API key without the operator service's permission, as on a hosted
+    // cluster) says nothing of the namespace: the caller goes on as before this check.
+    return undefined;
+  } finally {
+    await connection.close();
+  }
 }
 
 export function registerSetup(program: Command): void {

@@ -6,6 +6,7 @@ import { enabled, parseListen, processRegistry, serveMetrics } from '../metrics/
 import { freePort, waitForFrontend } from '../devserver/server.js';
 import { logger } from '../logging/log.js';
 import { createRunnerWorker } from '../worker/runner-worker.js';
+import { serverNotReady } from './setup.js';
 import { runnerConfig } from '../activities/runner-config.js';
 import { reportingConfig } from '../results/config.js';
 import { configDurationSeconds } from '../config/schema.js';
@@ -94,6 +95,11 @@ export function registerWorker(program: Command): void {
     log.info({ queues: worker.queues, root: worker.runner.root }, `taskotron worker: host ${worker.hostname} polling ${worker.queues.join(', ')}; jobs under ${worker.runner.root}`);
     const endpoint = registry && metricsListen ? await serveMetrics(registry, metricsListen, { ...(core ? { temporalCore: core } : {}) }) : undefined;
     if (endpoint) log.info({ metrics: endpoint.url }, `taskotron worker: metrics on ${endpoint.url}`);
+    // Not a refusal: `taskotron setup` may still be on its way (a stack starting in any order), and
+    // the worker serves jobs as soon as it is done. But an operator must see why jobs never end.
+    const settings = temporalSettings(config.temporal);
+    const problem = await serverNotReady(settings);
+    if (problem) log.error({ address: settings.address, namespace: settings.namespace }, `taskotron worker: the Temporal server at ${settings.address} is not set up for taskotron: ${problem}; every job's workflow task will fail until \`taskotron setup --address ${settings.address} --namespace ${settings.namespace}\` has run`);
     await worker.run();
     await endpoint?.close();
     log.info(`taskotron worker: host ${worker.hostname} stopped`);

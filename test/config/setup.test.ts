@@ -2,7 +2,10 @@
 // server, a fresh namespace is registered with the configured retention and gets every search
 // attribute a job carries; the second run changes nothing and fails on nothing.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { test } from 'node:test';
 import { Connection } from '@temporalio/client';
@@ -47,4 +50,36 @@ test('`taskotron setup` from the CLI, twice, with the namespace and retention fr
   assert.match(second.stdout, /ready \(retention updated; 0 search attribute\(s\) added\)/);
   const third = await cli(['setup', '--retention', '14d'], env);
   assert.match(third.stdout, /ready \(present; 0 search attribute\(s\) added\)/);
+});
+
+// Bounded: without the warning the worker would poll on, and the test would wait for ever.
+test('a runner host on a namespace that is not set up says so at start, naming the command that fixes it', { timeout: 90_000 }, async () => {
+  const namespace = uniqueName('worker-bare');
+  const connection = await Connection.connect({ address: testAddress() });
+  try {
+    await setupCluster(connection, { namespace, retentionSeconds: 86_400, attributes: [] });
+  } finally {
+    await connection.close();
+  }
+  const root = mkdtempSync(join(tmpdir(), 'taskotron-worker-bare-'));
+  const child = spawn(process.execPath, [...cliArgs(), 'worker', '--namespace', namespace, '--root', root, '--shutdown-grace', '1'], {
+    cwd: projectRoot(),
+    env: { ...process.env, TEMPORAL_ADDRESS: testAddress() },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const said = await new Promise<boolean>((resolve) => {
+    const look = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (/not set up for taskotron/.test(output) && /taskotron setup --address/.test(output)) resolve(true);
+    };
+    child.stdout.on('data', look);
+    child.stderr.on('data', look);
+    void exited.then(() => resolve(false));
+  });
+  child.kill('SIGTERM');
+  await exited;
+  assert.ok(said, output);
+  assert.match(output, new RegExp(`namespace ${namespace} lacks the search attributes jobs set \\(TaskName, Item, ItemType, Arch, JobOutcome, RunnerHost, MessageType, MsgId\\)`));
 });

@@ -132,7 +132,8 @@ test('Ctrl-C cancels the job: runtask prints the outcome ABORTED and the artifac
   assert.match(run.stdout, /Exit code: 3/);
 });
 
-test('a server not set up for taskotron is refused at once with the command that fixes it, not left to retry forever', async () => {
+// Bounded: before the check, runtask never ended on such a server.
+test('a server not set up for taskotron is refused at once with the command that fixes it, not left to retry forever', { timeout: 90_000 }, async () => {
   // A namespace that does not exist on the server.
   const absent = uniqueName('runtask-absent');
   const missing = await runtask(['-t', 'koji_build', '-i', 'foo-1.0-1.fc40', '--namespace', absent, example]);
