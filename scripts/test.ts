@@ -229,11 +229,16 @@ const resultsFile = join(scratch, 'results.json');
 const runner = compiledTests
   ? [...testNodeFlags, '--import', './scripts/test/source-maps.mjs', '--import', './scripts/test/usage.mjs', compiledPath(root, build, join(root, 'scripts', 'test', 'run.ts')), ...files.map((file) => compiledPath(root, build, join(root, file)))]
   : [...testNodeFlags, '--import', 'tsx', '--import', './scripts/test/usage.mjs', 'scripts/test/run.ts', ...files];
+// The files' temporary directories (artifacts, runner roots, ingest state, fixtures: over a hundred a
+// run) go under the run's scratch directory, which a passing run removes; /tmp used to keep them all.
+const testTmp = join(scratch, 'tmp');
+mkdirSync(testTmp);
 const child = spawn(process.execPath, runner, {
   cwd: root,
   stdio: 'inherit',
   env: {
     ...process.env,
+    TMPDIR: testTmp,
     TEST_CONCURRENCY: concurrency,
     TEMPORAL_ADDRESS: address,
     TASKOTRON_TEST_HARNESS: '1',
@@ -255,4 +260,7 @@ await stop();
 const usage = readUsage(root, usageDir, resultsFile);
 recordTimings(root, usage);
 printSummary(usage, { wallMs, concurrency, loadBefore, loadAfter: loadavg(), totalCpuMs: treeCpuMs(), serversCpuMs });
+// A failed run keeps its scratch (the server's log, the files' temporary directories) to look into.
+if (code === 0) rmSync(scratch, { recursive: true, force: true });
+else console.log(`# kept for a look: ${scratch} (the Temporal server's log, the test files' temporary directories under tmp/)`);
 process.exit(code);
