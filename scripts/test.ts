@@ -17,7 +17,6 @@ import { buildDir, compiledPath, transpileForTests } from './test/transpile.js';
 import { FEDMSG_REQUIREMENTS } from '../test/ingest/python-fedmsg.js';
 import { FEDORA_MESSAGING_REQUIREMENTS } from '../test/ingest/python-fedora-messaging.js';
 import { buildVenv } from '../test/support/python-venv.js';
-import { buildComposeConfig } from '../test/support/compose.js';
 
 function testFiles(root: string, suffix: string): string[] {
   const found: string[] = [];
@@ -135,20 +134,6 @@ const venvs = timed('venvs', Promise.all([
   // The files that need the venv try again themselves and fail with pip's own message.
   console.log(`# building a Python venv failed: ${(error as Error).message}`);
 });
-
-// compose-go, the loader test/deploy/compose.test.ts validates docker-compose.yml with: on a machine
-// whose Go caches are cold, ~20 s of CPU that the file used to spend in the middle of the run. Built
-// here, while the set-up waits for the Temporal CLI's download; the file waits for this build.
-let composeBuiltAt: number | undefined;
-const composeBuild = (anyFile(/loadCompose\(/) ? buildComposeConfig() : Promise.resolve(undefined)).then(
-  (built) => {
-    if (built) composeBuiltAt = process.uptime();
-  },
-  (error: unknown) => {
-    // The file builds it again itself and fails with go's own message.
-    console.log(`# building compose-go failed: ${(error as Error).message}`);
-  },
-);
 
 // A RabbitMQ node only when a selected test uses one (it costs ~20 s of start-up on a busy machine),
 // started beside the Temporal server rather than after it.
@@ -269,9 +254,8 @@ const child = spawn(process.execPath, runner, {
   },
 });
 const code = await new Promise<number>((done) => child.once('exit', (status, signal) => done(status ?? (signal ? 1 : 0))));
-await Promise.all([venvs, composeBuild]);
+await venvs;
 if (setupDone.venvs !== undefined) console.log(`# the Python venvs were ready ${setupDone.venvs.toFixed(1)} s after the harness started`);
-if (composeBuiltAt !== undefined) console.log(`# compose-go was built ${composeBuiltAt.toFixed(1)} s after the harness started`);
 const wallMs = Date.now() - startedAt;
 const serversCpuMs = { temporal: server ? groupCpuMs(server.pid) : undefined, rabbitmq: rabbit ? groupCpuMs(rabbit.pid) : undefined };
 await stop();

@@ -7,22 +7,17 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { before, test } from 'node:test';
+import { test } from 'node:test';
 import type { Command } from 'commander';
 import { parse } from 'yaml';
 import { buildProgram } from '../../src/cli/program.js';
 import { loadConfig } from '../../src/config/load.js';
 import { formatDiagnostic } from '../../src/formula/diagnostic.js';
 import { projectRoot } from '../../src/devserver/project.js';
-import { composeConfigReady, loadCompose } from '../support/compose.js';
+import { loadCompose } from '../support/compose.js';
 
 const composeFile = join(projectRoot(), 'docker-compose.yml');
 const TASKOTRON_SERVICES = ['taskotron-setup', 'ingest', 'runner', 'artifacts'];
-
-// Under `npm test` the harness may still be building compose-go (test/support/compose.ts).
-before(async () => {
-  await composeConfigReady();
-});
 
 /** The subcommand `argv` names, and the argv left for it; throws when a command or option is unknown. */
 function resolveCommand(program: Command, argv: readonly string[]): Command {
