@@ -15,6 +15,7 @@ import { SignatureChecker } from '../bus/signature-checker.js';
 import { stderrLogger } from '../ingest/stats.js';
 import { defaultStateDir } from '../devserver/stack.js';
 import { addTemporalOptions, configFromOptions, overridesFrom, positiveInt, temporalSettingsFromOptions } from './options.js';
+import { serverNotReady } from './setup.js';
 
 export interface IngestCliOptions {
   config?: string;
@@ -129,6 +130,12 @@ export function registerIngest(program: Command): void {
     installRuntime({ logLevel: 'WARN', ...(core ? { prometheusBindAddress: core } : {}) });
     const ruleEvaluation = ruleEvaluationHistogram();
     const config = ingestConfigFromOptions(options);
+    if (!config.rulesFile) {
+      // An operator's mistake, said as such (it was an uncaught error with a stack trace).
+      console.error("taskotron ingest: no rules file: pass --rules <trigger_rules.yml>, or set ingest.rules in taskotron.yaml (TASKOTRON_INGEST_RULES) or rules_template in trigger.cfg's [trigger] section");
+      process.exitCode = 2;
+      return;
+    }
     const stateDir = config.stateDir ?? join(defaultStateDir(), 'ingest');
     const signatures = config.validateSignatures ? await openSignatureChecker(config, stateDir, log) : undefined;
     // Not a config error: the file and environment are shared with processes that never check signatures,
@@ -136,11 +143,12 @@ export function registerIngest(program: Command): void {
     if (!signatures && (Object.keys(config.routingPolicy).length > 0 || config.routingNitpicky)) {
       log('warn', 'routing_policy / routing_nitpicky are ignored: they are enforced only with validate_signatures (only a checked signature proves who signed)');
     }
+    const temporal = temporalSettingsFromOptions(options);
     let service: IngestService;
     try {
       service = await IngestService.start({
         config,
-        temporal: temporalSettingsFromOptions(options),
+        temporal,
         stateDir,
         log,
         ruleEvaluation,
@@ -157,6 +165,18 @@ export function registerIngest(program: Command): void {
       throw error;
     }
     log('info', `taskotron ingest: ready on ${service.describeSources().join(', ')}; state in ${stateDir}`, { stateDir });
+    // As the runner hosts do (src/cli/worker.ts): not a refusal, since `taskotron setup` may still be on
+    // its way in a stack that starts in any order. But the operator must see why starts fail: without
+    // the namespace they are retried from the spool; without the search attributes Temporal refuses
+    // them for good (INVALID_ARGUMENT) and they go to refused.jsonl. In the background: the ingest
+    // listens from the start, and an unreachable server is the lazy connection's to report.
+    void serverNotReady(temporal).then((problem) => {
+      if (!problem) return;
+      log('error', `taskotron ingest: the Temporal server at ${temporal.address} is not set up for taskotron: ${problem}; trigger starts fail until \`taskotron setup --address ${temporal.address} --namespace ${temporal.namespace}\` has run (a start refused for good is kept in ${join(stateDir, 'refused.jsonl')})`, {
+        address: temporal.address,
+        namespace: temporal.namespace,
+      });
+    });
     let endpoint: MetricsEndpoint | undefined;
     if (metricsListen) {
       const registry = processRegistry();

@@ -56,6 +56,28 @@ function indexedType(type: string): number {
   return value;
 }
 
+interface WantedAttribute {
+  name: string;
+  type: string;
+  value: number;
+}
+
+const jobAttributes = (): WantedAttribute[] => SEARCH_ATTRIBUTES.map((key) => ({ name: key.name, type: key.type as string, value: indexedType(key.type as string) }));
+
+/** The wanted attributes a namespace's listing has, lacks, or has with another type (as sentences). */
+function compareAttributes(listed: Record<string, number>, wanted: readonly WantedAttribute[], namespace: string) {
+  const present: string[] = [];
+  const missing: WantedAttribute[] = [];
+  const mismatched: string[] = [];
+  for (const attribute of wanted) {
+    const have = listed[attribute.name];
+    if (have === undefined) missing.push(attribute);
+    else if (have !== attribute.value) mismatched.push(`search attribute ${attribute.name} exists in ${namespace} as ${IndexedValueType[have] ?? have}, but taskotron needs ${attribute.type}`);
+    else present.push(attribute.name);
+  }
+  return { present, missing, mismatched };
+}
+
 export async function setupCluster(connection: Connection, options: SetupOptions): Promise<SetupReport> {
   const log = options.log ?? (() => undefined);
   const settle = options.settleTimeoutMs ?? 60_000;
@@ -84,18 +106,11 @@ export async function setupCluster(connection: Connection, options: SetupOptions
     }
   }
 
-  const wanted = (options.attributes ?? SEARCH_ATTRIBUTES.map((key) => ({ name: key.name, type: key.type as string }))).map((a) => ({ ...a, value: indexedType(a.type) }));
+  const wanted = options.attributes?.map((a) => ({ ...a, value: indexedType(a.type) })) ?? jobAttributes();
   // A new namespace reaches the operator service through the cluster's namespace cache: wait for it.
   const listed = await until(`search attributes of ${namespace}`, settle, async () => (await connection.operatorService.listSearchAttributes({ namespace })).customAttributes ?? {});
-  const present: string[] = [];
-  const missing: typeof wanted = [];
-  for (const attribute of wanted) {
-    const have = listed[attribute.name];
-    if (have === undefined) missing.push(attribute);
-    else if (have !== attribute.value) {
-      throw new Error(`search attribute ${attribute.name} exists in ${namespace} as ${IndexedValueType[have] ?? have}, but taskotron needs ${attribute.type}: remove it or use another namespace`);
-    } else present.push(attribute.name);
-  }
+  const { present, missing, mismatched } = compareAttributes(listed, wanted, namespace);
+  if (mismatched.length > 0) throw new Error(`${mismatched[0]}: remove it or use another namespace`);
   if (missing.length > 0) {
     try {
       await connection.operatorService.addSearchAttributes({
@@ -131,10 +146,12 @@ export async function serverNotReady(settings: TemporalSettings): Promise<string
   }
   try {
     const listed = await connection.operatorService.listSearchAttributes({ namespace: settings.namespace });
-    const have = listed.customAttributes ?? {};
-    const missing = SEARCH_ATTRIBUTES.map((key) => key.name).filter((name) => have[name] === undefined);
-    if (missing.length === 0) return undefined;
-    return `namespace ${settings.namespace} lacks the search attributes jobs set (${missing.join(', ')})`;
+    const { missing, mismatched } = compareAttributes(listed.customAttributes ?? {}, jobAttributes(), settings.namespace);
+    const problems = [
+      ...(missing.length > 0 ? [`namespace ${settings.namespace} lacks the search attributes jobs set (${missing.map((a) => a.name).join(', ')})`] : []),
+      ...mismatched,
+    ];
+    return problems.length > 0 ? problems.join('; ') : undefined;
   } catch (error) {
     if (isGrpcServiceError(error) && error.code === NOT_FOUND) return `namespace ${settings.namespace} does not exist`;
     // Anything else (an API key without the operator service's permission, as on a hosted

@@ -3,21 +3,55 @@
 // attribute a job carries; the second run changes nothing and fails on nothing.
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { test } from 'node:test';
 import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTES } from '../../src/common/search-attributes.js';
-import { setupCluster } from '../../src/cli/setup.js';
+import { serverNotReady, setupCluster } from '../../src/cli/setup.js';
+import { temporalSettingsFromOptions } from '../../src/cli/options.js';
 import { projectRoot } from '../../src/devserver/project.js';
+import { freePort } from '../../src/devserver/server.js';
 import { testAddress, uniqueName } from '../support/temporal.js';
 import { cliArgs } from '../support/cli.js';
 
 const run = promisify(execFile);
 const cli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
   run(process.execPath, [...cliArgs(), ...args], { cwd: projectRoot(), env: { ...process.env, ...env } });
+
+/**
+ * Starts `taskotron <args>` and reads its output until `done(output)` holds, it exits, or `timeoutMs`
+ * passes; then stops it (SIGTERM, SIGKILL after 10 s) and returns whether `done` held, with the output.
+ * Bounded on every path: a process that keeps running must not hold the test file open.
+ */
+async function watchCli(args: string[], done: (output: string) => boolean, timeoutMs = 60_000): Promise<{ said: boolean; output: string }> {
+  const child = spawn(process.execPath, [...cliArgs(), ...args], {
+    cwd: projectRoot(),
+    env: { ...process.env, TEMPORAL_ADDRESS: testAddress() },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let timer: NodeJS.Timeout | undefined;
+  const said = await new Promise<boolean>((resolve) => {
+    const look = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (done(output)) resolve(true);
+    };
+    child.stdout.on('data', look);
+    child.stderr.on('data', look);
+    void exited.then(() => resolve(done(output)));
+    timer = setTimeout(() => resolve(false), timeoutMs);
+  });
+  clearTimeout(timer);
+  child.kill('SIGTERM');
+  const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(killer);
+  return { said, output };
+}
 
 test('setup registers a missing namespace with its retention and adds the search attributes; a second run changes nothing', async () => {
   const namespace = uniqueName('setup');
@@ -52,7 +86,7 @@ test('`taskotron setup` from the CLI, twice, with the namespace and retention fr
   assert.match(third.stdout, /ready \(present; 0 search attribute\(s\) added\)/);
 });
 
-// Bounded: without the warning the worker would poll on, and the test would wait for ever.
+// Without the warning the worker polls on: watchCli's deadline ends the wait, and the test fails.
 test('a runner host on a namespace that is not set up says so at start, naming the command that fixes it', { timeout: 90_000 }, async () => {
   const namespace = uniqueName('worker-bare');
   const connection = await Connection.connect({ address: testAddress() });
@@ -62,24 +96,59 @@ test('a runner host on a namespace that is not set up says so at start, naming t
     await connection.close();
   }
   const root = mkdtempSync(join(tmpdir(), 'taskotron-worker-bare-'));
-  const child = spawn(process.execPath, [...cliArgs(), 'worker', '--namespace', namespace, '--root', root, '--shutdown-grace', '1'], {
-    cwd: projectRoot(),
-    env: { ...process.env, TEMPORAL_ADDRESS: testAddress() },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  const said = await new Promise<boolean>((resolve) => {
-    const look = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (/not set up for taskotron/.test(output) && /taskotron setup --address/.test(output)) resolve(true);
-    };
-    child.stdout.on('data', look);
-    child.stderr.on('data', look);
-    void exited.then(() => resolve(false));
-  });
-  child.kill('SIGTERM');
-  await exited;
+  const { said, output } = await watchCli(['worker', '--namespace', namespace, '--root', root, '--shutdown-grace', '1'], (out) => /not set up for taskotron/.test(out) && /taskotron setup --address/.test(out));
   assert.ok(said, output);
   assert.match(output, new RegExp(`namespace ${namespace} lacks the search attributes jobs set \\(TaskName, Item, ItemType, Arch, JobOutcome, RunnerHost, MessageType, MsgId\\)`));
+});
+
+test('an ingest on a namespace that is not set up says so once it listens, naming the command that fixes it', { timeout: 90_000 }, async () => {
+  const namespace = uniqueName('ingest-bare');
+  const connection = await Connection.connect({ address: testAddress() });
+  try {
+    await setupCluster(connection, { namespace, retentionSeconds: 86_400, attributes: [] });
+  } finally {
+    await connection.close();
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'taskotron-ingest-bare-'));
+  const rules = join(dir, 'trigger_rules.yml');
+  writeFileSync(rules, '- when: {message_type: KojiBuildPackageCompleted}\n  do: [{tasks: [rpmlint], arches: [x86_64]}]\n');
+  const { said, output } = await watchCli(
+    ['ingest', '--namespace', namespace, '--rules', rules, '--bind', `tcp://127.0.0.1:${await freePort()}`, '--state-dir', join(dir, 'state')],
+    (out) => /not set up for taskotron/.test(out) && /has run \(a start refused for good is kept in .*refused\.jsonl\)/.test(out),
+  );
+  assert.ok(said, output);
+  assert.match(output, /taskotron ingest: ready on/);
+  assert.match(output, new RegExp(`namespace ${namespace} lacks the search attributes jobs set \\(TaskName, Item, ItemType, Arch, JobOutcome, RunnerHost, MessageType, MsgId\\); trigger starts fail until \`taskotron setup --address ${testAddress().replace(/\./g, '\\.')} --namespace ${namespace}\``));
+});
+
+test('a search attribute of the wrong type: setup refuses to go on, and the start-up check names it beside the missing ones', async () => {
+  const namespace = uniqueName('setup-mistyped');
+  const connection = await Connection.connect({ address: testAddress() });
+  try {
+    await setupCluster(connection, { namespace, retentionSeconds: 86_400, attributes: [{ name: 'TaskName', type: 'TEXT' }] });
+    const problem = await serverNotReady(temporalSettingsFromOptions({ address: testAddress(), namespace }));
+    assert.equal(
+      problem,
+      `namespace ${namespace} lacks the search attributes jobs set (Item, ItemType, Arch, JobOutcome, RunnerHost, MessageType, MsgId); ` +
+        `search attribute TaskName exists in ${namespace} as INDEXED_VALUE_TYPE_TEXT, but taskotron needs KEYWORD`,
+    );
+    await assert.rejects(setupCluster(connection, { namespace, retentionSeconds: 86_400 }), {
+      message: `search attribute TaskName exists in ${namespace} as INDEXED_VALUE_TYPE_TEXT, but taskotron needs KEYWORD: remove it or use another namespace`,
+    });
+    // Ready once set up: nothing to say.
+    const ready = uniqueName('setup-ready');
+    await setupCluster(connection, { namespace: ready, retentionSeconds: 86_400 });
+    assert.equal(await serverNotReady(temporalSettingsFromOptions({ address: testAddress(), namespace: ready })), undefined);
+  } finally {
+    await connection.close();
+  }
+});
+
+test('an ingest without a rules file says which settings name one, without a stack trace', async () => {
+  const failed = await cli(['ingest', '--bind', 'tcp://127.0.0.1:1', '--state-dir', mkdtempSync(join(tmpdir(), 'taskotron-ingest-norules-'))]).then(
+    () => assert.fail('taskotron ingest without rules exited 0'),
+    (error: { code: number; stderr: string }) => error,
+  );
+  assert.equal(failed.code, 2);
+  assert.equal(failed.stderr.trim(), "taskotron ingest: no rules file: pass --rules <trigger_rules.yml>, or set ingest.rules in taskotron.yaml (TASKOTRON_INGEST_RULES) or rules_template in trigger.cfg's [trigger] section");
 });
