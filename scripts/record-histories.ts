@@ -2,9 +2,11 @@
 // Run after an intended change to workflow code: `npm run record-histories`. Each scenario writes
 // <name>.json, and a tampered copy under tampered/ that replay must reject (see docs/testing.md).
 // Jobs are recorded in today's shape (slots, the workdir removed at the end, and the host ending the
-// slot itself after that, `slotend-job-*`). The older shapes stay as they were recorded, so every path
-// production may still be running replays: job-*.json (before patched('host-slots')), slots-job-*.json
-// (slots, before patched('remove-workdir')) and workdir-job-*.json (before patched('slot-ends-itself')).
+// slot itself after that, `slotend-job-*`; a cancelled job removing its workdir too, `cancelwd-job-*`).
+// The older shapes stay as they were recorded, so every path production may still be running replays:
+// job-*.json (before patched('host-slots')), slots-job-*.json (slots, before patched('remove-workdir')),
+// workdir-job-*.json (before patched('slot-ends-itself')) and slotend-job-cancelled.json (before
+// patched('cancelled-job-removes-workdir')).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -220,10 +222,11 @@ const scenarios: Scenario[] = [
     },
   },
   {
-    name: 'slotend-job-cancelled',
-    tamperActivity: 3,
+    // slotend-job-cancelled.json stays as recorded, before patched('cancelled-job-removes-workdir').
+    name: 'cancelwd-job-cancelled',
+    tamperActivity: 5,
     async run(ctx) {
-      const handle = await startJob(ctx, 'slotend-job-cancelled', job('sleepy', 'test/fixtures/tasks/sleepy', 'foo-1.0-1.fc40'));
+      const handle = await startJob(ctx, 'cancelwd-job-cancelled', job('sleepy', 'test/fixtures/tasks/sleepy', 'foo-1.0-1.fc40'));
       await waitForRunning(handle, 1);
       await handle.cancel();
       return handle;

@@ -5,7 +5,7 @@
 // job record: job-record.ts keeps the books, job-failures.ts reads failures, job-progress.ts tells
 // the UI.
 import { ApplicationFailure } from '@temporalio/common';
-import { defineQuery, isCancellation, log, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, defineQuery, isCancellation, log, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { RunnerActivities } from '../activities/index.js';
 import { FailureType } from '../common/failures.js';
 import { JOB_PROGRESS_QUERY, type JobInput, type JobResult } from '../common/job.js';
@@ -26,6 +26,12 @@ const QUEUE_TIMEOUT = '24 hours';
  * the clock on each host; they replay down that path.
  */
 export const HOST_SLOTS_PATCH = 'host-slots';
+/**
+ * A cancelled job removes its workdir on its host too (in a scope the cancel does not reach), as a
+ * job that ended any other way does; before this it was left to the retention sweep. Histories of
+ * cancelled jobs recorded before it replay without the step.
+ */
+export const CANCELLED_WORKDIR_PATCH = 'cancelled-job-removes-workdir';
 
 export const progressQuery = defineQuery<JobResult>(JOB_PROGRESS_QUERY);
 
@@ -73,6 +79,11 @@ export async function runJob(input: JobInput): Promise<JobResult> {
           } catch (error) {
             // The job ended on a host that still answers: free its disk. (A lost host is not asked.)
             if (error instanceof JobStop) lastStepDone = await removeWorkdir(host.taskQueue, input.uuid, dirName);
+            // Cancelled: the cancel reaches the running step's process group through its heartbeat;
+            // a removal racing the kill is retried by removeWorkdir's own retry policy.
+            else if (isCancellation(error) && patched(CANCELLED_WORKDIR_PATCH)) {
+              lastStepDone = await CancellationScope.nonCancellable(() => removeWorkdir(host.taskQueue, input.uuid, dirName));
+            }
             throw error;
           }
           lastStepDone = await removeWorkdir(host.taskQueue, input.uuid, dirName);

@@ -2,7 +2,7 @@
 // flowing forward, ignorereturn, the first failure stopping the job, crash reasons with log tails,
 // cancellation killing the whole process group.
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { JOB_WORKFLOW, type JobResult } from '../../src/common/job.js';
@@ -90,7 +90,7 @@ describe('job workflow', () => {
     assert.match(result.reason!, /loadFormula: cannot read formula .*missing\.yml/);
   });
 
-  test('cancelling a job kills every process of the running step within 5 s and ends it ABORTED', async () => {
+  test('cancelling a job kills every process of the running step within 5 s, removes its workdir and ends it ABORTED', async () => {
     const input = localJob(runner, 'sleepy');
     const workflowId = uniqueName('job-sleepy');
     const handle = await client.workflow.start(JOB_WORKFLOW, { taskQueue: runner.workflowQueue, workflowId, args: [input] });
@@ -110,6 +110,19 @@ describe('job workflow', () => {
     const description = await handle.describe();
     assert.equal(description.status.name, 'CANCELLED');
     assert.equal(description.typedSearchAttributes.get({ name: 'JobOutcome', type: 'KEYWORD' } as never), 'ABORTED');
+    // Its scratch space is gone as after any other ending (patched('cancelled-job-removes-workdir')),
+    // removed before the job ended; its artifacts stay.
+    assert.equal(existsSync(join(runner.root, 'work', input.uuid)), false, 'the cancelled job left its workdir');
+    assert.equal(existsSync(join(runner.root, 'artifacts', input.uuid, 'taskotron')), true, 'the artifacts stay');
+    const events = (await handle.fetchHistory()).events ?? [];
+    const removal = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'removeWorkdir');
+    assert.ok(removal, 'removeWorkdir was scheduled');
+    const cancelAsked = events.findIndex((e) => e.workflowExecutionCancelRequestedEventAttributes);
+    assert.ok(events.indexOf(removal) > cancelAsked, 'after the cancel');
+    assert.ok(
+      events.some((e) => e.activityTaskCompletedEventAttributes && Number(e.activityTaskCompletedEventAttributes.scheduledEventId) === Number(removal.eventId)),
+      'and completed',
+    );
   });
 
   test('an action over its time limit ends the job ABORTED with the reason', async () => {

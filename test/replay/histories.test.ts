@@ -52,9 +52,12 @@ const expected: Record<string, { workflowType: string; activities: string[] }> =
   'slotend-job-passed.json': { workflowType: 'runJob', activities: [...slotSetup, 'shell', 'python', 'reportResults', 'exitcode', 'removeWorkdir'] },
   'slotend-job-failed.json': { workflowType: 'runJob', activities: [...slotSetup, 'shell', 'python', 'reportResults', 'exitcode', 'removeWorkdir'] },
   'slotend-job-crashed-ignorereturn.json': { workflowType: 'runJob', activities: [...slotSetup, 'shell', 'shell', 'shell', 'removeWorkdir'] },
+  // Recorded before patched('cancelled-job-removes-workdir'): a cancelled job left its workdir.
   'slotend-job-cancelled.json': { workflowType: 'runJob', activities: [...slotSetup, 'shell', 'shell'] },
   'slotend-job-host-lost.json': { workflowType: 'runJob', activities: [...slotSetup, 'shell', 'shell', ...slotSetup, 'shell', 'shell', 'shell', 'removeWorkdir'] },
   'slotend-job-rerun.json': { workflowType: 'runJob', activities: [...slotSetup, 'shell', 'python', 'reportResults', 'exitcode', 'removeWorkdir'] },
+  // Today's cancelled job: its workdir removed on its host after the cancel, as any other ending's.
+  'cancelwd-job-cancelled.json': { workflowType: 'runJob', activities: [...slotSetup, 'shell', 'shell', 'removeWorkdir'] },
   // Two changes of a tag within fuse_delay, one fire (a child job, no activity), recorded before the
   // debounce continued-as-new (patched('tag-debounce-handover') absent), kept frozen.
   'tag-debounce-before-handover.json': { workflowType: 'debounceKojiTag', activities: [] },
