@@ -1,4 +1,3 @@
-import { connect } from 'node:net';
 import { relative } from 'node:path';
 import type { Command } from 'commander';
 import { Client, Connection } from '@temporalio/client';
@@ -19,21 +18,28 @@ interface StartOptions {
   ingest: boolean;
 }
 
-/** True once something accepts TCP connections on the loopback port (ZeroMQ binds plain TCP). */
-async function waitForPort(port: number, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = connect({ host: '127.0.0.1', port }, () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
+/**
+ * True once the ingest's ZeroMQ socket on `endpoint` completes a handshake with a probe. A bare TCP
+ * connect (what this was) ends before ZeroMQ's greeting, and the ingest counted every `npm start` as
+ * a failed handshake (fedmsg.handshake-failures, taskotron_bus_events). The probe is a publisher that
+ * sends nothing: the ingest counts one connection and one disconnect, which is what happened.
+ * ZeroMQ re-dials until the ingest has bound, so this waits for an event, not in a loop.
+ */
+async function waitForIngest(endpoint: string, timeoutMs: number): Promise<boolean> {
+  const { Publisher } = await import('zeromq');
+  const probe = new Publisher({ linger: 0 });
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const shook = new Promise<boolean>((resolve) => {
+      probe.events.on('handshake', () => resolve(true));
+      timer = setTimeout(() => resolve(false), timeoutMs);
     });
-    if (open) return true;
-    await new Promise((r) => setTimeout(r, 200));
+    probe.connect(endpoint);
+    return await shook;
+  } finally {
+    clearTimeout(timer);
+    probe.close();
   }
-  return false;
 }
 
 export function registerStart(program: Command): void {
@@ -119,7 +125,7 @@ export function registerStart(program: Command): void {
       }
       if (stopping) return;
       if (stack.fedmsgEndpoint) {
-        if (await waitForPort(options.fedmsgPort, 60_000)) {
+        if (await waitForIngest(stack.fedmsgEndpoint, 60_000)) {
           const example = relative(process.cwd(), `${projectRoot()}/examples/messages/koji-build-completed.json`);
           const portFlag = options.fedmsgPort === 9941 ? '' : ` --endpoint ${stack.fedmsgEndpoint}`;
           console.error(`Ingest ready     ${stack.fedmsgEndpoint} (rules ${relative(process.cwd(), stack.rulesFile ?? '')})`);

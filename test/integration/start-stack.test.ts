@@ -138,6 +138,10 @@ test('taskotron start serves the Web UI, runs a worker and the ingest, and Ctrl-
     assert.ok(started.length >= 3, `expected a server, a worker and an ingest process, saw ${started.join(', ')}`);
     child.kill('SIGINT');
     assert.equal(await exited, 0, output);
+    // The banner's wait for the ingest is a real ZeroMQ handshake: nothing counted a failed one.
+    const stopped = /"component":"ingest","counters":(\{[^}]*\}),"msg":"stopped"/.exec(output);
+    assert.ok(stopped, `the ingest's last counters:\n${output}`);
+    assert.equal((JSON.parse(stopped[1]!) as Record<string, number>)['fedmsg.handshake-failures'], 0, stopped[1]);
     const deadline = Date.now() + 10_000;
     while (started.some(processAlive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     assert.deepEqual(started.filter(processAlive), [], 'processes left behind after Ctrl-C');
