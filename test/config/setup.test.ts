@@ -53,6 +53,18 @@ async function watchCli(args: string[], done: (output: string) => boolean, timeo
   return { said, output };
 }
 
+/** A registered namespace with none of the search attributes jobs set, as a plain dev server has. */
+async function bareNamespace(prefix: string): Promise<string> {
+  const namespace = uniqueName(prefix);
+  const connection = await Connection.connect({ address: testAddress() });
+  try {
+    await setupCluster(connection, { namespace, retentionSeconds: 86_400, attributes: [] });
+  } finally {
+    await connection.close();
+  }
+  return namespace;
+}
+
 test('setup registers a missing namespace with its retention and adds the search attributes; a second run changes nothing', async () => {
   const namespace = uniqueName('setup');
   const connection = await Connection.connect({ address: testAddress() });
@@ -88,13 +100,7 @@ test('`taskotron setup` from the CLI, twice, with the namespace and retention fr
 
 // Without the warning the worker polls on: watchCli's deadline ends the wait, and the test fails.
 test('a runner host on a namespace that is not set up says so at start, naming the command that fixes it', { timeout: 90_000 }, async () => {
-  const namespace = uniqueName('worker-bare');
-  const connection = await Connection.connect({ address: testAddress() });
-  try {
-    await setupCluster(connection, { namespace, retentionSeconds: 86_400, attributes: [] });
-  } finally {
-    await connection.close();
-  }
+  const namespace = await bareNamespace('worker-bare');
   const root = mkdtempSync(join(tmpdir(), 'taskotron-worker-bare-'));
   const { said, output } = await watchCli(['worker', '--namespace', namespace, '--root', root, '--shutdown-grace', '1'], (out) => /not set up for taskotron/.test(out) && /taskotron setup --address/.test(out));
   assert.ok(said, output);
@@ -102,13 +108,7 @@ test('a runner host on a namespace that is not set up says so at start, naming t
 });
 
 test('an ingest on a namespace that is not set up says so once it listens, naming the command that fixes it', { timeout: 90_000 }, async () => {
-  const namespace = uniqueName('ingest-bare');
-  const connection = await Connection.connect({ address: testAddress() });
-  try {
-    await setupCluster(connection, { namespace, retentionSeconds: 86_400, attributes: [] });
-  } finally {
-    await connection.close();
-  }
+  const namespace = await bareNamespace('ingest-bare');
   const dir = mkdtempSync(join(tmpdir(), 'taskotron-ingest-bare-'));
   const rules = join(dir, 'trigger_rules.yml');
   writeFileSync(rules, '- when: {message_type: KojiBuildPackageCompleted}\n  do: [{tasks: [rpmlint], arches: [x86_64]}]\n');
