@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parseDocument } from 'yaml';
 import { projectRoot } from '../../src/devserver/project.js';
@@ -111,8 +111,11 @@ describe('the corpus formulas through runtask', () => {
   });
 
   test('checkmodulemd: the modulemd file comes from dist-git (TASKOTRON_DISTGIT_URL over the formula baseurl) and the result is PASSED', async () => {
-    const bin = join(fixtures, 'checkmodulemd', 'bin');
-    const run = await runtask(['-t', 'dist_git_commit', '-i', 'modules/mymod#f28', '--uuid', 'modulemd', task('checkmodulemd.yml', 'checkmodulemd')], { PATH: `${bin}:${process.env.PATH}` });
+    const formula = task('checkmodulemd.yml', 'checkmodulemd');
+    // The stand-in dnf and avocado from the task's own copy: the sandbox shows the job its task
+    // directory, but hides /tmp, where a checkout (and so test/fixtures) may live.
+    const bin = join(dirname(formula), 'bin');
+    const run = await runtask(['-t', 'dist_git_commit', '-i', 'modules/mymod#f28', '--uuid', 'modulemd', formula], { PATH: `${bin}:${process.env.PATH}` });
     assert.equal(run.code, 0, run.stdout + run.stderr);
     assert.match(run.stdout, /✔ \[4\] download the modulemd file \(distgit\) passed/);
     assert.match(run.stdout, /PASSED\s+\S*modulemd\s+modules\/mymod#f28/);
