@@ -52,7 +52,9 @@ function equal(a: unknown, b: unknown): boolean {
 
 /** Field value vs one expected value: a list field matches when it equals or contains it. */
 function fieldEquals(field: unknown, expected: unknown): boolean {
-  if (field === undefined) return expected === null;
+  if (field === expected) return true;
+  // Trigger data is mostly strings: a string (number, boolean) equals only itself.
+  if (typeof field !== 'object') return field === undefined && expected === null;
   if (equal(field, expected)) return true;
   if (!Array.isArray(field)) return false;
   for (const item of field) if (equal(item, expected)) return true;
@@ -60,6 +62,10 @@ function fieldEquals(field: unknown, expected: unknown): boolean {
 }
 
 function someFieldEquals(field: unknown, list: readonly unknown[]): boolean {
+  if (typeof field === 'string') {
+    for (let i = 0; i < list.length; i++) if (list[i] === field) return true;
+    return false;
+  }
   for (const expected of list) if (fieldEquals(field, expected)) return true;
   return false;
 }
@@ -187,9 +193,9 @@ function conditionHolds(condition: Condition, data: Data, why?: string[]): boole
   return ok;
 }
 
-/** Whether every condition of the rule holds (no explanation). */
-export function ruleMatches(rule: TriggerRule, data: Data): boolean {
-  for (const condition of rule.when) if (!conditionHolds(condition, data)) return false;
+/** Whether every condition holds (no explanation). */
+function conditionsHold(conditions: readonly Condition[], data: Data): boolean {
+  for (const condition of conditions) if (!conditionHolds(condition, data)) return false;
   return true;
 }
 
@@ -282,15 +288,21 @@ function requiredMessageTypes(conditions: readonly Condition[]): Set<string> | u
   return undefined;
 }
 
-const candidatesByRuleSet = new WeakMap<RuleSet, Map<string, TriggerRule[]>>();
+/** A rule that can match a message type, with the conditions left to check for that type. */
+interface Candidate {
+  rule: TriggerRule;
+  /** `when` without its top-level `message_type` conditions that the type itself satisfies. */
+  rest: readonly Condition[];
+}
+
+const candidatesByRuleSet = new WeakMap<RuleSet, Map<string, Candidate[]>>();
 
 /**
  * The rules that can match a message of this type, in file order: nearly every real rule starts
  * with `message_type: X` (or an `$in`/`$or` of types), so a message meets a handful of rules
- * instead of all fifty.
+ * instead of all fifty, and that first condition, settled by the type, is not evaluated again.
  */
-export function candidateRules(ruleSet: RuleSet, messageType: unknown): readonly TriggerRule[] {
-  if (typeof messageType !== 'string') return ruleSet.rules;
+function candidateRules(ruleSet: RuleSet, messageType: string): readonly Candidate[] {
   let byType = candidatesByRuleSet.get(ruleSet);
   if (!byType) {
     byType = new Map();
@@ -298,10 +310,13 @@ export function candidateRules(ruleSet: RuleSet, messageType: unknown): readonly
   }
   let list = byType.get(messageType);
   if (!list) {
-    list = ruleSet.rules.filter((rule) => {
+    list = [];
+    for (const rule of ruleSet.rules) {
       const required = requiredMessageTypes(rule.when);
-      return required === undefined || required.has(messageType);
-    });
+      if (required !== undefined && !required.has(messageType)) continue;
+      const rest = rule.when.filter((c) => !('field' in c && c.field === 'message_type' && literalTypes(c.matcher)?.has(messageType)));
+      list.push({ rule, rest });
+    }
     byType.set(messageType, list);
   }
   return list;
@@ -320,8 +335,9 @@ function planned(tasks: readonly PlannedTask[], task: string, arch: string): boo
 export function planJobs(ruleSet: RuleSet, data: Data, options: { validArches: readonly string[]; explain?: boolean }): Plan {
   const plan: Plan = { rules: [], tasks: [], discover: [] };
   // Explaining reports on every rule; deciding only needs the rules this message type can match.
-  const rules = options.explain ? ruleSet.rules : candidateRules(ruleSet, data.message_type);
-  for (const rule of rules) {
+  const type = data.message_type;
+  const candidates = options.explain || typeof type !== 'string' ? ruleSet.rules.map((rule) => ({ rule, rest: rule.when })) : candidateRules(ruleSet, type);
+  for (const { rule, rest } of candidates) {
     let matched: boolean;
     if (options.explain) {
       const verdict = evaluateRule(rule, data, true);
@@ -329,7 +345,7 @@ export function planJobs(ruleSet: RuleSet, data: Data, options: { validArches: r
       matched = verdict.matched;
     } else {
       // The hot path: no verdict objects, no reasons.
-      matched = ruleMatches(rule, data);
+      matched = conditionsHold(rest, data);
     }
     if (!matched) continue;
     for (const action of rule.do) {

@@ -141,7 +141,9 @@ export const MAX_FIELD_LENGTH = 1024;
 
 /** The first string field of the trigger data (or string in a list) over MAX_FIELD_LENGTH. */
 function longField(data: TriggerData): string | undefined {
-  for (const [key, value] of Object.entries(data)) {
+  // for…in, not Object.entries: this runs for every message and the pairs would be garbage.
+  for (const key in data) {
+    const value = data[key];
     if (typeof value === 'string' && value.length > MAX_FIELD_LENGTH) return key;
     if (Array.isArray(value) && value.some((item) => typeof item === 'string' && item.length > MAX_FIELD_LENGTH)) return key;
   }

@@ -108,6 +108,12 @@ test('the message-type index skips only rules that cannot match: every decision 
   do: [{tasks: [templated-in]}]
 - when: {$nor: [{message_type: KojiBuildPackageCompleted}]}
   do: [{tasks: [nor-types]}]
+- when: {message_type: {$in: [KojiTagChanged, DistGitCommit], $ne: KojiTagChanged}}
+  do: [{tasks: [in-but-ne]}]
+- when: {message_type: KojiTagChanged, tag: {$regex: '/^nothing$$/'}}
+  do: [{tasks: [type-then-fails]}]
+- when: {$and: [{message_type: KojiTagChanged}], tag: {$exists: true}}
+  do: [{tasks: [and-type-then-holds]}]
 `);
   const samples: TriggerData[] = [
     dataOf('buildsys.build.state.change__TestKojiBuildStateChangeComplete.json'),
@@ -124,7 +130,38 @@ test('the message-type index skips only rules that cannot match: every decision 
     for (const t of indexed) fired.add(t.task);
   }
   // Every rule fired for some sample, so the comparison above covered each shape.
-  assert.deepEqual([...fired].sort(), ['and-narrowing', 'compose-or', 'in-types', 'nin-types', 'nor-types', 'or-not-narrowing', 'templated-in']);
+  // Every rule but type-then-fails fired for some sample, so the comparison above covered each shape.
+  assert.deepEqual([...fired].sort(), ['and-narrowing', 'and-type-then-holds', 'compose-or', 'in-but-ne', 'in-types', 'nin-types', 'nor-types', 'or-not-narrowing', 'templated-in']);
+  // The index leaves out the message_type condition the type settles, never the others.
+  assert.ok(!jobs(rules, samples[1]!).includes('type-then-fails/x86_64'));
+  assert.deepEqual(jobs(rules, samples[1]!, ['x86_64']).filter((j) => j.startsWith('in-')), ['in-types/x86_64']);
+  assert.deepEqual(jobs(rules, samples[2]!, ['x86_64']).filter((j) => j.startsWith('in-')), ['in-types/x86_64', 'in-but-ne/x86_64']);
+});
+
+test("equality is MongoDB's for every kind of field: missing, string, number, list of strings", () => {
+  const rules = load(`
+- when: {message_type: KojiBuildPackageCompleted, name: {$in: [null]}}
+  do: [{tasks: [name-missing]}]
+- when: {message_type: KojiBuildPackageCompleted, name: null}
+  do: [{tasks: [name-null]}]
+- when: {message_type: KojiBuildPackageCompleted, tags: {$in: [b, z]}}
+  do: [{tasks: [tags-contain-b-or-z]}]
+- when: {message_type: KojiBuildPackageCompleted, tags: a}
+  do: [{tasks: [tags-contain-a]}]
+- when: {message_type: KojiBuildPackageCompleted, count: {$in: [3, '3']}}
+  do: [{tasks: [count-3]}]
+- when: {message_type: KojiBuildPackageCompleted, count: {$nin: [3]}}
+  do: [{tasks: [count-not-3]}]
+- when: {message_type: KojiBuildPackageCompleted, name: {$in: [bash]}}
+  do: [{tasks: [name-bash]}]
+`);
+  const fired = (data: Record<string, unknown>) => jobs(rules, { message_type: 'KojiBuildPackageCompleted', item: 'x', item_type: 'koji_build', ...data } as unknown as TriggerData, ['noarch']).map((j) => j.split('/')[0]);
+  assert.deepEqual(fired({}), ['name-missing', 'name-null', 'count-not-3']);
+  assert.deepEqual(fired({ name: 'bash', count: 3 }), ['count-3', 'name-bash']);
+  assert.deepEqual(fired({ name: 'zsh', count: '3' }), ['count-3', 'count-not-3']);
+  assert.deepEqual(fired({ tags: ['a', 'b'] }), ['name-missing', 'name-null', 'tags-contain-b-or-z', 'tags-contain-a', 'count-not-3']);
+  assert.deepEqual(fired({ tags: ['b', 'a'] }), ['name-missing', 'name-null', 'tags-contain-b-or-z', 'tags-contain-a', 'count-not-3']);
+  assert.deepEqual(fired({ tags: 'a', name: ['x', 'bash'] }), ['tags-contain-a', 'count-not-3', 'name-bash']);
 });
 
 test('message values are data: a package name cannot add YAML structure to the rules', () => {
