@@ -25,7 +25,7 @@ interface StartOptions {
  * sends nothing: the ingest counts one connection and one disconnect, which is what happened.
  * ZeroMQ re-dials until the ingest has bound, so this waits for an event, not in a loop.
  */
-async function waitForIngest(endpoint: string, timeoutMs: number): Promise<boolean> {
+export async function waitForIngest(endpoint: string, timeoutMs: number): Promise<boolean> {
   const { Publisher } = await import('zeromq');
   const probe = new Publisher({ linger: 0 });
   let timer: NodeJS.Timeout | undefined;
