@@ -10,14 +10,19 @@
 // per server variant. BENCH_JOB_VARIANTS=stock,raised,eager compares server settings in one run
 // (each its own server and worker, rounds interleaved): stock = the server's own dynamic config,
 // raised = the project's (DEV_SERVER_DYNAMIC_CONFIG), eager = raised + eager activity execution.
+// Each round also runs a bare TS-SDK chain of 50 no-op activities on the same server (the workflow on
+// one queue, the activities on another, as a job's steps are): the steady time per action of the job
+// of `dummy` against it is what the job's own code adds to Temporal's round trip, on any host.
 // BENCH_JOB_SPAWN_AB=1 also runs each round's job of `true` with TASKOTRON_SPAWNER=direct (the runner
 // spawning its commands itself instead of through its spawner), in alternating order, and prints both.
 import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { existsSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir, cpus, homedir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
 import type { temporal } from '@temporalio/proto';
 import { JOB_WORKFLOW, type JobInput, type JobResult } from '../src/common/job.js';
 import { ensureTemporalCli } from '../src/devserver/cli-binary.js';
@@ -25,7 +30,7 @@ import { projectRoot } from '../src/devserver/project.js';
 import { DEV_SERVER_DYNAMIC_CONFIG, startDevServer, type DevServer } from '../src/devserver/server.js';
 import { bubblewrap } from '../src/activities/sandbox.js';
 import { defaultRunnerConfig } from '../src/activities/runner-config.js';
-import { installRuntimeLogger } from '../src/worker/logging.js';
+import { installRuntimeLogger, quietBundlerLogger } from '../src/worker/logging.js';
 import { createRunnerWorker, type RunnerWorker } from '../src/worker/runner-worker.js';
 import { median, reportFigures } from './figures.js';
 
@@ -70,11 +75,16 @@ interface Variant {
   fixed: number[];
   directJobs: number[];
   spawnerJobs: number[];
+  /** The bare chain's workers (see the header) and each round's steady ms per action, dummy and bare. */
+  bare: { native: NativeConnection; workers: Worker[]; running: Promise<unknown> };
+  dummySteady: number[];
+  bareSteady: number[];
 }
 
 installRuntimeLogger('ERROR');
 const binary = ensureTemporalCli();
 const variants: Variant[] = [];
+const bareBundle = await bundleWorkflowCode({ workflowsPath: fileURLToPath(new URL('./workflows/dispatch.ts', import.meta.url)), logger: quietBundlerLogger });
 for (const name of chosen) {
   const server = await startDevServer({
     binary,
@@ -96,7 +106,14 @@ for (const name of chosen) {
     runner: { root: join(scratch, `runner-${name}-nosandbox`), sandbox: { ...defaultRunnerConfig().sandbox, backend: 'none' } },
   });
   const connection = await Connection.connect({ address: server.address });
-  variants.push({ name, server, worker, running: worker.run(), plain, plainRunning: plain.run(), connection, client: new Client({ connection }), jobs: [], dummies: [], overheads: [], lastIds: {}, unsandboxed: [], unsandboxedOverheads: [], fixed: [], directJobs: [], spawnerJobs: [] });
+  const native = await NativeConnection.connect({ address: server.address });
+  const noop = { noop: async (i: number) => i };
+  const bareWorkers = [
+    await Worker.create({ connection: native, taskQueue: 'bare-wf', workflowBundle: bareBundle, activities: noop }),
+    await Worker.create({ connection: native, taskQueue: 'bare-activities', activities: noop }),
+  ];
+  const bare = { native, workers: bareWorkers, running: Promise.all(bareWorkers.map((w) => w.run())) };
+  variants.push({ name, server, worker, running: worker.run(), plain, plainRunning: plain.run(), connection, client: new Client({ connection }), jobs: [], dummies: [], overheads: [], lastIds: {}, unsandboxed: [], unsandboxedOverheads: [], fixed: [], directJobs: [], spawnerJobs: [], bare, dummySteady: [], bareSteady: [] });
 }
 
 // `true` under the very arguments the bwrap backend gives a job's command (network on, the default).
@@ -201,6 +218,24 @@ async function fixedParts(client: Client, workflowId: string): Promise<Array<[st
   ];
 }
 
+/**
+ * Steady time per action from history: the mean interval between consecutive scheduled actions
+ * (first to last), so neither the job's fixed part nor the client's round trip counts.
+ */
+async function steadyPerAction(client: Client, workflowId: string, isAction: (activityId: string) => boolean): Promise<number> {
+  const events = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+  const scheduled = events.filter((e) => e.activityTaskScheduledEventAttributes && isAction(e.activityTaskScheduledEventAttributes.activityId ?? ''));
+  if (scheduled.length < 2) throw new Error(`${workflowId}: fewer than two actions in its history`);
+  return (eventMs(scheduled.at(-1)!) - eventMs(scheduled[0]!)) / (scheduled.length - 1);
+}
+
+/** The bare chain: 50 sequential no-op activities on another queue than the workflow's. */
+async function bareChain(variant: Variant, round: number): Promise<void> {
+  const id = `bare-${round}`;
+  await variant.client.workflow.execute('sequentialActivities', { taskQueue: 'bare-wf', workflowId: id, args: [ACTIONS, 'bare-activities'] });
+  variant.bareSteady.push(await steadyPerAction(variant.client, id, () => true));
+}
+
 const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 
 /** RSS of the compiled `taskotron worker` (as production runs it) once it polls and sits idle. */
@@ -239,6 +274,7 @@ try {
     // warm-up: workflow bundle in cache, first SQLite writes, the bwrap probe
     await job(variant, -1);
     await job(variant, -1, taskdir, true);
+    await variant.client.workflow.execute('sequentialActivities', { taskQueue: 'bare-wf', workflowId: 'bare-warm-up', args: [ACTIONS, 'bare-activities'] });
   }
   await baseline();
   const baselines: number[] = [];
@@ -268,6 +304,8 @@ try {
       variant.overheads.push((j - b) / ACTIONS);
       variant.fixed.push((await fixedParts(variant.client, variant.lastIds.shell!)).at(-1)![1]);
       variant.dummies.push(await job(variant, round, dummydir));
+      variant.dummySteady.push(await steadyPerAction(variant.client, variant.lastIds.dummy!, (activityId) => /^\d+-/.test(activityId)));
+      await bareChain(variant, round);
       const u = await job(variant, round, taskdir, true);
       variant.unsandboxed.push(u);
       variant.unsandboxedOverheads.push((u - b) / ACTIONS);
@@ -286,6 +324,7 @@ try {
     console.log(`${ACTIONS}-action job (workflow):   median ${j.toFixed(0)} ms (${(j / ACTIONS).toFixed(2)} ms per action)  [${variant.jobs.map((x) => x.toFixed(0)).join(', ')}]`);
     console.log(`${ACTIONS}-action job of dummy:   median ${d.toFixed(0)} ms (${(d / ACTIONS).toFixed(2)} ms per action: Temporal's round trip + our bookkeeping, no process)  [${variant.dummies.map((x) => x.toFixed(0)).join(', ')}]`);
     console.log(`per-action overhead: median ${median(variant.overheads).toFixed(2)} ms (goal < 20 ms); ratio job/baseline ${(j / b).toFixed(2)}×`);
+    console.log(`steady time per action (history), job of dummy: median ${median(variant.dummySteady).toFixed(2)} ms; bare chain of no-op activities, same server: ${median(variant.bareSteady).toFixed(2)} ms; ratio ${(median(variant.dummySteady) / median(variant.bareSteady)).toFixed(2)}  [dummy ${variant.dummySteady.map((x) => x.toFixed(1)).join(', ')}; bare ${variant.bareSteady.map((x) => x.toFixed(1)).join(', ')}]`);
     if (variant.directJobs.length > 0) {
       const sj = median(variant.spawnerJobs);
       const dj = median(variant.directJobs);
@@ -315,14 +354,18 @@ try {
     { figure: 'job: per-action overhead over a plain spawn, sandbox none', goal: 'info', measured: median(main.unsandboxedOverheads), unit: 'ms', baseline: b / ACTIONS, ratio: median(main.unsandboxed) / b, met: true },
     { figure: "job: bwrap's start-up over a plain spawn of true", goal: 'info', measured: (bw - b) / ACTIONS, unit: 'ms', baseline: b / ACTIONS, ratio: bw / b, met: true },
     { figure: 'job: per action, dummy (no process)', goal: 'info', measured: median(main.dummies) / ACTIONS, unit: 'ms', met: true },
+    { figure: 'job: steady time per dummy action vs a bare activity chain, same server (history)', goal: 'info', measured: median(main.dummySteady), unit: 'ms', baseline: median(main.bareSteady), ratio: median(main.dummySteady) / median(main.bareSteady), met: true },
     { figure: 'idle runner RSS (taskotron worker, peak over 10 s)', goal: '<= 250 MB', measured: idle.peak, unit: 'MB', met: idle.peak <= 250 },
   ]);
 } finally {
   for (const variant of variants) {
     variant.worker.shutdown();
     variant.plain.shutdown();
+    for (const w of variant.bare.workers) w.shutdown();
     await variant.running;
     await variant.plainRunning;
+    await variant.bare.running;
+    await variant.bare.native.close();
     await variant.connection.close();
     await variant.server.stop();
   }
