@@ -7,12 +7,11 @@
 //    activity back in the workflow-task completion (eager);
 //  - local: local activities (recorded as markers), no activity dispatch at all.
 // `npx tsx bench/dispatch.bench.ts [rounds]` — bounded: rounds (default 3) × 3 workflows of 50 activities.
-import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
 import { ensureTemporalCli } from '../src/devserver/cli-binary.js';
 import { DEV_SERVER_DYNAMIC_CONFIG, startDevServer } from '../src/devserver/server.js';
-import { installRuntimeLogger, quietBundlerLogger } from '../src/worker/logging.js';
+import { installRuntimeLogger } from '../src/worker/logging.js';
+import { BARE_WORKFLOW_QUEUE, startBareChain } from './bare-chain.js';
 import { median, reportFigures } from './figures.js';
 
 const COUNT = 50;
@@ -22,22 +21,15 @@ const server = await startDevServer({
   binary: ensureTemporalCli(),
   dynamicConfig: { ...DEV_SERVER_DYNAMIC_CONFIG, 'system.enableActivityEagerExecution': true },
 });
-const native = await NativeConnection.connect({ address: server.address });
-const activities = { noop: async (i: number) => i };
-const workflowsPath = fileURLToPath(new URL('./workflows/dispatch.ts', import.meta.url));
-const { bundleWorkflowCode } = await import('@temporalio/worker');
-const bundle = await bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger });
-const workflowWorker = await Worker.create({ connection: native, taskQueue: 'wf', workflowBundle: bundle, activities });
-const otherWorker = await Worker.create({ connection: native, taskQueue: 'other', activities });
-const running = Promise.all([workflowWorker.run(), otherWorker.run()]);
+const chain = await startBareChain(server.address);
 const connection = await Connection.connect({ address: server.address });
 const client = new Client({ connection });
 
 let serial = 0;
 const ways: Record<string, () => Promise<unknown>> = {
-  'other queue (today)': () => client.workflow.execute('sequentialActivities', { taskQueue: 'wf', workflowId: `d-${serial++}`, args: [COUNT, 'other'] }),
-  'same queue + eager': () => client.workflow.execute('sequentialActivities', { taskQueue: 'wf', workflowId: `d-${serial++}`, args: [COUNT, 'wf'] }),
-  'local activities': () => client.workflow.execute('sequentialLocalActivities', { taskQueue: 'wf', workflowId: `d-${serial++}`, args: [COUNT] }),
+  'other queue (today)': () => chain.run(client, `d-${serial++}`, COUNT),
+  'same queue + eager': () => chain.run(client, `d-${serial++}`, COUNT, BARE_WORKFLOW_QUEUE),
+  'local activities': () => chain.runLocal(client, `d-${serial++}`, COUNT),
 };
 const times: Record<string, number[]> = {};
 try {
@@ -58,9 +50,7 @@ try {
     { figure: 'dispatch: local activity vs activity on another queue', goal: 'info', measured: median(times['local activities']!), unit: 'ms', baseline: today, ratio: median(times['local activities']!) / today, met: true },
   ]);
 } finally {
-  workflowWorker.shutdown();
-  otherWorker.shutdown();
-  await running;
+  await chain.stop();
   await connection.close();
   await server.stop();
 }

@@ -16,13 +16,11 @@
 // BENCH_JOB_SPAWN_AB=1 also runs each round's job of `true` with TASKOTRON_SPAWNER=direct (the runner
 // spawning its commands itself instead of through its spawner), in alternating order, and prints both.
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { existsSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir, cpus, homedir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
 import type { temporal } from '@temporalio/proto';
 import { JOB_WORKFLOW, type JobInput, type JobResult } from '../src/common/job.js';
 import { ensureTemporalCli } from '../src/devserver/cli-binary.js';
@@ -30,8 +28,9 @@ import { projectRoot } from '../src/devserver/project.js';
 import { DEV_SERVER_DYNAMIC_CONFIG, startDevServer, type DevServer } from '../src/devserver/server.js';
 import { bubblewrap } from '../src/activities/sandbox.js';
 import { defaultRunnerConfig } from '../src/activities/runner-config.js';
-import { installRuntimeLogger, quietBundlerLogger } from '../src/worker/logging.js';
+import { installRuntimeLogger } from '../src/worker/logging.js';
 import { createRunnerWorker, type RunnerWorker } from '../src/worker/runner-worker.js';
+import { startBareChain, type BareChain } from './bare-chain.js';
 import { median, reportFigures } from './figures.js';
 
 const ACTIONS = 50;
@@ -75,8 +74,8 @@ interface Variant {
   fixed: number[];
   directJobs: number[];
   spawnerJobs: number[];
-  /** The bare chain's workers (see the header) and each round's steady ms per action, dummy and bare. */
-  bare: { native: NativeConnection; workers: Worker[]; running: Promise<unknown> };
+  /** The bare chain on this server (see the header) and each round's steady ms per action, dummy and bare. */
+  bare: BareChain;
   dummySteady: number[];
   bareSteady: number[];
 }
@@ -84,7 +83,6 @@ interface Variant {
 installRuntimeLogger('ERROR');
 const binary = ensureTemporalCli();
 const variants: Variant[] = [];
-const bareBundle = await bundleWorkflowCode({ workflowsPath: fileURLToPath(new URL('./workflows/dispatch.ts', import.meta.url)), logger: quietBundlerLogger });
 for (const name of chosen) {
   const server = await startDevServer({
     binary,
@@ -106,13 +104,7 @@ for (const name of chosen) {
     runner: { root: join(scratch, `runner-${name}-nosandbox`), sandbox: { ...defaultRunnerConfig().sandbox, backend: 'none' } },
   });
   const connection = await Connection.connect({ address: server.address });
-  const native = await NativeConnection.connect({ address: server.address });
-  const noop = { noop: async (i: number) => i };
-  const bareWorkers = [
-    await Worker.create({ connection: native, taskQueue: 'bare-wf', workflowBundle: bareBundle, activities: noop }),
-    await Worker.create({ connection: native, taskQueue: 'bare-activities', activities: noop }),
-  ];
-  const bare = { native, workers: bareWorkers, running: Promise.all(bareWorkers.map((w) => w.run())) };
+  const bare = await startBareChain(server.address);
   variants.push({ name, server, worker, running: worker.run(), plain, plainRunning: plain.run(), connection, client: new Client({ connection }), jobs: [], dummies: [], overheads: [], lastIds: {}, unsandboxed: [], unsandboxedOverheads: [], fixed: [], directJobs: [], spawnerJobs: [], bare, dummySteady: [], bareSteady: [] });
 }
 
@@ -229,13 +221,6 @@ async function steadyPerAction(client: Client, workflowId: string, isAction: (ac
   return (eventMs(scheduled.at(-1)!) - eventMs(scheduled[0]!)) / (scheduled.length - 1);
 }
 
-/** The bare chain: 50 sequential no-op activities on another queue than the workflow's. */
-async function bareChain(variant: Variant, round: number): Promise<void> {
-  const id = `bare-${round}`;
-  await variant.client.workflow.execute('sequentialActivities', { taskQueue: 'bare-wf', workflowId: id, args: [ACTIONS, 'bare-activities'] });
-  variant.bareSteady.push(await steadyPerAction(variant.client, id, () => true));
-}
-
 const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 
 /** RSS of the compiled `taskotron worker` (as production runs it) once it polls and sits idle. */
@@ -274,7 +259,7 @@ try {
     // warm-up: workflow bundle in cache, first SQLite writes, the bwrap probe
     await job(variant, -1);
     await job(variant, -1, taskdir, true);
-    await variant.client.workflow.execute('sequentialActivities', { taskQueue: 'bare-wf', workflowId: 'bare-warm-up', args: [ACTIONS, 'bare-activities'] });
+    await variant.bare.run(variant.client, 'bare-warm-up', ACTIONS);
   }
   await baseline();
   const baselines: number[] = [];
@@ -305,7 +290,7 @@ try {
       variant.fixed.push((await fixedParts(variant.client, variant.lastIds.shell!)).at(-1)![1]);
       variant.dummies.push(await job(variant, round, dummydir));
       variant.dummySteady.push(await steadyPerAction(variant.client, variant.lastIds.dummy!, (activityId) => /^\d+-/.test(activityId)));
-      await bareChain(variant, round);
+      variant.bareSteady.push(await steadyPerAction(variant.client, await variant.bare.run(variant.client, `bare-${round}`, ACTIONS), () => true));
       const u = await job(variant, round, taskdir, true);
       variant.unsandboxed.push(u);
       variant.unsandboxedOverheads.push((u - b) / ACTIONS);
@@ -361,11 +346,9 @@ try {
   for (const variant of variants) {
     variant.worker.shutdown();
     variant.plain.shutdown();
-    for (const w of variant.bare.workers) w.shutdown();
     await variant.running;
     await variant.plainRunning;
-    await variant.bare.running;
-    await variant.bare.native.close();
+    await variant.bare.stop();
     await variant.connection.close();
     await variant.server.stop();
   }
