@@ -2,7 +2,7 @@
 // Node's test runner over every test/**/*.test.ts with TEMPORAL_ADDRESS pointing at it, then stop it.
 // Arguments narrow the run: `npm test -- test/formula` runs the files under that path only.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { ensureTemporalCli, findTemporalCli } from '../src/devserver/cli-binary.js';
@@ -49,6 +49,13 @@ function timed<T>(name: string, work: Promise<T>): Promise<T> {
 if (process.platform === 'linux') {
   const deps = spawnSync('bash', [join(root, 'scripts', 'system-deps.sh')], { stdio: 'inherit' });
   if (deps.status !== 0) process.exit(deps.status ?? 1);
+}
+// The tests read Fedora's real messages, formulas and payloads from ../shared/corpus, beside the
+// checkout (CI puts shared/ there, read-only). Said once up front: without it the files that need it
+// fail one by one with ENOENT, which does not say what is missing.
+const sharedCorpus = join(root, '..', 'shared', 'corpus');
+if (!existsSync(sharedCorpus)) {
+  console.log(`# ${sharedCorpus} is missing: the tests that read the shared corpus will fail (clone the project beside shared/, as CI does)`);
 }
 // `--scenarios` (npm run test:scenarios): the long *.scenario.ts files instead of the *.test.ts ones.
 const scenarios = process.argv.includes('--scenarios');

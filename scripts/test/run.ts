@@ -15,10 +15,15 @@ interface TestEvent {
 const files = process.argv.slice(2).map((file) => resolve(file));
 const concurrency = Number(process.env.TEST_CONCURRENCY ?? '3');
 const resultsFile = process.env.TASKOTRON_TEST_RESULTS;
+// A bound on each file's process. A test that throws between starting a service and the `try` that
+// stops it leaves the service running, and its file never exits: without a bound the whole run
+// would wait for it until CI's limit. The slowest file takes under a minute; past this one its
+// process is killed and the file fails as timed out (tests with their own `timeout` keep theirs).
+const fileTimeoutMs = Number(process.env.TASKOTRON_TEST_FILE_TIMEOUT_S ?? '600') * 1000;
 
 const perFile = new Map<string, { wallMs: number; passed: boolean }>();
 let failures = 0;
-const stream = run({ files, concurrency });
+const stream = run({ files, concurrency, timeout: fileTimeoutMs });
 stream.on('data', (event: TestEvent) => {
   if (event.type === 'test:fail') failures += 1;
   // The test Node creates for a whole file is named by the file's path.

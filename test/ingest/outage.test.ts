@@ -36,6 +36,8 @@ const startedOrFound = (stats: Record<string, number | undefined>) => (stats.sta
 const spoolFiles = (stateDir: string) => readdirSync(join(stateDir, 'spool')).filter((f) => f.endsWith('.jsonl'));
 
 test('while Temporal is unreachable matched messages fill memory then the spool; all start once it answers', { timeout: 90_000 }, async () => {
+  // Built before anything starts: a throw between a start and its `try` would leave it running.
+  const messages = builds(6);
   const relay = new Relay(await freePort());
   const stateDir = scratchDir('ingest-outage');
   const ingest = await startTestIngest(rules, { memoryQueue: 2 }, {
@@ -45,7 +47,6 @@ test('while Temporal is unreachable matched messages fill memory then the spool;
     startTimeoutMs: 1000,
     worker: false,
   });
-  const messages = builds(6);
   try {
     await publishTo(ingest.endpoint, messages);
     await until(() => ingest.service.stats().matched === 6, 'all six to be matched');
@@ -72,6 +73,7 @@ test('while Temporal is unreachable matched messages fill memory then the spool;
 });
 
 test('messages held when ingest stops during an outage are in the spool and start after a restart', { timeout: 90_000 }, async () => {
+  const messages = builds(3);
   const stateDir = scratchDir('ingest-restart');
   const down = await startTestIngest(rules, {}, {
     stateDir,
@@ -80,7 +82,6 @@ test('messages held when ingest stops during an outage are in the spool and star
     startTimeoutMs: 1000,
     worker: false,
   });
-  const messages = builds(3);
   try {
     await publishTo(down.endpoint, messages);
     await until(() => down.service.stats().matched === 3, 'all three to be matched');
