@@ -73,6 +73,9 @@ interface Variant {
   /** Each job of `true`'s fixed part (ms, from its history: before the first action + after the last). */
   fixed: number[];
   directJobs: number[];
+  /** Jobs of `true` whose every command set up its own sandbox (TASKOTRON_SANDBOX_PRESTART=off), and their overheads. */
+  coldJobs: number[];
+  coldOverheads: number[];
   spawnerJobs: number[];
   /** The bare chain on this server (see the header) and each round's steady ms per action, dummy and bare. */
   bare: BareChain;
@@ -105,7 +108,7 @@ for (const name of chosen) {
   });
   const connection = await Connection.connect({ address: server.address });
   const bare = await startBareChain(server.address);
-  variants.push({ name, server, worker, running: worker.run(), plain, plainRunning: plain.run(), connection, client: new Client({ connection }), jobs: [], dummies: [], overheads: [], lastIds: {}, unsandboxed: [], unsandboxedOverheads: [], fixed: [], directJobs: [], spawnerJobs: [], bare, dummySteady: [], bareSteady: [] });
+  variants.push({ name, server, worker, running: worker.run(), plain, plainRunning: plain.run(), connection, client: new Client({ connection }), jobs: [], dummies: [], overheads: [], lastIds: {}, unsandboxed: [], unsandboxedOverheads: [], fixed: [], directJobs: [], coldJobs: [], coldOverheads: [], spawnerJobs: [], bare, dummySteady: [], bareSteady: [] });
 }
 
 // `true` under the very arguments the bwrap backend gives a job's command (network on, the default).
@@ -279,8 +282,23 @@ try {
           if (last) variant.lastIds.shell = last;
         }
       };
+      // The same job with every sandbox set up when its command comes; before the job in even rounds, after it in odd ones.
+      const cold = async () => {
+        process.env.TASKOTRON_SANDBOX_PRESTART = 'off';
+        const last = variant.lastIds.shell;
+        try {
+          const c = await job(variant, round + 2000);
+          variant.coldJobs.push(c);
+          variant.coldOverheads.push((c - b) / ACTIONS);
+        } finally {
+          delete process.env.TASKOTRON_SANDBOX_PRESTART;
+          if (last) variant.lastIds.shell = last;
+        }
+      };
+      if (round % 2 === 0) await cold();
       if (process.env.BENCH_JOB_SPAWN_AB && round % 2 === 0) await direct();
       const j = await job(variant, round);
+      if (round % 2 === 1) await cold();
       variant.jobs.push(j);
       if (process.env.BENCH_JOB_SPAWN_AB) {
         variant.spawnerJobs.push(j);
@@ -315,6 +333,8 @@ try {
       const dj = median(variant.directJobs);
       console.log(`spawner A/B, job of true: spawner ${(sj / ACTIONS).toFixed(2)} ms per action, direct ${(dj / ACTIONS).toFixed(2)} ms per action, saving ${((dj - sj) / ACTIONS).toFixed(2)} ms per action  [spawner ${variant.spawnerJobs.map((x) => x.toFixed(0)).join(', ')}; direct ${variant.directJobs.map((x) => x.toFixed(0)).join(', ')}]`);
     }
+    const cj = median(variant.coldJobs);
+    console.log(`prestart A/B, job of true: sandboxes prestarted ${(j / ACTIONS).toFixed(2)} ms per action, set up when the command comes ${(cj / ACTIONS).toFixed(2)} ms per action (overhead ${median(variant.coldOverheads).toFixed(2)} ms), saving ${((cj - j) / ACTIONS).toFixed(2)} ms per action  [off ${variant.coldJobs.map((x) => x.toFixed(0)).join(', ')}]`);
     const f = median(variant.fixed);
     console.log(`fixed per-job cost (history: start → first action + last action → end): median ${f.toFixed(0)} ms = ${(f / ACTIONS).toFixed(2)} ms of each action's overhead; marginal per-action overhead ${(median(variant.overheads) - f / ACTIONS).toFixed(2)} ms  [${variant.fixed.map((x) => x.toFixed(0)).join(', ')}]`);
     const u = median(variant.unsandboxed);
@@ -336,6 +356,7 @@ try {
     { figure: 'job: per-action overhead over a plain spawn', goal: '< 20 ms', measured: overhead, unit: 'ms', baseline: b / ACTIONS, ratio: median(main.jobs) / b, met: overhead < 20 },
     { figure: 'job: fixed per-job cost (start → first action + last action → end, from history)', goal: 'info', measured: median(main.fixed), unit: 'ms', met: true },
     { figure: 'job: per-action overhead without the fixed per-job cost', goal: 'info', measured: overhead - median(main.fixed) / ACTIONS, unit: 'ms', baseline: b / ACTIONS, met: true },
+    { figure: 'job: per-action overhead over a plain spawn, sandboxes not prestarted (TASKOTRON_SANDBOX_PRESTART=off)', goal: 'info', measured: median(main.coldOverheads), unit: 'ms', baseline: b / ACTIONS, ratio: median(main.coldJobs) / b, met: true },
     { figure: 'job: per-action overhead over a plain spawn, sandbox none', goal: 'info', measured: median(main.unsandboxedOverheads), unit: 'ms', baseline: b / ACTIONS, ratio: median(main.unsandboxed) / b, met: true },
     { figure: "job: bwrap's start-up over a plain spawn of true", goal: 'info', measured: (bw - b) / ACTIONS, unit: 'ms', baseline: b / ACTIONS, ratio: bw / b, met: true },
     { figure: 'job: per action, dummy (no process)', goal: 'info', measured: median(main.dummies) / ACTIONS, unit: 'ms', met: true },

@@ -5,7 +5,7 @@
 // included). `none` runs commands directly, for hosts without user namespaces. The interface is
 // small on purpose — a VM backend (testcloud/libvirt) would implement wrap() as "ssh into the job's
 // VM" and prepare the VM in prepareWorkspace.
-import { existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, isAbsolute, join, relative } from 'node:path';
@@ -45,6 +45,32 @@ export interface SandboxBackend {
   wrap(argv: string[], cwd: string, spec: SandboxSpec): string[];
   /** Variables the backend sets for the command (HOME, TMPDIR as the command sees them). */
   environment(spec: SandboxSpec): Record<string, string>;
+  /**
+   * How to set up a sandbox for this command before the command is known, so the next command of
+   * the job finds one waiting (spawner.ts); undefined when this command cannot use one.
+   */
+  prestart?(argv: string[], cwd: string, spec: SandboxSpec, env: Record<string, string>): Prestart | undefined;
+}
+
+/**
+ * A sandbox set up ahead of its command: the same bwrap, namespaces and mounts as the command's
+ * own, with a small sh waiting inside for one line that execs the command. Setting a sandbox up
+ * costs several ms of kernel work per command (namespaces, mounts: bench/job.bench.ts); done while
+ * the job's previous step reports back, the command no longer waits for it. Each command still
+ * gets a sandbox of its own: a prestarted one runs one command and dies with it.
+ */
+export interface Prestart {
+  /** The same for every command that may use the same waiting sandbox: its bwrap arguments. */
+  key: string;
+  file: string;
+  args: string[];
+  /** The one line of sh the waiting sandbox is given: `exec env -i <environment> <argv> </dev/null`. */
+  line: string;
+  /**
+   * The host paths the sandbox binds or starts in. A waiting sandbox holds on to the directories as
+   * they were when it was set up; if one has been replaced since (removed and made again), it is stale.
+   */
+  sources: string[];
 }
 
 export const noSandbox: SandboxBackend = {
@@ -103,7 +129,73 @@ export const bubblewrap: SandboxBackend = {
     return args;
   },
   environment: (spec) => ({ HOME: spec.home, TMPDIR: '/tmp' }),
+  prestart(argv, cwd, spec, env) {
+    const program = argv[0];
+    // The waiting sh execs through env(1), which takes an argument with '=' for a variable and one
+    // with a leading '-' for an option, and would report a missing program in its own words and
+    // exit code (127, where bwrap says 1): so only a program the sandbox is sure to find.
+    if (!program || program.includes('=') || program.startsWith('-') || !findsProgram(program, env.PATH, spec)) return undefined;
+    if (!executable(ENV_PROGRAM) || !executable(STUB_SHELL)) return undefined;
+    if (!Object.keys(env).every((name) => VARIABLE_NAME.test(name))) return undefined;
+    const [file, ...args] = bubblewrap.wrap([STUB_SHELL, '-c', PRESTART_STUB], cwd, spec);
+    // bwrap sets PWD to its --chdir for the command it starts; env -i must do the same.
+    const variables = [...Object.entries(env).filter(([name]) => name !== 'PWD').map(([name, value]) => `${name}=${value}`), `PWD=${cwd}`];
+    return {
+      key: JSON.stringify([file, ...args]),
+      file: file!,
+      args,
+      line: `exec ${ENV_PROGRAM} -i ${[...variables, ...argv].map(shellWord).join(' ')} </dev/null`,
+      sources: [cwd, spec.tmp, spec.home, ...spec.writable, ...spec.readable],
+    };
+  },
 };
+
+const ENV_PROGRAM = '/usr/bin/env';
+const STUB_SHELL = '/bin/sh';
+const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+// It says it is ready with one byte on stdout (so the spawner knows the sandbox was set up), then
+// waits for its line. `nl` lets one line carry words with newlines in them (shellWord).
+const PRESTART_STUB = "nl='\n'; printf R; IFS= read -r line || exit 125; eval \"$line\"";
+
+/** One word of sh, quoted so that it stays one line: a newline inside becomes "$nl". */
+export function shellWord(word: string): string {
+  return `'${word.replaceAll("'", "'\\''").replaceAll('\n', `'"$nl"'`)}'`;
+}
+
+/**
+ * Whether `program` is there for the sandbox to run, as execvp looks for it (in PATH when it has no
+ * '/'): judged on the host, which the sandbox shows as it is except for /tmp and the hidden
+ * directories (empty inside, apart from what is bound back into them). Anything else, a relative
+ * PATH entry included, is left to bwrap to find or report.
+ */
+function findsProgram(program: string, path: string | undefined, spec: SandboxSpec): boolean {
+  const hiddenDir = (file: string) => spec.hideDirs.some((dir) => under(file, dir));
+  // Inside, /tmp is the job's own, and a hidden file is /dev/null.
+  const differsInside = (file: string) => under(file, '/tmp') || spec.hideFiles.includes(file);
+  if (program.includes('/')) return isAbsolute(program) && !hiddenDir(program) && !differsInside(program) && executable(program);
+  if (path === undefined) return false;
+  for (const dir of path.split(':')) {
+    if (!isAbsolute(dir) || differsInside(dir)) return false;
+    if (hiddenDir(dir)) {
+      // Empty inside, so execvp finds nothing there, unless something was bound back into it.
+      if ([spec.home, ...spec.writable, ...spec.readable].some((bound) => under(bound, dir) || under(dir, bound))) return false;
+      continue;
+    }
+    const candidate = join(dir, program);
+    if (differsInside(candidate)) return false;
+    if (executable(candidate)) return true;
+  }
+  return false;
+}
+
+function executable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
 
 const BWRAP_PROBE = ['bwrap', '--die-with-parent', '--unshare-user', '--unshare-pid', '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--', 'true'];
 

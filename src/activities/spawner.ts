@@ -19,6 +19,7 @@
 // process group, so a Ctrl-C to the worker's terminal reaches the worker (which cancels its steps
 // cleanly) and not the spawner. It keeps no reference on the runner's event loop while idle.
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { Prestart } from './sandbox.js';
 
 /** What the spawner starts: the program and arguments after any sandbox wrapping, and the full environment. */
 export interface SpawnRequest {
@@ -30,6 +31,8 @@ export interface SpawnRequest {
   logFile?: string;
   maxStdoutBytes: number;
   stderrTailBytes: number;
+  /** Run it in a waiting sandbox of this kind if there is one, and have one wait for the next command. */
+  prestart?: Prestart;
 }
 
 export interface SpawnOutcome {
@@ -40,6 +43,8 @@ export interface SpawnOutcome {
   stderrTail: string;
   /** Why a write to the log failed, if one did (the output is then incomplete in the log). */
   logError?: string;
+  /** It ran in a sandbox prestarted for it. */
+  prestarted?: boolean;
 }
 
 /** A spawn error as spawn() reports it (code ENOENT etc.), for the caller's "cannot run" message. */
@@ -53,19 +58,96 @@ export class SpawnError extends Error {
 }
 
 // The spawner itself. CommonJS for `node -e`; every message carries the command's id.
-// in:  {t:'run', id, file, args, cwd, env, logFile?, maxStdoutBytes, stderrTailBytes}
+// in:  {t:'run', id, file, args, cwd, env, logFile?, maxStdoutBytes, stderrTailBytes, prestart?}
+//      {t:'forget', path}: drop the waiting sandboxes that bind `path` (it is about to go)
 // out: {t:'ready'} once; {t:'started', id, pid}; {t:'error', id, code, message}; {t:'closed', id, ...SpawnOutcome}
+//
+// Prestarted sandboxes (sandbox.ts, Prestart): after a command that came with `prestart`, the
+// spawner sets up the next sandbox with the same key at once, and the next such command runs in it
+// (its line is written to the waiting sh) instead of setting up its own. A waiting sandbox is used
+// once; it is dropped when it has waited `idleMs` (argv[1]), when a directory it binds was replaced,
+// when it was told to forget it, and with the spawner. One that is not set up yet when its command
+// comes is waited for; one that dies before it is set up leaves its command to the usual path.
 const SPAWNER_SCRIPT = `'use strict';
 const { spawn } = require('node:child_process');
-const { openSync, writeSync, closeSync } = require('node:fs');
+const { openSync, writeSync, closeSync, statSync } = require('node:fs');
+const idleMs = Number(process.argv[1]) > 0 ? Number(process.argv[1]) : 30000;
 const live = new Map();
+const waiting = new Map();
 const send = (message) => { try { process.send(message); } catch { /* the runner is gone: disconnect handles it */ } };
+const killGroup = (pid) => { try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ } };
 process.on('disconnect', () => {
-  for (const pid of live.values()) { try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ } }
+  for (const pid of live.values()) killGroup(pid);
+  for (const sandbox of waiting.values()) killGroup(sandbox.child.pid);
   process.exit(0);
 });
+// Inode numbers are reused (a directory made anew often gets the one just freed): the birth time tells them apart.
+const identity = (path) => { try { const s = statSync(path, { bigint: true }); return s.dev + ':' + s.ino + ':' + s.birthtimeNs; } catch { return '-'; } };
+const drop = (sandbox) => {
+  if (waiting.get(sandbox.key) === sandbox) waiting.delete(sandbox.key);
+  clearTimeout(sandbox.timer);
+  killGroup(sandbox.child.pid);
+};
+
+function prestart(p, cwd, path) {
+  const old = waiting.get(p.key);
+  if (old) drop(old);
+  let child;
+  // Only PATH: the sandbox waits for its command, whose environment comes with its line.
+  try { child = spawn(p.file, p.args, { cwd, env: path === undefined ? {} : { PATH: path }, stdio: ['pipe', 'pipe', 'pipe'], detached: true }); } catch { return; }
+  const sandbox = { key: p.key, child, sources: p.sources, identities: p.sources.map(identity), ready: false, sink: undefined, claim: undefined, timer: undefined };
+  // Anything but the one ready byte before its command runs means it is not a working sandbox.
+  const broken = () => {
+    const claim = sandbox.claim;
+    sandbox.claim = undefined;
+    drop(sandbox);
+    if (claim) claim.fallBack();
+  };
+  child.on('error', broken);
+  if (child.pid === undefined) return;
+  child.stdin.on('error', () => { /* it died; its exit says so */ });
+  child.stdout.on('data', (chunk) => {
+    if (sandbox.sink) return sandbox.sink.stdout(chunk);
+    if (sandbox.ready || chunk.length !== 1 || chunk[0] !== 0x52) return broken();
+    sandbox.ready = true;
+    if (sandbox.claim) sandbox.claim.go();
+  });
+  child.stderr.on('data', (chunk) => (sandbox.sink ? sandbox.sink.stderr(chunk) : broken()));
+  child.once('exit', () => { if (!sandbox.sink) broken(); });
+  sandbox.timer = setTimeout(() => { if (!sandbox.claim) drop(sandbox); }, idleMs);
+  waiting.set(p.key, sandbox);
+}
+
+/** The waiting sandbox for this command, if there is a sound one; it is no longer waiting. */
+function take(m) {
+  const sandbox = m.prestart && waiting.get(m.prestart.key);
+  if (!sandbox) return undefined;
+  waiting.delete(sandbox.key);
+  clearTimeout(sandbox.timer);
+  if (sandbox.sources.every((path, i) => identity(path) === sandbox.identities[i])) return sandbox;
+  drop(sandbox);
+  return undefined;
+}
+
 process.on('message', (m) => {
+  if (m.t === 'forget') {
+    for (const sandbox of [...waiting.values()]) {
+      if (sandbox.sources.some((path) => path === m.path || path.startsWith(m.path + '/'))) drop(sandbox);
+    }
+    return;
+  }
   if (m.t !== 'run') return;
+  const sandbox = take(m);
+  if (!sandbox) return start(m);
+  live.set(m.id, sandbox.child.pid);
+  sandbox.claim = {
+    go: () => { sandbox.claim = undefined; start(m, sandbox); },
+    fallBack: () => { live.delete(m.id); start(m); },
+  };
+  if (sandbox.ready) sandbox.claim.go();
+});
+
+function start(m, sandbox) {
   let fd;
   let logError;
   if (m.logFile) { try { fd = openSync(m.logFile, 'a'); } catch (error) { logError = error.message; } }
@@ -80,33 +162,45 @@ process.on('message', (m) => {
     live.delete(m.id);
     if (fd !== undefined) { try { closeSync(fd); } catch { /* nothing to keep */ } }
     send(message);
+    // The next command of this sandbox's kind finds one waiting.
+    if (m.prestart) prestart(m.prestart, m.cwd, m.env.PATH);
   };
   let child;
-  try {
-    child = spawn(m.file, m.args, { cwd: m.cwd, env: m.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  } catch (error) {
-    finish({ t: 'error', id: m.id, code: error.code, message: error.message });
-    return;
+  if (sandbox) child = sandbox.child;
+  else {
+    try {
+      child = spawn(m.file, m.args, { cwd: m.cwd, env: m.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    } catch (error) {
+      finish({ t: 'error', id: m.id, code: error.code, message: error.message });
+      return;
+    }
+    child.on('error', (error) => finish({ t: 'error', id: m.id, code: error.code, message: error.message }));
+    if (child.pid === undefined) return;
   }
-  child.on('error', (error) => finish({ t: 'error', id: m.id, code: error.code, message: error.message }));
-  if (child.pid === undefined) return;
   live.set(m.id, child.pid);
   send({ t: 'started', id: m.id, pid: child.pid });
   const stdout = [];
   let stdoutBytes = 0;
   let stdoutTruncated = false;
-  child.stdout.on('data', (chunk) => {
+  const onStdout = (chunk) => {
     write(chunk);
     if (stdoutBytes + chunk.length <= m.maxStdoutBytes) { stdout.push(chunk); stdoutBytes += chunk.length; } else stdoutTruncated = true;
-  });
+  };
   let tail = Buffer.alloc(0);
-  child.stderr.on('data', (chunk) => {
+  const onStderr = (chunk) => {
     write(chunk);
     tail = Buffer.concat([tail, chunk]);
     if (tail.length > m.stderrTailBytes) tail = tail.subarray(tail.length - m.stderrTailBytes);
-  });
-  child.once('close', (code, signal) => finish({ t: 'closed', id: m.id, code, signal, stdout: Buffer.concat(stdout).toString('utf8'), stdoutTruncated, stderrTail: tail.toString('utf8'), ...(logError === undefined ? {} : { logError }) }));
-});
+  };
+  child.once('close', (code, signal) => finish({ t: 'closed', id: m.id, code, signal, stdout: Buffer.concat(stdout).toString('utf8'), stdoutTruncated, stderrTail: tail.toString('utf8'), ...(logError === undefined ? {} : { logError }), ...(sandbox ? { prestarted: true } : {}) }));
+  if (sandbox) {
+    sandbox.sink = { stdout: onStdout, stderr: onStderr };
+    child.stdin.end(m.prestart.line + '\\n');
+  } else {
+    child.stdout.on('data', onStdout);
+    child.stderr.on('data', onStderr);
+  }
+}
 send({ t: 'ready' });
 `;
 
@@ -199,6 +293,11 @@ class Spawner {
     if (this.pending.size === 0) this.child.channel?.unref();
   }
 
+  /** Drops the waiting sandboxes that bind `path` or something under it. */
+  forget(path: string): void {
+    if (this.child.connected) this.child.send({ t: 'forget', path });
+  }
+
   stop(): void {
     if (this.child.connected) this.child.disconnect();
   }
@@ -219,6 +318,29 @@ function killGroup(pid: number): void {
 let spawner: Spawner | undefined;
 let unavailable = false;
 
+/**
+ * TASKOTRON_SANDBOX_PRESTART=off makes every command set up its own sandbox when it starts (benches,
+ * comparisons); prestarting needs the spawner.
+ */
+export function prestartWanted(): boolean {
+  return process.env.TASKOTRON_SANDBOX_PRESTART !== 'off';
+}
+
+/** How long a prestarted sandbox waits for its command: TASKOTRON_SANDBOX_PRESTART_IDLE_MS, 30 s by default. */
+function prestartIdleMs(): number {
+  const ms = Number(process.env.TASKOTRON_SANDBOX_PRESTART_IDLE_MS);
+  return Number.isSafeInteger(ms) && ms > 0 ? ms : 30_000;
+}
+
+/**
+ * Drops the prestarted sandboxes that bind `path` (a job's workdir about to be removed or made
+ * anew), so none outlives its job. One that is missed is stale and never used (see Prestart.sources),
+ * and goes when its wait is over.
+ */
+export function forgetSandboxes(path: string): void {
+  spawner?.forget(path);
+}
+
 /** TASKOTRON_SPAWNER=direct makes the runner spawn its commands itself (benches, comparisons). */
 export function spawnerWanted(): boolean {
   return !unavailable && process.env.TASKOTRON_SPAWNER !== 'direct';
@@ -233,7 +355,7 @@ export async function currentSpawner(node = process.execPath): Promise<Spawner |
     let child: ChildProcess;
     try {
       // No execArgv (tsx's loader) and an empty environment: every command brings its own.
-      child = spawn(node, ['-e', SPAWNER_SCRIPT], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], detached: true, env: {} });
+      child = spawn(node, ['-e', SPAWNER_SCRIPT, String(prestartIdleMs())], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], detached: true, env: {} });
     } catch (error) {
       return giveUp((error as Error).message);
     }

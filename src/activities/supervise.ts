@@ -15,7 +15,7 @@ import { Context } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
 import { FailureType, stepFailure } from '../common/failures.js';
 import type { SandboxBackend, SandboxSpec } from './sandbox.js';
-import { currentSpawner, SpawnError, spawnerWanted, type SpawnOutcome, type SpawnRequest } from './spawner.js';
+import { currentSpawner, prestartWanted, SpawnError, spawnerWanted, type SpawnOutcome, type SpawnRequest } from './spawner.js';
 
 export interface SupervisedCommand {
   /** argv[0] and its arguments; a shell script is `['/bin/sh', '-c', script]`. */
@@ -50,6 +50,8 @@ export interface SupervisedResult {
   stderrTail: string;
   /** The command ran past timeoutMs and was killed. */
   timedOut?: boolean;
+  /** It ran in a sandbox set up before it came (spawner.ts). */
+  prestarted?: boolean;
   durationMs: number;
 }
 
@@ -304,6 +306,9 @@ export async function runSupervised(command: SupervisedCommand): Promise<Supervi
     if (context.cancellationSignal.aborted && !cancelled) onCancel();
     // Settles when the process has exited and its output pipes are closed (a background process that
     // keeps them open is waited for, so the log misses nothing), or when it could not be started.
+    // The job's next command of this kind will find its sandbox set up (sandbox.ts, Prestart).
+    const prestart = spawner && sandbox && prestartWanted() ? sandbox.backend.prestart?.(command.argv, command.cwd, sandbox.spec, request.env as Record<string, string>) : undefined;
+    if (prestart) request.prestart = prestart;
     const ended = spawner ? spawner.run(request, onStarted).ended : spawnDirect(request, log, onStarted);
     const result = await ended.catch((error: Error) => {
       if (!(error instanceof SpawnError)) throw error;
@@ -336,6 +341,7 @@ export async function runSupervised(command: SupervisedCommand): Promise<Supervi
       stdoutTruncated: result.stdoutTruncated,
       stderrTail: result.stderrTail,
       ...(timedOut ? { timedOut } : {}),
+      ...(result.prestarted ? { prestarted: true } : {}),
       durationMs: Date.now() - started,
     };
   } finally {

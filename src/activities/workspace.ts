@@ -15,6 +15,7 @@ import { parseFormula } from '../formula/parse.js';
 import { FailureType, stepFailure } from '../common/failures.js';
 import { artifactsDir, mirrorRoot, sandboxDirs, workDir, type RunnerConfig } from './runner-config.js';
 import { resolveSandbox } from './sandbox.js';
+import { forgetSandboxes } from './spawner.js';
 import { heartbeatWhile, runSupervised } from './supervise.js';
 import { SlotEndings } from './slot-endings.js';
 import { jobArtifactsUrl } from '../artifacts/url.js';
@@ -138,6 +139,8 @@ export function createWorkspaceActivities(config: RunnerConfig, hostname: string
       const run = info ? `${info.workflowId}/${info.runId}` : undefined;
       if (run) endings.ending(run);
       try {
+        // No sandbox may wait for a next command of this job (spawner.ts).
+        forgetSandboxes(workdir);
         // runner.keep_workdirs: the operator (or a task author with runtask) wants to look inside.
         if (config.keepWorkdirs) return { kept: workdir };
         await rm(workdir, { recursive: true, force: true });
@@ -166,6 +169,7 @@ export function createWorkspaceActivities(config: RunnerConfig, hostname: string
       // A job's scratch space starts empty every time (the original wiped /var/tmp/taskotron before each job).
       // So do its private /tmp and $HOME.
       const { tmp, home } = sandboxDirs(config, basename(workdir));
+      forgetSandboxes(workdir);
       await rm(workdir, { recursive: true, force: true });
       await rm(dirname(tmp), { recursive: true, force: true });
       await Promise.all([mkdir(workdir, { recursive: true }), mkdir(tmp, { recursive: true }), mkdir(home, { recursive: true })]);
