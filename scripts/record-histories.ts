@@ -5,8 +5,9 @@
 // slot itself after that, `slotend-job-*`; a cancelled job removing its workdir too, `cancelwd-job-*`).
 // The older shapes stay as they were recorded, so every path production may still be running replays:
 // job-*.json (before patched('host-slots')), slots-job-*.json (slots, before patched('remove-workdir')),
-// workdir-job-*.json (before patched('slot-ends-itself')) and slotend-job-cancelled.json (before
-// patched('cancelled-job-removes-workdir')).
+// workdir-job-*.json (before patched('slot-ends-itself')), slotend-job-cancelled.json (before
+// patched('cancelled-job-removes-workdir')) and lostslot-job-host-lost-before-patch.json (before
+// patched('lost-host-not-asked')).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +17,9 @@ import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import type { DiscoverResult } from '../src/activities/discover.js';
-import { JOB_PROGRESS_QUERY, JOB_WORKFLOW, type JobInput, type JobResult } from '../src/common/job.js';
+import { Context as ActivityContext } from '@temporalio/activity';
+import { HOST_CLAIMED_SIGNAL, JOB_PROGRESS_QUERY, JOB_WORKFLOW, type JobInput, type JobResult, type SlotClaim } from '../src/common/job.js';
+import { hostQueue, runnerQueue } from '../src/common/queues.js';
 import { ensureTemporalCli } from '../src/devserver/cli-binary.js';
 import { projectRoot } from '../src/devserver/project.js';
 import { startDevServer } from '../src/devserver/server.js';
@@ -250,6 +253,77 @@ const scenarios: Scenario[] = [
     },
   },
 ];
+
+/**
+ * A job whose host-a slot times out while host-a's step still heartbeats (which of the two ends first
+ * when a host dies is a race; here the slot loses it for sure): host-a's steps run on a runner whose
+ * slot is held by a pool worker that claims the job for host-a and then never beats.
+ */
+async function lostSlotFirst(ctx: Context, name: string): Promise<WorkflowHandle> {
+  const arch = 'lostslot';
+  const root = join(runnerRoot, `${name}-host-a`);
+  mkdirSync(root, { recursive: true });
+  writeFileSync(join(root, 'stall'), '');
+  const hostA = await createRunnerWorker({
+    temporal: { address: ctx.address, namespace: 'default' },
+    arch,
+    hostname: 'host-a',
+    workflowQueue: QUEUE,
+    poolQueue: `${QUEUE}-unused-pool`,
+    shutdownGraceMs: 1000,
+    runner: { root, killGraceMs: 1000 },
+  });
+  const connection = await NativeConnection.connect({ address: ctx.address });
+  const silentSlot = await Worker.create({
+    connection,
+    taskQueue: runnerQueue(arch),
+    maxConcurrentActivityTaskExecutions: 1,
+    activities: {
+      async holdSlot(): Promise<void> {
+        const context = ActivityContext.current();
+        const { workflowExecution, activityId } = context.info;
+        const claim: SlotClaim = { slotId: activityId, hostname: 'host-a', taskQueue: hostQueue(arch, 'host-a'), endsAfterWorkdir: true };
+        await context.client.workflow.getHandle(workflowExecution!.workflowId, workflowExecution!.runId).signal(HOST_CLAIMED_SIGNAL, claim);
+        await context.cancelled;
+      },
+    },
+  });
+  const running = [hostA.run(), silentSlot.run()];
+  let hostB: Awaited<ReturnType<typeof createRunnerWorker>> | undefined;
+  try {
+    const input = { ...job('slow', 'test/fixtures/tasks/slow', 'foo-1.0-1.fc40'), arch, uuid: `recorded-${name}`, supervision: { heartbeatTimeoutSeconds: 3, hostLostAfterSeconds: 5 } };
+    const handle = await startJob(ctx, name, input);
+    await waitForRunning(handle, 1, 'host-a');
+    hostB = await createRunnerWorker({
+      temporal: { address: ctx.address, namespace: 'default' },
+      arch,
+      hostname: 'host-b',
+      workflowQueue: `${QUEUE}-unused-workflows`,
+      shutdownGraceMs: 1000,
+      runner: { root: join(runnerRoot, `${name}-host-b`) },
+    });
+    const runningB = hostB.run();
+    await settle(handle);
+    hostB.shutdown();
+    await runningB;
+    return handle;
+  } finally {
+    hostA.shutdown();
+    silentSlot.shutdown();
+    await Promise.all(running);
+    await connection.close();
+  }
+}
+
+scenarios.push({
+  // Since patched('lost-host-not-asked'): the lost host is not asked to remove the workdir.
+  name: 'lostslot-job-host-lost',
+  tamperActivity: 5,
+  run: (ctx) => lostSlotFirst(ctx, 'lostslot-job-host-lost'),
+});
+// lostslot-job-host-lost-before-patch.json is the same scenario recorded with the workflow code of
+// d73d3f2, before that patch (removeWorkdir sent to the lost host's queue), tampered at activity #6;
+// it stays as recorded.
 
 const only = process.argv.slice(2);
 const dir = join(root, 'test', 'histories');

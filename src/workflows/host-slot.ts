@@ -42,6 +42,8 @@ export interface HeldHost {
   taskQueue: string;
   /** Runs the job's work on this host; rejects with HostLost as soon as the slot is lost. */
   run<T>(work: () => Promise<T>): Promise<T>;
+  /** The slot was lost while the work ran, and the work was cancelled for it (the host is not asked again). */
+  wasLost(): boolean;
   /**
    * Gives the slot back and waits until the host has let go (bounded by the heartbeat timeout).
    * `lastStepDone`: the job's removeWorkdir completed on this host, so a host that said it ends the
@@ -97,6 +99,7 @@ export class HostSlots {
     if (!claim) throw lost(undefined);
     // Both sides agreed: the job asked, and the host (not an older one) said it will.
     const endsItself = asked && claim.endsAfterWorkdir === true;
+    let lostWhileRunning = false;
     return {
       hostname: claim.hostname,
       taskQueue: claim.taskQueue,
@@ -112,12 +115,14 @@ export class HostSlots {
           const error = lost(claim.hostname);
           // A cancelled job cancels its slot and its steps together: the steps' own ending tells it.
           if (released || !(error instanceof HostLost)) return new Promise<never>(() => undefined);
+          lostWhileRunning = true;
           steps.cancel();
           throw error;
         });
         slotEnded.catch(() => undefined);
         return Promise.race([done, slotEnded]);
       },
+      wasLost: () => lostWhileRunning,
       release: async (lastStepDone = false) => {
         if (released || ended) return;
         released = true;

@@ -32,6 +32,12 @@ export const HOST_SLOTS_PATCH = 'host-slots';
  * cancelled jobs recorded before it replay without the step.
  */
 export const CANCELLED_WORKDIR_PATCH = 'cancelled-job-removes-workdir';
+/**
+ * A step cancelled because its host's slot was lost is no job cancelled: the lost host is not asked
+ * to remove the workdir, as when the step itself timed out first. Before this patch, a slot that timed
+ * out before its step did sent removeWorkdir to the lost host's queue.
+ */
+export const LOST_HOST_NOT_ASKED_PATCH = 'lost-host-not-asked';
 
 export const progressQuery = defineQuery<JobResult>(JOB_PROGRESS_QUERY);
 
@@ -81,7 +87,7 @@ export async function runJob(input: JobInput): Promise<JobResult> {
             if (error instanceof JobStop) lastStepDone = await removeWorkdir(host.taskQueue, input.uuid, dirName);
             // Cancelled: the cancel reaches the running step's process group through its heartbeat;
             // a removal racing the kill is retried by removeWorkdir's own retry policy.
-            else if (isCancellation(error) && patched(CANCELLED_WORKDIR_PATCH)) {
+            else if (isCancellation(error) && !(host.wasLost() && patched(LOST_HOST_NOT_ASKED_PATCH)) && patched(CANCELLED_WORKDIR_PATCH)) {
               lastStepDone = await CancellationScope.nonCancellable(() => removeWorkdir(host.taskQueue, input.uuid, dirName));
             }
             throw error;
@@ -150,5 +156,5 @@ async function claimHostWithoutSlot(pool: string): Promise<HeldHost> {
     retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
   });
   const claim = await claimHost();
-  return { hostname: claim.hostname, taskQueue: claim.taskQueue, run: (work) => work(), release: async () => undefined };
+  return { hostname: claim.hostname, taskQueue: claim.taskQueue, run: (work) => work(), wasLost: () => false, release: async () => undefined };
 }

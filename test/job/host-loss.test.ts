@@ -15,6 +15,13 @@ import { localJob } from '../support/job.js';
 import { jobProcesses, processAlive, waitForJobProcess } from '../support/processes.js';
 import { testAddress, testClient, uniqueName } from '../support/temporal.js';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { Context } from '@temporalio/activity';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { HOST_CLAIMED_SIGNAL, type SlotClaim } from '../../src/common/job.js';
+import { runnerQueue } from '../../src/common/queues.js';
+import { LOST_HOST_NOT_ASKED_PATCH } from '../../src/workflows/job.js';
+import { createRunnerWorker } from '../../src/worker/runner-worker.js';
+import { startTestRunner, type TestRunner } from '../support/job.js';
 import { cliArgs } from '../support/cli.js';
 
 const arch = uniqueName('arch');
@@ -169,5 +176,79 @@ test('kill -9 of a runner in the middle of its resultsdb step: the job finishes 
   } finally {
     await close();
     await resultsdb.close();
+  }
+});
+
+test("a slot lost while its host's step still heartbeats: the step is cancelled, the job moves on, and the lost host is not asked to remove its workdir", { timeout: 120_000 }, async () => {
+  // Which ends first when a host dies, its slot or its step, is a race; here the slot loses it for
+  // sure. host-a's steps run on today's runner, but its slot is held by a pool worker that claims the
+  // job for host-a and then never beats: the slot times out while the step (stalled) still beats.
+  const ownArch = uniqueName('arch');
+  const root = mkdtempSync(join(tmpdir(), 'taskotron-lost-slot-'));
+  writeFileSync(join(root, 'stall'), '');
+  const hostA = await createRunnerWorker({
+    temporal: { address: testAddress(), namespace: 'default' },
+    arch: ownArch,
+    hostname: 'lost-slot-a',
+    workflowQueue,
+    poolQueue: uniqueName('unused-pool'),
+    shutdownGraceMs: 1000,
+    runner: { root, killGraceMs: 1000 },
+  });
+  const connection = await NativeConnection.connect({ address: testAddress() });
+  const silentSlot = await Worker.create({
+    connection,
+    taskQueue: runnerQueue(ownArch),
+    // Busy with the silent slot for good: the job's next slot goes to host-b.
+    maxConcurrentActivityTaskExecutions: 1,
+    activities: {
+      async holdSlot(): Promise<void> {
+        const context = Context.current();
+        const { workflowExecution, activityId } = context.info;
+        const claim: SlotClaim = { slotId: activityId, hostname: 'lost-slot-a', taskQueue: hostQueue(ownArch, 'lost-slot-a'), endsAfterWorkdir: true };
+        await context.client.workflow.getHandle(workflowExecution!.workflowId, workflowExecution!.runId).signal(HOST_CLAIMED_SIGNAL, claim);
+        await context.cancelled;
+      },
+    },
+  });
+  const running = [hostA.run(), silentSlot.run()];
+  let hostB: TestRunner | undefined;
+  const { client, close } = await testClient();
+  try {
+    const input = localJob({ arch: ownArch }, 'slow', { supervision: { heartbeatTimeoutSeconds: 3, hostLostAfterSeconds: 5 } });
+    const handle = await client.workflow.start(JOB_WORKFLOW, { taskQueue: workflowQueue, workflowId: uniqueName('job-lost-slot'), args: [input] });
+    await progressUntil(handle, (snapshot) => snapshot.host === 'lost-slot-a' && snapshot.actions[1]?.status === 'running', 'the long step on host-a');
+    hostB = await startTestRunner({ hostname: 'lost-slot-b', arch: ownArch, workflowQueue });
+
+    const result = (await handle.result()) as JobResult;
+    assert.equal(result.outcome, 'PASSED', result.reason);
+    assert.deepEqual(result.hosts.map((h) => h.host), ['lost-slot-a', 'lost-slot-b']);
+    assert.match(result.hosts[0]!.lostBecause!, /action 'wait': host lost-slot-a stopped heartbeating/);
+    const history = JSON.parse(historyToJSON(await handle.fetchHistory())) as ReturnType<typeof readHistory>;
+    const events = history.events as Array<{
+      eventType: string;
+      activityTaskScheduledEventAttributes?: { activityType?: { name?: string }; taskQueue?: { name?: string } };
+      markerRecordedEventAttributes?: { details?: { 'patch-data'?: { payloads?: Array<{ data?: string }> } } };
+    }>;
+    const steps = events
+      .map((e) => e.activityTaskScheduledEventAttributes)
+      .filter((a) => a !== undefined)
+      .map((a) => `${a.activityType?.name}@${a.taskQueue?.name === hostQueue(ownArch, 'lost-slot-a') ? 'a' : a.taskQueue?.name === hostQueue(ownArch, 'lost-slot-b') ? 'b' : 'pool'}`);
+    assert.deepEqual(steps, [
+      'holdSlot@pool', 'prepareWorkspace@a', 'loadFormula@a', 'shell@a', 'shell@a',
+      'holdSlot@pool', 'prepareWorkspace@b', 'loadFormula@b', 'shell@b', 'shell@b', 'shell@b', 'removeWorkdir@b',
+    ]);
+    assert.ok(events.some((e) => e.eventType === 'EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED'), "the step on host-a was cancelled with the slot's loss");
+    const patches = events
+      .flatMap((e) => e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads ?? [])
+      .map((p) => (JSON.parse(Buffer.from(p.data ?? '', 'base64').toString()) as { id: string }).id);
+    assert.ok(patches.includes(LOST_HOST_NOT_ASKED_PATCH), `patches: ${patches.join(', ')}`);
+  } finally {
+    hostA.shutdown();
+    silentSlot.shutdown();
+    await Promise.all(running);
+    await hostB?.stop();
+    await connection.close();
+    await close();
   }
 });

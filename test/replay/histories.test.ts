@@ -58,6 +58,11 @@ const expected: Record<string, { workflowType: string; activities: string[] }> =
   'slotend-job-rerun.json': { workflowType: 'runJob', activities: [...slotSetup, 'shell', 'python', 'reportResults', 'exitcode', 'removeWorkdir'] },
   // Today's cancelled job: its workdir removed on its host after the cancel, as any other ending's.
   'cancelwd-job-cancelled.json': { workflowType: 'runJob', activities: [...slotSetup, 'shell', 'shell', 'removeWorkdir'] },
+  // host-a's slot timed out while its step still beat (the other side of the race slotend-job-host-lost
+  // recorded): the step is cancelled and, since patched('lost-host-not-asked'), the lost host is not
+  // asked to remove the workdir; before it, it was (removeWorkdir to host-a's queue, kept as recorded).
+  'lostslot-job-host-lost.json': { workflowType: 'runJob', activities: [...slotSetup, 'shell', 'shell', ...slotSetup, 'shell', 'shell', 'shell', 'removeWorkdir'] },
+  'lostslot-job-host-lost-before-patch.json': { workflowType: 'runJob', activities: [...slotSetup, 'shell', 'shell', 'holdSlot', 'removeWorkdir', 'prepareWorkspace', 'loadFormula', 'shell', 'shell', 'shell', 'removeWorkdir'] },
   // Two changes of a tag within fuse_delay, one fire (a child job, no activity), recorded before the
   // debounce continued-as-new (patched('tag-debounce-handover') absent), kept frozen.
   'tag-debounce-before-handover.json': { workflowType: 'debounceKojiTag', activities: [] },
