@@ -17,15 +17,14 @@ import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import type { DiscoverResult } from '../src/activities/discover.js';
-import { Context as ActivityContext } from '@temporalio/activity';
-import { HOST_CLAIMED_SIGNAL, JOB_PROGRESS_QUERY, JOB_WORKFLOW, type JobInput, type JobResult, type SlotClaim } from '../src/common/job.js';
-import { hostQueue, runnerQueue } from '../src/common/queues.js';
+import { JOB_PROGRESS_QUERY, JOB_WORKFLOW, type JobInput, type JobResult } from '../src/common/job.js';
 import { ensureTemporalCli } from '../src/devserver/cli-binary.js';
 import { projectRoot } from '../src/devserver/project.js';
 import { startDevServer } from '../src/devserver/server.js';
 import { TAG_DEBOUNCE_WORKFLOW, tagChangedSignal, tagDebounceWorkflowId, type TagDebounceCarry, type TriggerInput } from '../src/workflows/trigger.js';
 import { installRuntimeLogger } from '../src/worker/logging.js';
 import { createRunnerWorker } from '../src/worker/runner-worker.js';
+import { startSilentSlot } from '../test/support/silent-slot.js';
 
 const ARCH = 'x86_64';
 const QUEUE = 'record-histories';
@@ -257,7 +256,7 @@ const scenarios: Scenario[] = [
 /**
  * A job whose host-a slot times out while host-a's step still heartbeats (which of the two ends first
  * when a host dies is a race; here the slot loses it for sure): host-a's steps run on a runner whose
- * slot is held by a pool worker that claims the job for host-a and then never beats.
+ * slot is a silent one (test/support/silent-slot.ts).
  */
 async function lostSlotFirst(ctx: Context, name: string): Promise<WorkflowHandle> {
   const arch = 'lostslot';
@@ -273,21 +272,7 @@ async function lostSlotFirst(ctx: Context, name: string): Promise<WorkflowHandle
     shutdownGraceMs: 1000,
     runner: { root, killGraceMs: 1000 },
   });
-  const connection = await NativeConnection.connect({ address: ctx.address });
-  const silentSlot = await Worker.create({
-    connection,
-    taskQueue: runnerQueue(arch),
-    maxConcurrentActivityTaskExecutions: 1,
-    activities: {
-      async holdSlot(): Promise<void> {
-        const context = ActivityContext.current();
-        const { workflowExecution, activityId } = context.info;
-        const claim: SlotClaim = { slotId: activityId, hostname: 'host-a', taskQueue: hostQueue(arch, 'host-a'), endsAfterWorkdir: true };
-        await context.client.workflow.getHandle(workflowExecution!.workflowId, workflowExecution!.runId).signal(HOST_CLAIMED_SIGNAL, claim);
-        await context.cancelled;
-      },
-    },
-  });
+  const silentSlot = await startSilentSlot(ctx.address, arch, 'host-a');
   const running = [hostA.run(), silentSlot.run()];
   let hostB: Awaited<ReturnType<typeof createRunnerWorker>> | undefined;
   try {
@@ -311,7 +296,6 @@ async function lostSlotFirst(ctx: Context, name: string): Promise<WorkflowHandle
     hostA.shutdown();
     silentSlot.shutdown();
     await Promise.all(running);
-    await connection.close();
   }
 }
 

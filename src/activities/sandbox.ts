@@ -5,12 +5,13 @@
 // included). `none` runs commands directly, for hosts without user namespaces. The interface is
 // small on purpose — a VM backend (testcloud/libvirt) would implement wrap() as "ssh into the job's
 // VM" and prepare the VM in prepareWorkspace.
-import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, isAbsolute, join, relative } from 'node:path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import { isExecutable } from '../common/files.js';
 import { projectRoot } from '../devserver/project.js';
 import { jobEnvironment, type JobPaths } from './directives/context.js';
 import { CREDENTIAL_VARIABLES, sandboxDirs, type RunnerConfig, type SandboxSettings } from './runner-config.js';
@@ -135,7 +136,7 @@ export const bubblewrap: SandboxBackend = {
     // with a leading '-' for an option, and would report a missing program in its own words and
     // exit code (127, where bwrap says 1): so only a program the sandbox is sure to find.
     if (!program || program.includes('=') || program.startsWith('-') || !findsProgram(program, env.PATH, spec)) return undefined;
-    if (!executable(ENV_PROGRAM) || !executable(STUB_SHELL)) return undefined;
+    if (!isExecutable(ENV_PROGRAM) || !isExecutable(STUB_SHELL)) return undefined;
     if (!Object.keys(env).every((name) => VARIABLE_NAME.test(name))) return undefined;
     const [file, ...args] = bubblewrap.wrap([STUB_SHELL, '-c', PRESTART_STUB], cwd, spec);
     // bwrap sets PWD to its --chdir for the command it starts; env -i must do the same.
@@ -172,7 +173,7 @@ function findsProgram(program: string, path: string | undefined, spec: SandboxSp
   const hiddenDir = (file: string) => spec.hideDirs.some((dir) => under(file, dir));
   // Inside, /tmp is the job's own, and a hidden file is /dev/null.
   const differsInside = (file: string) => under(file, '/tmp') || spec.hideFiles.includes(file);
-  if (program.includes('/')) return isAbsolute(program) && !hiddenDir(program) && !differsInside(program) && executable(program);
+  if (program.includes('/')) return isAbsolute(program) && !hiddenDir(program) && !differsInside(program) && isExecutable(program);
   if (path === undefined) return false;
   for (const dir of path.split(':')) {
     if (!isAbsolute(dir) || differsInside(dir)) return false;
@@ -183,18 +184,9 @@ function findsProgram(program: string, path: string | undefined, spec: SandboxSp
     }
     const candidate = join(dir, program);
     if (differsInside(candidate)) return false;
-    if (executable(candidate)) return true;
+    if (isExecutable(candidate)) return true;
   }
   return false;
-}
-
-function executable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
 }
 
 const BWRAP_PROBE = ['bwrap', '--die-with-parent', '--unshare-user', '--unshare-pid', '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--', 'true'];

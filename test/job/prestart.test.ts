@@ -16,6 +16,7 @@ import { bubblewrap, shellWord, type SandboxSpec } from '../../src/activities/sa
 import { forgetSandboxes, spawnerPid, stopSpawner } from '../../src/activities/spawner.js';
 import { runSupervised, type SupervisedCommand, type SupervisedResult } from '../../src/activities/supervise.js';
 import { pidsMatching, processAlive } from '../support/processes.js';
+import { until } from '../support/until.js';
 
 function environment(): MockActivityEnvironment {
   return new MockActivityEnvironment({}, { logger: new DefaultLogger('ERROR') });
@@ -25,13 +26,6 @@ function supervise(command: SupervisedCommand, env = environment()): Promise<Sup
   return env.run(runSupervised, command) as Promise<SupervisedResult>;
 }
 
-async function until(what: string, probe: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 function spec(dir: string): SandboxSpec {
   for (const sub of ['tmp', 'home', 'work']) mkdirSync(join(dir, sub), { recursive: true });

@@ -15,18 +15,12 @@ import { spawnerPid } from '../../src/activities/spawner.js';
 import { runSupervised, type SupervisedCommand, type SupervisedResult } from '../../src/activities/supervise.js';
 import { projectRoot } from '../../src/devserver/project.js';
 import { pidsMatching, processAlive } from '../support/processes.js';
+import { until } from '../support/until.js';
 
 function supervise(command: SupervisedCommand): Promise<SupervisedResult> {
   return new MockActivityEnvironment({}, { logger: new DefaultLogger('ERROR') }).run(runSupervised, command) as Promise<SupervisedResult>;
 }
 
-async function until(what: string, probe: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 /** Running, not a zombie waiting for its parent. */
 /** Parent pid and process group of a process, from /proc/<pid>/stat. */

@@ -15,6 +15,7 @@ import { DefaultLogger } from '@temporalio/worker';
 import { bubblewrap, noSandbox, type SandboxSpec } from '../../src/activities/sandbox.js';
 import { forksSinceBoot, heartbeatWhile, killLeftovers, pidWindow, runSupervised, type SupervisedCommand, type SupervisedResult } from '../../src/activities/supervise.js';
 import { pidsMatching } from '../support/processes.js';
+import { until } from '../support/until.js';
 
 function environment(heartbeats: unknown[] = []): MockActivityEnvironment {
   const env = new MockActivityEnvironment({}, { logger: new DefaultLogger('ERROR') });
@@ -27,13 +28,6 @@ function supervise(env: MockActivityEnvironment, command: SupervisedCommand): Pr
 }
 
 
-async function until(what: string, probe: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 /** A sleep with a duration no other process on this machine has, so the test can find it. */
 function uniqueSleep(): string {
