@@ -136,20 +136,25 @@ export const bubblewrap: SandboxBackend = {
     // with a leading '-' for an option, and would report a missing program in its own words and
     // exit code (127, where bwrap says 1): so only a program the sandbox is sure to find.
     if (!program || program.includes('=') || program.startsWith('-') || !findsProgram(program, env.PATH, spec)) return undefined;
-    if (!isExecutable(ENV_PROGRAM) || !isExecutable(STUB_SHELL)) return undefined;
     if (!Object.keys(env).every((name) => VARIABLE_NAME.test(name))) return undefined;
-    const [file, ...args] = bubblewrap.wrap([STUB_SHELL, '-c', PRESTART_STUB], cwd, spec);
+    const sandbox = waitingSandbox(cwd, spec);
+    if (!sandbox) return undefined;
     // bwrap sets PWD to its --chdir for the command it starts; env -i must do the same.
     const variables = [...Object.entries(env).filter(([name]) => name !== 'PWD').map(([name, value]) => `${name}=${value}`), `PWD=${cwd}`];
-    return {
-      key: JSON.stringify([file, ...args]),
-      file: file!,
-      args,
-      line: `exec ${ENV_PROGRAM} -i ${[...variables, ...argv].map(shellWord).join(' ')} </dev/null`,
-      sources: [cwd, spec.tmp, spec.home, ...spec.writable, ...spec.readable],
-    };
+    return { ...sandbox, line: `exec ${ENV_PROGRAM} -i ${[...variables, ...argv].map(shellWord).join(' ')} </dev/null` };
   },
 };
+
+/**
+ * The bwrap sandbox that waits in `cwd` for the next command of a kind, before any command of it is
+ * known: what Prestart carries besides the command's line (prepareWorkspace sets up the one the
+ * job's first shell command will use).
+ */
+export function waitingSandbox(cwd: string, spec: SandboxSpec): Omit<Prestart, 'line'> | undefined {
+  if (!isExecutable(ENV_PROGRAM) || !isExecutable(STUB_SHELL)) return undefined;
+  const [file, ...args] = bubblewrap.wrap([STUB_SHELL, '-c', PRESTART_STUB], cwd, spec);
+  return { key: JSON.stringify([file, ...args]), file: file!, args, sources: [cwd, spec.tmp, spec.home, ...spec.writable, ...spec.readable] };
+}
 
 const ENV_PROGRAM = '/usr/bin/env';
 const STUB_SHELL = '/bin/sh';
@@ -247,7 +252,7 @@ export async function resolveSandbox(settings: SandboxSettings): Promise<Resolve
 }
 
 /** The sandbox of one job on this host. */
-export function jobSandboxSpec(config: RunnerConfig, job: JobPaths, extraReadable: string[] = []): SandboxSpec {
+export function jobSandboxSpec(config: RunnerConfig, job: Pick<JobPaths, 'taskdir' | 'workdir' | 'artifactsdir'>, extraReadable: string[] = []): SandboxSpec {
   // Named like the workdir, so a re-run with its own workdir also gets its own /tmp and $HOME.
   const { tmp, home } = sandboxDirs(config, basename(job.workdir));
   const runnerHome = homedir();

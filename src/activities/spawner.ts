@@ -60,6 +60,7 @@ export class SpawnError extends Error {
 // The spawner itself. CommonJS for `node -e`; every message carries the command's id.
 // in:  {t:'run', id, file, args, cwd, env, logFile?, maxStdoutBytes, stderrTailBytes, prestart?}
 //      {t:'forget', path}: drop the waiting sandboxes that bind `path` (it is about to go)
+//      {t:'prestart', prestart, cwd, path}: set one up now, for a kind no command has run yet
 // out: {t:'ready'} once; {t:'started', id, pid}; {t:'error', id, code, message}; {t:'closed', id, ...SpawnOutcome}
 //
 // Prestarted sandboxes (sandbox.ts, Prestart): after a command that came with `prestart`, the
@@ -130,6 +131,10 @@ function take(m) {
 }
 
 process.on('message', (m) => {
+  if (m.t === 'prestart') {
+    if (!waiting.has(m.prestart.key)) prestart(m.prestart, m.cwd, m.path);
+    return;
+  }
   if (m.t === 'forget') {
     for (const sandbox of [...waiting.values()]) {
       if (sandbox.sources.some((path) => path === m.path || path.startsWith(m.path + '/'))) drop(sandbox);
@@ -293,6 +298,11 @@ class Spawner {
     if (this.pending.size === 0) this.child.channel?.unref();
   }
 
+  /** Sets up a waiting sandbox of this kind now, unless one waits already. */
+  prestart(sandbox: Omit<Prestart, 'line'>, cwd: string, path: string | undefined): void {
+    if (this.child.connected) this.child.send({ t: 'prestart', prestart: sandbox, cwd, path });
+  }
+
   /** Drops the waiting sandboxes that bind `path` or something under it. */
   forget(path: string): void {
     if (this.child.connected) this.child.send({ t: 'forget', path });
@@ -339,6 +349,19 @@ function prestartIdleMs(): number {
  */
 export function forgetSandboxes(path: string): void {
   spawner?.forget(path);
+}
+
+/**
+ * Has the spawner (started if need be) set up a sandbox for a job's first command of a kind, while
+ * the job loads its formula. Nothing waits for it, and nothing fails with it: the command sets up
+ * its own sandbox if none is ready.
+ */
+export function prestartSandbox(sandbox: Omit<Prestart, 'line'>, cwd: string, path: string | undefined): void {
+  if (!spawnerWanted() || !prestartWanted()) return;
+  currentSpawner().then(
+    (running) => running?.prestart(sandbox, cwd, path),
+    () => undefined,
+  );
 }
 
 /** TASKOTRON_SPAWNER=direct makes the runner spawn its commands itself (benches, comparisons). */

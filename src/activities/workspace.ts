@@ -14,8 +14,8 @@ import type { Formula } from '../formula/model.js';
 import { parseFormula } from '../formula/parse.js';
 import { FailureType, stepFailure } from '../common/failures.js';
 import { artifactsDir, mirrorRoot, sandboxDirs, workDir, type RunnerConfig } from './runner-config.js';
-import { resolveSandbox } from './sandbox.js';
-import { forgetSandboxes } from './spawner.js';
+import { jobSandboxSpec, resolveSandbox, sandboxEnvironment, waitingSandbox } from './sandbox.js';
+import { forgetSandboxes, prestartSandbox } from './spawner.js';
 import { heartbeatWhile, runSupervised } from './supervise.js';
 import { SlotEndings } from './slot-endings.js';
 import { jobArtifactsUrl } from '../artifacts/url.js';
@@ -176,13 +176,21 @@ export function createWorkspaceActivities(config: RunnerConfig, hostname: string
       const { backend, warning } = await resolveSandbox(config.sandbox);
       const sandbox = { sandbox: backend.name, ...(warning ? { sandboxWarning: warning } : {}) };
       const web = config.artifactsBaseUrl ? { artifactsUrl: jobArtifactsUrl(config.artifactsBaseUrl, input.uuid) } : {};
+      // The job's first shell command finds its sandbox set up (spawner.ts), as every later one does.
+      const prestartShell = (taskdir: string) => {
+        if (backend.name !== 'bwrap') return;
+        const waiting = waitingSandbox(taskdir, jobSandboxSpec(config, { taskdir, workdir, artifactsdir }));
+        if (waiting) prestartSandbox(waiting, taskdir, sandboxEnvironment(config.sandbox, {}).PATH);
+      };
       if (input.source.kind === 'local') {
         const taskdir = resolve(input.source.path);
         if (!existsSync(taskdir)) throw stepFailure(FailureType.InvalidFormula, `task directory ${taskdir} does not exist on ${hostname}`);
+        prestartShell(taskdir);
         return { hostname, taskdir, workdir, artifactsdir, ...web, ...sandbox };
       }
       const taskdir = join(workdir, 'task');
       const commit = await checkout(config, input.source.repo, input.source.ref, taskdir, join(artifactsdir, 'taskotron', '00-prepare.log'));
+      prestartShell(taskdir);
       return { hostname, taskdir, workdir, artifactsdir, ...web, repo: input.source.repo, commit, ...sandbox };
     },
 

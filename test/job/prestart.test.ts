@@ -12,7 +12,9 @@ import { describe, test } from 'node:test';
 import { CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
-import { bubblewrap, shellWord, type SandboxSpec } from '../../src/activities/sandbox.js';
+import { defaultRunnerConfig, type RunnerConfig } from '../../src/activities/runner-config.js';
+import { bubblewrap, shellWord, taskSandbox, type SandboxSpec, type TaskSandbox } from '../../src/activities/sandbox.js';
+import { createWorkspaceActivities, type Workspace } from '../../src/activities/workspace.js';
 import { forgetSandboxes, spawnerPid, stopSpawner } from '../../src/activities/spawner.js';
 import { runSupervised, type SupervisedCommand, type SupervisedResult } from '../../src/activities/supervise.js';
 import { pidsMatching, processAlive } from '../support/processes.js';
@@ -175,6 +177,23 @@ describe('prestarted sandboxes', () => {
     stopSpawner();
     await until('the spawner to exit', () => !processAlive(spawner), 5_000);
     await until('its waiting sandbox to die', () => !processAlive(waiting!), 5_000);
+  });
+
+  test("a job's first shell command finds its sandbox set up by prepareWorkspace; removeWorkdir lets the next one go", async () => {
+    const base = defaultRunnerConfig();
+    const config: RunnerConfig = { ...base, root: mkdtempSync(join(tmpdir(), 'taskotron-prestart-runner-')), sandbox: { ...base.sandbox, backend: 'bwrap' } };
+    const taskdir = mkdtempSync(join(tmpdir(), 'taskotron-prestart-task-'));
+    const workspaceActivities = createWorkspaceActivities(config, 'prestart-host');
+    const workspace = (await environment().run(workspaceActivities.prepareWorkspace, { uuid: 'prestart-1', task: 'first', source: { kind: 'local' as const, path: taskdir } })) as Workspace;
+    await until("the first command's sandbox to be set up", () => stubsIn(taskdir).length === 1);
+    const job = { uuid: 'prestart-1', task: 'first', item: 'foo-1.0-1.fc40', itemType: 'koji_build', arch: 'x86_64', taskdir, workdir: workspace.workdir, artifactsdir: workspace.artifactsdir };
+    // As the shell directive runs its commands.
+    const { sandbox, env } = (await environment().run(() => taskSandbox(config, job))) as TaskSandbox;
+    const first = await supervise({ argv: ['/bin/sh', '-c', 'echo "$TASKOTRON_UUID"'], cwd: taskdir, env, sandbox });
+    assert.deepEqual([first.exitCode, first.stdout, first.prestarted], [0, 'prestart-1\n', true], first.stderrTail);
+    await until('the next sandbox to be set up', () => stubsIn(taskdir).length === 1);
+    await environment().run(workspaceActivities.removeWorkdir, { uuid: 'prestart-1' });
+    await until('the job\'s waiting sandbox to go', () => stubsIn(taskdir).length === 0);
   });
 
   test('TASKOTRON_SANDBOX_PRESTART=off: every command sets up its own sandbox', async () => {
