@@ -151,17 +151,17 @@ export const bubblewrap: SandboxBackend = {
  * job's first shell command will use).
  */
 export function waitingSandbox(cwd: string, spec: SandboxSpec): Omit<Prestart, 'line'> | undefined {
-  if (!isExecutable(ENV_PROGRAM) || !isExecutable(STUB_SHELL)) return undefined;
-  const [file, ...args] = bubblewrap.wrap([STUB_SHELL, '-c', PRESTART_STUB], cwd, spec);
+  if (!isExecutable(ENV_PROGRAM) || !isExecutable(WAITING_SHELL)) return undefined;
+  const [file, ...args] = bubblewrap.wrap([WAITING_SHELL, '-c', WAITING_SCRIPT], cwd, spec);
   return { key: JSON.stringify([file, ...args]), file: file!, args, sources: [cwd, spec.tmp, spec.home, ...spec.writable, ...spec.readable] };
 }
 
 const ENV_PROGRAM = '/usr/bin/env';
-const STUB_SHELL = '/bin/sh';
+const WAITING_SHELL = '/bin/sh';
 const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 // It says it is ready with one byte on stdout (so the spawner knows the sandbox was set up), then
 // waits for its line. `nl` lets one line carry words with newlines in them (shellWord).
-const PRESTART_STUB = "nl='\n'; printf R; IFS= read -r line || exit 125; eval \"$line\"";
+const WAITING_SCRIPT = "nl='\n'; printf R; IFS= read -r line || exit 125; eval \"$line\"";
 
 /** One word of sh, quoted so that it stays one line: a newline inside becomes "$nl". */
 export function shellWord(word: string): string {

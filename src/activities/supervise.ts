@@ -304,11 +304,11 @@ export async function runSupervised(command: SupervisedCommand): Promise<Supervi
     const forksBefore = marker ? forksSinceBoot() : Number.NaN;
     const spawner = spawnerWanted() ? await currentSpawner() : undefined;
     if (context.cancellationSignal.aborted && !cancelled) onCancel();
-    // Settles when the process has exited and its output pipes are closed (a background process that
-    // keeps them open is waited for, so the log misses nothing), or when it could not be started.
     // The job's next command of this kind will find its sandbox set up (sandbox.ts, Prestart).
     const prestart = spawner && sandbox && prestartWanted() ? sandbox.backend.prestart?.(command.argv, command.cwd, sandbox.spec, request.env as Record<string, string>) : undefined;
     if (prestart) request.prestart = prestart;
+    // Settles when the process has exited and its output pipes are closed (a background process that
+    // keeps them open is waited for, so the log misses nothing), or when it could not be started.
     const ended = spawner ? spawner.run(request, onStarted).ended : spawnDirect(request, log, onStarted);
     const result = await ended.catch((error: Error) => {
       if (!(error instanceof SpawnError)) throw error;
