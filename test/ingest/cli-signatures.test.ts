@@ -15,7 +15,7 @@ import { freePort } from '../../src/devserver/server.js';
 import { projectRoot } from '../../src/devserver/project.js';
 import { testAddress, uniqueName } from '../support/temporal.js';
 import { publishTo, scratchDir, until } from './support.js';
-import { issueCrl, makeTestCa, type TestCa } from './test-ca.js';
+import { issueCert, issueCrl, makeTestCa, type TestCa } from './test-ca.js';
 import { cliArgs } from '../support/cli.js';
 
 const TOPIC = 'org.fedoraproject.prod.buildsys.build.state.change';
@@ -23,9 +23,7 @@ let ca: TestCa;
 before(() => {
   ca = makeTestCa();
   // A second host of the CA, not revoked, that routing_policy will not allow to send TOPIC.
-  const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: ca.dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'bodhi02.key', '-out', 'bodhi02.csr', '-subj', '/CN=bodhi02.example.org');
-  openssl('x509', '-req', '-in', 'bodhi02.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-set_serial', '0x1004', '-days', '30', '-out', 'bodhi02.crt');
+  issueCert(ca.dir, 'bodhi02', '0x1004');
 });
 after(() => rmSync(ca.dir, { recursive: true, force: true }));
 

@@ -26,7 +26,7 @@ import { silentLogger, type Logger } from '../../src/ingest/stats.js';
 import { corpusDir } from './corpus.js';
 import { ensurePythonFedmsg } from './python-fedmsg.js';
 import { until } from './support.js';
-import { issueCrl, makeTestCa, type TestCa } from './test-ca.js';
+import { issueCert, issueCrl, makeTestCa, type TestCa } from './test-ca.js';
 import { cliArgs } from '../support/cli.js';
 
 let ca: TestCa;
@@ -203,9 +203,7 @@ test('the CRL server down during a refresh: the old CRL is kept and the fetch re
 /** A new host certificate from the test CA that no CRL has revoked. */
 function issueFreshCert(): string {
   const name = `host${Math.random().toString(16).slice(2, 8)}`;
-  const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: ca.dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}.example.org`);
-  openssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-set_serial', `0x${(0x2000 + Math.floor(Math.random() * 0xfff)).toString(16)}`, '-days', '30', '-out', `${name}.crt`);
+  issueCert(ca.dir, name, `0x${(0x2000 + Math.floor(Math.random() * 0xfff)).toString(16)}`);
   return name;
 }
 

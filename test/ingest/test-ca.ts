@@ -2,9 +2,51 @@
 // revoked in the CRL), and one from an unrelated CA. Files are named as fedmsg's ssldir expects:
 // <certname>.crt and <certname>.key.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
+// RSA keys from a pool shared by the run's files. Generating a 2048-bit key costs openssl 0.15–0.6 s
+// of CPU, and the files that sign fedmsg messages needed 35 a run (crl.test.ts alone 14, blocking
+// its process meanwhile); the certificates, CRLs and signatures stay new in every CA. Every key a
+// process takes is a different one (a signature by one host never verifies with another's
+// certificate); separate processes may share them, as they share nothing else. Under `npm test`
+// the pool is in the run's temporary directory (TMPDIR, removed with it); run any other way, in
+// this process's own.
+const keyPool = process.env.TASKOTRON_TEST_HARNESS === '1' ? join(tmpdir(), 'taskotron-test-rsa-keys') : mkdtempSync(join(tmpdir(), 'taskotron-test-rsa-keys-'));
+let keysTaken = 0;
+
+/** Writes the process's next pooled RSA key to `path` (generated once per run and index). */
+export function pooledKey(path: string): void {
+  const pooled = join(keyPool, `rsa-${keysTaken++}.pem`);
+  mkdirSync(keyPool, { recursive: true });
+  try {
+    copyFileSync(pooled, path);
+    return;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  // Made under a name of its own, then linked in: a file generating the same index at the same time
+  // keeps whichever link came first, and nobody reads a half-written key.
+  const fresh = `${pooled}.${process.pid}`;
+  execFileSync('openssl', ['genrsa', '-out', fresh, '2048'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    linkSync(fresh, pooled);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  } finally {
+    rmSync(fresh, { force: true });
+  }
+  copyFileSync(pooled, path);
+}
+
+/** `<name>.key` (pooled) and `<name>.crt` issued by `<ca>` in `dir`, as `openssl req` + `x509 -req` make them. */
+export function issueCert(dir: string, name: string, serial: string, ca = 'ca'): void {
+  const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  pooledKey(join(dir, `${name}.key`));
+  openssl('req', '-new', '-key', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}.example.org`);
+  openssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-set_serial', serial, '-days', '30', '-out', `${name}.crt`);
+}
 
 export interface TestCa {
   dir: string;
@@ -15,15 +57,13 @@ export interface TestCa {
 export function makeTestCa(): TestCa {
   const dir = mkdtempSync(join(tmpdir(), 'fedmsg-ca-'));
   const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  const issue = (name: string, serial: string, ca = 'ca') => {
-    openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}.example.org`);
-    openssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-set_serial', serial, '-days', '30', '-out', `${name}.crt`);
-  };
-  openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '60', '-subj', '/CN=Test fedmsg CA');
-  openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'other.key', '-out', 'other.crt', '-days', '60', '-subj', '/CN=Some other CA');
-  issue('koji01', '0x1001');
-  issue('bodhi01', '0x1002');
-  issue('stranger', '0x1003', 'other');
+  for (const [name, subject] of [['ca', 'Test fedmsg CA'], ['other', 'Some other CA']] as const) {
+    pooledKey(join(dir, `${name}.key`));
+    openssl('req', '-x509', '-key', `${name}.key`, '-out', `${name}.crt`, '-days', '60', '-subj', `/CN=${subject}`);
+  }
+  issueCert(dir, 'koji01', '0x1001');
+  issueCert(dir, 'bodhi01', '0x1002');
+  issueCert(dir, 'stranger', '0x1003', 'other');
   writeFileSync(join(dir, 'index.txt'), '');
   writeFileSync(join(dir, 'crlnumber'), '01\n');
   writeFileSync(
