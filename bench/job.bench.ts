@@ -1,5 +1,10 @@
 // Per-action overhead of the job workflow: a 50-action job of `true` commands on the dev server vs
-// the same 50 commands spawned one after another in one process, measured in the same run. A third
+// the same 50 commands spawned one after another by a separate small Node process (a plain spawn as
+// any program makes it, and as the runner's own small spawner process does), measured in the same
+// run. Until 2026-12-03 the baseline was spawned from the bench process itself, which also hosts the
+// workers, clients and their threads: a spawn from there cost 2–6 ms more than from a small process
+// (docs/PERFORMANCE.md), which flattered the figure; that baseline is still measured, for bwrap's
+// start-up (spawned from the same process) and as an info figure. A third
 // figure, a 50-action job of `dummy` actions (an activity that starts no process), shows how much of
 // the overhead is Temporal's own round trip per activity on this server. The history of the last
 // job of each kind is read back to say where a hand-off's time goes (median per event pair).
@@ -63,7 +68,9 @@ interface Variant {
   client: Client;
   jobs: number[];
   dummies: number[];
+  /** Per-action overhead over the small-process baseline (the goal), and over a spawn from this process. */
   overheads: number[];
+  inProcessOverheads: number[];
   lastIds: { shell?: string; dummy?: string; unsandboxed?: string };
   /** The same server with a runner whose sandbox is `none` (its own arch and queues). */
   plain: RunnerWorker;
@@ -108,7 +115,7 @@ for (const name of chosen) {
   });
   const connection = await Connection.connect({ address: server.address });
   const bare = await startBareChain(server.address);
-  variants.push({ name, server, worker, running: worker.run(), plain, plainRunning: plain.run(), connection, client: new Client({ connection }), jobs: [], dummies: [], overheads: [], lastIds: {}, unsandboxed: [], unsandboxedOverheads: [], fixed: [], directJobs: [], coldJobs: [], coldOverheads: [], spawnerJobs: [], bare, dummySteady: [], bareSteady: [] });
+  variants.push({ name, server, worker, running: worker.run(), plain, plainRunning: plain.run(), connection, client: new Client({ connection }), jobs: [], dummies: [], overheads: [], inProcessOverheads: [], lastIds: {}, unsandboxed: [], unsandboxedOverheads: [], fixed: [], directJobs: [], coldJobs: [], coldOverheads: [], spawnerJobs: [], bare, dummySteady: [], bareSteady: [] });
 }
 
 // `true` under the very arguments the bwrap backend gives a job's command (network on, the default).
@@ -129,6 +136,19 @@ async function baseline(argv = ['true']): Promise<number> {
   const started = performance.now();
   for (let i = 0; i < ACTIONS; i++) await execa(argv[0]!, argv.slice(1), { cwd: taskdir, stdin: 'ignore' });
   return performance.now() - started;
+}
+
+// The goal's baseline: the same 50 spawns (execa too) from a separate Node process that does nothing
+// else; its own start-up is not timed.
+const SMALL_PROCESS_SPAWNS = `import { execa } from 'execa';
+const started = performance.now();
+for (let i = 0; i < ${ACTIONS}; i++) await execa('true', [], { cwd: process.argv[1], stdin: 'ignore' });
+process.stdout.write(String(performance.now() - started));`;
+async function smallProcessBaseline(): Promise<number> {
+  const { stdout } = await execa(process.execPath, ['--input-type=module', '-e', SMALL_PROCESS_SPAWNS, taskdir], { cwd: projectRoot() });
+  const ms = Number(stdout);
+  if (!Number.isFinite(ms) || ms <= 0) throw new Error(`the small-process baseline printed ${JSON.stringify(stdout)}`);
+  return ms;
 }
 
 async function job(variant: Variant, round: number, dir = taskdir, unsandboxed = false): Promise<number> {
@@ -265,12 +285,16 @@ try {
     await variant.bare.run(variant.client, 'bare-warm-up', ACTIONS);
   }
   await baseline();
+  await smallProcessBaseline();
   const baselines: number[] = [];
+  const inProcessBaselines: number[] = [];
   const bwrapBaselines: number[] = [];
   for (let round = 0; round < rounds; round++) {
     for (const variant of variants) {
-      const b = await baseline();
+      const b = await smallProcessBaseline();
       baselines.push(b);
+      const inProcess = await baseline();
+      inProcessBaselines.push(inProcess);
       const direct = async () => {
         process.env.TASKOTRON_SPAWNER = 'direct';
         const last = variant.lastIds.shell;
@@ -305,6 +329,7 @@ try {
         if (round % 2 === 1) await direct();
       }
       variant.overheads.push((j - b) / ACTIONS);
+      variant.inProcessOverheads.push((j - inProcess) / ACTIONS);
       variant.fixed.push((await fixedParts(variant.client, variant.lastIds.shell!)).at(-1)![1]);
       variant.dummies.push(await job(variant, round, dummydir));
       variant.dummySteady.push(await steadyPerAction(variant.client, variant.lastIds.dummy!, (activityId) => /^\d+-/.test(activityId)));
@@ -316,17 +341,19 @@ try {
     }
   }
   const b = median(baselines);
+  const bIn = median(inProcessBaselines);
   const bw = median(bwrapBaselines);
   console.log(`machine: ${cpus().length} cpus, ${cpus()[0]?.model}, Node ${process.version}; dev server with ${process.env.BENCH_MEMORY ? 'in-memory SQLite' : 'SQLite file + WAL'}; load average ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')}`);
-  console.log(`${ACTIONS} × true, one process:    median ${b.toFixed(0)} ms (${(b / ACTIONS).toFixed(2)} ms per command)  [${baselines.map((x) => x.toFixed(0)).join(', ')}]`);
-  console.log(`${ACTIONS} × bwrap … true:         median ${bw.toFixed(0)} ms (${(bw / ACTIONS).toFixed(2)} ms per command: bwrap's start-up ${((bw - b) / ACTIONS).toFixed(2)} ms over a plain spawn)  [${bwrapBaselines.map((x) => x.toFixed(0)).join(', ')}]`);
+  console.log(`${ACTIONS} × true, a small process: median ${b.toFixed(0)} ms (${(b / ACTIONS).toFixed(2)} ms per command; the goal's baseline)  [${baselines.map((x) => x.toFixed(0)).join(', ')}]`);
+  console.log(`${ACTIONS} × true, bench process:   median ${bIn.toFixed(0)} ms (${(bIn / ACTIONS).toFixed(2)} ms per command; the process hosting the workers)  [${inProcessBaselines.map((x) => x.toFixed(0)).join(', ')}]`);
+  console.log(`${ACTIONS} × bwrap … true:         median ${bw.toFixed(0)} ms (${(bw / ACTIONS).toFixed(2)} ms per command, bench process: bwrap's start-up ${((bw - bIn) / ACTIONS).toFixed(2)} ms over a plain spawn from there)  [${bwrapBaselines.map((x) => x.toFixed(0)).join(', ')}]`);
   for (const variant of variants) {
     const j = median(variant.jobs);
     const d = median(variant.dummies);
     console.log(`\n[${variant.name}] ${JSON.stringify(VARIANTS[variant.name])}`);
     console.log(`${ACTIONS}-action job (workflow):   median ${j.toFixed(0)} ms (${(j / ACTIONS).toFixed(2)} ms per action)  [${variant.jobs.map((x) => x.toFixed(0)).join(', ')}]`);
     console.log(`${ACTIONS}-action job of dummy:   median ${d.toFixed(0)} ms (${(d / ACTIONS).toFixed(2)} ms per action: Temporal's round trip + our bookkeeping, no process)  [${variant.dummies.map((x) => x.toFixed(0)).join(', ')}]`);
-    console.log(`per-action overhead: median ${median(variant.overheads).toFixed(2)} ms (goal < 20 ms); ratio job/baseline ${(j / b).toFixed(2)}×`);
+    console.log(`per-action overhead over a plain spawn from a small process: median ${median(variant.overheads).toFixed(2)} ms (goal < 20 ms); ratio job/baseline ${(j / b).toFixed(2)}×; over a spawn from the bench process (the baseline before 2026-12-03): ${median(variant.inProcessOverheads).toFixed(2)} ms`);
     console.log(`steady time per action (history), job of dummy: median ${median(variant.dummySteady).toFixed(2)} ms; bare chain of no-op activities, same server: ${median(variant.bareSteady).toFixed(2)} ms; ratio ${(median(variant.dummySteady) / median(variant.bareSteady)).toFixed(2)}  [dummy ${variant.dummySteady.map((x) => x.toFixed(1)).join(', ')}; bare ${variant.bareSteady.map((x) => x.toFixed(1)).join(', ')}]`);
     if (variant.directJobs.length > 0) {
       const sj = median(variant.spawnerJobs);
@@ -353,12 +380,13 @@ try {
   const idle = await idleRunnerRss(main.server);
   console.log(`\nidle runner (compiled \`taskotron worker\`, polling, 10 s after start): RSS ${idle.settled.toFixed(0)} MB, peak ${idle.peak.toFixed(0)} MB (goal <= 250 MB)`);
   reportFigures('job', [
-    { figure: 'job: per-action overhead over a plain spawn', goal: '< 20 ms', measured: overhead, unit: 'ms', baseline: b / ACTIONS, ratio: median(main.jobs) / b, met: overhead < 20 },
+    { figure: 'job: per-action overhead over a plain spawn from a small process', goal: '< 20 ms', measured: overhead, unit: 'ms', baseline: b / ACTIONS, ratio: median(main.jobs) / b, met: overhead < 20 },
+    { figure: 'job: per-action overhead over a plain spawn from the bench process (the goal baseline before 2026-12-03)', goal: 'info', measured: median(main.inProcessOverheads), unit: 'ms', baseline: bIn / ACTIONS, ratio: median(main.jobs) / bIn, met: true },
     { figure: 'job: fixed per-job cost (start → first action + last action → end, from history)', goal: 'info', measured: median(main.fixed), unit: 'ms', met: true },
     { figure: 'job: per-action overhead without the fixed per-job cost', goal: 'info', measured: overhead - median(main.fixed) / ACTIONS, unit: 'ms', baseline: b / ACTIONS, met: true },
     { figure: 'job: per-action overhead over a plain spawn, sandboxes not prestarted (TASKOTRON_SANDBOX_PRESTART=off)', goal: 'info', measured: median(main.coldOverheads), unit: 'ms', baseline: b / ACTIONS, ratio: median(main.coldJobs) / b, met: true },
     { figure: 'job: per-action overhead over a plain spawn, sandbox none', goal: 'info', measured: median(main.unsandboxedOverheads), unit: 'ms', baseline: b / ACTIONS, ratio: median(main.unsandboxed) / b, met: true },
-    { figure: "job: bwrap's start-up over a plain spawn of true", goal: 'info', measured: (bw - b) / ACTIONS, unit: 'ms', baseline: b / ACTIONS, ratio: bw / b, met: true },
+    { figure: "job: bwrap's start-up over a plain spawn of true (both from the bench process)", goal: 'info', measured: (bw - bIn) / ACTIONS, unit: 'ms', baseline: bIn / ACTIONS, ratio: bw / bIn, met: true },
     { figure: 'job: per action, dummy (no process)', goal: 'info', measured: median(main.dummies) / ACTIONS, unit: 'ms', met: true },
     { figure: 'job: steady time per dummy action vs a bare activity chain, same server (history)', goal: 'info', measured: median(main.dummySteady), unit: 'ms', baseline: median(main.bareSteady), ratio: median(main.dummySteady) / median(main.bareSteady), met: true },
     { figure: 'idle runner RSS (taskotron worker, peak over 10 s)', goal: '<= 250 MB', measured: idle.peak, unit: 'MB', met: idle.peak <= 250 },
