@@ -2,7 +2,7 @@
 // the same 50 commands spawned one after another by a separate small Node process (a plain spawn as
 // any program makes it, and as the runner's own small spawner process does), measured in the same
 // run. Until 2026-12-03 the baseline was spawned from the bench process itself, which also hosts the
-// workers, clients and their threads: a spawn from there cost 2–6 ms more than from a small process
+// workers, clients and their threads: a spawn from there cost 2–7 ms more than from a small process
 // (docs/PERFORMANCE.md), which flattered the figure; that baseline is still measured, for bwrap's
 // start-up (spawned from the same process) and as an info figure. A third
 // figure, a 50-action job of `dummy` actions (an activity that starts no process), shows how much of

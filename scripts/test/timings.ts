@@ -112,7 +112,7 @@ const seconds = (ms: number | undefined) => (ms === undefined ? '     ?' : `${(m
 export function printSummary(
   usage: FileUsage[],
   run: { wallMs: number; concurrency: string; loadBefore: number[]; loadAfter: number[]; totalCpuMs: number | undefined; serversCpuMs?: Record<string, number | undefined> },
-  shown = Number(process.env.TASKOTRON_TEST_SHOWN ?? 12),
+  shown = Number(process.env.TASKOTRON_TEST_SHOWN) || 12,
 ): void {
   if (usage.length === 0) return;
   const slowest = [...usage].sort((a, b) => b.wallMs - a.wallMs).slice(0, shown);

@@ -26,7 +26,7 @@ import { silentLogger, type Logger } from '../../src/ingest/stats.js';
 import { corpusDir } from './corpus.js';
 import { ensurePythonFedmsg } from './python-fedmsg.js';
 import { until } from './support.js';
-import { issueCert, issueCrl, makeTestCa, type TestCa } from './test-ca.js';
+import { issueCert, issueCrl, makeTestCa, openssl, type TestCa } from './test-ca.js';
 import { cliArgs } from '../support/cli.js';
 
 let ca: TestCa;
@@ -231,8 +231,7 @@ test('a CRL not signed by the CA is refused and the old one kept', async () => {
   const checker = await SignatureChecker.open(options(server, { log: (level, message) => void (level === 'warn' && failures.push(message)) }));
   try {
     // A CRL that revokes nothing, signed by another CA's key: it would un-revoke bodhi01.
-    const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: ca.dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    openssl('ca', '-config', 'ca.cnf', '-gencrl', '-keyfile', 'other.key', '-cert', 'other.crt', '-crlsec', '3600', '-out', 'forged.pem');
+    openssl(ca.dir, 'ca', '-config', 'ca.cnf', '-gencrl', '-keyfile', 'other.key', '-cert', 'other.crt', '-crlsec', '3600', '-out', 'forged.pem');
     server.files['/crl.pem'] = readFileSync(join(ca.dir, 'forged.pem'));
     await next(checker.crl!, 'failed');
     assert.match(failures.join('\n'), /crl: http:\/\/127\.0\.0\.1:\d+\/crl\.pem: the CRL is not signed by any configured CA; keeping the copy loaded before/);

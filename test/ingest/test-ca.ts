@@ -16,6 +16,11 @@ import { join } from 'node:path';
 const keyPool = process.env.TASKOTRON_TEST_HARNESS === '1' ? join(tmpdir(), 'taskotron-test-rsa-keys') : mkdtempSync(join(tmpdir(), 'taskotron-test-rsa-keys-'));
 let keysTaken = 0;
 
+/** Runs the openssl CLI in `dir`; its output is returned, its errors thrown with stderr. */
+export function openssl(dir: string, ...args: string[]): Buffer {
+  return execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
 /** Writes the process's next pooled RSA key to `path` (generated once per run and index). */
 export function pooledKey(path: string): void {
   const pooled = join(keyPool, `rsa-${keysTaken++}.pem`);
@@ -29,7 +34,7 @@ export function pooledKey(path: string): void {
   // Made under a name of its own, then linked in: a file generating the same index at the same time
   // keeps whichever link came first, and nobody reads a half-written key.
   const fresh = `${pooled}.${process.pid}`;
-  execFileSync('openssl', ['genrsa', '-out', fresh, '2048'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  openssl(keyPool, 'genrsa', '-out', fresh, '2048');
   try {
     linkSync(fresh, pooled);
   } catch (error) {
@@ -42,10 +47,9 @@ export function pooledKey(path: string): void {
 
 /** `<name>.key` (pooled) and `<name>.crt` issued by `<ca>` in `dir`, as `openssl req` + `x509 -req` make them. */
 export function issueCert(dir: string, name: string, serial: string, ca = 'ca'): void {
-  const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   pooledKey(join(dir, `${name}.key`));
-  openssl('req', '-new', '-key', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}.example.org`);
-  openssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-set_serial', serial, '-days', '30', '-out', `${name}.crt`);
+  openssl(dir, 'req', '-new', '-key', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}.example.org`);
+  openssl(dir, 'x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-set_serial', serial, '-days', '30', '-out', `${name}.crt`);
 }
 
 export interface TestCa {
@@ -56,10 +60,9 @@ export interface TestCa {
 
 export function makeTestCa(): TestCa {
   const dir = mkdtempSync(join(tmpdir(), 'fedmsg-ca-'));
-  const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   for (const [name, subject] of [['ca', 'Test fedmsg CA'], ['other', 'Some other CA']] as const) {
     pooledKey(join(dir, `${name}.key`));
-    openssl('req', '-x509', '-key', `${name}.key`, '-out', `${name}.crt`, '-days', '60', '-subj', `/CN=${subject}`);
+    openssl(dir, 'req', '-x509', '-key', `${name}.key`, '-out', `${name}.crt`, '-days', '60', '-subj', `/CN=${subject}`);
   }
   issueCert(dir, 'koji01', '0x1001');
   issueCert(dir, 'bodhi01', '0x1002');
@@ -70,8 +73,8 @@ export function makeTestCa(): TestCa {
     join(dir, 'ca.cnf'),
     '[ca]\ndefault_ca = test\n[test]\ndatabase = index.txt\ncrlnumber = crlnumber\ndefault_md = sha256\ndefault_crl_days = 30\ncertificate = ca.crt\nprivate_key = ca.key\n',
   );
-  openssl('ca', '-config', 'ca.cnf', '-revoke', 'bodhi01.crt');
-  openssl('ca', '-config', 'ca.cnf', '-gencrl', '-out', 'crl.pem');
+  openssl(dir, 'ca', '-config', 'ca.cnf', '-revoke', 'bodhi01.crt');
+  openssl(dir, 'ca', '-config', 'ca.cnf', '-gencrl', '-out', 'crl.pem');
   return { dir, caFile: join(dir, 'ca.crt'), crlFile: join(dir, 'crl.pem') };
 }
 
@@ -80,9 +83,8 @@ export function makeTestCa(): TestCa {
  * for `seconds` from now; returns its bytes. Each CRL has a higher crlNumber than the one before.
  */
 export function issueCrl(ca: TestCa, options: { revoke?: string; seconds: number; out: string; lastUpdate?: Date }): Buffer {
-  const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: ca.dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  if (options.revoke) openssl('ca', '-config', 'ca.cnf', '-revoke', `${options.revoke}.crt`);
+  if (options.revoke) openssl(ca.dir, 'ca', '-config', 'ca.cnf', '-revoke', `${options.revoke}.crt`);
   const last = options.lastUpdate ? ['-crl_lastupdate', `${options.lastUpdate.toISOString().replace(/[-:T]|\.\d+/g, '')}`] : [];
-  openssl('ca', '-config', 'ca.cnf', '-gencrl', ...last, '-crlsec', String(options.seconds), '-out', options.out);
+  openssl(ca.dir, 'ca', '-config', 'ca.cnf', '-gencrl', ...last, '-crlsec', String(options.seconds), '-out', options.out);
   return readFileSync(join(ca.dir, options.out));
 }
