@@ -207,11 +207,14 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => void stop().then(() => process.exit(130)));
 }
 
-// Three files at a time on a 2-core machine (Node 20's default there is one): the run keeps both cores
-// busy, and a fourth measured slower (docs/PERFORMANCE.md, "Less CPU per run"). TEST_CONCURRENCY overrides.
+// Four files at a time on a 2-core machine (Node 20's default there is one). At three, both cores
+// were 8% idle on average (up to 29% over ten seconds) while every running file waited on a timer, a
+// child process or the server; three runs at four took 186–196 s of tests against 198–207 s for three
+// runs at three, alternating, the same CPU (docs/PERFORMANCE.md, "Where issue 13 stands (… evening …)").
+// TEST_CONCURRENCY overrides.
 // Scenarios run one at a time: each loads the machine on purpose (10,000 starts, floods, kill -9),
 // and one would skew another's timing and memory figures.
-const concurrency = process.env.TEST_CONCURRENCY ?? (scenarios ? '1' : '3');
+const concurrency = process.env.TEST_CONCURRENCY ?? (scenarios ? '1' : '4');
 await Promise.all([bundling, bundlingTriggers]);
 try {
   await transpiling;

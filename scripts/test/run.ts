@@ -13,7 +13,7 @@ interface TestEvent {
 }
 
 const files = process.argv.slice(2).map((file) => resolve(file));
-const concurrency = Number(process.env.TEST_CONCURRENCY ?? '3');
+const concurrency = Number(process.env.TEST_CONCURRENCY ?? '4');
 const resultsFile = process.env.TASKOTRON_TEST_RESULTS;
 // A bound on each file's process. A test that throws between starting a service and the `try` that
 // stops it leaves the service running, and its file never exits: without a bound the whole run
