@@ -39,7 +39,9 @@ const sleep = (ms: number, signal?: AbortSignal) =>
 export async function* datagrepperMessages(url: string, query: DatagrepperQuery): AsyncGenerator<RecordedMessage> {
   const rows = query.rowsPerPage ?? 100;
   const gap = 1000 / (query.ratePerSecond ?? 2);
-  let lastRequest = 0;
+  // Monotonic milliseconds (performance.now): a wall clock set back or forward must not stretch or
+  // skip the limit.
+  let lastRequest = -Infinity;
   for (let page = 1; ; page++) {
     const params = new URLSearchParams({ start: String(query.start), end: String(query.end), order: 'asc', rows_per_page: String(rows), page: String(page) });
     for (const topic of query.topics ?? []) params.append('topic', topic);
@@ -47,10 +49,13 @@ export async function* datagrepperMessages(url: string, query: DatagrepperQuery)
     let body: { records: RecordedMessage[]; pages?: number } | undefined;
     const attempts = query.attempts ?? 5;
     for (let attempt = 1; body === undefined; attempt++) {
-      const wait = lastRequest + gap - Date.now();
-      if (wait > 0) await sleep(wait, query.signal);
+      // Checked again after each sleep: a timer counts whole milliseconds and may end a fraction early.
+      for (let wait = lastRequest + gap - performance.now(); wait > 0; wait = lastRequest + gap - performance.now()) {
+        await sleep(wait, query.signal);
+        if (query.signal?.aborted) return;
+      }
       if (query.signal?.aborted) return;
-      lastRequest = Date.now();
+      lastRequest = performance.now();
       try {
         const response = await fetch(target, { signal: query.signal ?? null, headers: { accept: 'application/json' } });
         if (!response.ok) throw new Error(`HTTP ${response.status} from ${target}`);
