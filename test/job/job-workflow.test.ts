@@ -94,8 +94,9 @@ describe('job workflow', () => {
     const input = localJob(runner, 'sleepy');
     const workflowId = uniqueName('job-sleepy');
     const handle = await client.workflow.start(JOB_WORKFLOW, { taskQueue: runner.workflowQueue, workflowId, args: [input] });
-    // The step's processes live in the job's PID namespace: found from the host by the job's uuid.
-    const processes = await waitForJobProcess(input.uuid, /^sleep 300$/);
+    // The step's processes live in the job's PID namespace: found from the host by the job's uuid. Its
+    // shell starts a background sleep, then the one it waits on: both, before the cancel.
+    const processes = await waitForJobProcess(input.uuid, /^sleep 300$/, { count: 2 });
     assert.ok(processes.length >= 3, `the step is running: ${JSON.stringify(processes)}`);
     const pids = processes.map((p) => p.pid);
     const cancelledAt = Date.now();

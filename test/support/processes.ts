@@ -39,13 +39,17 @@ export function jobProcesses(uuid: string): HostProcess[] {
   return found;
 }
 
-/** Waits (bounded) until the job has a process whose command line matches `pattern`. */
-export async function waitForJobProcess(uuid: string, pattern: RegExp, timeoutMs = 30_000): Promise<HostProcess[]> {
+/**
+ * Waits (bounded) until the job has `count` processes whose command lines match `pattern`: a script
+ * that starts several forks them one after the other, and on a loaded machine the first can be seen
+ * well before the next.
+ */
+export async function waitForJobProcess(uuid: string, pattern: RegExp, { count = 1, timeoutMs = 30_000 } = {}): Promise<HostProcess[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const processes = jobProcesses(uuid);
-    if (processes.some((p) => pattern.test(p.cmdline))) return processes;
-    if (Date.now() > deadline) throw new Error(`no process of job ${uuid} matched ${pattern} within ${timeoutMs} ms: ${JSON.stringify(processes)}`);
+    if (processes.filter((p) => pattern.test(p.cmdline)).length >= count) return processes;
+    if (Date.now() > deadline) throw new Error(`fewer than ${count} processes of job ${uuid} matched ${pattern} within ${timeoutMs} ms: ${JSON.stringify(processes)}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
