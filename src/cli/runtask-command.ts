@@ -3,6 +3,7 @@
 // ephemeral dev server started for this run — with a runner worker inside this process.
 import { basename, dirname, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
+import { connect } from 'node:net';
 import { hostname, userInfo } from 'node:os';
 import { Command, Option } from 'commander';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
@@ -34,8 +35,12 @@ interface RuntaskOptions {
   address?: string;
   namespace?: string;
   ephemeral?: boolean;
+  waitForTemporal?: string;
   env?: string[];
 }
+
+/** How long a configured server that accepts connections may take to answer, by default. */
+const DEFAULT_WAIT_FOR_TEMPORAL_S = 30;
 
 /** The original's default uuid: the UTC time, YYYYMMDD_HHMMSS_ffffff. */
 function timestampUuid(now = new Date()): string {
@@ -56,6 +61,7 @@ export function addRuntaskOptions(command: Command): Command {
     .option('--address <host:port>', 'Temporal server to use (env TEMPORAL_ADDRESS); unreachable → an ephemeral one')
     .option('--namespace <name>', 'Temporal namespace (env TEMPORAL_NAMESPACE)')
     .option('--ephemeral', 'always run on a fresh ephemeral dev server, even when one is configured')
+    .option('--wait-for-temporal <seconds>', `how long a server that accepts connections may take to answer (default ${DEFAULT_WAIT_FOR_TEMPORAL_S})`)
     .option(
       '--env <NAME[=VALUE]>',
       "pass a variable to the task's sandbox: NAME takes runtask's own value, NAME=VALUE sets it (repeatable)",
@@ -73,23 +79,48 @@ function describeAction(action: ActionRecord): string {
   return `  ${icon(action.status)} [${action.index}] ${action.name} (${action.directive}) ${action.status}${duration}${action.error ? ` — ${action.error}` : ''}`;
 }
 
-async function connectOrStartServer(options: RuntaskOptions, say: (line: string) => void): Promise<{ settings: TemporalSettings; server?: DevServer } | undefined> {
+/**
+ * Whether anything accepts a TCP connection at a Temporal address (`host:port`, `[v6]:port`). Refused,
+ * unroutable, unresolvable or silent for `timeoutMs`: nothing does.
+ */
+function acceptsConnections(address: string, timeoutMs: number): Promise<boolean> {
+  const colon = address.lastIndexOf(':');
+  const host = address.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
+  const port = Number(address.slice(colon + 1));
+  if (colon <= 0 || !Number.isInteger(port) || port <= 0 || port > 65535) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const done = (accepted: boolean) => {
+      socket.destroy();
+      resolve(accepted);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+async function connectOrStartServer(options: RuntaskOptions, waitS: number, say: (line: string) => void): Promise<{ settings: TemporalSettings; server?: DevServer } | undefined> {
   const settings = temporalSettingsFromOptions(options);
   if (!options.ephemeral) {
-    let answers = false;
-    try {
-      await waitForFrontend(settings.address, 1500);
-      answers = true;
-    } catch {
-      say(`No Temporal server answers at ${settings.address}; starting an ephemeral one for this run.`);
-    }
-    if (answers) {
+    // Only an address where nothing listens means "no server": a server that is there but slow to
+    // answer (a loaded machine, a remote cluster) is waited for. Falling back to an ephemeral server
+    // then would run the job somewhere the author did not ask for, past the namespace check.
+    if (await acceptsConnections(settings.address, 3000)) {
+      try {
+        await waitForFrontend(connectionOptions(settings), waitS * 1000);
+      } catch (error) {
+        say(`runtask: something accepts connections at ${settings.address}, but no Temporal server answered there within ${waitS} s (${(error as Error).message}).`);
+        say(`runtask: check --address (or TEMPORAL_ADDRESS), give it longer with --wait-for-temporal, or give --ephemeral to run on a server of its own.`);
+        return undefined;
+      }
       const problem = await serverNotReady(settings);
       if (!problem) return { settings };
       say(`runtask: the Temporal server at ${settings.address} is not set up for taskotron: ${problem}.`);
       say(`runtask: run \`taskotron setup --address ${settings.address} --namespace ${settings.namespace}\` once, or give --ephemeral to run on a server of its own.`);
       return undefined;
     }
+    say(`No Temporal server answers at ${settings.address}; starting an ephemeral one for this run.`);
   }
   const server = await startDevServer({ binary: ensureTemporalCli({ log: say }) });
   return { settings: { address: server.address, namespace: server.namespace }, server };
@@ -106,6 +137,11 @@ export async function runtask(formulaPath: string, options: RuntaskOptions): Pro
   const timeoutSeconds = options.timeout !== undefined ? Number(options.timeout) : undefined;
   if (timeoutSeconds !== undefined && !(Number.isInteger(timeoutSeconds) && timeoutSeconds > 0)) {
     say(`runtask: --timeout must be a positive number of seconds, got '${options.timeout}'`);
+    return EXIT_CODES.usage;
+  }
+  const waitS = options.waitForTemporal !== undefined ? Number(options.waitForTemporal) : DEFAULT_WAIT_FOR_TEMPORAL_S;
+  if (!(Number.isInteger(waitS) && waitS > 0)) {
+    say(`runtask: --wait-for-temporal must be a positive number of seconds, got '${options.waitForTemporal}'`);
     return EXIT_CODES.usage;
   }
   for (const entry of options.env ?? []) {
@@ -126,7 +162,7 @@ export async function runtask(formulaPath: string, options: RuntaskOptions): Pro
   installRuntimeLogger(options.debug ? 'DEBUG' : ('ERROR' as LogLevel), { handleSignals: false });
   const uuid = options.uuid ?? timestampUuid();
   const task = basename(dirname(formula));
-  const connected = await connectOrStartServer(options, say);
+  const connected = await connectOrStartServer(options, waitS, say);
   if (!connected) return EXIT_CODES.usage;
   const { settings, server } = connected;
   // A private pool and workflow queue: on a shared server no other runner may take this job, since

@@ -10,7 +10,7 @@ import { serverNotReady } from './setup.js';
 import { runnerConfig } from '../activities/runner-config.js';
 import { reportingConfig } from '../results/config.js';
 import { configDurationSeconds } from '../config/schema.js';
-import { temporalSettings } from '../config/temporal.js';
+import { connectionOptions, temporalSettings } from '../config/temporal.js';
 import { addTemporalOptions, configFromOptions, overridesFrom, positiveInt, temporalOverrides } from './options.js';
 
 interface WorkerOptions {
@@ -68,7 +68,7 @@ export function registerWorker(program: Command): void {
       ]),
     ]);
     // Before the Temporal runtime takes over SIGTERM: a stack stopped meanwhile simply ends this process.
-    if (options.waitForTemporal) await waitForFrontend(temporalSettings(config.temporal).address, options.waitForTemporal * 1000);
+    if (options.waitForTemporal) await waitForFrontend(connectionOptions(temporalSettings(config.temporal)), options.waitForTemporal * 1000);
     const metricsListen = enabled(options.metricsListen ?? (config.metrics.runner_listen || undefined));
     if (metricsListen) parseListen(metricsListen, 'metrics.runner_listen (TASKOTRON_METRICS_RUNNER_LISTEN, --metrics-listen)');
     // Temporal core's own metrics go to a private loopback port; our endpoint serves them with ours.

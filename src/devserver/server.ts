@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { mkdirSync, openSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { Connection } from '@temporalio/client';
+import { Connection, type ConnectionOptions } from '@temporalio/client';
 import { SEARCH_ATTRIBUTES } from '../common/search-attributes.js';
 
 export interface DevServerOptions {
@@ -122,16 +122,31 @@ export function devServerArgs(options: Required<Pick<DevServerOptions, 'ip' | 'p
   return args;
 }
 
-export async function waitForFrontend(address: string, timeoutMs: number, isAlive: () => boolean = () => true, signal?: AbortSignal): Promise<void> {
+/**
+ * Waits until the Temporal frontend at `target` (an address, or the connection options with TLS and
+ * API key of a configured cluster) answers. Each attempt may take what is left of the wait (at least
+ * 1 s, at most 10 s): a server that is slow to answer, as on a loaded machine, is waited for rather
+ * than given up on after a fixed second.
+ */
+export async function waitForFrontend(
+  target: string | ConnectionOptions,
+  timeoutMs: number,
+  isAlive: () => boolean = () => true,
+  signal?: AbortSignal,
+): Promise<void> {
+  const options = typeof target === 'string' ? { address: target } : target;
+  const address = options.address ?? 'localhost:7233';
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
     signal?.throwIfAborted();
     if (!isAlive()) throw new Error(`Temporal server exited before it answered on ${address}`);
     try {
-      const connection = await Connection.connect({ address, connectTimeout: 1000 });
+      // Closed after a failed attempt too: an attempt's channel would otherwise stay open, redialling.
+      const connection = Connection.lazy({ ...options, connectTimeout: Math.min(10_000, Math.max(1000, deadline - Date.now())) });
       try {
-        await connection.workflowService.getSystemInfo({});
+        // GetSystemInfo, within the attempt's time.
+        await connection.ensureConnected();
         return;
       } finally {
         await connection.close();

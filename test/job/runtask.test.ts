@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Connection } from '@temporalio/client';
@@ -88,6 +89,9 @@ test('usage errors exit 2', async () => {
   const run = await runtask(['-t', 'koji_build', example]);
   assert.equal(run.code, 2);
   assert.match(run.stderr, /required option '-i, --item <item>' not specified/);
+  const wait = await runtask(['-t', 'koji_build', '-i', 'foo-1.0-1.fc40', '--wait-for-temporal', '0', example]);
+  assert.equal(wait.code, 2);
+  assert.match(wait.stderr, /--wait-for-temporal must be a positive number of seconds, got '0'/);
 });
 
 test("--env adds variables to the task's sandbox; the runner's credentials cannot be added", async () => {
@@ -115,6 +119,85 @@ test('with no Temporal server reachable, runtask starts an ephemeral one and run
   assert.match(run.stderr, new RegExp(`No Temporal server answers at ${nobody}; starting an ephemeral one for this run.`));
   assert.match(run.stderr, /\(ephemeral server\)/);
   assert.match(run.stdout, /Outcome: {3}PASSED/);
+});
+
+/**
+ * A TCP proxy to the test server that holds the bytes of its first `held` connections for `holdMs`
+ * before it forwards them: a server that accepts at once and answers late, as a loaded one does.
+ */
+async function slowProxy(holdMs: number, held: number): Promise<{ address: string; close(): Promise<void> }> {
+  const target = testAddress();
+  const host = target.slice(0, target.lastIndexOf(':'));
+  const port = Number(target.slice(target.lastIndexOf(':') + 1));
+  const sockets = new Set<Socket>();
+  let accepted = 0;
+  const server = createServer((client) => {
+    sockets.add(client);
+    client.once('close', () => sockets.delete(client));
+    client.on('error', () => client.destroy());
+    const forward = () => {
+      if (client.destroyed) return;
+      const upstream = connect({ host, port });
+      sockets.add(upstream);
+      upstream.once('close', () => {
+        sockets.delete(upstream);
+        client.destroy();
+      });
+      upstream.on('error', () => upstream.destroy());
+      client.once('close', () => upstream.destroy());
+      // Until piped, the client's bytes wait in its paused stream.
+      client.pipe(upstream).pipe(client);
+    };
+    if (++accepted <= held) setTimeout(forward, holdMs);
+    else forward();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    address: `127.0.0.1:${(server.address() as AddressInfo).port}`,
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+// On a loaded machine the test server once took longer than runtask's 1.5 s probe to answer, and
+// runtask ran the job on an ephemeral server of its own instead, past the namespace check.
+test('a configured server that is slow to answer is waited for, not replaced by an ephemeral one', async () => {
+  // Its first two connections (runtask's TCP check and its probe; before the fix, the probe's two
+  // attempts, which share one connection) answer 3 s late.
+  const proxy = await slowProxy(3000, 2);
+  try {
+    const run = await runtask(['-t', 'koji_build', '-i', 'foo-1.0-1.fc40', example], proxy.address);
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.doesNotMatch(run.stderr, /ephemeral/);
+    assert.match(run.stderr, new RegExp(`on ${proxy.address.replace(/\./g, '\\.')}\n`));
+    assert.match(run.stdout, /Outcome: {3}PASSED/);
+  } finally {
+    await proxy.close();
+  }
+});
+
+test('something that accepts connections but never answers as Temporal is reported, and no ephemeral server is started', async () => {
+  // Accepts and says nothing, as a wrong port or a firewall's proxy might.
+  const silent = new Set<Socket>();
+  const server = createServer((socket) => {
+    silent.add(socket);
+    socket.on('error', () => socket.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  try {
+    const run = await runtask(['-t', 'koji_build', '-i', 'foo-1.0-1.fc40', '--wait-for-temporal', '2', example], address);
+    assert.equal(run.code, 2, run.stdout + run.stderr);
+    assert.match(run.stderr, new RegExp(`something accepts connections at ${address.replace(/\./g, '\\.')}, but no Temporal server answered there within 2 s`));
+    assert.match(run.stderr, /give --ephemeral to run on a server of its own/);
+    assert.doesNotMatch(run.stderr, /starting an ephemeral one/);
+    assert.doesNotMatch(run.stdout, /▶/, 'no job was started');
+  } finally {
+    for (const socket of silent) socket.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
 });
 
 test('Ctrl-C cancels the job: runtask prints the outcome ABORTED and the artifacts path, and exits 3', async () => {
