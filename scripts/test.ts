@@ -200,11 +200,27 @@ if (rabbitStarting) {
   console.log(`# started RabbitMQ at ${rabbit.url} (+${Date.now() - started} ms after Temporal; data ${rabbit.dataDir})`);
 }
 
+// TEST_BUSY_LOOPS=N: N processes that keep a core busy beside the run, as other jobs do on a shared CI
+// machine. A test that depends on the machine's speed (a fixed interval it relies on, a probe with a
+// short timeout) fails this way on a developer's machine instead of one run in ten on CI's. Each loop
+// yields every 50 ms, ends with this harness (its IPC channel closes) and after an hour at most.
+const busyLoops = Number(process.env.TEST_BUSY_LOOPS ?? '0');
+const BUSY_LOOP = `process.on('disconnect', () => process.exit(0));
+const end = Date.now() + 3600e3;
+(function spin() { const t = Date.now() + 50; while (Date.now() < t); if (Date.now() < end) setImmediate(spin); else process.exit(0); })();`;
+const busy: ReturnType<typeof spawn>[] = [];
+const stopBusyLoops = () => {
+  for (const loop of busy.splice(0)) loop.kill('SIGKILL');
+};
+
 const stop = async () => {
   await Promise.all([server?.stop(), rabbit?.stop()]);
 };
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => void stop().then(() => process.exit(130)));
+  process.on(signal, () => {
+    stopBusyLoops();
+    void stop().then(() => process.exit(130));
+  });
 }
 
 // Four files at a time on a 2-core machine (Node 20's default there is one). At three, both cores
@@ -224,6 +240,12 @@ try {
 }
 const compiledCli = await compiling;
 if (runsCli && !compiledCli) console.log('# compiling dist/ failed: test files run the CLI under tsx');
+if (!(Number.isInteger(busyLoops) && busyLoops >= 0)) {
+  await stop();
+  throw new Error(`TEST_BUSY_LOOPS must be a whole number, got '${process.env.TEST_BUSY_LOOPS}'`);
+}
+for (let i = 0; i < busyLoops; i++) busy.push(spawn(process.execPath, ['-e', BUSY_LOOP], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] }));
+if (busyLoops > 0) console.log(`# ${busyLoops} busy loop(s) beside the run (TEST_BUSY_LOOPS)`);
 const loadBefore = loadavg();
 const startedAt = Date.now();
 // What the run paid before its first file: system packages check, servers, bundles, transpiling (the
@@ -271,7 +293,9 @@ const serversCpuMs = { temporal: server ? groupCpuMs(server.pid) : undefined, ra
 await stop();
 const usage = readUsage(root, usageDir, resultsFile);
 recordTimings(root, usage);
+// The summary's CPU is the run's own: the busy loops are killed (and reaped) only after it.
 printSummary(usage, { wallMs, concurrency, loadBefore, loadAfter: loadavg(), totalCpuMs: treeCpuMs(), serversCpuMs });
+stopBusyLoops();
 // A failed run keeps its scratch (the server's log, the files' temporary directories) to look into.
 if (code === 0) rmSync(scratch, { recursive: true, force: true });
 else console.log(`# kept for a look: ${scratch} (the Temporal server's log, RabbitMQ's data and log under rabbitmq/, the test files' temporary directories under tmp/)`);
