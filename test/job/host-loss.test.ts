@@ -233,3 +233,49 @@ test("a slot lost while its host's step still heartbeats: the step is cancelled,
     await close();
   }
 });
+
+test("a job cancelled while its host is dead ends when the slot's heartbeat times out, not after removeWorkdir's minute", { timeout: 120_000 }, async () => {
+  const ownArch = uniqueName('arch');
+  const host = await startWorker('dead-host', ownArch, true);
+  const { client, close } = await testClient();
+  try {
+    const input = localJob({ arch: ownArch }, 'slow', { supervision: { heartbeatTimeoutSeconds: 3, hostLostAfterSeconds: 5 } });
+    const handle = await client.workflow.start(JOB_WORKFLOW, { taskQueue: workflowQueue, workflowId: uniqueName('job-dead-cancel'), args: [input] });
+    await progressUntil(handle, (snapshot) => snapshot.host === 'dead-host' && snapshot.actions[1]?.status === 'running', 'the long step on dead-host');
+    // The host dies and the operator cancels the job before anything noticed the death.
+    process.kill(-host.pid!, 'SIGKILL');
+    await handle.cancel();
+    await assert.rejects(handle.result(), /cancelled/i);
+
+    // The cancel asked the host (not yet known dead) to remove the workdir, outside the cancelled
+    // scope; the slot's heartbeat timeout then ended the job, without waiting for that removal's
+    // one-minute schedule-to-start timeout (the removal is left to the retention sweep).
+    type Event = {
+      eventId: string;
+      eventType: string;
+      activityTaskScheduledEventAttributes?: { activityType?: { name?: string } };
+      activityTaskTimedOutEventAttributes?: { scheduledEventId?: string };
+      activityTaskStartedEventAttributes?: { scheduledEventId?: string };
+      activityTaskCompletedEventAttributes?: { scheduledEventId?: string };
+      activityTaskFailedEventAttributes?: { scheduledEventId?: string };
+    };
+    const events = (JSON.parse(historyToJSON(await handle.fetchHistory())) as ReturnType<typeof readHistory>).events as Event[];
+    const scheduledId = (name: string) => events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === name).map((e) => e.eventId);
+    const [slot] = scheduledId('holdSlot');
+    const [removal] = scheduledId('removeWorkdir');
+    assert.ok(slot && removal, 'a slot was held and the removal was asked for');
+    assert.equal(events.at(-1)!.eventType, 'EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED');
+    assert.ok(
+      events.some((e) => e.activityTaskTimedOutEventAttributes?.scheduledEventId === slot),
+      "the slot's heartbeat timed out",
+    );
+    const removalEnded = events.filter((e) =>
+      [e.activityTaskStartedEventAttributes, e.activityTaskCompletedEventAttributes, e.activityTaskFailedEventAttributes, e.activityTaskTimedOutEventAttributes].some(
+        (a) => a?.scheduledEventId === removal,
+      ),
+    );
+    assert.deepEqual(removalEnded, [], 'the job did not wait for the removal on the dead host');
+  } finally {
+    await close();
+  }
+});
