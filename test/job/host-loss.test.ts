@@ -239,7 +239,9 @@ test("a job cancelled while its host is dead ends when the slot's heartbeat time
   const host = await startWorker('dead-host', ownArch, true);
   const { client, close } = await testClient();
   try {
-    const input = localJob({ arch: ownArch }, 'slow', { supervision: { heartbeatTimeoutSeconds: 3, hostLostAfterSeconds: 5 } });
+    // 10 s, not the 3 s of the tests above: the cancel must reach the job before the slot's heartbeat
+    // (beating every 2 s) times out, or the job sees a lost host first and never asks for the removal.
+    const input = localJob({ arch: ownArch }, 'slow', { supervision: { heartbeatTimeoutSeconds: 10, hostLostAfterSeconds: 15 } });
     const handle = await client.workflow.start(JOB_WORKFLOW, { taskQueue: workflowQueue, workflowId: uniqueName('job-dead-cancel'), args: [input] });
     await progressUntil(handle, (snapshot) => snapshot.host === 'dead-host' && snapshot.actions[1]?.status === 'running', 'the long step on dead-host');
     // The host dies and the operator cancels the job before anything noticed the death.
