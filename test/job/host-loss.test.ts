@@ -15,6 +15,7 @@ import { localJob } from '../support/job.js';
 import { jobProcesses, processAlive, waitForJobProcess } from '../support/processes.js';
 import { testAddress, testClient, uniqueName } from '../support/temporal.js';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import type { Client } from '@temporalio/client';
 import { LOST_HOST_NOT_ASKED_PATCH } from '../../src/workflows/job.js';
 import { createRunnerWorker } from '../../src/worker/runner-worker.js';
 import { startTestRunner, type TestRunner } from '../support/job.js';
@@ -72,15 +73,20 @@ async function progressUntil(handle: { query<T>(name: string): Promise<T> }, ok:
   throw new Error(`timed out after 60 s waiting for ${what}`);
 }
 
+/** The slow task's job on `jobArch` (3 s slot heartbeat unless told), once its long middle step runs on `host`. */
+async function slowJobInLongStep(client: Client, jobArch: string, host: string, idPrefix: string, supervision = { heartbeatTimeoutSeconds: 3, hostLostAfterSeconds: 5 }) {
+  const input = localJob({ arch: jobArch }, 'slow', { supervision });
+  const handle = await client.workflow.start(JOB_WORKFLOW, { taskQueue: workflowQueue, workflowId: uniqueName(idPrefix), args: [input] });
+  await progressUntil(handle, (snapshot) => snapshot.host === host && snapshot.actions[1]?.status === 'running', `the long step on ${host}`);
+  return { input, handle };
+}
+
 test('a job whose host dies mid-step finishes on the other host, every step of each attempt on one host', { timeout: 120_000 }, async () => {
   const hostA = await startWorker('host-a', arch, true);
   const { client, close } = await testClient();
   try {
-    const input = localJob({ arch }, 'slow', { supervision: { heartbeatTimeoutSeconds: 3, hostLostAfterSeconds: 5 } });
-    const workflowId = uniqueName('job-slow');
-    const handle = await client.workflow.start(JOB_WORKFLOW, { taskQueue: workflowQueue, workflowId, args: [input] });
     // Wait until host-a is inside the long step, then bring up host-b and kill host-a like a power cut.
-    await progressUntil(handle, (snapshot) => snapshot.host === 'host-a' && snapshot.actions[1]?.status === 'running', 'the long step on host-a');
+    const { handle } = await slowJobInLongStep(client, arch, 'host-a', 'job-slow');
     await startWorker('host-b');
     process.kill(-hostA.pid!, 'SIGKILL');
 
@@ -122,9 +128,7 @@ test('a runner stopped with SIGTERM kills its running step within the grace time
   const hostC = await startWorker('host-c', otherArch, true);
   const { client, close } = await testClient();
   try {
-    const input = localJob({ arch: otherArch }, 'slow', { supervision: { heartbeatTimeoutSeconds: 3, hostLostAfterSeconds: 5 } });
-    const handle = await client.workflow.start(JOB_WORKFLOW, { taskQueue: workflowQueue, workflowId: uniqueName('job-slow'), args: [input] });
-    await progressUntil(handle, (snapshot) => snapshot.host === 'host-c' && snapshot.actions[1]?.status === 'running', 'the long step on host-c');
+    const { input, handle } = await slowJobInLongStep(client, otherArch, 'host-c', 'job-slow');
     // The step is 'running' as soon as it is scheduled; its processes appear a moment later. They live
     // in the job's PID namespace (the pids file holds namespace pids): found from the host by the uuid.
     const pids = (await waitForJobProcess(input.uuid, /^sleep 120$/)).map((p) => p.pid);
@@ -197,9 +201,7 @@ test("a slot lost while its host's step still heartbeats: the step is cancelled,
   let hostB: TestRunner | undefined;
   const { client, close } = await testClient();
   try {
-    const input = localJob({ arch: ownArch }, 'slow', { supervision: { heartbeatTimeoutSeconds: 3, hostLostAfterSeconds: 5 } });
-    const handle = await client.workflow.start(JOB_WORKFLOW, { taskQueue: workflowQueue, workflowId: uniqueName('job-lost-slot'), args: [input] });
-    await progressUntil(handle, (snapshot) => snapshot.host === 'lost-slot-a' && snapshot.actions[1]?.status === 'running', 'the long step on host-a');
+    const { handle } = await slowJobInLongStep(client, ownArch, 'lost-slot-a', 'job-lost-slot');
     hostB = await startTestRunner({ hostname: 'lost-slot-b', arch: ownArch, workflowQueue });
 
     const result = (await handle.result()) as JobResult;
@@ -241,9 +243,7 @@ test("a job cancelled while its host is dead ends when the slot's heartbeat time
   try {
     // 10 s, not the 3 s of the tests above: the cancel must reach the job before the slot's heartbeat
     // (beating every 2 s) times out, or the job sees a lost host first and never asks for the removal.
-    const input = localJob({ arch: ownArch }, 'slow', { supervision: { heartbeatTimeoutSeconds: 10, hostLostAfterSeconds: 15 } });
-    const handle = await client.workflow.start(JOB_WORKFLOW, { taskQueue: workflowQueue, workflowId: uniqueName('job-dead-cancel'), args: [input] });
-    await progressUntil(handle, (snapshot) => snapshot.host === 'dead-host' && snapshot.actions[1]?.status === 'running', 'the long step on dead-host');
+    const { handle } = await slowJobInLongStep(client, ownArch, 'dead-host', 'job-dead-cancel', { heartbeatTimeoutSeconds: 10, hostLostAfterSeconds: 15 });
     // The host dies and the operator cancels the job before anything noticed the death.
     process.kill(-host.pid!, 'SIGKILL');
     await handle.cancel();
