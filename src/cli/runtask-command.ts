@@ -58,7 +58,7 @@ export function addRuntaskOptions(command: Command): Command {
     .option('-j, --jobid <id>', 'job id used in log links; default: the workflow id')
     .option('--timeout <seconds>', 'wall-clock limit for the whole job (default 7200)')
     .option('--root <dir>', 'where workdir and artifacts go (env TASKOTRON_RUNNER_ROOT)')
-    .option('--address <host:port>', 'Temporal server to use (env TEMPORAL_ADDRESS); unreachable → an ephemeral one')
+    .option('--address <host:port>', 'Temporal server to use (env TEMPORAL_ADDRESS); nothing listening there → an ephemeral one')
     .option('--namespace <name>', 'Temporal namespace (env TEMPORAL_NAMESPACE)')
     .option('--ephemeral', 'always run on a fresh ephemeral dev server, even when one is configured')
     .option('--wait-for-temporal <seconds>', `how long a server that accepts connections may take to answer (default ${DEFAULT_WAIT_FOR_TEMPORAL_S})`)
@@ -120,7 +120,7 @@ async function connectOrStartServer(options: RuntaskOptions, waitS: number, say:
       say(`runtask: run \`taskotron setup --address ${settings.address} --namespace ${settings.namespace}\` once, or give --ephemeral to run on a server of its own.`);
       return undefined;
     }
-    say(`No Temporal server answers at ${settings.address}; starting an ephemeral one for this run.`);
+    say(`No Temporal server at ${settings.address} (nothing accepts connections there); starting an ephemeral one for this run.`);
   }
   const server = await startDevServer({ binary: ensureTemporalCli({ log: say }) });
   return { settings: { address: server.address, namespace: server.namespace }, server };
@@ -134,16 +134,16 @@ export async function runtask(formulaPath: string, options: RuntaskOptions): Pro
     say(`runtask: ${formula}: no such file`);
     return EXIT_CODES.usage;
   }
+  // Checked here rather than by commander, whose errors exit 1: a usage error is exit 2, as in the original.
+  const badSeconds = (value: string | undefined) => value !== undefined && !(Number.isInteger(Number(value)) && Number(value) > 0);
+  for (const [option, value] of [['--timeout', options.timeout], ['--wait-for-temporal', options.waitForTemporal]] as const) {
+    if (badSeconds(value)) {
+      say(`runtask: ${option} must be a positive number of seconds, got '${value}'`);
+      return EXIT_CODES.usage;
+    }
+  }
   const timeoutSeconds = options.timeout !== undefined ? Number(options.timeout) : undefined;
-  if (timeoutSeconds !== undefined && !(Number.isInteger(timeoutSeconds) && timeoutSeconds > 0)) {
-    say(`runtask: --timeout must be a positive number of seconds, got '${options.timeout}'`);
-    return EXIT_CODES.usage;
-  }
   const waitS = options.waitForTemporal !== undefined ? Number(options.waitForTemporal) : DEFAULT_WAIT_FOR_TEMPORAL_S;
-  if (!(Number.isInteger(waitS) && waitS > 0)) {
-    say(`runtask: --wait-for-temporal must be a positive number of seconds, got '${options.waitForTemporal}'`);
-    return EXIT_CODES.usage;
-  }
   for (const entry of options.env ?? []) {
     const problem = sandboxEnvEntryProblem(entry);
     if (problem) {

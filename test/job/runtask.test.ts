@@ -116,7 +116,7 @@ test('with no Temporal server reachable, runtask starts an ephemeral one and run
   const nobody = `127.0.0.1:${await freePort()}`;
   const run = await runtask(['-t', 'koji_build', '-i', 'foo-1.0-1.fc40', example], nobody);
   assert.equal(run.code, 0, run.stdout + run.stderr);
-  assert.match(run.stderr, new RegExp(`No Temporal server answers at ${nobody}; starting an ephemeral one for this run.`));
+  assert.match(run.stderr, new RegExp(`No Temporal server at ${nobody} \\(nothing accepts connections there\\); starting an ephemeral one for this run\\.`));
   assert.match(run.stderr, /\(ephemeral server\)/);
   assert.match(run.stdout, /Outcome: {3}PASSED/);
 });
