@@ -2,7 +2,7 @@
 // Node's test runner over every test/**/*.test.ts with TEMPORAL_ADDRESS pointing at it, then stop it.
 // Arguments narrow the run: `npm test -- test/formula` runs the files under that path only.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { ensureTemporalCli, findTemporalCli } from '../src/devserver/cli-binary.js';
@@ -11,7 +11,7 @@ import { startRabbitMq, type RabbitMq } from '../src/devserver/rabbitmq.js';
 import { startDevServer, waitForFrontend, type DevServer } from '../src/devserver/server.js';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { quietBundlerLogger } from '../src/worker/logging.js';
-import { writeWorkflowBundle } from '../src/worker/runner-worker.js';
+import { bundleIsFresh, writeWorkflowBundle } from '../src/worker/runner-worker.js';
 import { groupCpuMs, longestFirst, printSummary, readUsage, recordTimings, treeCpuMs } from './test/timings.js';
 import { buildDir, compiledPath, transpileForTests } from './test/transpile.js';
 import { FEDMSG_REQUIREMENTS } from '../test/ingest/python-fedmsg.js';
@@ -240,6 +240,16 @@ try {
 }
 const compiledCli = await compiling;
 if (runsCli && !compiledCli) console.log('# compiling dist/ failed: test files run the CLI under tsx');
+// The compile above writes no workflow bundle (`--compile-only`: this run has its own). After an edit,
+// dist/'s bundle is then older than its modules, and every `runtask` or worker started from dist/
+// afterwards would run webpack for seconds until `npm start` or `npm run build`. This run's bundle is
+// made from the same sources and is the one every test below runs jobs with, so it takes that place.
+const distBundle = join(root, 'dist', 'src', 'workflow-bundle.js');
+if (compiledCli && bundling && !bundleIsFresh(distBundle)) {
+  copyFileSync(bundleFile, `${distBundle}.partial-${process.pid}`);
+  renameSync(`${distBundle}.partial-${process.pid}`, distBundle);
+  console.log('# dist/src/workflow-bundle.js was older than dist/: replaced with this run\'s bundle');
+}
 if (!(Number.isInteger(busyLoops) && busyLoops >= 0)) {
   await stop();
   throw new Error(`TEST_BUSY_LOOPS must be a whole number, got '${process.env.TEST_BUSY_LOOPS}'`);

@@ -68,23 +68,29 @@ export function prebuiltBundlePath(): string {
   return fileURLToPath(new URL('../workflow-bundle.js', import.meta.url));
 }
 
-/** Newest modification time of the compiled modules the bundle is made of (all of dist/src). */
-function newestCompiledModule(dir: string): number {
+/** Newest modification time of the compiled modules under `dir` other than `bundle`. */
+function newestCompiledModule(dir: string, bundle: string): number {
   let newest = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) newest = Math.max(newest, newestCompiledModule(path));
-    else if (entry.name.endsWith('.js') && path !== prebuiltBundlePath()) newest = Math.max(newest, statSync(path).mtimeMs);
+    if (entry.isDirectory()) newest = Math.max(newest, newestCompiledModule(path, bundle));
+    else if (entry.name.endsWith('.js') && path !== bundle) newest = Math.max(newest, statSync(path).mtimeMs);
   }
   return newest;
+}
+
+/**
+ * True when the bundle at `bundle` exists and no compiled module beside it (all of its directory, as
+ * dist/src is for dist/src/workflow-bundle.js) is newer: the rule scripts/build-if-stale.mjs applies too.
+ */
+export function bundleIsFresh(bundle = prebuiltBundlePath()): boolean {
+  return existsSync(bundle) && statSync(bundle).mtimeMs >= newestCompiledModule(dirname(bundle), bundle);
 }
 
 /** The prebuilt bundle when running compiled code and no compiled module is newer than it. */
 export function freshPrebuiltBundle(): string | undefined {
   if (!workflowsPath().endsWith('.js')) return undefined;
-  const path = prebuiltBundlePath();
-  if (!existsSync(path)) return undefined;
-  return statSync(path).mtimeMs >= newestCompiledModule(dirname(path)) ? path : undefined;
+  return bundleIsFresh() ? prebuiltBundlePath() : undefined;
 }
 
 /** Bundles the workflows and writes the bundle where freshPrebuiltBundle() finds it (or to `path`). */
