@@ -2,6 +2,7 @@
 // JobTrigger + 50 rules, against a baseline in the same run: a raw ZeroMQ SUB + JSON.parse loop fed
 // by the same publisher (a child process on loopback). Also the peak RSS of the ingest side.
 // `npx tsx bench/ingest-decision.bench.ts [messages] [rounds]` — bounded: rounds × 2 × messages.
+// Rounds alternate which side goes first; the goal's ratio is the median of the rounds' ratios.
 import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,7 +16,7 @@ import { silentLogger } from '../src/ingest/stats.js';
 import { reportFigures } from './figures.js';
 
 const MESSAGES = Number(process.argv[2] ?? 200_000);
-const ROUNDS = Number(process.argv[3] ?? 3);
+const ROUNDS = Number(process.argv[3] ?? 5);
 const corpus = join(projectRoot(), '..', 'shared', 'corpus');
 
 // --- the publisher: a child process, so it does not share the event loop with what it measures ---
@@ -139,10 +140,13 @@ async function main(): Promise<void> {
   const results: Record<'baseline' | 'ingest', Round[]> = { baseline: [], ingest: [] };
   let counters: Record<string, number> = {};
   for (let r = 0; r < ROUNDS; r++) {
-    results.baseline.push(await round('baseline', undefined));
     // A fresh intake per round: its recent-msg_id filter would otherwise see the repeats as duplicates.
     const intake = new Intake({ rules: () => loaded.value!, validArches: ['x86_64', 'armhfp'], log: silentLogger, recentCapacity: 10_000 });
-    results.ingest.push(await round('ingest', intake));
+    // Each pair in turn order, then the other (A B, B A, …): whichever side runs second in a pair
+    // meets a process that has grown and a machine that has drifted, so neither side always does.
+    for (const mode of r % 2 === 0 ? (['baseline', 'ingest'] as const) : (['ingest', 'baseline'] as const)) {
+      results[mode].push(await round(mode, mode === 'ingest' ? intake : undefined));
+    }
     counters = intake.counters.snapshot();
   }
 
@@ -153,8 +157,13 @@ async function main(): Promise<void> {
     const lost = results[mode].map((r) => MESSAGES - r.received);
     console.log(`${mode.padEnd(8)} msg/s per round: ${rates.map((x) => Math.round(x)).join(', ')}  median ${Math.round(median(rates))}  lost ${lost.join(',')}`);
   }
-  const ratio = median(results.ingest.map(rate)) / median(results.baseline.map(rate));
-  console.log(`ratio ingest/baseline (medians): ${ratio.toFixed(2)}  (goal >= 0.7 and >= 50000 msg/s)`);
+  // The goal is judged pair by pair (the median of each round's ingest/baseline): the baseline's own
+  // speed swings by half between rounds on this VM (67k-101k msg/s in one run), far more than
+  // ingest's, and a ratio of the two medians would pair rounds that were not measured together.
+  const pairRatios = results.ingest.map((r, i) => rate(r) / rate(results.baseline[i]!));
+  const ratio = median(pairRatios);
+  const ratioOfMedians = median(results.ingest.map(rate)) / median(results.baseline.map(rate));
+  console.log(`ratio ingest/baseline per round: ${pairRatios.map((x) => x.toFixed(2)).join(', ')}  median ${ratio.toFixed(2)}; of the medians ${ratioOfMedians.toFixed(2)}  (goal >= 0.7 and >= 50000 msg/s)`);
   const ingestRate = median(results.ingest.map(rate));
   reportFigures('ingest-decision', [
     { figure: 'ingest decision vs raw SUB + JSON.parse', goal: 'ratio >= 0.7', measured: ingestRate, unit: 'msg/s', baseline: median(results.baseline.map(rate)), ratio, met: ratio >= 0.7 },

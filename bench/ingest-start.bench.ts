@@ -278,17 +278,25 @@ try {
   console.log(`machine: ${cpus().length} cpus, ${cpus()[0]?.model}, Node ${process.version}; dev server with SQLite file + WAL`);
   await plainRound(-1, CONCURRENCY); // warm-up, both sides
   await ingestRound(-1);
-  const rates: Record<string, number[]> = { ingest: [], plainConcurrent: [], plainSequential: [] };
-  for (let round = 0; round < 2; round++) {
-    rates.plainSequential!.push(await plainRound(round * 3, 1));
-    rates.plainConcurrent!.push(await plainRound(round * 3 + 1, CONCURRENCY));
-    rates.ingest!.push(await ingestRound(round));
+  const rates: Record<'ingest' | 'plainConcurrent' | 'plainSequential', number[]> = { ingest: [], plainConcurrent: [], plainSequential: [] };
+  const runRound: Record<keyof typeof rates, (round: number) => Promise<number>> = {
+    plainSequential: (round) => plainRound(round * 3, 1),
+    plainConcurrent: (round) => plainRound(round * 3 + 1, CONCURRENCY),
+    ingest: (round) => ingestRound(round),
+  };
+  // Every round adds 900 workflows to the server's database, and a later round is a little slower
+  // for it: the order turns round by round (A B C, C B A, A B C), so no side always goes last.
+  for (let round = 0; round < 3; round++) {
+    const order = ['plainSequential', 'plainConcurrent', 'ingest'] as const;
+    for (const name of round % 2 === 0 ? order : [...order].reverse()) rates[name].push(await runRound[name](round));
   }
   const figures: Figure[] = [];
   for (const [name, xs] of Object.entries(rates)) console.log(`${name.padEnd(16)} starts/s: ${xs.map((x) => x.toFixed(0)).join(', ')}  median ${median(xs).toFixed(0)}`);
-  console.log(`start throughput ratio ingest / plain loop with ${CONCURRENCY} in flight: ${(median(rates.ingest!) / median(rates.plainConcurrent!)).toFixed(2)}; / sequential loop: ${(median(rates.ingest!) / median(rates.plainSequential!)).toFixed(2)} (goal >= 0.9)`);
+  // Judged round by round (the median of each round's ratio), so drift between rounds cancels.
+  const pairRatios = rates.ingest.map((x, i) => x / rates.plainConcurrent[i]!);
+  const startRatio = median(pairRatios);
+  console.log(`start throughput ratio ingest / plain loop with ${CONCURRENCY} in flight, per round: ${pairRatios.map((x) => x.toFixed(2)).join(', ')}, median ${startRatio.toFixed(2)} (of the medians ${(median(rates.ingest) / median(rates.plainConcurrent)).toFixed(2)}); / sequential loop: ${(median(rates.ingest) / median(rates.plainSequential)).toFixed(2)} (goal >= 0.9)`);
 
-  const startRatio = median(rates.ingest!) / median(rates.plainConcurrent!);
   figures.push({ figure: `trigger starts vs a plain start loop, ${CONCURRENCY} in flight`, goal: 'ratio >= 0.9', measured: median(rates.ingest!), unit: 'starts/s', baseline: median(rates.plainConcurrent!), ratio: startRatio, met: startRatio >= 0.9 });
 
   const latencies = await latency();
