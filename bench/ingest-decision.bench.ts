@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Subscriber, XPublisher } from 'zeromq';
 import { projectRoot } from '../src/devserver/project.js';
+import { freePort } from '../src/devserver/server.js';
 import { pythonJsonDumps } from '../src/bus/canonical-json.js';
 import { Intake } from '../src/ingest/intake.js';
 import { loadRules } from '../src/ingest/rules.js';
@@ -48,7 +49,8 @@ interface Round {
 
 async function round(mode: 'baseline' | 'ingest', intake: Intake | undefined): Promise<Round> {
   if (process.env.INGEST_BENCH_PUBLISHER) throw new Error('a publisher child must not start publishers');
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  // Under the ephemeral range and free (a random port there can be an outgoing connection's source port).
+  const port = await freePort();
   const endpoint = `tcp://127.0.0.1:${port}`;
   const child = fork(fileURLToPath(import.meta.url), [], { env: { ...process.env, INGEST_BENCH_PUBLISHER: endpoint, INGEST_BENCH_COUNT: String(MESSAGES) }, execArgv: ['--import', 'tsx'] });
   const sub = new Subscriber();

@@ -236,7 +236,9 @@ function rssOf(pid: number): number {
 async function sustained(hostTriggers: boolean, v8Defaults = false): Promise<{ rate: number; peakMb: number; endMb: number; counters: string; sent: number }> {
   const cli = join(projectRoot(), 'dist', 'src', 'cli', 'main.js');
   if (!existsSync(cli)) throw new Error('run `npm run build` first: the sustained phase runs the compiled CLI');
-  const endpoint = `tcp://127.0.0.1:${20000 + Math.floor(Math.random() * 20000)}`;
+  // A port under the ephemeral range that nothing listens on: a random one in 20000-40000 was once
+  // taken by an outgoing connection's source port first (EADDRINUSE, the run of 2026-12-03 19:25).
+  const endpoint = `tcp://127.0.0.1:${await freePort()}`;
   const name = `sustained-${hostTriggers}${v8Defaults ? '-v8' : ''}`;
   const child = spawn(process.execPath, [cli, 'ingest', '--rules', rules, '--bind', endpoint, '--arches', 'x86_64', '--trigger-queue', `${name}-triggers`, '--ingest-queue', `${name}-ingest`, '--job-queue', 'sustained-jobs', '--state-dir', join(scratch, name), '--stats-interval', '3600', ...(hostTriggers ? ['--run-trigger-workflows'] : [])], {
     // TASKOTRON_INGEST_DEFAULT_HEAP: the same process with V8's default heap sizing (src/cli/heap.ts).
