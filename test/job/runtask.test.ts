@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { test } from 'node:test';
 import { Connection } from '@temporalio/client';
 import { projectRoot } from '../../src/devserver/project.js';
@@ -85,13 +86,18 @@ test('a message field cannot inject shell syntax through runtask', async () => {
   assert.throws(() => readFileSync(marker), /ENOENT/);
 });
 
-test('usage errors exit 2', async () => {
-  const run = await runtask(['-t', 'koji_build', example]);
+test('usage errors exit 2, and are told before the Temporal SDK is loaded', async () => {
+  // The SDK is most of a runtask process's start (about 0.7 s of CPU): a mistyped command line is
+  // answered without it (src/cli/runtask-command.ts loads the run only once the options pass).
+  const counting = { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${pathToFileURL(join(projectRoot(), 'test', 'support', 'count-sdk-modules.mjs')).href}` };
+  const run = await runtask(['-t', 'koji_build', example], testAddress(), undefined, counting);
   assert.equal(run.code, 2);
   assert.match(run.stderr, /required option '-i, --item <item>' not specified/);
-  const wait = await runtask(['-t', 'koji_build', '-i', 'foo-1.0-1.fc40', '--wait-for-temporal', '0', example]);
+  assert.match(run.stderr, /# @temporalio modules loaded: 0\n/);
+  const wait = await runtask(['-t', 'koji_build', '-i', 'foo-1.0-1.fc40', '--wait-for-temporal', '0', example], testAddress(), undefined, counting);
   assert.equal(wait.code, 2);
   assert.match(wait.stderr, /--wait-for-temporal must be a positive number of seconds, got '0'/);
+  assert.match(wait.stderr, /# @temporalio modules loaded: 0\n/);
 });
 
 test("--env adds variables to the task's sandbox; the runner's credentials cannot be added", async () => {
