@@ -24,17 +24,50 @@ const SUBCOMMANDS: Record<string, () => Promise<Register>> = {
 };
 
 /**
- * The program with every subcommand, or, given the command line, with only the subcommand it names
- * (its help and errors are the same either way; `taskotron --help` and unknown commands get them all).
+ * What `taskotron --help`, a bare `taskotron` and a mistyped subcommand list: each subcommand's term
+ * and description as its module registers them, so that listing them loads none of the modules (all
+ * fourteen and their dependencies: about 1.1 s of CPU, for a help text). test/operations/program.test.ts
+ * checks that it matches the modules' own registrations.
+ */
+export const SUBCOMMAND_LISTING: Record<string, { term: string; description: string }> = {
+  start: { term: 'start [options]', description: 'run the embedded stack: Temporal dev server + Web UI + a runner worker (what `npm start` runs)' },
+  worker: { term: 'worker [options]', description: "run a runner host: poll the arch's pool queue and this host's own queue" },
+  'dev-server': { term: 'dev-server', description: 'the embedded Temporal development server' },
+  runtask: { term: 'runtask [options] <formula>', description: 'run a task formula locally, through the same job workflow production runs' },
+  validate: { term: 'validate [options] <files...>', description: 'check task formulas (runtask.yml), trigger rules and configuration (taskotron.yaml, trigger.cfg); exit 0 when all are valid, 1 when not' },
+  rules: { term: 'rules', description: 'inspect trigger_rules.yml' },
+  ingest: { term: 'ingest [options]', description: 'subscribe to fedmsg, match trigger_rules.yml and start one trigger workflow per matched message' },
+  publish: { term: 'publish [options] <messages...>', description: 'publish fedmsg messages (JSON: an envelope, a datagrepper record or page) to an ingest for local testing' },
+  replay: { term: 'replay [options] [file]', description: 'start the trigger workflows recorded messages match: `replay FILE.jsonl` or `replay --datagrepper URL --start T --end T`' },
+  result: { term: 'result [options]', description: 'append a result to a ResultYAML file (for task code; the original taskotron_result)' },
+  config: { term: 'config', description: 'the configuration every process reads (taskotron.yaml + TASKOTRON_… variables)' },
+  setup: { term: 'setup [options]', description: 'make a Temporal cluster ready: register the namespace if missing (with retention) and add the search attributes; safe to run again' },
+  artifacts: { term: 'artifacts', description: "jobs' artifacts: serve them over HTTP, remove old ones" },
+  jobs: { term: 'jobs', description: 'list, show, re-run, force and cancel jobs (job workflows on Temporal)' },
+};
+
+/**
+ * The program. Without a command line: every subcommand, loaded (for tests and inspection). With one:
+ * only the subcommand it names (or, after `help`, the one help is asked about) is loaded; the others
+ * are listed from SUBCOMMAND_LISTING, which renders the same help and the same "unknown command …
+ * (Did you mean …?)" error as the loaded subcommands would.
  */
 export async function buildProgram(argv?: readonly string[]): Promise<Command> {
   const program = new Command('taskotron')
     .description("Fedora's event-driven package CI on Temporal")
     .showHelpAfterError()
     .configureHelp({ sortSubcommands: true });
-  const named = argv?.[2];
-  const wanted = named !== undefined && Object.hasOwn(SUBCOMMANDS, named) ? [named] : Object.keys(SUBCOMMANDS);
-  const registers = await Promise.all(wanted.map((name) => SUBCOMMANDS[name]!()));
+  const known = (name: string | undefined): name is string => name !== undefined && Object.hasOwn(SUBCOMMANDS, name);
+  const named = argv?.[2] === 'help' ? argv[3] : argv?.[2];
+  const load = argv === undefined ? Object.keys(SUBCOMMANDS) : known(named) ? [named] : [];
+  const registers = await Promise.all(load.map((name) => SUBCOMMANDS[name]!()));
   for (const register of registers) register(program);
+  for (const [name, { term, description }] of Object.entries(SUBCOMMAND_LISTING)) {
+    if (load.includes(name)) continue;
+    // The term's `[options]` and arguments become placeholder arguments: they only render the listing.
+    program.command(term).description(description).action(() => {
+      throw new Error(`taskotron: the '${name}' subcommand was listed but not loaded (src/cli/program.ts)`);
+    });
+  }
   return program;
 }
