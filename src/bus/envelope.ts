@@ -64,20 +64,28 @@ export function checkEnvelope(value: unknown, frameTopic?: string): Checked<Enve
   return { ok: true, value: value as Envelope };
 }
 
-/** Decodes the two ZeroMQ frames (topic, JSON envelope) of one fedmsg message. */
-export function decodeFrames(frames: readonly Buffer[], maxBytes = DEFAULT_MAX_MESSAGE_BYTES): Checked<Envelope> {
+/**
+ * Decodes the two ZeroMQ frames (topic, JSON envelope) of one fedmsg message. With `handlesTopic`, a
+ * message whose topic frame it refuses is `unknown-topic` before its body is parsed: a subscription to
+ * the whole bus (the default, '') brings mostly topics nobody here handles, and parsing them was the
+ * larger part of deciding them. Its body is then never looked at, so such a message counts as
+ * `unknown-topic` even when the body is not JSON or the envelope names another topic.
+ */
+export function decodeFrames(frames: readonly Buffer[], maxBytes = DEFAULT_MAX_MESSAGE_BYTES, handlesTopic?: (topic: string) => boolean): Checked<Envelope> {
   if (frames.length !== 2) return reject('frames', `expected 2 frames (topic, envelope), got ${frames.length}`);
   const [topicFrame, body] = frames as [Buffer, Buffer];
   if (body.length + topicFrame.length > maxBytes) {
     return reject('oversize', `${body.length + topicFrame.length} bytes exceeds the limit of ${maxBytes}`);
   }
+  const topic = topicFrame.toString('utf8');
+  if (handlesTopic && !handlesTopic(topic)) return reject('unknown-topic', `no JobTrigger for ${truncate(topic)}`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(body.toString('utf8'));
   } catch (error) {
     return reject('not-json', (error as Error).message);
   }
-  return checkEnvelope(parsed, topicFrame.toString('utf8'));
+  return checkEnvelope(parsed, topic);
 }
 
 /**

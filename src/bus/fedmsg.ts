@@ -251,16 +251,22 @@ export class FedmsgPublisher {
   }
 }
 
+export interface FedmsgSourceOptions extends SubscriberOptions {
+  maxMessageBytes: number;
+  /** Topics the consumer acts on; any other is `unknown-topic` unparsed (decodeFrames). */
+  handlesTopic?: (topic: string) => boolean;
+}
+
 /** fedmsg's ZeroMQ sockets as a MessageSource: frames decoded, no acknowledgement (PUB/SUB has none). */
 export class FedmsgSource implements MessageSource {
   readonly transport = 'fedmsg' as const;
 
   private constructor(
     private readonly subscriber: FedmsgSubscriber,
-    private readonly options: SubscriberOptions & { maxMessageBytes: number },
+    private readonly options: FedmsgSourceOptions,
   ) {}
 
-  static async open(options: SubscriberOptions & { maxMessageBytes: number }): Promise<FedmsgSource> {
+  static async open(options: FedmsgSourceOptions): Promise<FedmsgSource> {
     return new FedmsgSource(await FedmsgSubscriber.open(options), options);
   }
 
@@ -273,7 +279,8 @@ export class FedmsgSource implements MessageSource {
   }
 
   run(handle: (message: InboundMessage) => void): Promise<void> {
-    return this.subscriber.run((frames) => handle({ transport: 'fedmsg', decoded: decodeFrames(frames, this.options.maxMessageBytes), ...(frames.length === 2 ? { signedText: frames[1]! } : {}) }));
+    const { maxMessageBytes, handlesTopic } = this.options;
+    return this.subscriber.run((frames) => handle({ transport: 'fedmsg', decoded: decodeFrames(frames, maxMessageBytes, handlesTopic), ...(frames.length === 2 ? { signedText: frames[1]! } : {}) }));
   }
 
   async close(): Promise<void> {

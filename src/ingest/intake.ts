@@ -3,7 +3,7 @@
 // TriggerRequest to whoever starts workflows. Every message ends in exactly one counter.
 import { decodeFrames, checkEnvelope, topicEnvironment, truncate, DEFAULT_MAX_MESSAGE_BYTES, type Envelope, type RejectReason } from '../bus/envelope.js';
 import type { InboundMessage } from '../bus/source.js';
-import { deriveTriggerData, type TriggerContext, type TriggerData } from './job-triggers.js';
+import { deriveTriggerData, handlesTopic, type TriggerContext, type TriggerData } from './job-triggers.js';
 import { planJobs, type PlannedDiscover, type PlannedTask } from './evaluate.js';
 import type { RuleSet } from './rules.js';
 import { Counters, RateLimitedLog, RecentKeys, type Logger } from './stats.js';
@@ -53,7 +53,7 @@ export class Intake {
 
   /** From the two ZeroMQ frames. */
   fromFrames(frames: readonly Buffer[]): Verdict {
-    const decoded = decodeFrames(frames, this.options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES);
+    const decoded = decodeFrames(frames, this.options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES, handlesTopic);
     return this.fromInbound(frames.length === 2 ? { transport: 'fedmsg', decoded, signedText: frames[1]! } : { transport: 'fedmsg', decoded });
   }
 

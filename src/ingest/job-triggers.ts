@@ -281,6 +281,11 @@ export function jobTriggerFor(topic: string): JobTrigger | undefined {
   return trigger;
 }
 
+/** Whether any JobTrigger handles the topic: ingest's transports drop the others unparsed (decodeFrames). */
+export function handlesTopic(topic: string): boolean {
+  return jobTriggerFor(topic) !== undefined;
+}
+
 /** The trigger data for an envelope, or why there is none. `undefined` means no JobTrigger handles the topic. */
 export function deriveTriggerData(envelope: Envelope, context: TriggerContext = {}): TriggerOutcome | undefined {
   return jobTriggerFor(envelope.topic)?.derive(envelope, context);

@@ -20,6 +20,7 @@ import { readCritpath, type IngestConfig } from './config.js';
 import { datagrepperMessages } from './datagrepper.js';
 import type { Envelope, RejectReason } from '../bus/envelope.js';
 import { Intake, type TriggerRequest, type Verdict } from './intake.js';
+import { handlesTopic } from './job-triggers.js';
 import { LiveRules } from './live-rules.js';
 import { Spool } from './spool.js';
 import { TriggerStarter } from './starter.js';
@@ -206,6 +207,7 @@ export class IngestService {
           bind: config.bind,
           topics: config.topics,
           maxMessageBytes: config.maxMessageBytes,
+          handlesTopic,
           // One limit for both layers: a frame over it is refused by ZeroMQ before it is allocated
           // (costing its connection, counted as a disconnect); two frames over it together are counted
           // as oversize by intake. Memory queued per connection: highWaterMark x the frames' size.

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import { FedmsgPublisher, FedmsgSubscriber } from '../../src/bus/fedmsg.js';
 import { decodeFrames, envelopesFromJson } from '../../src/bus/envelope.js';
 import { Intake, type Verdict } from '../../src/ingest/intake.js';
+import { handlesTopic } from '../../src/ingest/job-triggers.js';
 import { loadRules } from '../../src/ingest/rules.js';
 import { pythonJsonDumps } from '../../src/bus/canonical-json.js';
 import { silentLogger } from '../../src/ingest/stats.js';
@@ -40,6 +41,28 @@ test('decodeFrames rejects each kind of malformed message with its own reason', 
   }
   assert.equal(decodeFrames(frames(good.topic, body), 100).ok, false);
   assert.deepEqual(decodeFrames(frames(good.topic, body)), { ok: true, value: good });
+});
+
+test('a topic no JobTrigger handles is dropped on its topic frame, before its body is parsed', () => {
+  const unhandled = 'org.fedoraproject.prod.fas.user.create';
+  assert.equal(handlesTopic(unhandled), false);
+  // Its body is never read: not JSON, or JSON naming another topic, it is unknown-topic all the same.
+  for (const body of ['{"topic": ', JSON.stringify(corpusEnvelope('buildsys.build.state.change__TestKojiBuildStateChangeComplete.json'))]) {
+    const result = decodeFrames(frames(unhandled, body), undefined, handlesTopic);
+    assert.equal(!result.ok && result.reason, 'unknown-topic');
+  }
+  // The cheaper checks still come first, and a handled topic is parsed as before.
+  const oneFrame = decodeFrames([Buffer.from(unhandled)], undefined, handlesTopic);
+  assert.equal(!oneFrame.ok && oneFrame.reason, 'frames');
+  const oversize = decodeFrames(frames(unhandled, 'x'.repeat(200)), 100, handlesTopic);
+  assert.equal(!oversize.ok && oversize.reason, 'oversize');
+  const handled = decodeFrames(frames('org.fedoraproject.prod.buildsys.build.state.change', '{"topic": '), undefined, handlesTopic);
+  assert.equal(!handled.ok && handled.reason, 'not-json');
+  // Intake's own entry point for frames applies the same check (the bench and ingest's flood oracle use it).
+  const ingest = intake();
+  const verdict = ingest.fromFrames(frames(unhandled, '{"topic": '));
+  assert.equal(verdict.kind === 'rejected' && verdict.reason, 'unknown-topic');
+  assert.deepEqual(ingest.counters.snapshot(), { received: 1, 'rejected.unknown-topic': 1 });
 });
 
 test('a field rules would start a job with is refused past 1,024 characters, so no large value reaches workflow history', () => {

@@ -12,6 +12,7 @@ import { quietRuntime } from '../support/runtime.js';
 import { testClient } from '../support/temporal.js';
 import { corpusEnvelope, renderedCorpusRules } from './corpus.js';
 import { publishTo, scratchDir, startTestIngest, until } from './support.js';
+import { FedmsgPublisher } from '../../src/bus/fedmsg.js';
 
 let client: Client;
 let close: () => Promise<void>;
@@ -87,6 +88,23 @@ test('a Koji build message starts one trigger and eight jobs with deterministic 
   let runs = 0;
   for await (const _ of client.workflow.list({ query: `MsgId = "${msgId}"` })) runs++;
   assert.equal(runs, 9, 'one trigger + 8 jobs, nothing twice');
+});
+
+test('a running ingest drops a topic it does not handle without parsing it, and still parses the ones it does', { timeout: 60_000 }, async () => {
+  const ingest = await startTestIngest(rules, {}, { worker: false });
+  const publisher = await FedmsgPublisher.open({ connect: ingest.endpoint });
+  try {
+    assert.ok(await publisher.waitForSubscriber(10_000), 'ingest subscribed');
+    // The same broken body on both: only the handled topic's is read (src/bus/envelope.ts, decodeFrames).
+    await publisher.send('org.fedoraproject.prod.fas.user.create', '{"topic": ');
+    await publisher.send('org.fedoraproject.prod.buildsys.tag', '{"topic": ');
+    await until(() => ingest.service.stats().received === 2, () => `both messages received: ${JSON.stringify(ingest.service.stats())}`);
+    assert.equal(ingest.service.stats()['rejected.unknown-topic'], 1);
+    assert.equal(ingest.service.stats()['rejected.not-json'], 1);
+  } finally {
+    await publisher.close();
+    await ingest.service.stop();
+  }
 });
 
 test('noarch rules start one arch-independent job on the first valid arch\'s pool', { timeout: 60_000 }, async () => {
