@@ -58,7 +58,10 @@ export async function buildProgram(argv?: readonly string[]): Promise<Command> {
     .showHelpAfterError()
     .configureHelp({ sortSubcommands: true });
   const known = (name: string | undefined): name is string => name !== undefined && Object.hasOwn(SUBCOMMANDS, name);
-  const named = argv?.[2] === 'help' ? argv[3] : argv?.[2];
+  // The subcommand is the first argument that is not an option (the program has none of its own but
+  // --help, and `--` may come first); after `help`, the next one.
+  const operands = (argv ?? []).slice(2).filter((arg) => !arg.startsWith('-'));
+  const named = operands[0] === 'help' ? operands[1] : operands[0];
   const load = argv === undefined ? Object.keys(SUBCOMMANDS) : known(named) ? [named] : [];
   const registers = await Promise.all(load.map((name) => SUBCOMMANDS[name]!()));
   for (const register of registers) register(program);

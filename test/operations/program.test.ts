@@ -53,6 +53,14 @@ test('a mistyped subcommand is refused with a suggestion, without loading one', 
   assert.equal(run.sdkModules, 0);
 });
 
+test('a subcommand after options or `--` is the loaded one, never its listing', async () => {
+  for (const args of [['--', 'runtask', '-t', 'koji_build', 'x.yml'], ['-h', 'runtask']]) {
+    const run = await taskotron(...args);
+    assert.doesNotMatch(run.stderr, /listed but not loaded/, args.join(' '));
+    assert.doesNotMatch(`${run.stdout}${run.stderr}`, /\[options\] \[options\]/, args.join(' '));
+  }
+});
+
 test('taskotron help SUBCOMMAND loads that subcommand and shows its options', async () => {
   const run = await taskotron('help', 'runtask');
   assert.equal(run.code, 0, run.stderr);
