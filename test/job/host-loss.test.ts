@@ -21,6 +21,10 @@ import { createRunnerWorker } from '../../src/worker/runner-worker.js';
 import { startTestRunner, type TestRunner } from '../support/job.js';
 import { startSilentSlot } from '../support/silent-slot.js';
 import { cliArgs } from '../support/cli.js';
+import { quietRuntime } from '../support/runtime.js';
+
+// One test runs a runner worker in this process: the SDK's INFO lines (fifty a run) are not the test's output.
+quietRuntime();
 
 const arch = uniqueName('arch');
 const workflowQueue = uniqueName('workflows');
@@ -28,7 +32,6 @@ const workers: ChildProcess[] = [];
 
 const roots = new Map<string, string>();
 
-/** Running, not merely a zombie waiting for a parent (this sandbox's init may never reap it). */
 /** A runner host as a real process; `stall` makes the slow task's middle step hang on this host. */
 function startWorker(hostname: string, workerArch = arch, stall = false, env: Record<string, string> = {}): Promise<ChildProcess> {
   const root = mkdtempSync(join(tmpdir(), `taskotron-${hostname}-`));
