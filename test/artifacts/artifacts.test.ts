@@ -17,6 +17,10 @@ import { createRunnerWorker } from '../../src/worker/runner-worker.js';
 import { localJob } from '../support/job.js';
 import { testAddress, testClient, uniqueName } from '../support/temporal.js';
 import { cliArgs } from '../support/cli.js';
+import { quietRuntime } from '../support/runtime.js';
+
+// A runner worker runs in this process: the SDK's INFO lines are not the test's output.
+quietRuntime();
 
 /** A raw GET: fetch() would normalise `..` away before sending it. */
 function rawGet(port: number, path: string): Promise<{ status: number; body: string }> {
