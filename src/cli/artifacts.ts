@@ -21,7 +21,7 @@ export function defaultArtifactsDir(env: NodeJS.ProcessEnv = process.env): strin
 
 
 export function registerArtifacts(program: Command): void {
-  const artifacts = program.command('artifacts').description("jobs' artifacts: serve them over HTTP, remove old ones");
+  const artifacts = program.command('artifacts');
   artifacts
     .command('serve')
     .description('serve the artifacts directory over HTTP: listings, logs shown as text, nothing outside it')

@@ -35,7 +35,7 @@ function display(value: unknown): string {
 }
 
 export function registerConfig(program: Command): void {
-  const config = program.command('config').description('the configuration every process reads (taskotron.yaml + TASKOTRON_… variables)');
+  const config = program.command('config');
   config
     .command('show')
     .description('print every effective setting and where its value came from: default, file:line, env VAR')

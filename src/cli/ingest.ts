@@ -96,7 +96,6 @@ export function registerIngest(program: Command): void {
   addTemporalOptions(
     program
       .command('ingest')
-      .description('subscribe to fedmsg, match trigger_rules.yml and start one trigger workflow per matched message')
       .option('--rules <file>', 'trigger_rules.yml (overrides [trigger] rules_template)')
       .option('--endpoint <url>', 'a fedmsg publisher to connect to, e.g. tcp://hub.fedoraproject.org:9940 (repeatable)', collect)
       .option('--bind <url>', 'an endpoint to bind for publishers that connect, e.g. tcp://127.0.0.1:9941 (repeatable)', collect)

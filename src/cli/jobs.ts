@@ -319,7 +319,7 @@ async function cancelJob(workflowId: string, options: ConnectOptions): Promise<v
 }
 
 export function registerJobs(program: Command): void {
-  const jobs = program.command('jobs').description('list, show, re-run, force and cancel jobs (job workflows on Temporal)');
+  const jobs = program.command('jobs');
   addTemporalOptions(
     jobs
       .command('list')

@@ -24,10 +24,11 @@ const SUBCOMMANDS: Record<string, () => Promise<Register>> = {
 };
 
 /**
- * What `taskotron --help`, a bare `taskotron` and a mistyped subcommand list: each subcommand's term
- * and description as its module registers them, so that listing them loads none of the modules (all
- * fourteen and their dependencies: about 1.1 s of CPU, for a help text). test/operations/program.test.ts
- * checks that it matches the modules' own registrations.
+ * What `taskotron --help`, a bare `taskotron` and a mistyped subcommand list, so that listing them loads
+ * none of the modules (all fourteen and their dependencies: about 1.1 s of CPU, for a help text). The
+ * description is the one place each subcommand's is written (buildProgram gives it to the loaded
+ * command too); the term is what the module's arguments and options render, which
+ * test/operations/program.test.ts checks against every module's registration.
  */
 export const SUBCOMMAND_LISTING: Record<string, { term: string; description: string }> = {
   start: { term: 'start [options]', description: 'run the embedded stack: Temporal dev server + Web UI + a runner worker (what `npm start` runs)' },
@@ -66,8 +67,14 @@ export async function buildProgram(argv?: readonly string[]): Promise<Command> {
   const registers = await Promise.all(load.map((name) => SUBCOMMANDS[name]!()));
   for (const register of registers) register(program);
   for (const [name, { term, description }] of Object.entries(SUBCOMMAND_LISTING)) {
-    if (load.includes(name)) continue;
-    // The term's `[options]` and arguments become placeholder arguments: they only render the listing.
+    // The description is this table's in both cases: the modules register none of their own.
+    const loaded = program.commands.find((command) => command.name() === name);
+    if (loaded) {
+      loaded.description(description);
+      continue;
+    }
+    // Not loaded: the term's `[options]` and arguments are declared as arguments only so that commander
+    // renders the very line the loaded subcommand would; running it is refused below.
     program.command(term).description(description).action(() => {
       throw new Error(`taskotron: the '${name}' subcommand was listed but not loaded (src/cli/program.ts)`);
     });

@@ -33,7 +33,6 @@ export function completeEnvelope(value: Record<string, unknown>, index: number, 
 export function registerPublish(program: Command): void {
   program
     .command('publish')
-    .description('publish fedmsg messages (JSON: an envelope, a datagrepper record or page) to an ingest for local testing')
     .argument('<messages...>', 'message files')
     .option('--endpoint <url>', 'the subscriber endpoint to connect to', DEFAULT_PUBLISH_ENDPOINT)
     .option('--bind <url>', 'bind this endpoint instead and wait for a subscriber to connect')

@@ -55,7 +55,6 @@ export function registerReplay(program: Command): void {
   addTemporalOptions(
     program
       .command('replay')
-      .description('start the trigger workflows recorded messages match: `replay FILE.jsonl` or `replay --datagrepper URL --start T --end T`')
       .argument('[file]', 'JSON lines of envelopes or datagrepper records')
       .option('--rules <file>', 'trigger_rules.yml')
       .option('--arches <list>', 'valid arches for rules that name none')

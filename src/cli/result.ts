@@ -32,7 +32,6 @@ const FIELD_OPTION: Record<string, string> = {
 export function registerResult(program: Command): void {
   program
     .command('result')
-    .description('append a result to a ResultYAML file (for task code; the original taskotron_result)')
     .requiredOption('-f, --file <path>', 'the ResultYAML file to append to (created when missing)')
     .requiredOption('-i, --item <item>', "the item that was checked, e.g. 'foo-1.0-1.fc40'")
     .option('-t, --report_type <type>', "the item's type, e.g. koji_build, bodhi_update")

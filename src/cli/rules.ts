@@ -18,7 +18,7 @@ interface ExplainOptions {
 }
 
 export function registerRules(program: Command): void {
-  const rules = program.command('rules').description('inspect trigger_rules.yml');
+  const rules = program.command('rules');
   rules
     .command('explain')
     .description('print the trigger data of MESSAGE, whether each rule matched and why, and the jobs that would start')

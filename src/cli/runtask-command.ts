@@ -91,7 +91,7 @@ export async function runtask(formulaPath: string, options: RuntaskOptions): Pro
 }
 
 export function registerRuntask(program: Command): void {
-  addRuntaskOptions(program.command('runtask').description('run a task formula locally, through the same job workflow production runs')).action(
+  addRuntaskOptions(program.command('runtask')).action(
     async (formula: string, options: RuntaskOptions) => {
       process.exitCode = await runtask(formula, options);
     },

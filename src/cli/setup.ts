@@ -166,7 +166,6 @@ export function registerSetup(program: Command): void {
   addTemporalOptions(
     program
       .command('setup')
-      .description('make a Temporal cluster ready: register the namespace if missing (with retention) and add the search attributes; safe to run again')
       .option('--retention <duration>', 'how long closed jobs are kept, e.g. 30d (temporal.retention; default 30d)'),
   ).action(async (options: { config?: string; address?: string; namespace?: string; retention?: string }) => {
     const config = configFromOptions(options, [...temporalOverrides(options), ...overridesFrom([['--retention', options.retention, 'temporal.retention']])]);

@@ -45,7 +45,6 @@ export async function waitForIngest(endpoint: string, timeoutMs: number): Promis
 export function registerStart(program: Command): void {
   program
     .command('start')
-    .description('run the embedded stack: Temporal dev server + Web UI + a runner worker (what `npm start` runs)')
     .option('--port <port>', 'Temporal gRPC port on 127.0.0.1', positiveInt, 7233)
     .option('--ui-port <port>', 'Temporal Web UI port on 127.0.0.1', positiveInt, 8233)
     .option('--arch <arch>', 'architecture of the local runner', fedoraArch())

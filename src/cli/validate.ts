@@ -81,7 +81,6 @@ function plural(n: number, word: string): string {
 export function registerValidate(program: Command): void {
   program
     .command('validate')
-    .description('check task formulas (runtask.yml), trigger rules and configuration (taskotron.yaml, trigger.cfg); exit 0 when all are valid, 1 when not')
     .argument('<files...>', 'files to check')
     .option('--json', 'print a JSON array of {file, kind, valid, errors, warnings}')
     .addOption(new Option('--kind <kind>', 'check every file as this kind').choices(fileKinds.map((k) => k.name)))

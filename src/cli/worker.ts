@@ -42,7 +42,6 @@ export function registerWorker(program: Command): void {
   addTemporalOptions(
     program
       .command('worker')
-      .description("run a runner host: poll the arch's pool queue and this host's own queue")
       .option('--arch <arch>', "architecture this host runs jobs for (runner.arch; default: the machine's)")
       .option('--hostname <name>', 'name of this runner host (runner.hostname; default: the machine hostname)')
       .option('--concurrency <n>', 'jobs this host runs at once: its slots, more wait in the arch queue (runner.concurrency; default 2)', parsePositive)
