@@ -15,7 +15,8 @@
 // Lifetimes: the spawner exits when its IPC channel closes — the runner exited or was killed, even
 // with SIGKILL — after SIGKILL to every group it started that is still running (bwrap's
 // --die-with-parent ties the sandbox to the spawner). A spawner that dies fails the runner's
-// running commands (their groups killed) and the next command starts a new one. It is in its own
+// running commands (their groups killed; one whose pid had not arrived yet is found by its marker,
+// supervise.ts) and the next command starts a new one. It is in its own
 // process group, so a Ctrl-C to the worker's terminal reaches the worker (which cancels its steps
 // cleanly) and not the spawner. It keeps no reference on the runner's event loop while idle.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -73,6 +74,7 @@ const SPAWNER_SCRIPT = `'use strict';
 const { spawn } = require('node:child_process');
 const { openSync, writeSync, closeSync, statSync } = require('node:fs');
 const idleMs = Number(process.argv[1]) > 0 ? Number(process.argv[1]) : 30000;
+const fault = process.argv[2];
 const live = new Map();
 const waiting = new Map();
 const send = (message) => { try { process.send(message); } catch { /* the runner is gone: disconnect handles it */ } };
@@ -181,6 +183,7 @@ function start(m, sandbox) {
     }
     child.on('error', (error) => finish({ t: 'error', id: m.id, code: error.code, message: error.message }));
     if (child.pid === undefined) return;
+    if (fault === 'die-before-pid') process.kill(process.pid, 'SIGKILL');
   }
   live.set(m.id, child.pid);
   send({ t: 'started', id: m.id, pid: child.pid });
@@ -364,6 +367,15 @@ export function prestartSandbox(sandbox: Omit<Prestart, 'line'>, cwd: string, pa
   );
 }
 
+/**
+ * TASKOTRON_SPAWNER_FAULT=die-before-pid makes the spawner kill itself (SIGKILL) right after it has
+ * started a command and before it tells the runner the pid: the narrow window the tests cannot hit
+ * by timing (test/job/spawner.test.ts). Nothing else reads it.
+ */
+function spawnerFault(): string[] {
+  return process.env.TASKOTRON_SPAWNER_FAULT === 'die-before-pid' ? ['die-before-pid'] : [];
+}
+
 /** TASKOTRON_SPAWNER=direct makes the runner spawn its commands itself (benches, comparisons). */
 export function spawnerWanted(): boolean {
   return !unavailable && process.env.TASKOTRON_SPAWNER !== 'direct';
@@ -378,7 +390,7 @@ export async function currentSpawner(node = process.execPath): Promise<Spawner |
     let child: ChildProcess;
     try {
       // No execArgv (tsx's loader) and an empty environment: every command brings its own.
-      child = spawn(node, ['-e', SPAWNER_SCRIPT, String(prestartIdleMs())], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], detached: true, env: {} });
+      child = spawn(node, ['-e', SPAWNER_SCRIPT, String(prestartIdleMs()), ...spawnerFault()], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], detached: true, env: {} });
     } catch (error) {
       return giveUp((error as Error).message);
     }

@@ -245,16 +245,22 @@ export async function runSupervised(command: SupervisedCommand): Promise<Supervi
   log.write(`$ ${command.argv.map((word) => JSON.stringify(word)).join(' ')}${sandbox ? `   [sandbox: ${sandbox.backend.name}]` : ''}\n`);
   const file = command.argv[0]!;
   const [program, ...args] = sandbox ? sandbox.backend.wrap(command.argv, command.cwd, sandbox.spec) : command.argv;
-  const marker = sandbox && !sandbox.backend.containsProcesses ? `${LEFTOVER_MARKER}=${randomUUID()}` : undefined;
+  // A command whose processes no PID namespace contains carries a marker in its environment, by
+  // which they can be found: a sandbox-`none` command's stragglers after every command, and any such
+  // command whose spawner died before it said the pid (then nothing else names its processes).
+  const contained = sandbox?.backend.containsProcesses === true;
+  const marker = contained ? undefined : `${LEFTOVER_MARKER}=${randomUUID()}`;
+  const scanAfterEach = sandbox !== undefined && !contained;
   const request: SpawnRequest = {
     file: program!,
     args,
     // bwrap changes directory inside the sandbox itself; the workdir is where it starts from.
     cwd: command.cwd,
     // A task sees only its sandbox's allow-listed environment, never the runner's.
-    env: sandbox
-      ? { ...command.env, ...sandbox.backend.environment(sandbox.spec), ...(marker ? { [LEFTOVER_MARKER]: marker.split('=')[1]! } : {}) }
-      : { ...process.env, ...command.env },
+    env: {
+      ...(sandbox ? { ...command.env, ...sandbox.backend.environment(sandbox.spec) } : { ...process.env, ...command.env }),
+      ...(marker ? { [LEFTOVER_MARKER]: marker.split('=')[1]! } : {}),
+    },
     ...(command.logFile ? { logFile: command.logFile } : {}),
     maxStdoutBytes: command.maxStdoutBytes ?? DEFAULT_MAX_STDOUT,
     stderrTailBytes: STDERR_TAIL_BYTES,
@@ -301,7 +307,7 @@ export async function runSupervised(command: SupervisedCommand): Promise<Supervi
           stop(`time limit of ${command.timeoutMs} ms reached`);
         }, command.timeoutMs);
   try {
-    const forksBefore = marker ? forksSinceBoot() : Number.NaN;
+    const forksBefore = scanAfterEach ? forksSinceBoot() : Number.NaN;
     const spawner = spawnerWanted() ? await currentSpawner() : undefined;
     if (context.cancellationSignal.aborted && !cancelled) onCancel();
     // The job's next command of this kind will find its sandbox set up (sandbox.ts, Prestart).
@@ -311,14 +317,14 @@ export async function runSupervised(command: SupervisedCommand): Promise<Supervi
     // keeps them open is waited for, so the log misses nothing), or when it could not be started.
     const ended = spawner ? spawner.run(request, onStarted).ended : spawnDirect(request, log, onStarted);
     const result = await ended.catch((error: Error) => {
-      if (!(error instanceof SpawnError)) throw error;
+      if (!(error instanceof SpawnError)) throw spawnerLost(error, marker);
       // spawn says ENOENT for a missing working directory as for a missing program: tell them apart.
       const where = error.code === 'ENOENT' && !existsSync(command.cwd) ? ` (its working directory ${command.cwd} does not exist)` : '';
       throw new Error(`cannot run ${file}: ${error.message}${where}`);
     });
     // The command may have left children behind in its group; they must not outlive the step.
     if (pid !== undefined) killGroup(pid, 'SIGKILL');
-    if (marker) {
+    if (scanAfterEach && marker) {
       const killed = killLeftovers(marker, pid === undefined ? undefined : { afterPid: pid, forksBefore });
       if (killed > 0) log.write(`[taskotron] killed ${killed} process(es) the command left behind outside its process group\n`);
     }
@@ -351,6 +357,19 @@ export async function runSupervised(command: SupervisedCommand): Promise<Supervi
     context.cancellationSignal.removeEventListener('abort', onCancel);
     log.close();
   }
+}
+
+/**
+ * The error for a command whose spawner died under it (spawner.ts has killed its process group if
+ * it knew the pid). What is left is found by the command's marker: a command started just before
+ * the spawner died, whose pid never arrived, and a `setsid` straggler of an unsandboxed or sandbox
+ * `none` command. Only bwrap's PID namespace dies with the spawner by itself. Every process is
+ * read, as the pid is not known; this happens only when a spawner dies.
+ */
+function spawnerLost(error: Error, marker: string | undefined): Error {
+  const killed = marker ? killLeftovers(marker) : 0;
+  if (killed === 0) return error;
+  return new Error(`${error.message}; ${killed} process(es) of the command, found by their ${LEFTOVER_MARKER}, were killed`);
 }
 
 /** The last `lines` lines of a log, for failure details the Temporal UI shows. */

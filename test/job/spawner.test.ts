@@ -3,7 +3,7 @@
 // in the middle of a command, and the runner killed (a child Node process plays the runner here).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -11,7 +11,8 @@ import { describe, test } from 'node:test';
 import { CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
-import { spawnerPid } from '../../src/activities/spawner.js';
+import { noSandbox, type SandboxSpec } from '../../src/activities/sandbox.js';
+import { spawnerPid, stopSpawner } from '../../src/activities/spawner.js';
 import { runSupervised, type SupervisedCommand, type SupervisedResult } from '../../src/activities/supervise.js';
 import { projectRoot } from '../../src/devserver/project.js';
 import { pidsMatching, processAlive } from '../support/processes.js';
@@ -70,6 +71,32 @@ describe('the spawner', () => {
     await assert.rejects(running, CancelledFailure);
     assert.match(readFileSync(join(dir, 'log'), 'utf8'), /cancelled \(.*\): SIGTERM to process group \d+/);
     await until('every process of the group to die', () => pidsMatching(`sleep ${sleep}`).length === 0, 5_000);
+  });
+
+  test('a spawner that dies before it says the pid: the command is found by its marker and killed, unsandboxed or sandbox none', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'taskotron-spawner-'));
+    for (const sub of ['tmp', 'home']) mkdirSync(join(dir, sub));
+    const spec: SandboxSpec = { writable: [dir], readable: [], tmp: join(dir, 'tmp'), home: join(dir, 'home'), hideDirs: [], hideFiles: [], network: true };
+    for (const sandbox of [undefined, { backend: noSandbox, spec }]) {
+      const before = spawnerPid();
+      stopSpawner();
+      if (before !== undefined) await until('the spawner to exit', () => !processAlive(before), 5_000);
+      process.env.TASKOTRON_SPAWNER_FAULT = 'die-before-pid';
+      const sleep = uniqueSleep();
+      try {
+        // A daemon too: the group kill would not reach it even had the pid arrived.
+        const running = supervise({ argv: ['sh', '-c', `setsid sleep ${sleep} & sleep ${sleep}`], cwd: dir, ...(sandbox ? { sandbox } : {}) });
+        await assert.rejects(running, (error: Error) => {
+          assert.match(error.message, /^the runner's spawner process \d+ was killed by SIGKILL while running sh; [1-3] process\(es\) of the command, found by their TASKOTRON_COMMAND_ID, were killed$/);
+          return true;
+        });
+      } finally {
+        delete process.env.TASKOTRON_SPAWNER_FAULT;
+      }
+      await until(`every process of the command to die (sandbox ${sandbox ? 'none' : 'absent'})`, () => pidsMatching(`sleep ${sleep}`).length === 0, 5_000);
+    }
+    const next = await supervise({ argv: ['echo', 'again'], cwd: dir });
+    assert.deepEqual([next.exitCode, next.stdout], [0, 'again\n'], 'the next command starts a spawner without the fault');
   });
 
   test('TASKOTRON_SPAWNER=direct makes the runner spawn the command itself', async () => {
