@@ -164,10 +164,12 @@ async function showJob(workflowId: string, options: ConnectOptions & { run?: str
       return;
     }
     const row = jobRow(description);
-    const summary = await description.staticSummary().catch(() => undefined);
+    // The summary the Web UI shows is Markdown (bold, code, backslash escapes: `koji\_build`); a
+    // terminal gets the same line in plain words, from the job's search attributes.
+    const summary = row.task && row.itemType && row.item && row.arch ? `${row.task} on ${row.itemType} ${row.item} (${row.arch})` : undefined;
     console.log(`Job:       ${workflowId}`);
     console.log(`Run:       ${description.runId}${description.runId !== history.events?.[0]?.workflowExecutionStartedEventAttributes?.originalExecutionRunId ? ' (a re-run)' : ''}`);
-    if (summary) console.log(`What:      ${summary.replaceAll('**', '').replaceAll('`', '')}`);
+    if (summary) console.log(`What:      ${summary}`);
     console.log(`Status:    ${description.status.name}${row.closeTime ? ` after ${formatDuration(Date.parse(row.closeTime) - Date.parse(row.startTime))}` : ''}`);
     // A running job's snapshot says PASSED until something fails: it has no outcome yet.
     const outcome = running ? 'none yet (running)' : (result?.outcome ?? row.outcome ?? 'none');

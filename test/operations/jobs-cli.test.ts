@@ -153,6 +153,8 @@ describe('taskotron jobs', () => {
     const { code, stdout } = await taskotron('jobs', 'show', failedId);
     assert.equal(code, 0, stdout);
     assert.match(stdout, new RegExp(`^Job:\\s+${failedId}$`, 'm'));
+    // Plain words, not the Web UI's Markdown (`koji\_build`, `x86\_64`).
+    assert.match(stdout, new RegExp(`^What:\\s+reports on koji_build ${item} \\(${runner.arch}\\)$`, 'm'));
     assert.match(stdout, /^Status:\s+COMPLETED after \d/m);
     assert.match(stdout, /^Outcome:\s+FAILED/m);
     assert.match(stdout, new RegExp(`^Host:\\s+${runner.worker.hostname}$`, 'm'));
