@@ -191,7 +191,10 @@ export const IngestSchema = section(
     critpath_file: path('critical-path package names, one per line (${critpath_pkgs} in rules)').optional(),
     rawhide_release: positive("Rawhide's release number: fc<N> and later map to dist-git's main branch").optional(),
     state_dir: path('spool, checkpoint and git cache (default: $TASKOTRON_HOME/ingest or .taskotron/ingest)').optional(),
-    task_repo: text("where a task named in the rules lives: ${task} is replaced; 'local:/path/${task}' for a directory on the runners").default('https://pagure.io/taskotron/task-${task}.git'),
+    // The original cloned from a mirror on the buildslave (grokmirror) unless a build said otherwise;
+    // the default is likewise local to the runners, and reaches no network (Fedora's Pagure URL is in
+    // examples/config/taskotron.production.yaml).
+    task_repo: text("where a task named in the rules lives: ${task} is replaced; 'local:/path/${task}' for a directory on the runners, else a git URL cloned at task_ref").default('local:/var/lib/taskotron/tasks/${task}'),
     task_ref: text('branch or tag of the task repositories').default('master'),
     trigger_queue: text("task queue of trigger workflows (default: the runner workers' workflow queue)").default('taskotron'),
     ingest_queue: text("task queue of ingest's own activities (discover, tag forwarding)").default('ingest'),
