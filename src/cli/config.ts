@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { configFile, configLeaves, describeSource, loadConfig, valueAt, ConfigError, type Source } from '../config/load.js';
 import { formatDiagnostic } from '../formula/diagnostic.js';
-import { CONFIG_OPTION_HELP } from './options.js';
+import { CONFIG_OPTION_HELP } from './option-defs.js';
 
 export interface ShownSetting {
   key: string;

@@ -1,27 +1,10 @@
-// Options every command that talks to Temporal shares, so they are spelled the same everywhere,
-// and the one way a command reads the configuration (taskotron.yaml < environment < options).
-import type { Command } from 'commander';
+// The one way a command reads the configuration (taskotron.yaml < environment < options). The
+// options themselves are option-defs.ts's.
 import { configFile, loadConfig, ConfigError, type ConfigOverride, type ResolvedConfig } from '../config/load.js';
 import { temporalSettings, type TemporalSettings } from '../config/temporal.js';
+import { temporalOverrides } from './option-defs.js';
 import { formatDiagnostic } from '../formula/diagnostic.js';
 import { configureLogging } from '../logging/log.js';
-
-export const CONFIG_OPTION_HELP = 'taskotron.yaml or a trigger.cfg (default: $TASKOTRON_CONFIG, ./taskotron.yaml, /etc/taskotron/taskotron.yaml)';
-
-export function addConfigOption(command: Command): Command {
-  return command.option('--config <file>', CONFIG_OPTION_HELP);
-}
-
-export function addTemporalOptions(command: Command): Command {
-  return addConfigOption(command)
-    .option('--address <host:port>', 'Temporal frontend address (temporal.address; env TEMPORAL_ADDRESS; default 127.0.0.1:7233)')
-    .option('--namespace <name>', 'Temporal namespace (temporal.namespace; env TEMPORAL_NAMESPACE; default "default")');
-}
-
-/** `[option value, setting]` pairs: the options given become overrides of those settings. */
-export function overridesFrom(pairs: ReadonlyArray<readonly [string, unknown, string]>): ConfigOverride[] {
-  return pairs.filter(([, value]) => value !== undefined).map(([option, value, path]) => ({ option, value, path }));
-}
 
 /** The configuration a command runs with; warnings go to stderr, errors throw ConfigError (main prints them). */
 export function configFromOptions(options: { config?: string }, overrides: readonly ConfigOverride[] = []): ResolvedConfig {
@@ -33,19 +16,6 @@ export function configFromOptions(options: { config?: string }, overrides: reado
   return loaded.value;
 }
 
-export function temporalOverrides(options: { address?: string; namespace?: string }): ConfigOverride[] {
-  return overridesFrom([
-    ['--address', options.address, 'temporal.address'],
-    ['--namespace', options.namespace, 'temporal.namespace'],
-  ]);
-}
-
 export function temporalSettingsFromOptions(options: { config?: string; address?: string; namespace?: string }): TemporalSettings {
   return temporalSettings(configFromOptions(options, temporalOverrides(options)).temporal);
-}
-
-export function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`expected a positive integer, got '${value}'`);
-  return n;
 }

@@ -18,7 +18,7 @@ const SUBCOMMANDS: Record<string, () => Promise<Register>> = {
   replay: async () => (await import('./replay.js')).registerReplay,
   result: async () => (await import('./result.js')).registerResult,
   config: async () => (await import('./config.js')).registerConfig,
-  setup: async () => (await import('./setup.js')).registerSetup,
+  setup: async () => (await import('./setup-command.js')).registerSetup,
   artifacts: async () => (await import('./artifacts.js')).registerArtifacts,
   jobs: async () => (await import('./jobs.js')).registerJobs,
 };

@@ -6,7 +6,8 @@ import { ingestConfig, readCritpath, type IngestConfig } from '../ingest/config.
 import { envelopesFromJson } from '../bus/envelope.js';
 import { SignatureChecker } from '../bus/signature-checker.js';
 import type { SignatureVerdict } from '../bus/signatures.js';
-import { CONFIG_OPTION_HELP, configFromOptions } from './options.js';
+import { CONFIG_OPTION_HELP } from './option-defs.js';
+import { configFromOptions } from './options.js';
 import { explainMessage, formatExplanation } from '../ingest/explain.js';
 import { loadRules } from '../ingest/rules.js';
 

@@ -5,11 +5,11 @@
 import { Connection, isGrpcServiceError } from '@temporalio/client';
 import protos from '@temporalio/proto';
 import { msToTs } from '@temporalio/common/lib/time.js';
-import type { Command } from 'commander';
 import { SEARCH_ATTRIBUTES } from '../common/search-attributes.js';
 import { configDurationSeconds } from '../config/schema.js';
 import { connectionOptions, temporalSettings, type TemporalSettings } from '../config/temporal.js';
-import { addTemporalOptions, configFromOptions, overridesFrom, temporalOverrides } from './options.js';
+import { configFromOptions } from './options.js';
+import { overridesFrom, temporalOverrides } from './option-defs.js';
 
 // A CommonJS module: its namespace is its default export under ESM.
 const { IndexedValueType } = protos.temporal.api.enums.v1;
@@ -162,24 +162,19 @@ export async function serverNotReady(settings: TemporalSettings): Promise<string
   }
 }
 
-export function registerSetup(program: Command): void {
-  addTemporalOptions(
-    program
-      .command('setup')
-      .option('--retention <duration>', 'how long closed jobs are kept, e.g. 30d (temporal.retention; default 30d)'),
-  ).action(async (options: { config?: string; address?: string; namespace?: string; retention?: string }) => {
-    const config = configFromOptions(options, [...temporalOverrides(options), ...overridesFrom([['--retention', options.retention, 'temporal.retention']])]);
-    const settings = temporalSettings(config.temporal);
-    const connection = await Connection.connect({ ...connectionOptions(settings), connectTimeout: 10_000 });
-    try {
-      const report = await setupCluster(connection, {
-        namespace: settings.namespace,
-        retentionSeconds: configDurationSeconds(config.temporal.retention)!,
-        log: (line) => console.log(`taskotron setup: ${line}`),
-      });
-      console.log(`taskotron setup: ${settings.address} namespace ${settings.namespace} ready (${report.namespace}; ${report.added.length} search attribute(s) added)`);
-    } finally {
-      await connection.close();
-    }
-  });
+/** `taskotron setup` (its options: setup-command.ts). */
+export async function runSetup(options: { config?: string; address?: string; namespace?: string; retention?: string }): Promise<void> {
+  const config = configFromOptions(options, [...temporalOverrides(options), ...overridesFrom([['--retention', options.retention, 'temporal.retention']])]);
+  const settings = temporalSettings(config.temporal);
+  const connection = await Connection.connect({ ...connectionOptions(settings), connectTimeout: 10_000 });
+  try {
+    const report = await setupCluster(connection, {
+      namespace: settings.namespace,
+      retentionSeconds: configDurationSeconds(config.temporal.retention)!,
+      log: (line) => console.log(`taskotron setup: ${line}`),
+    });
+    console.log(`taskotron setup: ${settings.address} namespace ${settings.namespace} ready (${report.namespace}; ${report.added.length} search attribute(s) added)`);
+  } finally {
+    await connection.close();
+  }
 }

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { Subscriber } from 'zeromq';
-import { waitForIngest } from '../../src/cli/start.js';
+import { waitForIngest } from '../../src/cli/start-run.js';
 import { freePort } from '../../src/devserver/server.js';
 
 test('the probe answers true once a ZeroMQ subscriber has bound, even when it binds after the probe started', async () => {

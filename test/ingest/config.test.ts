@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { formatDiagnostic } from '../../src/formula/diagnostic.js';
-import { ingestConfigFromOptions } from '../../src/cli/ingest.js';
+import { ingestConfigFromOptions } from '../../src/cli/ingest-run.js';
 import { DEFAULT_CONFIG, loadIngestConfig } from '../../src/ingest/config.js';
 import { renderedCorpusTriggerCfg } from './corpus.js';
 

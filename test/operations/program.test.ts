@@ -69,3 +69,11 @@ test('taskotron help SUBCOMMAND loads that subcommand and shows its options', as
   // runtask's command line loads the run (and the SDK) only once its options pass.
   assert.equal(run.sdkModules, 0);
 });
+
+test("every subcommand's --help answers without loading the Temporal SDK", async () => {
+  // Each subcommand's module registers its options from light modules; what it does is loaded when it runs.
+  const helps = [...Object.keys(SUBCOMMAND_LISTING).map((name) => [name]), ['jobs', 'list'], ['jobs', 'run'], ['artifacts', 'serve'], ['artifacts', 'clean'], ['rules', 'explain']];
+  const runs = await Promise.all(helps.map((words) => taskotron(...words, '--help')));
+  const loading = helps.filter((words, i) => runs[i]!.code !== 0 || runs[i]!.sdkModules > 0 || !runs[i]!.stdout.startsWith(`Usage: taskotron ${words.join(' ')} `));
+  assert.deepEqual(loading.map((words) => words.join(' ')), [], runs.map((run, i) => `${helps[i]!.join(' ')}: exit ${run.code}, ${run.sdkModules} SDK modules`).join('\n'));
+});
