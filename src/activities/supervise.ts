@@ -113,7 +113,7 @@ function newPids(window: LeftoverWindow | undefined): ((pid: number) => boolean)
  * Reading every process's environment costs milliseconds on a busy host after every command; with
  * a window only the processes created since the command started are read (usually none or a few).
  */
-export function killLeftovers(marker: string, window?: LeftoverWindow): number {
+export function killLeftovers(marker: string, window?: LeftoverWindow, killedGroup?: number): number {
   const killedPids = new Set<number>();
   // A straggler may fork while we look: repeat until a pass finds nobody (a killed parent forks no more).
   for (let pass = 0; pass < 20; pass += 1) {
@@ -125,7 +125,10 @@ export function killLeftovers(marker: string, window?: LeftoverWindow): number {
       if (!/^\d+$/.test(entry) || (candidate && !candidate(Number(entry)))) continue;
       try {
         if (!readFileSync(`/proc/${entry}/environ`, 'latin1').split('\0').includes(marker)) continue;
-        if (/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${entry}/stat`, 'latin1'))) continue;
+        // "pid (comm) state ppid pgrp …": a zombie is dead already, and a member of the group killed a
+        // moment ago may not have died yet; neither is a leftover.
+        const [, state, group] = /^\d+ \(.*\) (\S) \d+ (\d+) /.exec(readFileSync(`/proc/${entry}/stat`, 'latin1')) ?? [];
+        if (state === 'Z' || (killedGroup !== undefined && Number(group) === killedGroup)) continue;
         process.kill(Number(entry), 'SIGKILL');
         killed += 1;
         killedPids.add(Number(entry));
@@ -317,7 +320,7 @@ export async function runSupervised(command: SupervisedCommand): Promise<Supervi
     // keeps them open is waited for, so the log misses nothing), or when it could not be started.
     const ended = spawner ? spawner.run(request, onStarted).ended : spawnDirect(request, log, onStarted);
     const result = await ended.catch((error: Error) => {
-      if (!(error instanceof SpawnError)) throw spawnerLost(error, marker);
+      if (!(error instanceof SpawnError)) throw spawnerLost(error, marker, pid);
       // spawn says ENOENT for a missing working directory as for a missing program: tell them apart.
       const where = error.code === 'ENOENT' && !existsSync(command.cwd) ? ` (its working directory ${command.cwd} does not exist)` : '';
       throw new Error(`cannot run ${file}: ${error.message}${where}`);
@@ -325,7 +328,7 @@ export async function runSupervised(command: SupervisedCommand): Promise<Supervi
     // The command may have left children behind in its group; they must not outlive the step.
     if (pid !== undefined) killGroup(pid, 'SIGKILL');
     if (scanAfterEach && marker) {
-      const killed = killLeftovers(marker, pid === undefined ? undefined : { afterPid: pid, forksBefore });
+      const killed = killLeftovers(marker, pid === undefined ? undefined : { afterPid: pid, forksBefore }, pid);
       if (killed > 0) log.write(`[taskotron] killed ${killed} process(es) the command left behind outside its process group\n`);
     }
     if (cancelled) {
@@ -366,8 +369,8 @@ export async function runSupervised(command: SupervisedCommand): Promise<Supervi
  * `none` command. Only bwrap's PID namespace dies with the spawner by itself. Every process is
  * read, as the pid is not known; this happens only when a spawner dies.
  */
-function spawnerLost(error: Error, marker: string | undefined): Error {
-  const killed = marker ? killLeftovers(marker) : 0;
+function spawnerLost(error: Error, marker: string | undefined, killedGroup: number | undefined): Error {
+  const killed = marker ? killLeftovers(marker, undefined, killedGroup) : 0;
   if (killed === 0) return error;
   return new Error(`${error.message}; ${killed} process(es) of the command, found by their ${LEFTOVER_MARKER}, were killed`);
 }

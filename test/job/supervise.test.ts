@@ -181,6 +181,22 @@ describe('leftovers of a command without a PID namespace (sandbox none)', () => 
     assert.equal(killLeftovers(marker), 1, 'a scan without a window finds the older one too');
     await until('every marked process to die', () => pidsMatching(`sleep ${sleep}`).length === 0, 5_000);
   });
+
+  test("the scan leaves out the command's own process group, which was just killed as a whole", async () => {
+    // A group member sent SIGKILL a moment ago may still be listed; it is not a leftover, and was
+    // counted as one (seen as a spurious "1 process(es) … were killed" on a loaded machine).
+    const id = randomUUID();
+    const sleep = uniqueSleep();
+    const env = { PATH: '/usr/bin:/bin', TASKOTRON_COMMAND_ID: id };
+    const group = spawn('sh', ['-c', `sleep ${sleep} & exec sleep ${sleep}`], { detached: true, stdio: 'ignore', env });
+    const outside = spawn('sleep', [sleep], { detached: true, stdio: 'ignore', env });
+    await until('the group and the other process to run', () => pidsMatching(`sleep ${sleep}`).length === 3);
+    assert.equal(killLeftovers(`TASKOTRON_COMMAND_ID=${id}`, undefined, group.pid), 1, 'only the process outside the group');
+    await until('the process outside the group to die', () => outside.exitCode !== null || outside.signalCode !== null);
+    assert.equal(pidsMatching(`sleep ${sleep}`).length, 2, "the group's two processes were left to the group kill");
+    process.kill(-group.pid!, 'SIGKILL');
+    await until('the group to die', () => pidsMatching(`sleep ${sleep}`).length === 0, 5_000);
+  });
 });
 
 describe('heartbeatWhile', () => {
