@@ -252,7 +252,8 @@ export async function runSupervised(command: SupervisedCommand): Promise<Supervi
   // which they can be found: a sandbox-`none` command's stragglers after every command, and any such
   // command whose spawner died before it said the pid (then nothing else names its processes).
   const contained = sandbox?.backend.containsProcesses === true;
-  const marker = contained ? undefined : `${LEFTOVER_MARKER}=${randomUUID()}`;
+  const commandId = contained ? undefined : randomUUID();
+  const marker = commandId === undefined ? undefined : `${LEFTOVER_MARKER}=${commandId}`;
   const scanAfterEach = sandbox !== undefined && !contained;
   const request: SpawnRequest = {
     file: program!,
@@ -262,7 +263,7 @@ export async function runSupervised(command: SupervisedCommand): Promise<Supervi
     // A task sees only its sandbox's allow-listed environment, never the runner's.
     env: {
       ...(sandbox ? { ...command.env, ...sandbox.backend.environment(sandbox.spec) } : { ...process.env, ...command.env }),
-      ...(marker ? { [LEFTOVER_MARKER]: marker.split('=')[1]! } : {}),
+      ...(commandId === undefined ? {} : { [LEFTOVER_MARKER]: commandId }),
     },
     ...(command.logFile ? { logFile: command.logFile } : {}),
     maxStdoutBytes: command.maxStdoutBytes ?? DEFAULT_MAX_STDOUT,

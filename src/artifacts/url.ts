@@ -2,10 +2,10 @@
 // the layout `taskotron artifacts serve` (and any web server over the artifacts directory) answers.
 import { isAbsolute, relative, sep } from 'node:path';
 
-/** The job's artifacts root URL, ending in `/`. */
 /** Where `taskotron artifacts serve` listens unless told otherwise (artifacts.listen's default too). */
 export const DEFAULT_ARTIFACTS_LISTEN = '127.0.0.1:9470';
 
+/** The job's artifacts root URL, ending in `/`. */
 export function jobArtifactsUrl(baseUrl: string, uuid: string): string {
   return `${baseUrl.replace(/\/+$/, '')}/${encodeURIComponent(uuid)}/`;
 }

@@ -3,6 +3,7 @@
 // schema/taskotron-config.schema.json and the tables in docs/operations.md. One file for every
 // process: each reads the sections it needs.
 import { z } from 'zod';
+import { DEFAULT_ARTIFACTS_LISTEN } from '../artifacts/url.js';
 import { OUTCOMES } from '../common/job.js';
 import { describe } from '../formula/issues.js';
 
@@ -227,7 +228,7 @@ export const ArtifactsSchema = section(
   {
     dir: path("the artifacts store; a job's artifacts are <dir>/<uuid>/ (default: <runner.root>/artifacts)").optional(),
     base_url: url("public URL of dir; a job's artifacts are at <base_url>/<uuid>/").optional(),
-    listen: text('where `taskotron artifacts serve` listens, host:port').default('127.0.0.1:9470'),
+    listen: text('where `taskotron artifacts serve` listens, host:port').default(DEFAULT_ARTIFACTS_LISTEN),
     retention: duration('`taskotron artifacts clean` removes jobs older than this (default: keep)').optional(),
   },
   "Each job's logs and artifacts, on disk and on the web",

@@ -3,10 +3,10 @@
 // `taskotron ingest` production runs; ingest binds a loopback fedmsg endpoint with the example rules).
 // The supervisor owns shutdown order: ingest first (nothing new starts; unstarted messages go to its
 // spool), then the worker (so running steps can finish), server last.
-import { DEFAULT_ARTIFACTS_LISTEN } from '../artifacts/url.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
+import { DEFAULT_ARTIFACTS_LISTEN } from '../artifacts/url.js';
 import { projectRoot } from './project.js';
 import { ensureTemporalCli } from './cli-binary.js';
 import { startDevServer, type DevServer } from './server.js';
@@ -53,7 +53,6 @@ export interface Stack {
 /** `npm start`'s Prometheus endpoints (the design's 127.0.0.1:9464 for ingest, :9465 for the runner). */
 export const DEFAULT_INGEST_METRICS = '127.0.0.1:9464';
 export const DEFAULT_RUNNER_METRICS = '127.0.0.1:9465';
-/** `npm start`'s artifacts web server. */
 
 /** The URL a local client uses for a listen address, e.g. `127.0.0.1:9464` + `/metrics`. */
 function localUrl(listen: string, path: string): string {
