@@ -22,8 +22,6 @@ function supervise(command: SupervisedCommand): Promise<SupervisedResult> {
   return new MockActivityEnvironment({}, { logger: new DefaultLogger('ERROR') }).run(runSupervised, command) as Promise<SupervisedResult>;
 }
 
-
-/** Running, not a zombie waiting for its parent. */
 /** Parent pid and process group of a process, from /proc/<pid>/stat. */
 function parentAndGroup(pid: number): { ppid: number; pgid: number } {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
@@ -52,8 +50,17 @@ describe('the spawner', () => {
     await supervise({ argv: ['true'], cwd: dir });
     const first = spawnerPid()!;
     const sleep = uniqueSleep();
-    const running = supervise({ argv: ['sh', '-c', `sleep ${sleep} & sleep ${sleep}`], cwd: dir, logFile: join(dir, 'log') });
-    await until('both sleeps to run', () => pidsMatching(`sleep ${sleep}`).length >= 2);
+    const env = new MockActivityEnvironment({}, { logger: new DefaultLogger('ERROR') });
+    // The runner must know the command's pid before the spawner dies, or this is the other test's
+    // case (the pid never arrived; the command is found by its marker instead). Seeing the sleeps
+    // in /proc is not enough: on a loaded machine the spawner may not yet have sent the pid. The
+    // first heartbeat (after HEARTBEAT_INTERVAL_MS) carries the pid the runner holds.
+    let pidHeard = false;
+    env.on('heartbeat', (details: { pid?: number }) => {
+      if (details?.pid !== undefined) pidHeard = true;
+    });
+    const running = env.run(runSupervised, { argv: ['sh', '-c', `sleep ${sleep} & sleep ${sleep}`], cwd: dir, logFile: join(dir, 'log') });
+    await until('both sleeps to run and the runner to hold their pid', () => pidHeard && pidsMatching(`sleep ${sleep}`).length >= 2, 10_000);
     process.kill(first, 'SIGKILL');
     await assert.rejects(running, /^Error: the runner's spawner process \d+ was killed by SIGKILL while running sh; its process group \d+ was killed$/);
     await until('every process of the group to die', () => pidsMatching(`sleep ${sleep}`).length === 0, 5_000);
