@@ -76,13 +76,13 @@ function startIngest(run: CrashRun, dir: string, queue: string, triggerQueue: st
  * 45 minutes in all. A slow machine is not a failure; a stuck ingest is.
  */
 async function whileProgressing(done: () => Promise<boolean>, progress: () => number, what: () => string): Promise<void> {
-  const deadline = Date.now() + 45 * 60_000;
+  const deadline = performance.now() + 45 * 60_000;
   let last = progress();
-  let lastMoved = Date.now();
+  let lastMoved = performance.now();
   while (!(await done())) {
     const now = progress();
-    if (now !== last) [last, lastMoved] = [now, Date.now()];
-    if (Date.now() - lastMoved > 120_000 || Date.now() > deadline) throw new Error(`no progress for 120 s (at ${last}) waiting for ${what()}`);
+    if (now !== last) [last, lastMoved] = [now, performance.now()];
+    if (performance.now() - lastMoved > 120_000 || performance.now() > deadline) throw new Error(`no progress for 120 s (at ${last}) waiting for ${what()}`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }

@@ -94,13 +94,13 @@ describe('koji directive', () => {
 
   test('a build Koji does not know fails at once, non-retryable, naming the NVR', async () => {
     const callsBefore = world.koji.calls.length;
-    const started = Date.now();
+    const started = performance.now();
     const error = await failure(koji(config, { koji_build: 'nosuch-1.0-1.fc40', arch: 'all' }));
     assert.equal(error.type, FailureType.NotFound);
     assert.equal(error.nonRetryable, true);
     assert.match(error.message, /Koji build 'nosuch-1\.0-1\.fc40' does not exist/);
     assert.deepEqual(world.koji.calls.slice(callsBefore), ['getBuild'], 'one question, no retries');
-    assert.ok(Date.now() - started < 5_000);
+    assert.ok(performance.now() - started < 5_000);
   });
 
   test('a 503 burst from the package server is retried with backoff and the download succeeds', async () => {

@@ -100,8 +100,8 @@ async function collect(publish: (p: FedmsgPublisher) => Promise<void>, mode: 'su
   const running = consumer.run((f) => verdicts.push(ingest.fromFrames(f)));
   assert.ok(await pub.waitForSubscriber(5000), 'the subscriber subscribed');
   await publish(pub);
-  const deadline = Date.now() + 5000;
-  while (verdicts.at(-1)?.kind !== 'matched' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  const deadline = performance.now() + 5000;
+  while (verdicts.at(-1)?.kind !== 'matched' && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   consumer.close();
   await running;
   await pub.close();
@@ -145,9 +145,9 @@ test('real sockets: the subscriber connects to a bound publisher (the usual fedm
 });
 
 async function waitFor(condition: () => boolean, what: string, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
+  const deadline = performance.now() + ms;
   while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
 }

@@ -83,8 +83,8 @@ export async function publishTo(endpoint: string, envelopes: Array<Record<string
 // 2-core machine once took over 20 s for an ingest to start consuming.
 // `what` may be a function, to say the state at the moment it timed out (an ingest's counters).
 export async function until(condition: () => boolean | Promise<boolean>, what: string | (() => string), ms = 60_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
+  const deadline = performance.now() + ms;
+  while (performance.now() < deadline) {
     if (await condition()) return;
     await new Promise((r) => setTimeout(r, 50));
   }

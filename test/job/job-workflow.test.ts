@@ -99,12 +99,12 @@ describe('job workflow', () => {
     const processes = await waitForJobProcess(input.uuid, /^sleep 300$/, { count: 2 });
     assert.ok(processes.length >= 3, `the step is running: ${JSON.stringify(processes)}`);
     const pids = processes.map((p) => p.pid);
-    const cancelledAt = Date.now();
+    const cancelledAt = performance.now();
     await handle.cancel();
     await assert.rejects(handle.result(), /cancel/i);
     // A process on its way out no longer shows its environment: wait on the pids seen running too.
-    while (pids.some(processAlive) && Date.now() - cancelledAt < 5_000) await new Promise((r) => setTimeout(r, 50));
-    const killedAfter = Date.now() - cancelledAt;
+    while (pids.some(processAlive) && performance.now() - cancelledAt < 5_000) await new Promise((r) => setTimeout(r, 50));
+    const killedAfter = performance.now() - cancelledAt;
     assert.deepEqual(pids.filter(processAlive), [], 'processes survived the cancel');
     assert.deepEqual(await waitForNoJobProcesses(input.uuid, 1_000), [], 'processes of the job survived the cancel');
     console.log(`# cancel → all ${pids.length} processes gone after ${killedAfter} ms`);

@@ -39,7 +39,7 @@ after(async () => {
 });
 
 async function until<T>(probe: () => Promise<T | undefined>, what: string, ms = 60_000): Promise<T> {
-  for (const deadline = Date.now() + ms; Date.now() < deadline; await new Promise((r) => setTimeout(r, 100))) {
+  for (const deadline = performance.now() + ms; performance.now() < deadline; await new Promise((r) => setTimeout(r, 100))) {
     const value = await probe();
     if (value !== undefined) return value;
   }

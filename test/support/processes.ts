@@ -45,21 +45,21 @@ export function jobProcesses(uuid: string): HostProcess[] {
  * well before the next.
  */
 export async function waitForJobProcess(uuid: string, pattern: RegExp, { count = 1, timeoutMs = 30_000 } = {}): Promise<HostProcess[]> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = performance.now() + timeoutMs;
   for (;;) {
     const processes = jobProcesses(uuid);
     if (processes.filter((p) => pattern.test(p.cmdline)).length >= count) return processes;
-    if (Date.now() > deadline) throw new Error(`fewer than ${count} processes of job ${uuid} matched ${pattern} within ${timeoutMs} ms: ${JSON.stringify(processes)}`);
+    if (performance.now() > deadline) throw new Error(`fewer than ${count} processes of job ${uuid} matched ${pattern} within ${timeoutMs} ms: ${JSON.stringify(processes)}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 
 /** Waits (bounded) until none of the job's processes is left; returns those still alive at the end. */
 export async function waitForNoJobProcesses(uuid: string, timeoutMs = 5_000): Promise<HostProcess[]> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = performance.now() + timeoutMs;
   for (;;) {
     const left = jobProcesses(uuid);
-    if (left.length === 0 || Date.now() > deadline) return left;
+    if (left.length === 0 || performance.now() > deadline) return left;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }

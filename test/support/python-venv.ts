@@ -99,9 +99,9 @@ function harnessBuilding(venv: string): boolean {
  */
 export async function ensureVenv(name: string, requirements: readonly string[], log: (line: string) => void = () => {}): Promise<string> {
   const venv = plan(name, requirements);
-  const deadline = Date.now() + PIP_TIMEOUT_MS;
+  const deadline = performance.now() + PIP_TIMEOUT_MS;
   if (!venv.ready() && harnessBuilding(venv.venv)) log(`waiting for npm test's build of ${venv.venv}`);
-  while (!venv.ready() && harnessBuilding(venv.venv) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+  while (!venv.ready() && harnessBuilding(venv.venv) && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
   if (!venv.ready()) {
     log(`installing ${venv.wanted} into ${venv.venv}`);
     await build(venv);

@@ -116,7 +116,7 @@ export async function startResultsDBServer(options: ResultsDBServerOptions = {})
       res.end(JSON.stringify(payload, null, 2));
     };
 
-    if (Date.now() < outageUntil) {
+    if (performance.now() < outageUntil) {
       requests.push({ method, path: rawUrl, status: 503 });
       res.writeHead(503, { 'content-type': 'text/html' });
       res.end('<html><head><title>503 Service Unavailable</title></head><body><h1>Service Unavailable</h1><p>The server is temporarily unable to service your request.</p></body></html>');
@@ -381,7 +381,7 @@ export async function startResultsDBServer(options: ResultsDBServerOptions = {})
     requests,
     storedPosts: () => storedPostCount,
     outage(ms: number) {
-      outageUntil = Date.now() + ms;
+      outageUntil = performance.now() + ms;
     },
     loseAnswers(count: number, afterStored = 0) {
       answersToLose = count;
