@@ -5,12 +5,19 @@
 import { Subscriber, XPublisher } from 'zeromq';
 import { decodeFrames } from './envelope.js';
 import type { InboundMessage, MessageSource } from './source.js';
+import { addressAllowList } from './address-list.js';
+import { registerZapDomain } from './zap.js';
 
 export interface SubscriberOptions {
   /** Publisher endpoints to connect to, e.g. tcp://hub.fedoraproject.org:9940. */
   connect?: string[];
   /** Endpoints to bind for publishers that connect (fedmsg "active" mode, `taskotron publish`). */
   bind?: string[];
+  /**
+   * Addresses and networks (`10.0.0.0/8`) allowed to connect to the bound endpoints; any other peer
+   * is refused in ZeroMQ's handshake (zap.ts) and counted as `fedmsg.refused-peers`. Empty: anyone.
+   */
+  bindAllow?: string[];
   /** Topic prefixes; empty or [''] means everything. */
   topics?: string[];
   /**
@@ -59,7 +66,9 @@ export class FedmsgSubscriber {
     'fedmsg.disconnects': 0,
     'fedmsg.handshake-failures': 0,
     'fedmsg.protocol-drops': 0,
+    'fedmsg.refused-peers': 0,
   };
+  private unregisterZap: (() => void) | undefined;
 
   /** Addresses actually bound (a `tcp://127.0.0.1:0` bind resolves to a real port). */
   readonly boundEndpoints: string[] = [];
@@ -76,13 +85,28 @@ export class FedmsgSubscriber {
       socket.connect(endpoint);
       bus.sockets.push(socket);
     }
-    for (const endpoint of options.bind ?? []) {
-      const socket = new Subscriber();
-      configure(socket, options);
-      bus.observe(socket);
-      await socket.bind(endpoint);
-      bus.boundEndpoints.push(socket.lastEndpoint ?? endpoint);
-      bus.sockets.push(socket);
+    try {
+      // Before any bind: a peer must never reach a bound socket that nobody guards yet.
+      const allow = options.bind?.length && options.bindAllow?.length ? addressAllowList(options.bindAllow) : undefined;
+      const zap = allow ? await registerZapDomain(allow, () => bus.counts['fedmsg.refused-peers']!++) : undefined;
+      bus.unregisterZap = zap?.unregister;
+      for (const endpoint of options.bind ?? []) {
+        const socket = new Subscriber();
+        configure(socket, options);
+        // Only TCP has peer addresses; an ipc:// endpoint is guarded by its file's permissions.
+        if (zap && endpoint.startsWith('tcp://')) {
+          socket.zapDomain = zap.domain;
+          // Without a handler libzmq would let NULL connections through; with this it refuses them.
+          socket.zapEnforceDomain = true;
+        }
+        bus.observe(socket);
+        bus.sockets.push(socket);
+        await socket.bind(endpoint);
+        bus.boundEndpoints.push(socket.lastEndpoint ?? endpoint);
+      }
+    } catch (error) {
+      bus.close();
+      throw error;
     }
     return bus;
   }
@@ -109,7 +133,8 @@ export class FedmsgSubscriber {
       this.counts['fedmsg.connections']!++;
     });
     events.on('connect:retry', cancel);
-    for (const type of ['handshake:error:protocol', 'handshake:error:auth', 'handshake:error:other'] as const) {
+    // A peer refused by the allowlist is an auth failure, counted as fedmsg.refused-peers by zap.ts.
+    for (const type of ['handshake:error:protocol', 'handshake:error:other'] as const) {
       events.on(type, () => this.counts['fedmsg.handshake-failures']!++);
     }
     events.on('disconnect', () => {
@@ -164,6 +189,8 @@ export class FedmsgSubscriber {
     for (const timer of this.redials) clearTimeout(timer);
     this.redials.clear();
     for (const socket of this.sockets) socket.close();
+    this.unregisterZap?.();
+    this.unregisterZap = undefined;
   }
 }
 

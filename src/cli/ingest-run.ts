@@ -22,6 +22,7 @@ export function ingestOverrides(options: IngestCliOptions): ConfigOverride[] {
     ['--rules', options.rules, 'ingest.rules'],
     ['--endpoint', options.endpoint, 'ingest.sources.fedmsg.endpoints'],
     ['--bind', options.bind, 'ingest.sources.fedmsg.bind'],
+    ['--bind-allow', options.bindAllow, 'ingest.sources.fedmsg.bind_allow'],
     ['--topic', options.topic, 'ingest.sources.fedmsg.topics'],
     ['--arches', options.arches?.split(',').map((a) => a.trim()).filter(Boolean), 'ingest.arches'],
     ['--state-dir', options.stateDir, 'ingest.state_dir'],

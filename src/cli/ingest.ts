@@ -12,6 +12,7 @@ export interface IngestCliOptions {
   rules?: string;
   endpoint?: string[];
   bind?: string[];
+  bindAllow?: string[];
   topic?: string[];
   arches?: string;
   stateDir?: string;
@@ -45,6 +46,7 @@ export function registerIngest(program: Command): void {
       .option('--rules <file>', 'trigger_rules.yml (overrides [trigger] rules_template)')
       .option('--endpoint <url>', 'a fedmsg publisher to connect to, e.g. tcp://hub.fedoraproject.org:9940 (repeatable)', collect)
       .option('--bind <url>', 'an endpoint to bind for publishers that connect, e.g. tcp://127.0.0.1:9941 (repeatable)', collect)
+      .option('--bind-allow <address>', 'an address or network allowed to connect to the --bind endpoints, e.g. 10.0.0.0/8; others are refused (repeatable; default: anyone)', collect)
       .option('--topic <prefix>', 'topic prefix to subscribe to (repeatable; default: everything)', collect)
       .option('--arches <list>', 'valid arches for rules that name none (default x86_64)')
       .option('--state-dir <dir>', 'spool, checkpoint and git cache (default $TASKOTRON_HOME/ingest or .taskotron/ingest)')

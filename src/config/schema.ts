@@ -4,6 +4,7 @@
 // process: each reads the sections it needs.
 import { z } from 'zod';
 import { DEFAULT_ARTIFACTS_LISTEN } from '../artifacts/url.js';
+import { parseAddressEntry } from '../bus/address-list.js';
 import { OUTCOMES } from '../common/job.js';
 import { describe } from '../formula/issues.js';
 
@@ -137,6 +138,18 @@ export const FedmsgSourceSchema = optionalSection(
   {
     endpoints: strings('fedmsg publishers to connect to, e.g. tcp://hub.fedoraproject.org:9940').default([]),
     bind: strings('endpoints to bind for publishers that connect, e.g. tcp://127.0.0.1:9941').default([]),
+    bind_allow: z
+      .array(
+        z.string().superRefine((entry, ctx) => {
+          const parsed = parseAddressEntry(entry);
+          if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
+        }),
+      )
+      .default([])
+      .meta({
+        description:
+          'addresses and networks (10.0.0.0/8, fd00::/8) allowed to connect to the tcp:// bind endpoints; any other peer is refused in the ZeroMQ handshake and counted as fedmsg.refused-peers. Empty: anyone who reaches the port',
+      }),
     topics: z.array(z.string()).default(['']).meta({ description: 'topic prefixes to subscribe to; [""] is everything' }),
     // Real fedmsg messages are a few KB (the corpus's largest is 7.7 KB, signed envelopes add ~3 KB):
     // 1 MiB leaves a hundredfold margin and, times the high-water mark, bounds what a flood can queue.

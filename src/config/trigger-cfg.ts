@@ -90,6 +90,7 @@ const KEYS: KeySpec[] = [
   { ini: 'koji_build_completed.critpath_filepath', path: ['ingest', 'critpath_file'], convert: (v) => v || undefined },
   { ini: 'fedmsg.endpoints', path: ['ingest', 'sources', 'fedmsg', 'endpoints'], convert: list },
   { ini: 'fedmsg.bind', path: ['ingest', 'sources', 'fedmsg', 'bind'], convert: list },
+  { ini: 'fedmsg.bind_allow', path: ['ingest', 'sources', 'fedmsg', 'bind_allow'], convert: list },
   { ini: 'fedmsg.topics', path: ['ingest', 'sources', 'fedmsg', 'topics'], convert: (v) => (v.trim() === '' ? [''] : list(v)) },
   { ini: 'fedmsg.max_message_bytes', path: ['ingest', 'sources', 'fedmsg', 'max_message_bytes'], convert: num },
   { ini: 'fedmsg.receive_high_water_mark', path: ['ingest', 'sources', 'fedmsg', 'receive_high_water_mark'], convert: num },

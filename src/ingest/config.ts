@@ -23,6 +23,8 @@ export interface IngestConfig {
   rawhideRelease?: number;
   connect: string[];
   bind: string[];
+  /** Addresses and networks allowed to connect to `bind` endpoints; empty = anyone. */
+  bindAllow: string[];
   topics: string[];
   /** Larger fedmsg messages are refused (frames by ZeroMQ, two-frame totals by intake). */
   maxMessageBytes: number;
@@ -92,6 +94,7 @@ export function ingestConfig(config: ResolvedConfig): IngestConfig {
     environments: [...ingest.environments],
     connect: [...(fedmsg?.endpoints ?? [])],
     bind: [...(fedmsg?.bind ?? [])],
+    bindAllow: [...(fedmsg?.bind_allow ?? [])],
     topics: [...(fedmsg?.topics ?? [''])],
     maxMessageBytes: fedmsg?.max_message_bytes ?? DEFAULT_MAX_MESSAGE_BYTES,
     receiveHighWaterMark: fedmsg?.receive_high_water_mark ?? DEFAULT_RECEIVE_HIGH_WATER_MARK,

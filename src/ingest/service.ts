@@ -205,6 +205,7 @@ export class IngestService {
         await FedmsgSource.open({
           connect: config.connect,
           bind: config.bind,
+          bindAllow: config.bindAllow,
           topics: config.topics,
           maxMessageBytes: config.maxMessageBytes,
           handlesTopic,

@@ -1,8 +1,14 @@
 // The bus client on real ZeroMQ sockets over loopback: two-frame decoding, envelope checks, and every
 // kind of bad input counted per reason without stopping the subscriber.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { test } from 'node:test';
+import { projectRoot } from '../../src/devserver/project.js';
 import { FedmsgPublisher, FedmsgSubscriber } from '../../src/bus/fedmsg.js';
+import { addressAllowed, addressAllowList } from '../../src/bus/address-list.js';
 import { decodeFrames, envelopesFromJson } from '../../src/bus/envelope.js';
 import { Intake, type Verdict } from '../../src/ingest/intake.js';
 import { handlesTopic } from '../../src/ingest/job-triggers.js';
@@ -167,7 +173,7 @@ test('real sockets: a frame over maxFrameBytes is refused by ZeroMQ, which drops
     await pub.send('t', 'after');
     await waitFor(() => received.length === 2, 'the message after the drop');
     assert.deepEqual(received, ['t|before', 't|after']);
-    assert.deepEqual(sub.counters(), { 'fedmsg.connections': 2, 'fedmsg.disconnects': 1, 'fedmsg.handshake-failures': 0, 'fedmsg.protocol-drops': 1 });
+    assert.deepEqual(sub.counters(), { 'fedmsg.connections': 2, 'fedmsg.disconnects': 1, 'fedmsg.handshake-failures': 0, 'fedmsg.protocol-drops': 1, 'fedmsg.refused-peers': 0 });
   } finally {
     sub.close();
     await running;
@@ -198,4 +204,71 @@ test('real sockets: a publisher that goes away and comes back is re-dialled by l
     await running;
     await pub.close();
   }
+});
+
+test('address allowlists: single addresses and networks, IPv4 and IPv6, and IPv4 peers of a dual-stack socket', () => {
+  const list = addressAllowList(['127.0.0.1', '10.0.0.0/8', '::1', 'fd00::/8']);
+  for (const peer of ['127.0.0.1', '10.1.2.3', '::1', 'fd12::5', '::ffff:10.9.9.9', '::ffff:127.0.0.1']) assert.ok(addressAllowed(list, peer), peer);
+  for (const peer of ['127.0.0.2', '11.0.0.1', '::2', 'fe80::1', '::ffff:192.168.1.1', '', 'not-an-address']) assert.ok(!addressAllowed(list, peer), peer);
+  assert.throws(() => addressAllowList(['10.0.0.0/8', 'hub.example.org']), /^Error: 'hub\.example\.org' is not an IP address or a network/);
+  assert.throws(() => addressAllowList(['fd00::/129']), /'fd00::\/129' is not an IP address/);
+});
+
+test('real sockets: with bindAllow, a publisher from another address is refused in the handshake and counted, an allowed one delivers; a subscriber opened right after is guarded too', async () => {
+  // Loopback is 127.0.0.0/8: a publisher that dials from 127.0.0.2 is another peer address.
+  const sub = await FedmsgSubscriber.open({ bind: ['tcp://127.0.0.1:0'], bindAllow: ['127.0.0.1'] });
+  const endpoint = sub.boundEndpoints[0]!;
+  const port = endpoint.split(':').at(-1)!;
+  const received: string[] = [];
+  const running = sub.run((frames) => received.push(frames[1]!.toString()));
+  const allowed = await FedmsgPublisher.open({ connect: endpoint });
+  const other = await FedmsgPublisher.open({ connect: `tcp://127.0.0.2:0;127.0.0.1:${port}` });
+  try {
+    assert.ok(await allowed.waitForSubscriber(5000), 'the allowed publisher got its subscription');
+    await waitFor(() => sub.counters()['fedmsg.refused-peers']! >= 1, 'the other publisher to be refused');
+    assert.equal(other.subscriptions, 0, 'a refused peer never sees a subscription, so nothing it sends is delivered');
+    await other.send('t', 'from 127.0.0.2');
+    await allowed.send('t', 'from 127.0.0.1');
+    await waitFor(() => received.length === 1, 'the allowed message');
+    assert.deepEqual(received, ['from 127.0.0.1']);
+    assert.equal(sub.counters()['fedmsg.handshake-failures'], 0, 'a refusal is counted once, as refused-peers');
+    const counts = sub.counters();
+    assert.ok(counts['fedmsg.connections']! >= counts['fedmsg.refused-peers']! + 1, 'libzmq accepts each TCP connection before the handshake refuses it');
+  } finally {
+    sub.close();
+    await running;
+    await allowed.close();
+    await other.close();
+  }
+  // The next subscriber, opened at once, is answered by the same handler (libzmq frees an inproc
+  // name only a while after its socket closes, so the handler is never closed and bound again).
+  const again = await FedmsgSubscriber.open({ bind: ['tcp://127.0.0.1:0'], bindAllow: ['127.0.0.2/32'] });
+  const refusedHere = await FedmsgPublisher.open({ connect: again.boundEndpoints[0]! });
+  try {
+    await waitFor(() => again.counters()['fedmsg.refused-peers']! >= 1, '127.0.0.1 to be refused by a list of 127.0.0.2');
+  } finally {
+    again.close();
+    await refusedHere.close();
+  }
+});
+
+test('the allowlist handler does not keep a process running once its subscribers are closed', { timeout: 30_000 }, async () => {
+  const compiled = process.env.TASKOTRON_TEST_CLI === 'dist';
+  const module = pathToFileURL(join(projectRoot(), compiled ? 'dist/src/bus/fedmsg.js' : 'src/bus/fedmsg.ts')).href;
+  // Two rounds: the handler serves again after going idle. Nothing else is left open, so Node exits.
+  const script = `const { FedmsgSubscriber } = await import(${JSON.stringify(module)});
+for (let i = 0; i < 2; i++) {
+  const sub = await FedmsgSubscriber.open({ bind: ['tcp://127.0.0.1:0'], bindAllow: ['127.0.0.1'] });
+  await new Promise((r) => setTimeout(r, 300));
+  sub.close();
+}
+console.log('closed');`;
+  const child = spawn(process.execPath, [...(compiled ? [] : ['--import', 'tsx']), '--input-type=module', '-e', script], { cwd: projectRoot(), stdio: ['ignore', 'pipe', 'inherit'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  const [code, signal] = (await once(child, 'exit')) as [number | null, string | null];
+  clearTimeout(timer);
+  assert.equal(output.trim(), 'closed');
+  assert.deepEqual([code, signal], [0, null], 'the process ended by itself, not killed after 20 s');
 });

@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { JsonNumber, pythonJsonDumps } from '../../src/bus/canonical-json.js';
+import { FedmsgPublisher } from '../../src/bus/fedmsg.js';
 import { freePort } from '../../src/devserver/server.js';
 import { projectRoot } from '../../src/devserver/project.js';
 import { testAddress, uniqueName } from '../support/temporal.js';
@@ -66,7 +67,7 @@ test('taskotron ingest fetches the CA and CRL from their URLs, caches them in it
   const state = join(dir, 'state');
   const child: ChildProcess = spawn(
     process.execPath,
-    [...cliArgs(), 'ingest', '--rules', rules, '--bind', endpoint, '--state-dir', state, '--metrics-listen', metrics,
+    [...cliArgs(), 'ingest', '--rules', rules, '--bind', endpoint, '--bind-allow', '127.0.0.1', '--state-dir', state, '--metrics-listen', metrics,
       '--validate-signatures', '--ca', `${base}/ca.crt`, '--crl', `${base}/crl.pem`,
       '--trigger-queue', queue, '--ingest-queue', queue, '--job-queue', queue],
     {
@@ -97,6 +98,16 @@ test('taskotron ingest fetches the CA and CRL from their URLs, caches them in it
     assert.match(scraped, /^taskotron_ingest_messages_total\{outcome="rejected",reason="bad-signature"\} 3$/m);
     assert.match(scraped, /^taskotron_ingest_trust_fetches_total\{file="crl",result="refreshed"\} 1$/m);
     assert.match(scraped, /^taskotron_ingest_crl_stale 0$/m);
+    // --bind-allow: the publishers above dialled from 127.0.0.1; one dialling from 127.0.0.2 is refused.
+    const stranger = await FedmsgPublisher.open({ connect: `tcp://127.0.0.2:0;${endpoint.slice('tcp://'.length)}` });
+    try {
+      await until(async () => {
+        scraped = await fetch(`http://${metrics}/metrics`).then((r) => r.text());
+        return /^taskotron_ingest_bus_connection_events_total\{transport="fedmsg",event="refused_peers"\} [1-9]/m.test(scraped);
+      }, `the peer from 127.0.0.2 to be refused:\n${output}\n${scraped}`);
+    } finally {
+      await stranger.close();
+    }
     child.kill('SIGTERM');
     assert.equal(await exited, 0, output);
     assert.match(output, /routing-policy: routing_policy: bodhi02\.example\.org may not send org\.fedoraproject\.prod\.buildsys\.build\.state\.change/);

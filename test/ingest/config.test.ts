@@ -114,3 +114,17 @@ test('transport limits: 1 MiB messages and a receive high-water mark of 100 by d
   const unbounded = loadIngestConfig('ingest:\n  sources:\n    fedmsg:\n      receive_high_water_mark: 0\n', 'taskotron.yaml');
   assert.match(unbounded.errors.map(formatDiagnostic).join('\n'), /^taskotron\.yaml:4:32: error: ingest\.sources\.fedmsg\.receive_high_water_mark: /);
 });
+
+test('bind_allow: addresses and networks, IPv4 and IPv6, from taskotron.yaml or trigger.cfg; anything else is named with its position', () => {
+  assert.deepEqual(DEFAULT_CONFIG.bindAllow, [], 'anyone may connect unless told');
+  const set = loadIngestConfig("ingest:\n  sources:\n    fedmsg:\n      bind: ['tcp://0.0.0.0:9941']\n      bind_allow: [127.0.0.1, 10.0.0.0/8, '::1', 'fd00::/8']\n", 'taskotron.yaml');
+  assert.deepEqual(set.errors, []);
+  assert.deepEqual(set.value!.bindAllow, ['127.0.0.1', '10.0.0.0/8', '::1', 'fd00::/8']);
+  const cfg = loadIngestConfig('[fedmsg]\nbind = tcp://0.0.0.0:9941\nbind_allow = 127.0.0.1, 192.168.0.0/16\n', 'trigger.cfg');
+  assert.deepEqual(cfg.value!.bindAllow, ['127.0.0.1', '192.168.0.0/16']);
+  const bad = loadIngestConfig("ingest:\n  sources:\n    fedmsg:\n      bind_allow: [127.0.0.1, relay.example.org, 10.0.0.0/33]\n", 'taskotron.yaml');
+  assert.deepEqual(bad.errors.map(formatDiagnostic), [
+    "taskotron.yaml:4:31: error: ingest.sources.fedmsg.bind_allow[1]: 'relay.example.org' is not an IP address or a network such as 10.0.0.0/8 or fd00::/8",
+    "taskotron.yaml:4:50: error: ingest.sources.fedmsg.bind_allow[2]: '10.0.0.0/33' is not an IP address or a network such as 10.0.0.0/8 or fd00::/8",
+  ]);
+});
