@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { test } from 'node:test';
@@ -214,7 +215,7 @@ test('address allowlists: single addresses and networks, IPv4 and IPv6, and IPv4
   assert.throws(() => addressAllowList(['fd00::/129']), /'fd00::\/129' is not an IP address/);
 });
 
-test('real sockets: with bindAllow, a publisher from another address is refused in the handshake and counted, an allowed one delivers; a subscriber opened right after is guarded too', async () => {
+test('real sockets: with bindAllow, a publisher from another address is refused in the handshake and counted, an allowed one delivers; a subscriber opened right after is guarded too, its ipc:// endpoint left alone', async () => {
   // Loopback is 127.0.0.0/8: a publisher that dials from 127.0.0.2 is another peer address.
   const sub = await FedmsgSubscriber.open({ bind: ['tcp://127.0.0.1:0'], bindAllow: ['127.0.0.1'] });
   const endpoint = sub.boundEndpoints[0]!;
@@ -242,13 +243,24 @@ test('real sockets: with bindAllow, a publisher from another address is refused 
   }
   // The next subscriber, opened at once, is answered by the same handler (libzmq frees an inproc
   // name only a while after its socket closes, so the handler is never closed and bound again).
-  const again = await FedmsgSubscriber.open({ bind: ['tcp://127.0.0.1:0'], bindAllow: ['127.0.0.2/32'] });
+  // Its ipc:// endpoint has no peer address to check: the list leaves it alone.
+  const ipc = `ipc://${join(tmpdir(), `taskotron-bind-allow-${process.pid}.sock`)}`;
+  const again = await FedmsgSubscriber.open({ bind: ['tcp://127.0.0.1:0', ipc], bindAllow: ['127.0.0.2/32'] });
   const refusedHere = await FedmsgPublisher.open({ connect: again.boundEndpoints[0]! });
+  const local = await FedmsgPublisher.open({ connect: ipc });
+  const got: string[] = [];
+  const runningAgain = again.run((frames) => got.push(frames[1]!.toString()));
   try {
     await waitFor(() => again.counters()['fedmsg.refused-peers']! >= 1, '127.0.0.1 to be refused by a list of 127.0.0.2');
+    assert.ok(await local.waitForSubscriber(5000), 'the ipc:// publisher is let in');
+    await local.send('t', 'over ipc');
+    await waitFor(() => got.length === 1, 'the ipc:// message');
+    assert.deepEqual(got, ['over ipc']);
   } finally {
     again.close();
+    await runningAgain;
     await refusedHere.close();
+    await local.close();
   }
 });
 
