@@ -12,7 +12,8 @@ import { quietRuntime } from '../support/runtime.js';
 import { uniqueName } from '../support/temporal.js';
 import { corpusMessage } from '../ingest/corpus.js';
 import { Relay } from '../ingest/relay.js';
-import { startTestIngest, until } from '../ingest/support.js';
+import { startTestIngest, INGEST_WAIT_MS } from '../ingest/support.js';
+import { until } from '../support/until.js';
 
 let publisher: AmqpPublisher;
 let EXCHANGE: string;
@@ -38,16 +39,16 @@ test('a redelivery of a message whose start is still pending is not acked before
     { temporal: { address: `127.0.0.1:${temporalRelay.port}`, namespace: 'default' }, retryBackoffMs: { min: 100, max: 500 }, startTimeoutMs: 1000, worker: false },
   );
   try {
-    await until(async () => (await consumers(queue)) === 1, 'ingest to consume');
+    await until('ingest to consume', async () => (await consumers(queue)) === 1, INGEST_WAIT_MS);
     const body = corpusMessage('buildsys.build.state.change__TestKojiBuildStateChangeComplete.json').msg as Record<string, unknown>;
     await publisher.publish({ topic: 'org.fedoraproject.prod.buildsys.build.state.change', body, schema: 'koji_fedoramessaging.build.BuildStateChangeV1' });
-    await until(() => (ingest.service.stats()['start-retry'] ?? 0) >= 1, 'the start to fail');
+    await until('the start to fail', () => (ingest.service.stats()['start-retry'] ?? 0) >= 1, INGEST_WAIT_MS);
     // The connection drops: the broker takes the unacked delivery back and, once ingest has
     // reconnected, delivers it again.
     await amqpRelay.shut();
-    await until(() => (ingest.service.stats()['amqp.disconnects'] ?? 0) >= 1, 'ingest to see the connection drop');
+    await until('ingest to see the connection drop', () => (ingest.service.stats()['amqp.disconnects'] ?? 0) >= 1, INGEST_WAIT_MS);
     await amqpRelay.open();
-    await until(() => (ingest.service.stats().duplicate ?? 0) === 1, `the redelivery: ${JSON.stringify(ingest.service.stats())}`, 30_000);
+    await until(`the redelivery: ${JSON.stringify(ingest.service.stats())}`, () => (ingest.service.stats().duplicate ?? 0) === 1, 30_000);
     const stats = ingest.service.stats();
     assert.equal(stats.started ?? 0, 0, 'Temporal is still unreachable');
     assert.equal(stats['amqp.unacked'], 1, `the redelivery is held unacked with the pending start: ${JSON.stringify(stats)}`);

@@ -13,7 +13,8 @@ import { consumers, queueDepth, privateExchange, testAmqpUrl } from '../support/
 import { quietRuntime } from '../support/runtime.js';
 import { testClient, uniqueName } from '../support/temporal.js';
 import { corpusMessage } from '../ingest/corpus.js';
-import { startTestIngest, until } from '../ingest/support.js';
+import { startTestIngest, INGEST_WAIT_MS } from '../ingest/support.js';
+import { until } from '../support/until.js';
 import { temporalOutage } from './outage.js';
 
 let client: Client;
@@ -69,10 +70,10 @@ test('fedora-messaging wire shape: json.dumps body, headers, id and sent-at deco
     m.settlement?.ack();
   });
   try {
-    await until(async () => (await consumers(queue)) === 1, 'the consumer');
+    await until('the consumer', async () => (await consumers(queue)) === 1, INGEST_WAIT_MS);
     const body = { tag: 'f40-updates-candidate', name: 'bash', build_id: 1 };
     const id = await publisher.publish({ topic: 'org.fedoraproject.test.buildsys.tag', body, schema: 'koji_fedoramessaging.tag.TagV1', severity: 10 }, new Date('2026-01-02T03:04:05Z'));
-    await until(() => got.length === 1, 'the delivery');
+    await until('the delivery', () => got.length === 1, INGEST_WAIT_MS);
     assert.deepEqual(got[0], {
       ok: true,
       value: {
@@ -97,13 +98,13 @@ test('matched messages are acked once their trigger started; malformed ones are 
   const queue = uniqueName('amqp-ingest');
   const ingest = await startTestIngest(rules, amqpConfig(queue));
   try {
-    await until(async () => (await consumers(queue)) === 1, 'ingest to consume');
+    await until('ingest to consume', async () => (await consumers(queue)) === 1, INGEST_WAIT_MS);
     const ids = await publishBuilds(3);
     await publishRaw(BUILD_TOPIC, Buffer.from('not json'), { messageId: randomUUID() });
     await publishRaw(BUILD_TOPIC, Buffer.from('{"name": "x"}'), {});
     await publisher.publish({ topic: 'org.fedoraproject.prod.buildsys.tag', body: { tag: 'f40', name: 'x', instance: 'primary' }, schema: 'koji_fedoramessaging.tag.TagV1' });
-    await until(() => ingest.service.stats().started === 3, 'three trigger workflows');
-    await until(() => ingest.service.stats()['amqp.unacked'] === 0, 'every delivery settled');
+    await until('three trigger workflows', () => ingest.service.stats().started === 3, INGEST_WAIT_MS);
+    await until('every delivery settled', () => ingest.service.stats()['amqp.unacked'] === 0, INGEST_WAIT_MS);
     const stats = ingest.service.stats();
     assert.equal(stats['received.amqp'], 6, JSON.stringify(stats));
     assert.equal(stats['rejected.not-json'], 1);

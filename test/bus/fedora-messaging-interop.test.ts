@@ -18,7 +18,8 @@ import { quietRuntime } from '../support/runtime.js';
 import { testClient, uniqueName } from '../support/temporal.js';
 import { corpusMessage, renderedCorpusRules } from '../ingest/corpus.js';
 import { ensurePythonFedoraMessaging } from '../ingest/python-fedora-messaging.js';
-import { scratchDir, startTestIngest, until } from '../ingest/support.js';
+import { scratchDir, startTestIngest, INGEST_WAIT_MS } from '../ingest/support.js';
+import { until } from '../support/until.js';
 
 const run = promisify(execFile);
 const script = fileURLToPath(new URL('../ingest/fedora_messaging_publish.py', import.meta.url));
@@ -50,7 +51,7 @@ test('messages published by Python fedora-messaging start exactly the workflows 
     amqp: { ...DEFAULT_CONFIG.amqp, url: testAmqpUrl(), queue, bindings: ['org.fedoraproject.prod.buildsys.#', 'org.fedoraproject.prod.pagure.#'], tls: {} },
   });
   try {
-    await until(async () => (await consumers(queue)) === 1, 'ingest to consume', 60_000);
+    await until('ingest to consume', async () => (await consumers(queue)) === 1, 60_000);
     // The fedmsg-era body of a completed build is what koji's AMQP plugin still sends (reference §4.5).
     const complete = corpusMessage('buildsys.build.state.change__TestKojiBuildStateChangeComplete.json').msg;
     const canceled = fedoraMessagingSample('buildsys.build.state.change__v2id_canceled_2025-11-17.json').body;
@@ -62,9 +63,9 @@ test('messages published by Python fedora-messaging start exactly the workflows 
       { topic: 'buildsys.tag', body: tagged, severity: 10 },
       { topic: 'pagure.git.receive', body: fork },
     ]);
-    await until(() => ingest.service.stats()['received.amqp'] === 4, 'all four to arrive');
-    await until(() => ingest.service.stats().started === 2, 'two trigger workflows to start');
-    await until(() => ingest.service.stats()['amqp.unacked'] === 0, 'every delivery settled');
+    await until('all four to arrive', () => ingest.service.stats()['received.amqp'] === 4, INGEST_WAIT_MS);
+    await until('two trigger workflows to start', () => ingest.service.stats().started === 2, INGEST_WAIT_MS);
+    await until('every delivery settled', () => ingest.service.stats()['amqp.unacked'] === 0, INGEST_WAIT_MS);
     const stats = ingest.service.stats();
     assert.equal(stats.ignored, 1, `a canceled build starts nothing: ${JSON.stringify(stats)}`);
 

@@ -15,7 +15,8 @@ import type { IngestConfig } from '../../src/ingest/config.js';
 import { consumers, queueDepth } from '../support/amqp.js';
 import { uniqueName } from '../support/temporal.js';
 import { Relay } from '../ingest/relay.js';
-import { startTestIngest, until } from '../ingest/support.js';
+import { startTestIngest, INGEST_WAIT_MS } from '../ingest/support.js';
+import { until } from '../support/until.js';
 
 export interface OutageSetup {
   client: Client;
@@ -36,9 +37,9 @@ export async function temporalOutage(setup: OutageSetup, outageMs: number, messa
   const down = await startTestIngest(rules, amqpConfig(queue, { prefetch }), { temporal, ...retry, worker: false });
   let ids: string[] = [];
   try {
-    await until(async () => (await consumers(queue)) === 1, 'ingest to consume');
+    await until('ingest to consume', async () => (await consumers(queue)) === 1, INGEST_WAIT_MS);
     ids = await setup.publish(messages);
-    await until(() => (down.service.stats()['start-retry'] ?? 0) >= 3, 'start attempts to fail');
+    await until('start attempts to fail', () => (down.service.stats()['start-retry'] ?? 0) >= 3, INGEST_WAIT_MS);
     const outageEnds = performance.now() + outageMs;
     while (performance.now() < outageEnds) {
       const stats = down.service.stats();
@@ -58,7 +59,7 @@ export async function temporalOutage(setup: OutageSetup, outageMs: number, messa
   // No worker: only the starts are under test (a worker bundling workflow code would compete with them).
   const up = await startTestIngest(rules, amqpConfig(queue, { prefetch }), { temporal, ...retry, queue: down.queue, worker: false });
   try {
-    await until(() => (up.service.stats()['start-retry'] ?? 0) >= 1, 'the restarted ingest to find Temporal still down');
+    await until('the restarted ingest to find Temporal still down', () => (up.service.stats()['start-retry'] ?? 0) >= 1, INGEST_WAIT_MS);
     assert.equal(up.service.stats().started ?? 0, 0);
     await relay.open();
     // A start the server made but whose answer missed the 1 s start deadline (a loaded machine) is
@@ -68,13 +69,13 @@ export async function temporalOutage(setup: OutageSetup, outageMs: number, messa
       const stats = up.service.stats();
       return (stats.started ?? 0) + (stats['already-started'] ?? 0);
     };
-    await until(() => startedOnce() >= messages, `all ${messages} to start once Temporal answers`, 90_000).catch((error: Error) => {
+    await until(`all ${messages} to start once Temporal answers`, () => startedOnce() >= messages, 90_000).catch((error: Error) => {
       throw new Error(`${error.message}: ${JSON.stringify(up.service.stats())}\n${up.logs.slice(-20).join('\n')}`);
     });
-    await until(() => up.service.stats()['amqp.unacked'] === 0, 'every delivery acked');
+    await until('every delivery acked', () => up.service.stats()['amqp.unacked'] === 0, INGEST_WAIT_MS);
     assert.equal((await queueDepth(queue)).ready, 0);
     const query = `WorkflowType = "triggerJobs" AND TaskQueue = "${down.queue}"`;
-    await until(async () => (await client.workflow.count(query)).count === messages, `${messages} trigger workflows by visibility`, 60_000);
+    await until(`${messages} trigger workflows by visibility`, async () => (await client.workflow.count(query)).count === messages, 60_000);
     let count = 0;
     for await (const w of client.workflow.list({ query })) {
       assert.ok(ids.includes(w.workflowId.replace(/^msg-/, '')), w.workflowId);

@@ -13,7 +13,8 @@ import { projectRoot } from '../../src/devserver/project.js';
 import { testAddress, testClient, uniqueName } from '../support/temporal.js';
 import { corpusEnvelope } from './corpus.js';
 import { startDatagrepper } from './datagrepper-server.js';
-import { lastCounters, publishTo, scratchDir, until } from './support.js';
+import { lastCounters, publishTo, scratchDir } from './support.js';
+import { until } from '../support/until.js';
 import { cliArgs } from '../support/cli.js';
 
 let client: Client;
@@ -63,15 +64,15 @@ test('kill -9 mid-backfill: after a restart the whole window is handled, nothing
   try {
     const first = startIngest(dir, datagrepper.url, endpoint, queue);
     try {
-      await until(() => first.output().includes('taskotron ingest: ready on'), `ingest to be ready:\n${first.output()}`, 60_000);
+      await until(`ingest to be ready:\n${first.output()}`, () => first.output().includes('taskotron ingest: ready on'), 60_000);
       // The live bus moves on while the backfill reads: a message from now.
       const live = build(Math.floor(Date.now() / 1000));
       await publishTo(endpoint, [live]);
       window.push(live);
-      await until(() => datagrepper.requests.length >= 6, 'the backfill to be well under way', 120_000);
+      await until('the backfill to be well under way', () => datagrepper.requests.length >= 6, 120_000);
       // Killed once the checkpoint (written every second) has moved into the window: a resume point
       // that is not the start, so the restart shows it resumes rather than reads the window again.
-      await until(() => savedCheckpoint(dir) > t0 + 100, 'the checkpoint to move into the window', 60_000);
+      await until('the checkpoint to move into the window', () => savedCheckpoint(dir) > t0 + 100, 60_000);
     } finally {
       first.child.kill('SIGKILL');
       await first.exited;
@@ -85,14 +86,14 @@ test('kill -9 mid-backfill: after a restart the whole window is handled, nothing
 
     const second = startIngest(dir, datagrepper.url, endpoint, queue);
     try {
-      await until(() => second.output().includes('backfill done'), `the second backfill to finish:\n${second.output().slice(-2000)}`, 240_000);
+      await until(`the second backfill to finish:\n${second.output().slice(-2000)}`, () => second.output().includes('backfill done'), 240_000);
       const resumedFrom = Number(datagrepper.requests[requestsBefore]!.params.get('start'));
       assert.equal(resumedFrom, checkpoint - 60, 'resumed at the checkpoint (less the overlap)');
       // It read the window from there on only (what the stand-in holds from the resume point, the live
       // message included), not the part the first run had handled.
       const rest = window.filter((m) => m.timestamp >= resumedFrom).length;
-      await until(() => lastCounters(second.output()).backfilled === rest, `the second run to count ${rest} backfilled: ${JSON.stringify(lastCounters(second.output()))}`, 30_000);
-      await until(async () => (await client.workflow.count(query)).count === window.length, `${window.length} trigger workflows by visibility`, 300_000);
+      await until(`the second run to count ${rest} backfilled: ${JSON.stringify(lastCounters(second.output()))}`, () => lastCounters(second.output()).backfilled === rest, 30_000);
+      await until(`${window.length} trigger workflows by visibility`, async () => (await client.workflow.count(query)).count === window.length, 300_000);
       const seen = new Set<string>();
       for await (const w of client.workflow.list({ query })) {
         assert.ok(!seen.has(w.workflowId), `${w.workflowId} twice`);

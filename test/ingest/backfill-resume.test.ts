@@ -15,7 +15,8 @@ import { quietRuntime } from '../support/runtime.js';
 import { testClient } from '../support/temporal.js';
 import { corpusDir, corpusEnvelope } from './corpus.js';
 import { RAW_TEXT, startDatagrepper } from './datagrepper-server.js';
-import { scratchDir, startTestIngest, until } from './support.js';
+import { scratchDir, startTestIngest, INGEST_WAIT_MS } from './support.js';
+import { until } from '../support/until.js';
 import { makeTestCa, type TestCa } from './test-ca.js';
 
 let client: Client;
@@ -91,7 +92,7 @@ test('a datagrepper outage during backfill is retried and counted; the checkpoin
     verify: signatureVerifier({ caFile: ca.caFile, crlFile: ca.crlFile }),
   });
   try {
-    await until(() => (ingest.service.stats()['backfill.retry'] ?? 0) >= 3, 'backfill retries while datagrepper is down');
+    await until('backfill retries while datagrepper is down', () => (ingest.service.stats()['backfill.retry'] ?? 0) >= 3, INGEST_WAIT_MS);
     // The live bus carries a message from now; the checkpoint must not jump over the unread window.
     const liveTime = Math.floor(Date.now() / 1000);
     const live = signedDatagrepperRecord(liveTime);
@@ -102,13 +103,13 @@ test('a datagrepper outage during backfill is retried and counted; the checkpoin
     } finally {
       await publisher.close();
     }
-    await until(() => ingest.service.stats().started === 1, 'the live message to start');
+    await until('the live message to start', () => ingest.service.stats().started === 1, INGEST_WAIT_MS);
     ingest.service.saveCheckpoint();
     assert.equal(ingest.service.readCheckpoint()?.timestamp, t0, 'the checkpoint stays where the backfill is');
 
     datagrepper.outage = false;
     await ingest.service.backfillDone();
-    await until(() => ingest.service.stats().started === 4, 'the missed messages to start once datagrepper answers');
+    await until('the missed messages to start once datagrepper answers', () => ingest.service.stats().started === 4, INGEST_WAIT_MS);
     const stats = ingest.service.stats();
     assert.equal(stats['rejected.bad-signature'] ?? 0, 0, JSON.stringify(stats));
     assert.ok(datagrepper.failed >= 3);

@@ -9,7 +9,8 @@ import { quietRuntime } from '../support/runtime.js';
 import { testClient } from '../support/temporal.js';
 import { corpusEnvelope } from './corpus.js';
 import { startDatagrepper } from './datagrepper-server.js';
-import { publishTo, scratchDir, startTestIngest, until } from './support.js';
+import { publishTo, scratchDir, startTestIngest, INGEST_WAIT_MS } from './support.js';
+import { until } from '../support/until.js';
 
 let client: Client;
 let close: () => Promise<void>;
@@ -37,8 +38,8 @@ test('a restarted ingest backfills the gap since its persisted checkpoint, paged
     const first = await startTestIngest(rules, { datagrepperUrl: datagrepper.url, backfillRate: 2 }, { stateDir });
     try {
       await publishTo(first.endpoint, [live]);
-      await until(() => first.service.stats().started === 1, 'the live message to start');
-      await until(() => first.service.readCheckpoint()?.timestamp === t0, 'the checkpoint to be persisted');
+      await until('the live message to start', () => first.service.stats().started === 1, INGEST_WAIT_MS);
+      await until('the checkpoint to be persisted', () => first.service.readCheckpoint()?.timestamp === t0, INGEST_WAIT_MS);
       assert.equal(datagrepper.requests.length, 0, 'no checkpoint at first start: nothing to backfill');
       await client.workflow.getHandle(`msg-${live.msg_id}`).result();
       await client.workflow.getHandle(`msg-${live.msg_id}/rpmlint/x86_64`).result();
@@ -59,7 +60,7 @@ test('a restarted ingest backfills the gap since its persisted checkpoint, paged
     const second = await startTestIngest(rules, { datagrepperUrl: datagrepper.url, backfillRate: 2 }, { stateDir, queue: first.queue });
     try {
       await second.service.backfillDone();
-      await until(() => (second.service.stats().started ?? 0) === 2, 'the two missed builds to start');
+      await until('the two missed builds to start', () => (second.service.stats().started ?? 0) === 2, INGEST_WAIT_MS);
       const stats = second.service.stats();
       assert.equal(stats.backfilled, 153, 'the live one again, the noise and the two missed builds');
       assert.equal(stats['already-started'], 1, 'the message seen live is refused by Temporal, not started twice');

@@ -17,6 +17,7 @@ import { loadRules } from '../../src/ingest/rules.js';
 import { pythonJsonDumps } from '../../src/bus/canonical-json.js';
 import { silentLogger } from '../../src/ingest/stats.js';
 import { corpusEnvelope, corpusMessage } from './corpus.js';
+import { until } from '../support/until.js';
 
 const rules = loadRules('- when: {message_type: KojiBuildPackageCompleted}\n  do: [{tasks: [rpmlint]}]\n', 'inline.yml').value!;
 
@@ -151,14 +152,6 @@ test('real sockets: the subscriber connects to a bound publisher (the usual fedm
   assert.equal(counters.matched, 2);
 });
 
-async function waitFor(condition: () => boolean, what: string, ms = 5000): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 test('real sockets: a frame over maxFrameBytes is refused by ZeroMQ, which drops that connection; a connecting subscriber is dialled again and what follows arrives', async () => {
   const pub = await FedmsgPublisher.open({ bind: 'tcp://127.0.0.1:0' });
   const sub = await FedmsgSubscriber.open({ connect: [pub.endpoint], maxFrameBytes: 4096, redialDelayMs: 200 });
@@ -167,12 +160,12 @@ test('real sockets: a frame over maxFrameBytes is refused by ZeroMQ, which drops
   try {
     assert.ok(await pub.waitForSubscriber(5000));
     await pub.send('t', 'before');
-    await waitFor(() => received.length === 1, 'the first message');
+    await until('the first message', () => received.length === 1, 5000);
     await pub.send('t', 'x'.repeat(5000));
     // libzmq alone would never dial this endpoint again (protocol error on a connecting session).
-    await waitFor(() => sub.counters()['fedmsg.protocol-drops'] === 1 && pub.subscriptions === 2, 'the drop and the new subscription');
+    await until('the drop and the new subscription', () => sub.counters()['fedmsg.protocol-drops'] === 1 && pub.subscriptions === 2, 5000);
     await pub.send('t', 'after');
-    await waitFor(() => received.length === 2, 'the message after the drop');
+    await until('the message after the drop', () => received.length === 2, 5000);
     assert.deepEqual(received, ['t|before', 't|after']);
     assert.deepEqual(sub.counters(), { 'fedmsg.connections': 2, 'fedmsg.disconnects': 1, 'fedmsg.handshake-failures': 0, 'fedmsg.protocol-drops': 1, 'fedmsg.refused-peers': 0 });
   } finally {
@@ -191,11 +184,11 @@ test('real sockets: a publisher that goes away and comes back is re-dialled by l
   try {
     assert.ok(await pub.waitForSubscriber(5000));
     await pub.close();
-    await waitFor(() => sub.counters()['fedmsg.disconnects'] === 1, 'the disconnect');
+    await until('the disconnect', () => sub.counters()['fedmsg.disconnects'] === 1, 5000);
     pub = await FedmsgPublisher.open({ bind: endpoint });
     assert.ok(await pub.waitForSubscriber(5000));
     await pub.send('t', 'back');
-    await waitFor(() => received.length === 1, 'the message after the publisher came back');
+    await until('the message after the publisher came back', () => received.length === 1, 5000);
     // libzmq said it retries (connect:retry), so ingest's own re-dial was called off.
     assert.equal(sub.pendingRedials, 0);
     assert.equal(sub.counters()['fedmsg.protocol-drops'], 0);
@@ -226,11 +219,11 @@ test('real sockets: with bindAllow, a publisher from another address is refused 
   const other = await FedmsgPublisher.open({ connect: `tcp://127.0.0.2:0;127.0.0.1:${port}` });
   try {
     assert.ok(await allowed.waitForSubscriber(5000), 'the allowed publisher got its subscription');
-    await waitFor(() => sub.counters()['fedmsg.refused-peers']! >= 1, 'the other publisher to be refused');
+    await until('the other publisher to be refused', () => sub.counters()['fedmsg.refused-peers']! >= 1, 5000);
     assert.equal(other.subscriptions, 0, 'a refused peer never sees a subscription, so nothing it sends is delivered');
     await other.send('t', 'from 127.0.0.2');
     await allowed.send('t', 'from 127.0.0.1');
-    await waitFor(() => received.length === 1, 'the allowed message');
+    await until('the allowed message', () => received.length === 1, 5000);
     assert.deepEqual(received, ['from 127.0.0.1']);
     assert.equal(sub.counters()['fedmsg.handshake-failures'], 0, 'a refusal is counted once, as refused-peers');
     const counts = sub.counters();
@@ -251,10 +244,10 @@ test('real sockets: with bindAllow, a publisher from another address is refused 
   const got: string[] = [];
   const runningAgain = again.run((frames) => got.push(frames[1]!.toString()));
   try {
-    await waitFor(() => again.counters()['fedmsg.refused-peers']! >= 1, '127.0.0.1 to be refused by a list of 127.0.0.2');
+    await until('127.0.0.1 to be refused by a list of 127.0.0.2', () => again.counters()['fedmsg.refused-peers']! >= 1, 5000);
     assert.ok(await local.waitForSubscriber(5000), 'the ipc:// publisher is let in');
     await local.send('t', 'over ipc');
-    await waitFor(() => got.length === 1, 'the ipc:// message');
+    await until('the ipc:// message', () => got.length === 1, 5000);
     assert.deepEqual(got, ['over ipc']);
   } finally {
     again.close();

@@ -13,7 +13,8 @@ import type { TriggerResult } from '../../src/workflows/trigger.js';
 import { testAddress, testClient, uniqueName } from '../support/temporal.js';
 import { corpusEnvelope, renderedCorpusTriggerCfg } from './corpus.js';
 import { startDatagrepper } from './datagrepper-server.js';
-import { scratchDir, until } from './support.js';
+import { scratchDir, INGEST_WAIT_MS } from './support.js';
+import { until } from '../support/until.js';
 import { cliArgs } from '../support/cli.js';
 
 let client: Client;
@@ -55,25 +56,25 @@ test('taskotron ingest: trigger.cfg + publish start workflows; SIGHUP reloads ru
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   try {
-    await until(() => output.includes('taskotron ingest: ready on'), `ingest to be ready:\n${output}`, 60_000);
+    await until(`ingest to be ready:\n${output}`, () => output.includes('taskotron ingest: ready on'), 60_000);
     const message = build();
     const file = join(dir, 'build.json');
     writeFileSync(file, JSON.stringify(message));
     const published = taskotron('publish', '--endpoint', endpoint, file);
     assert.equal(published.status, 0, published.stderr);
     assert.equal(published.stdout.trim(), `published ${message.msg_id} ${message.topic}`);
-    const trigger: TriggerResult = await until(async () => Boolean(await client.workflow.getHandle(`msg-${message.msg_id}`).describe().catch(() => undefined)), 'the trigger workflow')
+    const trigger: TriggerResult = await until('the trigger workflow', async () => Boolean(await client.workflow.getHandle(`msg-${message.msg_id}`).describe().catch(() => undefined)), INGEST_WAIT_MS)
       .then(() => client.workflow.getHandle(`msg-${message.msg_id}`).result());
     // valid_arches = x86_64,armhfp from trigger.cfg; the rule names x86_64 only.
     assert.deepEqual(trigger.jobs.map((j) => j.workflowId), [`msg-${message.msg_id}/rpmlint/x86_64`]);
 
     writeFileSync(rules, '- when: {message_type: KojiBuildPackageCompleted}\n  do: [{tasks: rpmlint}]\n');
     child.kill('SIGHUP');
-    await until(() => output.includes('still running the previous 1 rule(s)'), `the bad edit to be refused:\n${output}`);
+    await until(`the bad edit to be refused:\n${output}`, () => output.includes('still running the previous 1 rule(s)'), INGEST_WAIT_MS);
     assert.match(output, /trigger_rules\.yml:2:16: error: \[0\]\.do\[0\]\.tasks: 'tasks' needs a non-empty list of task names/);
     writeFileSync(rules, `${rpmlintRule}- when: {message_type: KojiTagChanged}\n  do: [{tasks: [rpmdeplint]}]\n`);
     child.kill('SIGHUP');
-    await until(() => /SIGHUP: loaded 2 rule\(s\)|file changed: loaded 2 rule\(s\)/.test(output), `the new rules to load:\n${output}`);
+    await until(`the new rules to load:\n${output}`, () => /SIGHUP: loaded 2 rule\(s\)|file changed: loaded 2 rule\(s\)/.test(output), INGEST_WAIT_MS);
 
     child.kill('SIGTERM');
     assert.equal(await exited, 0, output);

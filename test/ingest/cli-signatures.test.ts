@@ -15,7 +15,8 @@ import { FedmsgPublisher } from '../../src/bus/fedmsg.js';
 import { freePort } from '../../src/devserver/server.js';
 import { projectRoot } from '../../src/devserver/project.js';
 import { testAddress, uniqueName } from '../support/temporal.js';
-import { publishTo, scratchDir, until } from './support.js';
+import { publishTo, scratchDir, INGEST_WAIT_MS } from './support.js';
+import { until } from '../support/until.js';
 import { issueCert, issueCrl, makeTestCa, type TestCa } from './test-ca.js';
 import { cliArgs } from '../support/cli.js';
 
@@ -81,16 +82,16 @@ test('taskotron ingest fetches the CA and CRL from their URLs, caches them in it
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   try {
-    await until(() => output.includes('taskotron ingest: metrics on') || child.exitCode !== null, 'ingest to be ready', 60_000);
+    await until('ingest to be ready', () => output.includes('taskotron ingest: metrics on') || child.exitCode !== null, 60_000);
     assert.match(output, /taskotron ingest: metrics on/, `requests: ${served.join(', ')}\n${output}`);
     assert.deepEqual(readFileSync(join(state, 'fedmsg-crl.pem')), files['/crl.pem'], 'the CRL is cached in the state directory');
     assert.ok(existsSync(join(state, 'fedmsg-ca.crt')));
     await publishTo(endpoint, [signedEnvelope('koji01'), signedEnvelope('bodhi01'), signedEnvelope('bodhi02'), signedEnvelope('stranger')]);
     let scraped = '';
-    await until(async () => {
+    await until(`four messages to be counted:\n${output}\n${scraped}`, async () => {
       scraped = await fetch(`http://${metrics}/metrics`).then((r) => r.text());
       return /taskotron_ingest_messages_received_total 4$/m.test(scraped);
-    }, `four messages to be counted:\n${output}\n${scraped}`);
+    }, INGEST_WAIT_MS);
     assert.match(scraped, /^taskotron_ingest_signature_checks_total\{result="accepted",reason=""\} 1$/m);
     assert.match(scraped, /^taskotron_ingest_signature_checks_total\{result="refused",reason="revoked"\} 1$/m);
     assert.match(scraped, /^taskotron_ingest_signature_checks_total\{result="refused",reason="routing-policy"\} 1$/m);
@@ -101,10 +102,10 @@ test('taskotron ingest fetches the CA and CRL from their URLs, caches them in it
     // --bind-allow: the publishers above dialled from 127.0.0.1; one dialling from 127.0.0.2 is refused.
     const stranger = await FedmsgPublisher.open({ connect: `tcp://127.0.0.2:0;${endpoint.slice('tcp://'.length)}` });
     try {
-      await until(async () => {
+      await until(`the peer from 127.0.0.2 to be refused:\n${output}\n${scraped}`, async () => {
         scraped = await fetch(`http://${metrics}/metrics`).then((r) => r.text());
         return /^taskotron_ingest_bus_connection_events_total\{transport="fedmsg",event="refused_peers"\} [1-9]/m.test(scraped);
-      }, `the peer from 127.0.0.2 to be refused:\n${output}\n${scraped}`);
+      }, INGEST_WAIT_MS);
     } finally {
       await stranger.close();
     }

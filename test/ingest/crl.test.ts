@@ -25,7 +25,7 @@ import { loadRules } from '../../src/ingest/rules.js';
 import { silentLogger, type Logger } from '../../src/ingest/stats.js';
 import { corpusDir } from './corpus.js';
 import { ensurePythonFedmsg } from './python-fedmsg.js';
-import { until } from './support.js';
+import { until } from '../support/until.js';
 import { issueCert, issueCrl, makeTestCa, openssl, type TestCa } from './test-ca.js';
 import { cliArgs } from '../support/cli.js';
 
@@ -414,7 +414,7 @@ test('the real fedmsg library and we agree: a fresh CRL passes, a stale one is r
   writeFileSync(staleFile, issueCrl(ca, { seconds: 1, out: 'interop-stale.pem' }));
   const staleUntil = readRevocationList(readFileSync(staleFile), [new X509Certificate(readFileSync(ca.caFile))]).nextUpdate!.getTime();
   // The clock passing nextUpdate is the event; at most a second or two.
-  await until(() => Date.now() > staleUntil + 1000, 'the short CRL to expire', 5000);
+  await until('the short CRL to expire', () => Date.now() > staleUntil + 1000, 5000);
   const signer = `${host}.example.org`;
   const cases: Record<string, Record<string, unknown>> = {
     fresh: { crl_location: freshFile },

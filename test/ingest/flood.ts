@@ -25,7 +25,8 @@ import { loadRules } from '../../src/ingest/rules.js';
 import { silentLogger } from '../../src/ingest/stats.js';
 import { testAddress, uniqueName } from '../support/temporal.js';
 import { corpusEnvelope } from './corpus.js';
-import { scratchDir, until } from './support.js';
+import { scratchDir, INGEST_WAIT_MS } from './support.js';
+import { until } from '../support/until.js';
 import { cliArgs } from '../support/cli.js';
 
 const RULES = '- when: {message_type: KojiBuildPackageCompleted}\n  do: [{tasks: [rpmlint], arches: [x86_64]}]\n';
@@ -210,12 +211,12 @@ export async function floodIngest(client: Client, total: number, oversized: numb
   }, 50);
   let publisher: FedmsgPublisher | undefined;
   try {
-    await until(() => output.includes('metrics on'), `ingest to be ready:\n${output}`, 90_000);
+    await until(`ingest to be ready:\n${output}`, () => output.includes('metrics on'), 90_000);
     const baseline = memoryOf(pid).rss;
     const started = Date.now();
     publisher = await FedmsgPublisher.open({ connect: endpoint });
     assert.ok(await publisher.waitForSubscriber(10_000), 'ingest subscribed');
-    await until(async () => fedmsgEvent(await metrics(), 'connections') === 1, 'ingest to count the connection');
+    await until('ingest to count the connection', async () => fedmsgEvent(await metrics(), 'connections') === 1, INGEST_WAIT_MS);
 
     const oracle = new Intake({ rules: () => loadRules(RULES, 'rules.yml').value!, validArches: ['x86_64'], maxMessageBytes: LIMIT, log: silentLogger });
     let sent = 0;
@@ -229,22 +230,22 @@ export async function floodIngest(client: Client, total: number, oversized: numb
         continue;
       }
       // Everything before it counted, so the dropped connection takes nothing else with it.
-      await until(async () => received(await metrics()) === sent, `ingest to count the ${sent} frames before an oversized one`, 60_000);
+      await until(`ingest to count the ${sent} frames before an oversized one`, async () => received(await metrics()) === sent, 60_000);
       const before = await metrics();
       await publisher.sendFrames(frame.frames);
       refused++;
-      await until(async () => {
+      await until('ZeroMQ to drop the connection of an oversized frame and the publisher to reconnect', async () => {
         const now = await metrics();
         return fedmsgEvent(now, 'disconnects') === fedmsgEvent(before, 'disconnects') + 1 && fedmsgEvent(now, 'connections') === fedmsgEvent(before, 'connections') + 1;
-      }, 'ZeroMQ to drop the connection of an oversized frame and the publisher to reconnect', 30_000);
+      }, 30_000);
     }
     // A valid matched message after the flood: ingest still decides and starts.
     const last = corpusEnvelope('buildsys.build.state.change__TestKojiBuildStateChangeComplete.json', `2026-after-flood-${crypto.randomUUID()}`);
     oracle.fromFrames([Buffer.from(last.topic), Buffer.from(pythonJsonDumps(last))]);
     await publisher.send(last.topic, pythonJsonDumps(last));
     sent++;
-    await until(async () => received(await metrics()) === sent, `ingest to count all ${sent} frames`, 120_000);
-    const lastStarted = await until(async () => Boolean(await client.workflow.getHandle(`msg-${last.msg_id}`).describe().catch(() => undefined)), 'the trigger workflow of the message after the flood', 60_000)
+    await until(`ingest to count all ${sent} frames`, async () => received(await metrics()) === sent, 120_000);
+    const lastStarted = await until('the trigger workflow of the message after the flood', async () => Boolean(await client.workflow.getHandle(`msg-${last.msg_id}`).describe().catch(() => undefined)), 60_000)
       .then(() => true);
     const end = await metrics();
     const counted: Record<string, number> = { received: received(end) };

@@ -5,16 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { LiveRules, RulesLoadError } from '../../src/ingest/live-rules.js';
+import { until } from '../support/until.js';
 
 const rpmlint = '- when: {message_type: KojiBuildPackageCompleted}\n  do: [{tasks: [rpmlint]}]\n';
 const two = `${rpmlint}- when: {message_type: KojiTagChanged}\n  do: [{tasks: [rpmdeplint]}]\n`;
 const broken = '- when: {message_type: KojiTagChanged}\n  do: [{tasks: rpmdeplint}]\n';
-
-async function until(condition: () => boolean, ms = 5000) {
-  const deadline = performance.now() + ms;
-  while (!condition() && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  assert.ok(condition(), 'condition not reached in time');
-}
 
 test('an invalid rules file at start is an error with file:line:column', () => {
   const dir = mkdtempSync(join(tmpdir(), 'live-rules-'));
@@ -40,17 +35,17 @@ test('rules reload when the file changes (also when replaced by rename); a bad e
   try {
     assert.equal(live.current.rules.length, 1);
     writeFileSync(file, two);
-    await until(() => live.current.rules.length === 2);
+    await until('the reloaded rules', () => live.current.rules.length === 2, 5000);
 
     writeFileSync(file, broken);
-    await until(() => logged.some((l) => l.includes('file is invalid')));
+    await until('the invalid file to be logged', () => logged.some((l) => l.includes('file is invalid')), 5000);
     assert.equal(live.current.rules.length, 2, 'the last good rules stay in use');
     assert.ok(logged.includes(`error: ${file}:2:16: error: [0].do[0].tasks: 'tasks' needs a non-empty list of task names`), logged.join('\n'));
 
     // Config management writes a temporary file and renames it over the rules.
     writeFileSync(join(dir, 'tmp.yml'), rpmlint);
     renameSync(join(dir, 'tmp.yml'), file);
-    await until(() => live.current.rules.length === 1);
+    await until('the rules of the fixed file', () => live.current.rules.length === 1, 5000);
   } finally {
     live.close();
     rmSync(dir, { recursive: true, force: true });

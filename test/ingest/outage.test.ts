@@ -11,7 +11,8 @@ import { quietRuntime } from '../support/runtime.js';
 import { testClient } from '../support/temporal.js';
 import { Relay } from './relay.js';
 import { corpusEnvelope } from './corpus.js';
-import { publishTo, scratchDir, startTestIngest, until } from './support.js';
+import { publishTo, scratchDir, startTestIngest, INGEST_WAIT_MS } from './support.js';
+import { until } from '../support/until.js';
 
 let client: Client;
 let close: () => Promise<void>;
@@ -49,8 +50,8 @@ test('while Temporal is unreachable matched messages fill memory then the spool;
   });
   try {
     await publishTo(ingest.endpoint, messages);
-    await until(() => ingest.service.stats().matched === 6, 'all six to be matched');
-    await until(() => (ingest.service.stats()['start-retry'] ?? 0) >= 2, 'start attempts to fail');
+    await until('all six to be matched', () => ingest.service.stats().matched === 6, INGEST_WAIT_MS);
+    await until('start attempts to fail', () => (ingest.service.stats()['start-retry'] ?? 0) >= 2, INGEST_WAIT_MS);
     const stats = ingest.service.stats();
     const shown = JSON.stringify(stats);
     assert.equal(stats.started ?? 0, 0, shown);
@@ -62,7 +63,7 @@ test('while Temporal is unreachable matched messages fill memory then the spool;
     assert.ok(spoolFiles(stateDir).length > 0);
 
     await relay.open();
-    await until(() => startedOrFound(ingest.service.stats()) === 6, () => `all six to start after the server is back: ${JSON.stringify(ingest.service.stats())}`, 30_000);
+    await until(() => `all six to start after the server is back: ${JSON.stringify(ingest.service.stats())}`, () => startedOrFound(ingest.service.stats()) === 6, 30_000);
     assert.equal(ingest.service.stats().pending, 0);
     assert.deepEqual(spoolFiles(stateDir), [], 'started entries leave the spool');
     for (const m of messages) await client.workflow.getHandle(`msg-${m.msg_id}`).describe();
@@ -84,7 +85,7 @@ test('messages held when ingest stops during an outage are in the spool and star
   });
   try {
     await publishTo(down.endpoint, messages);
-    await until(() => down.service.stats().matched === 3, 'all three to be matched');
+    await until('all three to be matched', () => down.service.stats().matched === 3, INGEST_WAIT_MS);
   } finally {
     await down.service.stop();
   }
@@ -93,7 +94,7 @@ test('messages held when ingest stops during an outage are in the spool and star
 
   const up = await startTestIngest(rules, {}, { stateDir, queue: down.queue });
   try {
-    await until(() => startedOrFound(up.service.stats()) === 3, () => `the spooled messages to start: ${JSON.stringify(up.service.stats())}`);
+    await until(() => `the spooled messages to start: ${JSON.stringify(up.service.stats())}`, () => startedOrFound(up.service.stats()) === 3, INGEST_WAIT_MS);
     for (const m of messages) assert.ok(await client.workflow.getHandle(`msg-${m.msg_id}`).result());
     assert.deepEqual(spoolFiles(stateDir), []);
   } finally {

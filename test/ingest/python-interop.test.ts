@@ -16,7 +16,8 @@ import { quietRuntime } from '../support/runtime.js';
 import { testClient } from '../support/temporal.js';
 import { corpusMessage, renderedCorpusRules } from './corpus.js';
 import { ensurePythonFedmsg } from './python-fedmsg.js';
-import { scratchDir, startTestIngest, until } from './support.js';
+import { scratchDir, startTestIngest, INGEST_WAIT_MS } from './support.js';
+import { until } from '../support/until.js';
 import { makeTestCa, type TestCa } from './test-ca.js';
 
 const run = promisify(execFile);
@@ -59,8 +60,8 @@ test('messages published by Python fedmsg (signed) start exactly the workflows t
     ]);
     const [unsignedId] = await pythonPublish(ingest.endpoint, undefined, [{ modname: 'buildsys', topic: 'build.state.change', msg: { ...build, name: 'unsigned' } }]);
     const [revokedId] = await pythonPublish(ingest.endpoint, 'bodhi01', [{ modname: 'buildsys', topic: 'build.state.change', msg: { ...build, name: 'revoked' } }]);
-    await until(() => ingest.service.stats().received === 5, 'all five messages to arrive');
-    await until(() => ingest.service.stats().started === 2, 'two trigger workflows to start');
+    await until('all five messages to arrive', () => ingest.service.stats().received === 5, INGEST_WAIT_MS);
+    await until('two trigger workflows to start', () => ingest.service.stats().started === 2, INGEST_WAIT_MS);
     const stats = ingest.service.stats();
     assert.equal(stats['rejected.bad-signature'], 2, 'the unsigned and the revoked one');
     assert.equal(stats.ignored, 1, 'a build that only started');

@@ -79,17 +79,12 @@ export async function publishTo(endpoint: string, envelopes: Array<Record<string
   }
 }
 
-// The default bound is generous on purpose: it only matters when something is wrong, and CI's loaded
-// 2-core machine once took over 20 s for an ingest to start consuming.
-// `what` may be a function, to say the state at the moment it timed out (an ingest's counters).
-export async function until(condition: () => boolean | Promise<boolean>, what: string | (() => string), ms = 60_000): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (performance.now() < deadline) {
-    if (await condition()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out after ${ms} ms waiting for ${typeof what === 'function' ? what() : what}`);
-}
+/**
+ * How long an ingest test waits for something by default. Generous on purpose: it only matters when
+ * something is wrong, and CI's loaded 2-core machine once took over 20 s for an ingest to start
+ * consuming.
+ */
+export const INGEST_WAIT_MS = 60_000;
 
 /** The newest counters a `taskotron ingest` child logged (`--stats-interval`: a field of its JSON log lines). */
 export function lastCounters(output: string): Record<string, number> {

@@ -20,7 +20,8 @@ import {
 import { quietRuntime } from '../support/runtime.js';
 import { testAddress, testClient, uniqueName } from '../support/temporal.js';
 import { corpusEnvelope } from './corpus.js';
-import { publishTo, scratchDir, standInWorkflowsOption, startTestIngest, until } from './support.js';
+import { publishTo, scratchDir, standInWorkflowsOption, startTestIngest, INGEST_WAIT_MS } from './support.js';
+import { until } from '../support/until.js';
 
 let client: Client;
 let close: () => Promise<void>;
@@ -54,7 +55,7 @@ test('a burst of tag changes starts one job set per tag, after fuse_delay of qui
     await publishTo(ingest.endpoint, [burst[2]!]);
     const lastPublished = Date.now();
     // A trigger workflow exists once ingest has started it: asking for its result sooner is NotFound.
-    await until(() => ingest.service.stats().started === 4, 'the four trigger workflows to start');
+    await until('the four trigger workflows to start', () => ingest.service.stats().started === 4, INGEST_WAIT_MS);
     for (const m of [...burst, other]) {
       const trigger: TriggerResult = await client.workflow.getHandle(`msg-${m.msg_id}`).result();
       assert.equal(trigger.debouncedBy, `koji-tag-${m.msg.tag}`);
@@ -82,18 +83,18 @@ test('the fuse_delay wait is a durable timer: jobs still start when ingest was d
   const first = await startTestIngest(rules, { fuseDelaySeconds: 2 }, { stateDir });
   try {
     await publishTo(first.endpoint, [message]);
-    await until(() => first.service.stats().started === 1, 'the trigger to start');
+    await until('the trigger to start', () => first.service.stats().started === 1, INGEST_WAIT_MS);
     await client.workflow.getHandle(`msg-${message.msg_id}`).result();
-    await until(async () => (await client.workflow.getHandle(`koji-tag-${tag}`).describe().catch(() => undefined))?.status.name === 'RUNNING', 'the tag window to open');
+    await until('the tag window to open', async () => (await client.workflow.getHandle(`koji-tag-${tag}`).describe().catch(() => undefined))?.status.name === 'RUNNING', INGEST_WAIT_MS);
   } finally {
     await first.service.stop();
   }
   // Nobody polls the queue while the timer runs out on the server: its firing is in the history
   // before the next ingest starts.
-  await until(async () => {
+  await until('the fuse_delay timer to fire with no ingest running', async () => {
     const { events } = await client.workflow.getHandle(`koji-tag-${tag}`).fetchHistory();
     return (events ?? []).some((e) => e.timerFiredEventAttributes);
-  }, 'the fuse_delay timer to fire with no ingest running');
+  }, INGEST_WAIT_MS);
   const second = await startTestIngest(rules, { fuseDelaySeconds: 2 }, { stateDir, queue: first.queue });
   try {
     const result: Debounced = await client.workflow.getHandle(`koji-tag-${tag}`).result();

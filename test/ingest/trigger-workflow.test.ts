@@ -11,7 +11,8 @@ import type { TriggerResult } from '../../src/workflows/trigger.js';
 import { quietRuntime } from '../support/runtime.js';
 import { testClient } from '../support/temporal.js';
 import { corpusEnvelope, renderedCorpusRules } from './corpus.js';
-import { publishTo, scratchDir, startTestIngest, until } from './support.js';
+import { publishTo, scratchDir, startTestIngest, INGEST_WAIT_MS } from './support.js';
+import { until } from '../support/until.js';
 import { FedmsgPublisher } from '../../src/bus/fedmsg.js';
 
 let client: Client;
@@ -33,7 +34,7 @@ test('a Koji build message starts one trigger and eight jobs with deterministic 
   let inputs: JobInput[];
   try {
     await publishTo(first.endpoint, [build, build]);
-    await until(() => first.service.stats().started === 1, 'the trigger workflow to start');
+    await until('the trigger workflow to start', () => first.service.stats().started === 1, INGEST_WAIT_MS);
     trigger = await client.workflow.getHandle(`msg-${msgId}`).result();
     assert.equal(first.service.stats().duplicate, 1, 'the in-memory filter caught the redelivery');
     // The stand-in jobs run on this ingest's worker: let them finish before it stops.
@@ -76,16 +77,16 @@ test('a Koji build message starts one trigger and eight jobs with deterministic 
   const second = await startTestIngest(rules, {}, { stateDir, queue: first.queue });
   try {
     await publishTo(second.endpoint, [build]);
-    await until(() => second.service.stats()['already-started'] === 1, 'Temporal to refuse the duplicate');
+    await until('Temporal to refuse the duplicate', () => second.service.stats()['already-started'] === 1, INGEST_WAIT_MS);
     assert.equal(second.service.stats().started ?? 0, 0);
   } finally {
     await second.service.stop();
   }
-  await until(async () => {
+  await until('visibility to list the trigger and its 8 jobs', async () => {
     let n = 0;
     for await (const _ of client.workflow.list({ query: `MsgId = "${msgId}"` })) n++;
     return n === 9;
-  }, 'visibility to list the trigger and its 8 jobs');
+  }, INGEST_WAIT_MS);
   let runs = 0;
   for await (const _ of client.workflow.list({ query: `MsgId = "${msgId}"` })) runs++;
   assert.equal(runs, 9, 'one trigger + 8 jobs, nothing twice');
@@ -99,7 +100,7 @@ test('a running ingest drops a topic it does not handle without parsing it, and 
     // The same broken body on both: only the handled topic's is read (src/bus/envelope.ts, decodeFrames).
     await publisher.send('org.fedoraproject.prod.fas.user.create', '{"topic": ');
     await publisher.send('org.fedoraproject.prod.buildsys.tag', '{"topic": ');
-    await until(() => ingest.service.stats().received === 2, () => `both messages received: ${JSON.stringify(ingest.service.stats())}`);
+    await until(() => `both messages received: ${JSON.stringify(ingest.service.stats())}`, () => ingest.service.stats().received === 2, INGEST_WAIT_MS);
     assert.equal(ingest.service.stats()['rejected.unknown-topic'], 1);
     assert.equal(ingest.service.stats()['rejected.not-json'], 1);
   } finally {
@@ -114,7 +115,7 @@ test('noarch rules start one arch-independent job on the first valid arch\'s poo
   const ingest = await startTestIngest("- when: {message_type: KojiTagChanged}\n  do: [{tasks: [rpmdeplint], arches: [noarch]}]\n");
   try {
     await publishTo(ingest.endpoint, [tag]);
-    await until(() => ingest.service.stats().started === 1, 'the trigger to start');
+    await until('the trigger to start', () => ingest.service.stats().started === 1, INGEST_WAIT_MS);
     const result: TriggerResult = await client.workflow.getHandle(`msg-${msgId}`).result();
     assert.deepEqual(result.jobs.map((j) => j.workflowId), [`msg-${msgId}/rpmdeplint/noarch`]);
     const input = (await client.workflow.getHandle(`msg-${msgId}/rpmdeplint/noarch`).result()) as JobInput;
@@ -149,7 +150,7 @@ test('discover: the package\'s own repository is searched (fallback branch, recu
   );
   try {
     await publishTo(ingest.endpoint, [build]);
-    await until(() => ingest.service.stats().started === 1, 'the trigger to start');
+    await until('the trigger to start', () => ingest.service.stats().started === 1, INGEST_WAIT_MS);
     const result: TriggerResult = await client.workflow.getHandle(`msg-${msgId}`).result();
     assert.deepEqual(result.discovered[0], { repo: `${repos}/rpms/ansible`, branch: 'master', commit, formulas: ['runtask.yml', 'tests/smoke/runtask.yml'] });
     assert.equal(result.discovered[1]?.formulas.length, 0);

@@ -22,6 +22,7 @@ import { startTestRunner, type TestRunner } from '../support/job.js';
 import { startSilentSlot } from '../support/silent-slot.js';
 import { cliArgs } from '../support/cli.js';
 import { quietRuntime } from '../support/runtime.js';
+import { until } from '../support/until.js';
 
 // One test runs a runner worker in this process: the SDK's INFO lines (fifty a run) are not the test's output.
 quietRuntime();
@@ -69,11 +70,10 @@ after(() => {
 
 /** Polls the job's progress until `ok`; bounded, so a test whose server went away fails instead of spinning. */
 async function progressUntil(handle: { query<T>(name: string): Promise<T> }, ok: (snapshot: JobResult) => boolean, what: string): Promise<void> {
-  for (const deadline = performance.now() + 60_000; performance.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
+  await until(what, async () => {
     const snapshot = await handle.query<JobResult>(JOB_PROGRESS_QUERY).catch(() => undefined);
-    if (snapshot && ok(snapshot)) return;
-  }
-  throw new Error(`timed out after 60 s waiting for ${what}`);
+    return snapshot !== undefined && ok(snapshot);
+  }, { timeoutMs: 60_000, intervalMs: 200 });
 }
 
 /** The slow task's job on `jobArch` (3 s slot heartbeat unless told), once its long middle step runs on `host`. */

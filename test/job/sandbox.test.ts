@@ -18,6 +18,7 @@ import { quietRuntime } from '../support/runtime.js';
 import { localJob, runJobToEnd, startTestRunner, type TestRunner } from '../support/job.js';
 import { jobProcesses, pidsMatching, processAlive } from '../support/processes.js';
 import { testClient, uniqueName } from '../support/temporal.js';
+import { until } from '../support/until.js';
 
 quietRuntime();
 
@@ -36,16 +37,6 @@ function upstreamRepo(): string {
   git(upstream, 'add', '.');
   git(upstream, 'commit', '--quiet', '-m', 'first');
   return upstream;
-}
-
-async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 /** How long the job's prepareWorkspace step has been heartbeating, from its heartbeat details on the server. */
@@ -185,7 +176,7 @@ describe('job sandbox', () => {
       assert.match(log, /killed 1 process\(es\) the command left behind outside its process group/);
       // Without a PID namespace the daemon's pid is a host pid: it must be gone (a zombie at most).
       const daemon = Number(readFileSync(join(result.artifacts!.dir, '..', '..', 'work', result.uuid, 'daemon.pid'), 'utf8'));
-      await until('the daemon to die', () => !processAlive(daemon) || undefined, 5_000);
+      await until('the daemon to die', () => !processAlive(daemon), 5_000);
       assert.deepEqual(jobProcesses(result.uuid), [], 'the setsid daemon was killed');
     } finally {
       await runner.stop();
@@ -233,10 +224,10 @@ describe('job sandbox', () => {
       const first = await start(gitJob(upstream));
       let second: WorkflowHandle;
       try {
-        await until('the clone to reach the gate', () => existsSync(join(gate, 'waiting')));
+        await until('the clone to reach the gate', () => existsSync(join(gate, 'waiting')), 30_000);
         second = await start(gitJob(upstream));
         // Both steps stay alive well past the 2 s heartbeat timeout: one cloning, one waiting for the mirror.
-        await until('both steps to heartbeat past 3× the heartbeat timeout', async () => (await heartbeatElapsedMs(first)) > 6_000 && (await heartbeatElapsedMs(second)) > 6_000);
+        await until('both steps to heartbeat past 3× the heartbeat timeout', async () => (await heartbeatElapsedMs(first)) > 6_000 && (await heartbeatElapsedMs(second)) > 6_000, { timeoutMs: 30_000, intervalMs: 100 });
       } finally {
         // Whatever happened, let the clones go so the runner's slots are free for the next test.
         writeFileSync(join(gate, 'open'), '');
@@ -255,17 +246,13 @@ describe('job sandbox', () => {
       for (const name of ['open', 'waiting']) if (existsSync(join(gate, name))) execFileSync('rm', [join(gate, name)]);
       writeFileSync(join(gate, 'closed'), '');
       const handle = await client.workflow.start(JOB_WORKFLOW, { taskQueue: runner.workflowQueue, workflowId: uniqueName('job-clone'), args: [gitJob(upstream)] });
-      await until('the clone to reach the gate', () => existsSync(join(gate, 'waiting')));
+      await until('the clone to reach the gate', () => existsSync(join(gate, 'waiting')), 30_000);
       const cloning = pidsMatching(upstream);
       const hook = pidsMatching('gated-pack-objects');
       assert.ok(cloning.length >= 2 && hook.length >= 1, `git clone, upload-pack and the hook run: ${cloning} / ${hook}`);
       await handle.cancel();
       await assert.rejects(handle.result(), /cancel/i);
-      const left = await until('git to die', () => {
-        const alive = [...pidsMatching(upstream), ...pidsMatching('gated-pack-objects')];
-        return alive.length === 0 ? ([] as number[]) : undefined;
-      }, 5_000);
-      assert.deepEqual(left, []);
+      await until('git to die', () => pidsMatching(upstream).length + pidsMatching('gated-pack-objects').length === 0, 5_000);
     });
   });
 });

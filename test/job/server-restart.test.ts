@@ -13,6 +13,7 @@ import { freePort, startDevServer, type DevServer } from '../../src/devserver/se
 import { localJob, startTestRunner, type TestRunner } from '../support/job.js';
 import { quietRuntime } from '../support/runtime.js';
 import { uniqueName } from '../support/temporal.js';
+import { waitFor, type WaitOptions } from '../support/until.js';
 
 quietRuntime();
 
@@ -28,19 +29,8 @@ after(async () => {
   await server?.stop();
 });
 
-/** Retries through the outage: every call to a dead server fails until it is back (bounded). */
-async function eventually<T>(what: string, attempt: () => Promise<T | undefined>, ms = 120_000): Promise<T> {
-  let last: unknown;
-  for (const deadline = performance.now() + ms; performance.now() < deadline; await new Promise((r) => setTimeout(r, 250))) {
-    try {
-      const value = await attempt();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-  }
-  throw new Error(`timed out waiting for ${what}: ${String(last)}`);
-}
+/** Every call to a dead server fails until it is back: retried, bounded. */
+const THROUGH_OUTAGE: WaitOptions = { timeoutMs: 120_000, intervalMs: 250, retryErrors: true };
 
 test('kill -9 of the Temporal server mid-job, restarted on the same database: the job resumes and finishes', { timeout: 240_000 }, async () => {
   const binary = ensureTemporalCli();
@@ -52,17 +42,17 @@ test('kill -9 of the Temporal server mid-job, restarted on the same database: th
   const input = localJob(runner, 'gate');
   const workflowId = uniqueName('job-restart');
   await client.workflow.start(JOB_WORKFLOW, { taskQueue: runner.workflowQueue, workflowId, args: [input] });
-  const running = await eventually('the job to run', async () => {
+  const running = await waitFor('the job to run', async () => {
     const snapshot = await client.workflow.getHandle(workflowId).query<JobResult>(JOB_PROGRESS_QUERY);
     return snapshot.actions[0]?.status === 'running' ? snapshot : undefined;
-  });
+  }, THROUGH_OUTAGE);
 
   process.kill(-server.pid, 'SIGKILL');
   await new Promise((resolve) => server!.process.once('exit', resolve));
   server = await startDevServer({ binary, port, uiPort: false, dbFile });
   // Back on the same database: the job is still there, still running its step on the same host.
   writeFileSync(join(running.artifacts!.dir, 'open'), '');
-  const result = await eventually('the job to finish', async () => (await client.workflow.getHandle(workflowId).result()) as JobResult);
+  const result = await waitFor('the job to finish', async () => (await client.workflow.getHandle(workflowId).result()) as JobResult, THROUGH_OUTAGE);
   assert.equal(result.outcome, 'PASSED', result.reason);
   assert.equal(result.host, 'restart-host');
   console.log(`# job ${workflowId} finished ${result.outcome} after a kill -9 of its Temporal server; hosts: ${JSON.stringify(result.hosts)}`);

@@ -14,14 +14,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { createRunnerActivities } from '../../src/activities/index.js';
 import { defaultRunnerConfig } from '../../src/activities/runner-config.js';
-
-async function until(what: string, probe: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!probe()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
+import { until } from '../support/until.js';
 
 test("the job's last step on the host makes its slot beat at the fast pace until the job lets go", async () => {
   const activities = createRunnerActivities({ arch: 'x86_64', hostname: 'h1' }, { ...defaultRunnerConfig(), root: mkdtempSync(join(tmpdir(), 'slot-endings-')) });
@@ -34,14 +27,14 @@ test("the job's last step on the host makes its slot beat at the fast pace until
   let beats = 0;
   slot.on('heartbeat', () => beats++);
   const held = slot.run(activities.holdSlot);
-  await until('the host to claim the slot for its job', () => claims === 1);
+  await until('the host to claim the slot for its job', () => claims === 1, 15_000);
 
   // Another job's last step is not this job's: nothing changes for this slot.
   await new MockActivityEnvironment({ workflowExecution: { workflowId: 'job-2', runId: 'run-2' } }, { logger }).run(activities.removeWorkdir, { uuid: 'other' });
   const before = beats;
   await new MockActivityEnvironment({ workflowExecution: run }, { logger }).run(activities.removeWorkdir, { uuid: 'u1' });
   // The slow pace is one beat per 2 s; ten beats are the fast pace (bounded wait, no timing asserted).
-  await until('ten beats after the last step', () => beats >= before + 10);
+  await until('ten beats after the last step', () => beats >= before + 10, 15_000);
 
   slot.cancel();
   await assert.rejects(held, CancelledFailure);
@@ -60,7 +53,7 @@ test('a slot asked to end itself ends once its own job\'s removeWorkdir has run 
   const slot = new MockActivityEnvironment({ workflowExecution: run, activityId: 'slot-1', heartbeatTimeoutMs: 30_000 }, { logger, client: stub as unknown as Client });
   let settled = false;
   const held = slot.run(activities.holdSlot, { endsAfterWorkdir: true }).finally(() => (settled = true));
-  await until('the host to claim the slot for its job', () => claims.length === 1);
+  await until('the host to claim the slot for its job', () => claims.length === 1, 15_000);
   assert.deepEqual(claims[0], { slotId: 'slot-1', hostname: 'h1', taskQueue: 'runner-x86_64@h1', endsAfterWorkdir: true });
 
   // Another job's last step does not end this job's slot.
@@ -70,6 +63,6 @@ test('a slot asked to end itself ends once its own job\'s removeWorkdir has run 
 
   await new MockActivityEnvironment({ workflowExecution: run }, { logger }).run(activities.removeWorkdir, { uuid: 'u3' });
   // Ends by itself, without a cancel: the job's release needs no round trip.
-  await until('the slot to end by itself after its job\'s last step', () => settled);
+  await until('the slot to end by itself after its job\'s last step', () => settled, 15_000);
   await held;
 });

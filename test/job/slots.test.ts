@@ -17,6 +17,7 @@ import { peakHoldsPerHost, slotHolds } from '../support/history.js';
 import { localJob, startTestRunner, type TestRunner } from '../support/job.js';
 import { quietRuntime } from '../support/runtime.js';
 import { testAddress, testClient, uniqueName } from '../support/temporal.js';
+import { waitFor, type WaitOptions } from '../support/until.js';
 
 quietRuntime();
 
@@ -25,6 +26,8 @@ let client: Client;
 let close: () => Promise<void>;
 const arch = uniqueName('arch');
 const workflowQueue = uniqueName('workflows');
+/** Progress snapshots are queries to the job: a minute is generous, a query every 100 ms is plenty. */
+const SNAPSHOT_WAIT: WaitOptions = { timeoutMs: 60_000, intervalMs: 100 };
 
 before(async () => {
   hosts = [
@@ -38,21 +41,13 @@ after(async () => {
   await close();
 });
 
-async function until<T>(probe: () => Promise<T | undefined>, what: string, ms = 60_000): Promise<T> {
-  for (const deadline = performance.now() + ms; performance.now() < deadline; await new Promise((r) => setTimeout(r, 100))) {
-    const value = await probe();
-    if (value !== undefined) return value;
-  }
-  throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-}
-
 test('a long job holds one host; a burst of short jobs runs on the other, one at a time, none lost', { timeout: 180_000 }, async () => {
   const long = localJob({ arch }, 'gate');
   const longHandle = await client.workflow.start(JOB_WORKFLOW, { taskQueue: workflowQueue, workflowId: uniqueName('job-long'), args: [long] });
-  const busy = await until(async () => {
+  const busy = await waitFor('the long job to run', async () => {
     const snapshot = await longHandle.query<JobResult>(JOB_PROGRESS_QUERY).catch(() => undefined);
     return snapshot?.actions[0]?.status === 'running' ? snapshot : undefined;
-  }, 'the long job to run');
+  }, SNAPSHOT_WAIT);
   const busyHost = busy.host!;
   const freeHost = busyHost === 'slot-host-a' ? 'slot-host-b' : 'slot-host-a';
 
@@ -101,17 +96,17 @@ test("the job's time limit covers every host: on the next host a step gets only 
     const limitSeconds = 600;
     const input = localJob({ arch: ownArch }, 'gate', { timeoutSeconds: limitSeconds, supervision: { heartbeatTimeoutSeconds: 3 } });
     const handle = await client.workflow.start(JOB_WORKFLOW, { taskQueue: workflowQueue, workflowId: uniqueName('job-limit'), args: [input] });
-    await until(async () => {
+    await waitFor('the job to run on the first host', async () => {
       const snapshot = await handle.query<JobResult>(JOB_PROGRESS_QUERY).catch(() => undefined);
       return snapshot?.actions[0]?.status === 'running' ? snapshot : undefined;
-    }, 'the job to run on the first host');
+    }, SNAPSHOT_WAIT);
     second = await startTestRunner({ hostname: 'limit-host-b', arch: ownArch, workflowQueue, concurrency: 1 });
     // The first host shuts down (grace 1 s): its step is killed, the job takes a slot on the second.
     await first.stop();
-    const moved = await until(async () => {
+    const moved = await waitFor('the job to run on the second host', async () => {
       const snapshot = await handle.query<JobResult>(JOB_PROGRESS_QUERY).catch(() => undefined);
       return snapshot?.host === 'limit-host-b' && snapshot.actions[0]?.status === 'running' ? snapshot : undefined;
-    }, 'the job to run on the second host');
+    }, SNAPSHOT_WAIT);
     writeFileSync(join(moved.artifacts!.dir, 'open'), '');
     const result = (await handle.result()) as JobResult;
     assert.equal(result.outcome, 'PASSED', result.reason);

@@ -13,7 +13,8 @@ import { freePort } from '../../src/devserver/server.js';
 import { projectRoot } from '../../src/devserver/project.js';
 import { parseListen } from '../../src/metrics/endpoint.js';
 import { corpusEnvelope } from '../ingest/corpus.js';
-import { publishTo, until } from '../ingest/support.js';
+import { publishTo, INGEST_WAIT_MS } from '../ingest/support.js';
+import { until } from '../support/until.js';
 import { localJob } from '../support/job.js';
 import { testAddress, testClient, uniqueName } from '../support/temporal.js';
 import { cliArgs } from '../support/cli.js';
@@ -128,8 +129,8 @@ test('the ingest endpoint: messages by outcome and reason, starts, spool depth, 
   const build = corpusEnvelope('buildsys.build.state.change__TestKojiBuildStateChangeComplete.json', `2026-${crypto.randomUUID()}`);
   const stranger = { ...build, msg_id: `2026-${crypto.randomUUID()}`, topic: 'org.fedoraproject.prod.nobody.listens.here' };
   await publishTo(endpoint, [build, build, stranger]);
-  await until(async () => sample((await scrape(url)).text, 'taskotron_ingest_messages_received_total') === 3, 'three messages counted');
-  await until(async () => sample((await scrape(url)).text, 'taskotron_ingest_workflow_starts_total', { result: 'started' }) === 1, 'the start counted', 30_000);
+  await until('three messages counted', async () => sample((await scrape(url)).text, 'taskotron_ingest_messages_received_total') === 3, INGEST_WAIT_MS);
+  await until('the start counted', async () => sample((await scrape(url)).text, 'taskotron_ingest_workflow_starts_total', { result: 'started' }) === 1, 30_000);
 
   const { text } = await scrape(url);
   assert.equal(sample(text, 'taskotron_ingest_messages_total', { outcome: 'matched', reason: '' }), 1);

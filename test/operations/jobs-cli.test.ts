@@ -13,6 +13,7 @@ import { fixtureTask, startTestRunner, type TestRunner } from '../support/job.js
 import { quietRuntime } from '../support/runtime.js';
 import { testAddress, testClient, uniqueName } from '../support/temporal.js';
 import { cliArgs } from '../support/cli.js';
+import { waitFor } from '../support/until.js';
 
 quietRuntime();
 
@@ -35,14 +36,14 @@ function taskotron(...args: string[]): Promise<Run> {
 }
 
 /** Visibility is eventually consistent: ask again until the answer satisfies, a bounded number of times. */
+/** Asks until the answer is right; a timeout shows the last answer. Each ask may be a CLI run of a second. */
 async function eventually<T>(ask: () => Promise<T>, ok: (value: T) => boolean, what: string): Promise<T> {
   let last: T | undefined;
-  for (let tries = 0; tries < 60; tries++) {
+  const right = await waitFor(() => `${what}; last answer: ${JSON.stringify(last)}`, async () => {
     last = await ask();
-    if (ok(last)) return last;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  assert.fail(`${what}: never satisfied; last answer: ${JSON.stringify(last)}`);
+    return ok(last) && { answer: last };
+  }, { timeoutMs: 60_000, intervalMs: 250 });
+  return right.answer;
 }
 
 const KEYS = ['workflowId', 'task', 'item', 'itemType', 'arch', 'outcome', 'host', 'status', 'startTime', 'closeTime'];

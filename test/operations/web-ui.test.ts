@@ -19,6 +19,7 @@ import { fixtureTask } from '../support/job.js';
 import { quietRuntime } from '../support/runtime.js';
 import { uniqueName } from '../support/temporal.js';
 import { cliArgs } from '../support/cli.js';
+import { until } from '../support/until.js';
 
 quietRuntime();
 
@@ -45,17 +46,11 @@ function taskotron(address: string, ...args: string[]): Promise<{ code: number; 
 /** The UI answers a little after the frontend: ask until it serves its page, a bounded number of times. */
 async function waitForUi(url: string): Promise<void> {
   let last = '';
-  for (let tries = 0; tries < 120; tries++) {
-    try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
-      if (response.ok) return;
-      last = `HTTP ${response.status}`;
-    } catch (error) {
-      last = (error as Error).message;
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`the Web UI at ${url} never answered: ${last}`);
+  await until(() => `the Web UI at ${url} to answer; last: ${last}`, async () => {
+    const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
+    last = `HTTP ${response.status}`;
+    return response.ok;
+  }, { timeoutMs: 60_000, intervalMs: 250, retryErrors: true });
 }
 
 describe('the Web UI tells the story', () => {

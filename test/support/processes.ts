@@ -2,6 +2,7 @@
 // knows its own namespace's pids, so tests recognise the job's processes by the TASKOTRON_UUID every
 // task command carries in its environment (readable in /proc as root, which the tests run as).
 import { readFileSync, readdirSync } from 'node:fs';
+import { waitFor } from './until.js';
 
 export interface HostProcess {
   pid: number;
@@ -45,13 +46,11 @@ export function jobProcesses(uuid: string): HostProcess[] {
  * well before the next.
  */
 export async function waitForJobProcess(uuid: string, pattern: RegExp, { count = 1, timeoutMs = 30_000 } = {}): Promise<HostProcess[]> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const processes = jobProcesses(uuid);
-    if (processes.filter((p) => pattern.test(p.cmdline)).length >= count) return processes;
-    if (performance.now() > deadline) throw new Error(`fewer than ${count} processes of job ${uuid} matched ${pattern} within ${timeoutMs} ms: ${JSON.stringify(processes)}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  let processes: HostProcess[] = [];
+  return waitFor(() => `${count} process(es) of job ${uuid} matching ${pattern}; there were: ${JSON.stringify(processes)}`, () => {
+    processes = jobProcesses(uuid);
+    return processes.filter((p) => pattern.test(p.cmdline)).length >= count && processes;
+  }, { timeoutMs, intervalMs: 50 });
 }
 
 /** Waits (bounded) until none of the job's processes is left; returns those still alive at the end. */
