@@ -13,7 +13,7 @@
 //                   (prestarted, the default) against one with sandbox `none`: where the sandbox's
 //                   cost shows up.
 // Not part of `npm run bench`: a tool for finding where time goes, not a figure.
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -26,6 +26,7 @@ import { createRunnerWorker, type RunnerWorker } from '../src/worker/runner-work
 import { startBareChain } from './bare-chain.js';
 import { median } from './figures.js';
 import type { HistoryEvent } from './publish-to-job.js';
+import { writeBenchTask } from './job-task.js';
 
 const ACTIONS = 50;
 const pair = process.argv[2] ?? 'dummy-vs-bare';
@@ -34,13 +35,7 @@ if (pair !== 'dummy-vs-bare' && pair !== 'bwrap-vs-none') throw new Error(`unkno
 if (!Number.isInteger(rounds) || rounds < 1 || rounds > 50) throw new Error('rounds: 1 to 50');
 
 const scratch = mkdtempSync(join(tmpdir(), 'taskotron-handoff-'));
-function task(name: string, directive: string): string {
-  const dir = join(scratch, name);
-  mkdirSync(dir);
-  const actions = Array.from({ length: ACTIONS }, (_, i) => `  - name: step ${i + 1}\n    ${directive}\n`).join('');
-  writeFileSync(join(dir, 'runtask.yml'), `name: ${name}\ndesc: ${ACTIONS} actions\nmaintainer: bench\ninput:\n  args: [koji_build]\nactions:\n${actions}`);
-  return dir;
-}
+const task = (name: string, directive: string): string => writeBenchTask(scratch, name, directive, ACTIONS);
 
 installRuntimeLogger('ERROR');
 const server = await startDevServer({ binary: ensureTemporalCli(), dynamicConfig: DEV_SERVER_DYNAMIC_CONFIG, dbFile: join(scratch, 'temporal.db') });

@@ -21,7 +21,7 @@
 // BENCH_JOB_SPAWN_AB=1 also runs each round's job of `true` with TASKOTRON_SPAWNER=direct (the runner
 // spawning its commands itself instead of through its spawner), in alternating order, and prints both.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir, cpus, homedir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -37,6 +37,7 @@ import { installRuntimeLogger } from '../src/worker/logging.js';
 import { createRunnerWorker, type RunnerWorker } from '../src/worker/runner-worker.js';
 import { startBareChain, type BareChain } from './bare-chain.js';
 import { median, reportFigures } from './figures.js';
+import { writeBenchTask } from './job-task.js';
 
 const ACTIONS = 50;
 const rounds = Number(process.argv[2] ?? 5);
@@ -49,13 +50,7 @@ const chosen = (process.env.BENCH_JOB_VARIANTS ?? 'raised').split(',').map((v) =
 for (const name of chosen) if (!VARIANTS[name]) throw new Error(`BENCH_JOB_VARIANTS: unknown variant '${name}' (known: ${Object.keys(VARIANTS).join(', ')})`);
 
 const scratch = mkdtempSync(join(tmpdir(), 'taskotron-bench-'));
-function task(name: string, directive: string): string {
-  const dir = join(scratch, name);
-  mkdirSync(dir);
-  const actions = Array.from({ length: ACTIONS }, (_, i) => `  - name: step ${i + 1}\n    ${directive}\n`).join('');
-  writeFileSync(join(dir, 'runtask.yml'), `name: ${name}\ndesc: ${ACTIONS} actions\nmaintainer: bench\ninput:\n  args: [koji_build]\nactions:\n${actions}`);
-  return dir;
-}
+const task = (name: string, directive: string): string => writeBenchTask(scratch, name, directive, ACTIONS);
 const taskdir = task('fifty-trues', 'shell:\n      - [true]');
 const dummydir = task('fifty-dummies', 'dummy:\n      result: PASS');
 
