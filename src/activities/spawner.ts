@@ -414,7 +414,11 @@ function giveUp(why: string): undefined {
 
 /** Stops the spawner (it kills the groups of whatever it still runs); the next command starts a new one. */
 export function stopSpawner(): void {
-  spawner?.stop();
+  // Forgotten at once, not when its channel reports closing a tick later: a command that comes in
+  // between starts a new spawner instead of failing on the closing one.
+  const stopping = spawner;
+  spawner = undefined;
+  stopping?.stop();
 }
 
 /** The spawner's pid, if one runs (tests). */

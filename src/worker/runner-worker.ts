@@ -11,6 +11,7 @@ import { NativeConnection, Worker, bundleWorkflowCode, type WorkerOptions, type 
 import { createRunnerActivities } from '../activities/index.js';
 import { SLOT_ENDING_HEARTBEAT_MS } from '../activities/host.js';
 import { defaultRunnerConfig, type RunnerConfig } from '../activities/runner-config.js';
+import { stopSpawner } from '../activities/spawner.js';
 import { quietBundlerLogger } from './logging.js';
 import type { RunnerMetrics } from './metrics.js';
 import { reportingConfigFromEnv, type ReportingConfig } from '../results/config.js';
@@ -114,6 +115,9 @@ export function workflowBundle(): Promise<WorkflowBundleOption> {
   return bundle;
 }
 
+/** Runner workers of this process whose run() has not returned yet. */
+let runningRunners = 0;
+
 export async function createRunnerWorker(options: RunnerWorkerOptions): Promise<RunnerWorker> {
   const hostname = options.hostname ?? osHostname();
   const concurrency = options.concurrency ?? 2;
@@ -169,9 +173,14 @@ export async function createRunnerWorker(options: RunnerWorkerOptions): Promise<
     runner,
     queues,
     async run() {
+      runningRunners++;
       try {
         await Promise.all(workers.map((worker) => worker.run()));
       } finally {
+        // The spawner (and the sandboxes it keeps waiting) serves every runner of this process; the
+        // last one to stop takes it down, so an embedded runner (npm start, runtask, tests) leaves no
+        // process behind. Its steps have all ended by now: run() resolves after the grace time.
+        if (--runningRunners === 0) stopSpawner();
         await connection.close();
       }
     },

@@ -15,7 +15,9 @@ import { noSandbox, type SandboxSpec } from '../../src/activities/sandbox.js';
 import { spawnerPid, stopSpawner } from '../../src/activities/spawner.js';
 import { runSupervised, type SupervisedCommand, type SupervisedResult } from '../../src/activities/supervise.js';
 import { projectRoot } from '../../src/devserver/project.js';
+import { localJob, runJobToEnd, startTestRunner } from '../support/job.js';
 import { pidsMatching, processAlive } from '../support/processes.js';
+import { testClient } from '../support/temporal.js';
 import { until } from '../support/until.js';
 
 function supervise(command: SupervisedCommand): Promise<SupervisedResult> {
@@ -184,5 +186,32 @@ describe('a runner that dies', () => {
     assert.equal(await runner.exited, 0, runner.output());
     assert.match(runner.output(), /"stdout":"done\\n"/);
     await until('the spawner to exit', () => !processAlive(spawner), 5_000);
+  });
+});
+
+describe('runner workers in one process (npm start, runtask, tests)', () => {
+  test('the spawner lives while any of them runs and leaves with the last one to stop; the next command starts a new one', async () => {
+    const { client, close } = await testClient();
+    const a = await startTestRunner();
+    const b = await startTestRunner();
+    try {
+      const { result } = await runJobToEnd(client, a, localJob(a, 'quick'));
+      assert.equal(result.outcome, 'PASSED', result.reason);
+      const spawner = spawnerPid();
+      assert.ok(spawner !== undefined && processAlive(spawner), "the job's step went through a spawner");
+      await a.stop();
+      assert.equal(spawnerPid(), spawner, 'another runner still runs: the spawner stays');
+      assert.ok(processAlive(spawner));
+      await b.stop();
+      assert.equal(spawnerPid(), undefined, 'the last runner stopped it');
+      await until('the spawner to exit', () => !processAlive(spawner), 5_000);
+      const next = await supervise({ argv: ['echo', 'again'], cwd: tmpdir() });
+      assert.deepEqual([next.exitCode, next.stdout], [0, 'again\n']);
+      assert.notEqual(spawnerPid(), spawner, 'a new spawner');
+    } finally {
+      await a.stop();
+      await b.stop();
+      await close();
+    }
   });
 });
