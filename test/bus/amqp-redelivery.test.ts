@@ -48,7 +48,7 @@ test('a redelivery of a message whose start is still pending is not acked before
     await amqpRelay.shut();
     await until('ingest to see the connection drop', () => (ingest.service.stats()['amqp.disconnects'] ?? 0) >= 1, INGEST_WAIT_MS);
     await amqpRelay.open();
-    await until(`the redelivery: ${JSON.stringify(ingest.service.stats())}`, () => (ingest.service.stats().duplicate ?? 0) === 1, 30_000);
+    await until(() => `the redelivery: ${JSON.stringify(ingest.service.stats())}`, () => (ingest.service.stats().duplicate ?? 0) === 1, 30_000);
     const stats = ingest.service.stats();
     assert.equal(stats.started ?? 0, 0, 'Temporal is still unreachable');
     assert.equal(stats['amqp.unacked'], 1, `the redelivery is held unacked with the pending start: ${JSON.stringify(stats)}`);

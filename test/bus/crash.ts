@@ -130,7 +130,7 @@ export async function killDuringBurst(run: CrashRun): Promise<void> {
     const first = startIngest(run, dir, queue, triggerQueue);
     try {
       // Killed once it has started a good part of the burst, with more delivered and in flight.
-      await until(`the first ingest to start ${killAfter}`, () => {
+      await until(() => `the first ingest to start ${killAfter}`, () => {
         if (first.child.exitCode !== null) throw new Error(`the first ingest exited (${first.child.exitCode}):\n${first.output().slice(-2000)}`);
         return (lastCounters(first.output()).started ?? 0) >= killAfter;
       }, 600_000);
@@ -152,7 +152,7 @@ export async function killDuringBurst(run: CrashRun): Promise<void> {
         () => `the second ingest to drain the queue:\n${second.output().slice(-2000)}`,
       );
       try {
-        await until(`the visibility count to reach ${messages}`, async () => (await client.workflow.count(query)).count === messages, 120_000);
+        await until(() => `the visibility count to reach ${messages}`, async () => (await client.workflow.count(query)).count === messages, 120_000);
       } catch (error) {
         throw new Error(`${(error as Error).message}\n${await diagnose(client, ids, query, dir, [first.output(), second.output()])}`);
       }

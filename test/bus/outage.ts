@@ -69,13 +69,13 @@ export async function temporalOutage(setup: OutageSetup, outageMs: number, messa
       const stats = up.service.stats();
       return (stats.started ?? 0) + (stats['already-started'] ?? 0);
     };
-    await until(`all ${messages} to start once Temporal answers`, () => startedOnce() >= messages, 90_000).catch((error: Error) => {
+    await until(() => `all ${messages} to start once Temporal answers`, () => startedOnce() >= messages, 90_000).catch((error: Error) => {
       throw new Error(`${error.message}: ${JSON.stringify(up.service.stats())}\n${up.logs.slice(-20).join('\n')}`);
     });
     await until('every delivery acked', () => up.service.stats()['amqp.unacked'] === 0, INGEST_WAIT_MS);
     assert.equal((await queueDepth(queue)).ready, 0);
     const query = `WorkflowType = "triggerJobs" AND TaskQueue = "${down.queue}"`;
-    await until(`${messages} trigger workflows by visibility`, async () => (await client.workflow.count(query)).count === messages, 60_000);
+    await until(() => `${messages} trigger workflows by visibility`, async () => (await client.workflow.count(query)).count === messages, 60_000);
     let count = 0;
     for await (const w of client.workflow.list({ query })) {
       assert.ok(ids.includes(w.workflowId.replace(/^msg-/, '')), w.workflowId);

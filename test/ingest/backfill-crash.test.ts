@@ -64,7 +64,7 @@ test('kill -9 mid-backfill: after a restart the whole window is handled, nothing
   try {
     const first = startIngest(dir, datagrepper.url, endpoint, queue);
     try {
-      await until(`ingest to be ready:\n${first.output()}`, () => first.output().includes('taskotron ingest: ready on'), 60_000);
+      await until(() => `ingest to be ready:\n${first.output()}`, () => first.output().includes('taskotron ingest: ready on'), 60_000);
       // The live bus moves on while the backfill reads: a message from now.
       const live = build(Math.floor(Date.now() / 1000));
       await publishTo(endpoint, [live]);
@@ -86,14 +86,14 @@ test('kill -9 mid-backfill: after a restart the whole window is handled, nothing
 
     const second = startIngest(dir, datagrepper.url, endpoint, queue);
     try {
-      await until(`the second backfill to finish:\n${second.output().slice(-2000)}`, () => second.output().includes('backfill done'), 240_000);
+      await until(() => `the second backfill to finish:\n${second.output().slice(-2000)}`, () => second.output().includes('backfill done'), 240_000);
       const resumedFrom = Number(datagrepper.requests[requestsBefore]!.params.get('start'));
       assert.equal(resumedFrom, checkpoint - 60, 'resumed at the checkpoint (less the overlap)');
       // It read the window from there on only (what the stand-in holds from the resume point, the live
       // message included), not the part the first run had handled.
       const rest = window.filter((m) => m.timestamp >= resumedFrom).length;
-      await until(`the second run to count ${rest} backfilled: ${JSON.stringify(lastCounters(second.output()))}`, () => lastCounters(second.output()).backfilled === rest, 30_000);
-      await until(`${window.length} trigger workflows by visibility`, async () => (await client.workflow.count(query)).count === window.length, 300_000);
+      await until(() => `the second run to count ${rest} backfilled: ${JSON.stringify(lastCounters(second.output()))}`, () => lastCounters(second.output()).backfilled === rest, 30_000);
+      await until(() => `${window.length} trigger workflows by visibility`, async () => (await client.workflow.count(query)).count === window.length, 300_000);
       const seen = new Set<string>();
       for await (const w of client.workflow.list({ query })) {
         assert.ok(!seen.has(w.workflowId), `${w.workflowId} twice`);

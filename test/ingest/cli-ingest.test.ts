@@ -56,7 +56,7 @@ test('taskotron ingest: trigger.cfg + publish start workflows; SIGHUP reloads ru
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   try {
-    await until(`ingest to be ready:\n${output}`, () => output.includes('taskotron ingest: ready on'), 60_000);
+    await until(() => `ingest to be ready:\n${output}`, () => output.includes('taskotron ingest: ready on'), 60_000);
     const message = build();
     const file = join(dir, 'build.json');
     writeFileSync(file, JSON.stringify(message));
@@ -70,11 +70,11 @@ test('taskotron ingest: trigger.cfg + publish start workflows; SIGHUP reloads ru
 
     writeFileSync(rules, '- when: {message_type: KojiBuildPackageCompleted}\n  do: [{tasks: rpmlint}]\n');
     child.kill('SIGHUP');
-    await until(`the bad edit to be refused:\n${output}`, () => output.includes('still running the previous 1 rule(s)'), INGEST_WAIT_MS);
+    await until(() => `the bad edit to be refused:\n${output}`, () => output.includes('still running the previous 1 rule(s)'), INGEST_WAIT_MS);
     assert.match(output, /trigger_rules\.yml:2:16: error: \[0\]\.do\[0\]\.tasks: 'tasks' needs a non-empty list of task names/);
     writeFileSync(rules, `${rpmlintRule}- when: {message_type: KojiTagChanged}\n  do: [{tasks: [rpmdeplint]}]\n`);
     child.kill('SIGHUP');
-    await until(`the new rules to load:\n${output}`, () => /SIGHUP: loaded 2 rule\(s\)|file changed: loaded 2 rule\(s\)/.test(output), INGEST_WAIT_MS);
+    await until(() => `the new rules to load:\n${output}`, () => /SIGHUP: loaded 2 rule\(s\)|file changed: loaded 2 rule\(s\)/.test(output), INGEST_WAIT_MS);
 
     child.kill('SIGTERM');
     assert.equal(await exited, 0, output);

@@ -88,7 +88,7 @@ test('taskotron ingest fetches the CA and CRL from their URLs, caches them in it
     assert.ok(existsSync(join(state, 'fedmsg-ca.crt')));
     await publishTo(endpoint, [signedEnvelope('koji01'), signedEnvelope('bodhi01'), signedEnvelope('bodhi02'), signedEnvelope('stranger')]);
     let scraped = '';
-    await until(`four messages to be counted:\n${output}\n${scraped}`, async () => {
+    await until(() => `four messages to be counted:\n${output}\n${scraped}`, async () => {
       scraped = await fetch(`http://${metrics}/metrics`).then((r) => r.text());
       return /taskotron_ingest_messages_received_total 4$/m.test(scraped);
     }, INGEST_WAIT_MS);
@@ -102,7 +102,7 @@ test('taskotron ingest fetches the CA and CRL from their URLs, caches them in it
     // --bind-allow: the publishers above dialled from 127.0.0.1; one dialling from 127.0.0.2 is refused.
     const stranger = await FedmsgPublisher.open({ connect: `tcp://127.0.0.2:0;${endpoint.slice('tcp://'.length)}` });
     try {
-      await until(`the peer from 127.0.0.2 to be refused:\n${output}\n${scraped}`, async () => {
+      await until(() => `the peer from 127.0.0.2 to be refused:\n${output}\n${scraped}`, async () => {
         scraped = await fetch(`http://${metrics}/metrics`).then((r) => r.text());
         return /^taskotron_ingest_bus_connection_events_total\{transport="fedmsg",event="refused_peers"\} [1-9]/m.test(scraped);
       }, INGEST_WAIT_MS);

@@ -211,7 +211,7 @@ export async function floodIngest(client: Client, total: number, oversized: numb
   }, 50);
   let publisher: FedmsgPublisher | undefined;
   try {
-    await until(`ingest to be ready:\n${output}`, () => output.includes('metrics on'), 90_000);
+    await until(() => `ingest to be ready:\n${output}`, () => output.includes('metrics on'), 90_000);
     const baseline = memoryOf(pid).rss;
     const started = Date.now();
     publisher = await FedmsgPublisher.open({ connect: endpoint });
@@ -230,7 +230,7 @@ export async function floodIngest(client: Client, total: number, oversized: numb
         continue;
       }
       // Everything before it counted, so the dropped connection takes nothing else with it.
-      await until(`ingest to count the ${sent} frames before an oversized one`, async () => received(await metrics()) === sent, 60_000);
+      await until(() => `ingest to count the ${sent} frames before an oversized one`, async () => received(await metrics()) === sent, 60_000);
       const before = await metrics();
       await publisher.sendFrames(frame.frames);
       refused++;
@@ -244,7 +244,7 @@ export async function floodIngest(client: Client, total: number, oversized: numb
     oracle.fromFrames([Buffer.from(last.topic), Buffer.from(pythonJsonDumps(last))]);
     await publisher.send(last.topic, pythonJsonDumps(last));
     sent++;
-    await until(`ingest to count all ${sent} frames`, async () => received(await metrics()) === sent, 120_000);
+    await until(() => `ingest to count all ${sent} frames`, async () => received(await metrics()) === sent, 120_000);
     const lastStarted = await until('the trigger workflow of the message after the flood', async () => Boolean(await client.workflow.getHandle(`msg-${last.msg_id}`).describe().catch(() => undefined)), 60_000)
       .then(() => true);
     const end = await metrics();

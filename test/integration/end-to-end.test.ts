@@ -52,7 +52,7 @@ test('a Koji build message over ZeroMQ ends as a PASSED job with its result in R
   await publishTo(ingest.endpoint, [message]);
 
   const workflowId = jobWorkflowId(message.msg_id, 'nvr-sanity', arch);
-  await until(`job ${workflowId} to start`, async () => Boolean(await client.workflow.getHandle(workflowId).describe().catch(() => undefined)), 60_000).catch(
+  await until(() => `job ${workflowId} to start`, async () => Boolean(await client.workflow.getHandle(workflowId).describe().catch(() => undefined)), 60_000).catch(
     async (error: Error) => {
       const trigger = await client.workflow.getHandle(`msg-${message.msg_id}`).describe().catch((e: Error) => e.message);
       throw new Error(`${error.message}\ntrigger workflow: ${JSON.stringify(trigger, null, 1)?.slice(0, 2000)}\ningest log:\n${ingest.logs.join('\n')}`);

@@ -102,7 +102,7 @@ describe('the spawner', () => {
       } finally {
         delete process.env.TASKOTRON_SPAWNER_FAULT;
       }
-      await until(`every process of the command to die (sandbox ${sandbox ? 'none' : 'absent'})`, () => pidsMatching(`sleep ${sleep}`).length === 0, 5_000);
+      await until(() => `every process of the command to die (sandbox ${sandbox ? 'none' : 'absent'})`, () => pidsMatching(`sleep ${sleep}`).length === 0, 5_000);
     }
     const next = await supervise({ argv: ['echo', 'again'], cwd: dir });
     assert.deepEqual([next.exitCode, next.stdout], [0, 'again\n'], 'the next command starts a spawner without the fault');
