@@ -25,7 +25,7 @@ import { installRuntimeLogger } from '../src/worker/logging.js';
 import { createRunnerWorker, type RunnerWorker } from '../src/worker/runner-worker.js';
 import { startBareChain } from './bare-chain.js';
 import { median } from './figures.js';
-import type { HistoryEvent } from './publish-to-job.js';
+import { eventMs, isJobAction, stepHandOffs, type HistoryEvent } from './history-steps.js';
 import { writeBenchTask } from './job-task.js';
 
 const ACTIONS = 50;
@@ -48,7 +48,6 @@ async function runner(arch: string, sandbox = defaultRunnerConfig().sandbox): Pr
   runners.push({ worker, running: worker.run() });
 }
 
-const isAction = (e: HistoryEvent) => /^\d+-/.test(e.activityTaskScheduledEventAttributes?.activityId ?? '');
 async function job(arch: string, dir: string, id: string): Promise<string> {
   const input: JobInput = { task: 'handoff', source: { kind: 'local', path: dir }, item: 'handoff-1.0-1.fc40', itemType: 'koji_build', arch, uuid: id };
   const result = (await client.workflow.execute(JOB_WORKFLOW, { taskQueue: arch, workflowId: id, args: [input] })) as JobResult;
@@ -70,7 +69,7 @@ if (pair === 'dummy-vs-bare') {
   const bare = await startBareChain(server.address);
   stopBare = () => bare.stop();
   sides = [
-    { label: 'job of dummy', run: (r) => job('handoff-dummy', dummies, `dummy-${r}`), first: isAction },
+    { label: 'job of dummy', run: (r) => job('handoff-dummy', dummies, `dummy-${r}`), first: isJobAction },
     { label: 'bare chain', run: (r) => bare.run(client, `bare-${r}`, ACTIONS), first: (e) => Boolean(e.activityTaskScheduledEventAttributes) },
   ];
 } else {
@@ -78,33 +77,17 @@ if (pair === 'dummy-vs-bare') {
   await runner('handoff-none', { ...defaultRunnerConfig().sandbox, backend: 'none' });
   const trues = task('trues', 'shell:\n      - [true]');
   sides = [
-    { label: 'bwrap', run: (r) => job('handoff-bwrap', trues, `bwrap-${r}`), first: isAction },
-    { label: 'none', run: (r) => job('handoff-none', trues, `none-${r}`), first: isAction },
+    { label: 'bwrap', run: (r) => job('handoff-bwrap', trues, `bwrap-${r}`), first: isJobAction },
+    { label: 'none', run: (r) => job('handoff-none', trues, `none-${r}`), first: isJobAction },
   ];
 }
 
-// Event times to the microsecond (publish-to-job's eventMs rounds to whole ms, too coarse for a step of a few ms).
-const at = (e: HistoryEvent): number => Number(e.eventTime?.seconds ?? 0) * 1000 + (e.eventTime?.nanos ?? 0) / 1e6;
-const kind = (e: HistoryEvent): string => {
-  for (const [key, value] of Object.entries(e)) if (key.endsWith('EventAttributes') && value) return key.replace(/EventAttributes$/, '');
-  return 'unknown';
-};
-/** Median ms between consecutive events of each kind pair, from the first action on. */
+/** Median ms per hand-off of the steady part, and the run's fixed part (before the first action + after the last) per action. */
 async function handOffs(workflowId: string, first: (e: HistoryEvent) => boolean): Promise<Map<string, number>> {
-  const events = ((await client.workflow.getHandle(workflowId).fetchHistory()).events ?? []).filter(
-    (e) => !e.markerRecordedEventAttributes && !e.upsertWorkflowSearchAttributesEventAttributes && !e.workflowPropertiesModifiedEventAttributes,
-  );
-  const pairs = new Map<string, number[]>();
-  for (let i = Math.max(1, events.findIndex(first) + 1); i < events.length; i++) {
-    const key = `${kind(events[i - 1]!)} → ${kind(events[i]!)}`;
-    pairs.set(key, [...(pairs.get(key) ?? []), at(events[i]!) - at(events[i - 1]!)]);
-  }
-  const steady = [...pairs].filter(([, xs]) => xs.length >= ACTIONS / 2).map(([key, xs]) => [key, median(xs)] as [string, number]);
-  // Before the first action, and from the last action's completion to the end: once per run.
-  const firstAt = events.findIndex(first);
+  const { handOffs: steady, events } = await stepHandOffs(client, workflowId, first, ACTIONS / 2);
   const lastCompleted = events.findLastIndex((e) => e.activityTaskCompletedEventAttributes);
-  const fixed = at(events[firstAt]!) - at(events[0]!) + at(events.at(-1)!) - at(events[lastCompleted]!);
-  return new Map([...steady, ['(fixed part ÷ actions: before the first + after the last)', fixed / ACTIONS]]);
+  const fixed = eventMs(events.find(first)!) - eventMs(events[0]!) + eventMs(events.at(-1)!) - eventMs(events[lastCompleted]!);
+  return new Map([...steady.map(([key, ms]) => [key, ms] as [string, number]), ['(fixed part ÷ actions: before the first + after the last)', fixed / ACTIONS]]);
 }
 
 const totals = sides.map(() => [] as number[]);

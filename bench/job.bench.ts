@@ -26,7 +26,6 @@ import { tmpdir, cpus, homedir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { Client, Connection } from '@temporalio/client';
-import type { temporal } from '@temporalio/proto';
 import { JOB_WORKFLOW, type JobInput, type JobResult } from '../src/common/job.js';
 import { ensureTemporalCli } from '../src/devserver/cli-binary.js';
 import { projectRoot } from '../src/devserver/project.js';
@@ -38,6 +37,7 @@ import { createRunnerWorker, type RunnerWorker } from '../src/worker/runner-work
 import { startBareChain, type BareChain } from './bare-chain.js';
 import { median, reportFigures } from './figures.js';
 import { writeBenchTask } from './job-task.js';
+import { eventMs, isJobAction, stepHandOffs, type HistoryEvent } from './history-steps.js';
 
 const ACTIONS = 50;
 const rounds = Number(process.argv[2] ?? 5);
@@ -159,25 +159,10 @@ async function job(variant: Variant, round: number, dir = taskdir, unsandboxed =
   return elapsed;
 }
 
-type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
-const eventKind = (e: HistoryEvent): string => {
-  for (const [key, value] of Object.entries(e)) if (key.endsWith('EventAttributes') && value) return key.replace(/EventAttributes$/, '');
-  return 'unknown';
-};
-const eventMs = (e: HistoryEvent) => Number(e.eventTime?.seconds ?? 0) * 1000 + (e.eventTime?.nanos ?? 0) / 1e6;
-
 /** Median time between consecutive events of each kind pair, over the steady part of a job (the actions). */
 async function handOffs(client: Client, workflowId: string): Promise<Array<[string, number, number]>> {
-  const events = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
-  const pairs = new Map<string, number[]>();
   // Skip the set-up (claim, workspace, formula); keep the actions' steady state.
-  const actionEvents = events.filter((e) => !e.markerRecordedEventAttributes && !e.upsertWorkflowSearchAttributesEventAttributes && !e.workflowPropertiesModifiedEventAttributes);
-  const firstAction = actionEvents.findIndex((e) => e.activityTaskScheduledEventAttributes?.activityId?.startsWith('1-'));
-  for (let i = Math.max(1, firstAction + 1); i < actionEvents.length; i++) {
-    const key = `${eventKind(actionEvents[i - 1]!)} → ${eventKind(actionEvents[i]!)}`;
-    pairs.set(key, [...(pairs.get(key) ?? []), eventMs(actionEvents[i]!) - eventMs(actionEvents[i - 1]!)]);
-  }
-  return [...pairs].filter(([, xs]) => xs.length >= ACTIONS / 2).map(([key, xs]) => [key, median(xs), xs.length]);
+  return (await stepHandOffs(client, workflowId, isJobAction, ACTIONS / 2)).handOffs;
 }
 
 /**
