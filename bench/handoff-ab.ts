@@ -10,7 +10,7 @@
 //                   (bench/bare-chain.ts): what the job workflow and its activity add to Temporal's own
 //                   round trip, with no process started;
 //   bwrap-vs-none   a job of 50 `shell: [[true]]` actions on a runner with the bubblewrap sandbox
-//                   (prestarted, the default) against one with sandbox `none`: where the sandbox's
+//                   (one sandbox per job, the default) against one with sandbox `none`: where the sandbox's
 //                   cost shows up.
 // Not part of `npm run bench`: a tool for finding where time goes, not a figure.
 import { mkdtempSync } from 'node:fs';

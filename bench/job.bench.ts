@@ -75,7 +75,7 @@ interface Variant {
   /** Each job of `true`'s fixed part (ms, from its history: before the first action + after the last). */
   fixed: number[];
   directJobs: number[];
-  /** Jobs of `true` whose every command set up its own sandbox (TASKOTRON_SANDBOX_PRESTART=off), and their overheads. */
+  /** Jobs of `true` whose every command set up a sandbox of its own (TASKOTRON_SANDBOX_PRESTART=off), and their overheads. */
   coldJobs: number[];
   coldOverheads: number[];
   spawnerJobs: number[];
@@ -341,7 +341,7 @@ try {
       console.log(`spawner A/B, job of true: spawner ${(sj / ACTIONS).toFixed(2)} ms per action, direct ${(dj / ACTIONS).toFixed(2)} ms per action, saving ${((dj - sj) / ACTIONS).toFixed(2)} ms per action  [spawner ${variant.spawnerJobs.map((x) => x.toFixed(0)).join(', ')}; direct ${variant.directJobs.map((x) => x.toFixed(0)).join(', ')}]`);
     }
     const cj = median(variant.coldJobs);
-    console.log(`prestart A/B, job of true: sandboxes prestarted ${(j / ACTIONS).toFixed(2)} ms per action, set up when the command comes ${(cj / ACTIONS).toFixed(2)} ms per action (overhead ${median(variant.coldOverheads).toFixed(2)} ms), saving ${((cj - j) / ACTIONS).toFixed(2)} ms per action  [off ${variant.coldJobs.map((x) => x.toFixed(0)).join(', ')}]`);
+    console.log(`job sandbox A/B, job of true: one sandbox per job ${(j / ACTIONS).toFixed(2)} ms per action, one set up by each command ${(cj / ACTIONS).toFixed(2)} ms per action (overhead ${median(variant.coldOverheads).toFixed(2)} ms), saving ${((cj - j) / ACTIONS).toFixed(2)} ms per action  [off ${variant.coldJobs.map((x) => x.toFixed(0)).join(', ')}]`);
     const f = median(variant.fixed);
     console.log(`fixed per-job cost (history: start → first action + last action → end): median ${f.toFixed(0)} ms = ${(f / ACTIONS).toFixed(2)} ms of each action's overhead; marginal per-action overhead ${(median(variant.overheads) - f / ACTIONS).toFixed(2)} ms  [${variant.fixed.map((x) => x.toFixed(0)).join(', ')}]`);
     const u = median(variant.unsandboxed);
@@ -364,7 +364,7 @@ try {
     { figure: 'job: per-action overhead over a plain spawn from the bench process (the goal baseline before 2026-12-03)', goal: 'info', measured: median(main.inProcessOverheads), unit: 'ms', baseline: bIn / ACTIONS, ratio: median(main.jobs) / bIn, met: true },
     { figure: 'job: fixed per-job cost (start → first action + last action → end, from history)', goal: 'info', measured: median(main.fixed), unit: 'ms', met: true },
     { figure: 'job: per-action overhead without the fixed per-job cost', goal: 'info', measured: overhead - median(main.fixed) / ACTIONS, unit: 'ms', baseline: b / ACTIONS, met: true },
-    { figure: 'job: per-action overhead over a plain spawn, sandboxes not prestarted (TASKOTRON_SANDBOX_PRESTART=off)', goal: 'info', measured: median(main.coldOverheads), unit: 'ms', baseline: b / ACTIONS, ratio: median(main.coldJobs) / b, met: true },
+    { figure: 'job: per-action overhead over a plain spawn, a sandbox per command (TASKOTRON_SANDBOX_PRESTART=off)', goal: 'info', measured: median(main.coldOverheads), unit: 'ms', baseline: b / ACTIONS, ratio: median(main.coldJobs) / b, met: true },
     { figure: 'job: per-action overhead over a plain spawn, sandbox none', goal: 'info', measured: median(main.unsandboxedOverheads), unit: 'ms', baseline: b / ACTIONS, ratio: median(main.unsandboxed) / b, met: true },
     { figure: "job: bwrap's start-up over a plain spawn of true (both from the bench process)", goal: 'info', measured: (bw - bIn) / ACTIONS, unit: 'ms', baseline: bIn / ACTIONS, ratio: bw / bIn, met: true },
     { figure: 'job: per action, dummy (no process)', goal: 'info', measured: median(main.dummies) / ACTIONS, unit: 'ms', met: true },

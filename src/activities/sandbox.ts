@@ -1,8 +1,10 @@
 // A disposable sandbox per job. Every task command (shell, python) runs through a SandboxBackend:
-// bubblewrap gives each command fresh user, PID, IPC and UTS namespaces over a read-only view of the
-// host, with only the job's workdir, artifacts, private /tmp and $HOME writable; when the command's
-// first process ends, the PID namespace dies with everything the job started in it (setsid daemons
-// included). `none` runs commands directly, for hosts without user namespaces. The interface is
+// bubblewrap gives the job user, PID, IPC and UTS namespaces of its own over a read-only view of the
+// host, with only the job's workdir, artifacts, private /tmp and $HOME writable. The job's commands
+// run in one such sandbox per kind (JobSandbox: its agent starts them), or each in a bwrap of its
+// own when that cannot be; either way, when a command's first process ends, everything it started
+// (setsid daemons included) is killed before its step ends. `none` runs commands directly, for hosts
+// without user namespaces. The interface is
 // small on purpose — a VM backend (testcloud/libvirt) would implement wrap() as "ssh into the job's
 // VM" and prepare the VM in prepareWorkspace.
 import { existsSync } from 'node:fs';
@@ -47,31 +49,37 @@ export interface SandboxBackend {
   /** Variables the backend sets for the command (HOME, TMPDIR as the command sees them). */
   environment(spec: SandboxSpec): Record<string, string>;
   /**
-   * How to set up a sandbox for this command before the command is known, so the next command of
-   * the job finds one waiting (spawner.ts); undefined when this command cannot use one.
+   * How to run this command in the job's sandbox of its kind, set up once for the job's commands
+   * (spawner.ts); undefined when this command cannot run in one.
    */
   prestart?(argv: string[], cwd: string, spec: SandboxSpec, env: Record<string, string>): Prestart | undefined;
 }
 
 /**
- * A sandbox set up ahead of its command: the same bwrap, namespaces and mounts as the command's
- * own, with a small sh waiting inside for one line that execs the command. Setting a sandbox up
- * costs several ms of kernel work per command (namespaces, mounts: bench/job.bench.ts); done while
- * the job's previous step reports back, the command no longer waits for it. Each command still
- * gets a sandbox of its own: a prestarted one runs one command and dies with it.
+ * A job's sandbox of one kind: the same bwrap, namespaces and mounts a command of the job would get
+ * on its own, set up once, with an agent waiting inside (spawner.ts) that starts the job's commands
+ * one at a time and kills whatever a command leaves behind before the step ends. Setting a sandbox
+ * up costs several ms of kernel work (namespaces, mounts: bench/job.bench.ts); a job pays it once
+ * per kind instead of once per command.
  */
-export interface Prestart {
-  /** The same for every command that may use the same waiting sandbox: its bwrap arguments. */
+export interface JobSandbox {
+  /** The same for every command that may run in the same sandbox: its bwrap arguments. */
   key: string;
   file: string;
   args: string[];
-  /** The one line of sh the waiting sandbox is given: `exec env -i <environment> <argv> </dev/null`. */
-  line: string;
   /**
-   * The host paths the sandbox binds or starts in. A waiting sandbox holds on to the directories as
-   * they were when it was set up; if one has been replaced since (removed and made again), it is stale.
+   * The host paths the sandbox binds. It holds on to the directories as they were when it was set
+   * up; if one has been replaced since (removed and made again), it is stale.
    */
   sources: string[];
+}
+
+/** A command to run in its job's sandbox, as the command's own bwrap would have run it. */
+export interface Prestart extends JobSandbox {
+  argv: string[];
+  cwd: string;
+  /** Its whole environment, `PWD` included as bwrap sets it. */
+  env: Record<string, string>;
 }
 
 export const noSandbox: SandboxBackend = {
@@ -132,41 +140,39 @@ export const bubblewrap: SandboxBackend = {
   environment: (spec) => ({ HOME: spec.home, TMPDIR: '/tmp' }),
   prestart(argv, cwd, spec, env) {
     const program = argv[0];
-    // The waiting sh execs through env(1), which takes an argument with '=' for a variable and one
-    // with a leading '-' for an option, and would report a missing program in its own words and
-    // exit code (127, where bwrap says 1): so only a program the sandbox is sure to find.
-    if (!program || program.includes('=') || program.startsWith('-') || !findsProgram(program, env.PATH, spec)) return undefined;
-    if (!Object.keys(env).every((name) => VARIABLE_NAME.test(name))) return undefined;
-    const sandbox = waitingSandbox(cwd, spec);
+    // Only a program the sandbox is sure to find. One the agent cannot start (a missing working
+    // directory, a bad #! line) it hands back, and a bwrap of the command's own says why in bwrap's
+    // words and exit code (1); but that costs the agent's attempt first.
+    if (!program || !findsProgram(program, env.PATH, spec)) return undefined;
+    const sandbox = jobSandbox(spec);
     if (!sandbox) return undefined;
-    // bwrap sets PWD to its --chdir for the command it starts; env -i must do the same.
-    const variables = [...Object.entries(env).filter(([name]) => name !== 'PWD').map(([name, value]) => `${name}=${value}`), `PWD=${cwd}`];
-    return { ...sandbox, line: `exec ${ENV_PROGRAM} -i ${[...variables, ...argv].map(shellWord).join(' ')} </dev/null` };
+    // bwrap sets PWD to its --chdir for the command it starts; the agent must do the same.
+    return { ...sandbox, argv, cwd, env: { ...Object.fromEntries(Object.entries(env).filter(([name]) => name !== 'PWD')), PWD: cwd } };
   },
 };
 
 /**
- * The bwrap sandbox that waits in `cwd` for the next command of a kind, before any command of it is
- * known: what Prestart carries besides the command's line (prepareWorkspace sets up the one the
- * job's first shell command will use).
+ * The job's bwrap sandbox of a kind (its spec), set up before any command of it is known: what
+ * Prestart carries besides the command (prepareWorkspace sets up the one the job's first shell
+ * command will use). Undefined when the agent's Node would not be there inside.
  */
-export function waitingSandbox(cwd: string, spec: SandboxSpec): Omit<Prestart, 'line'> | undefined {
-  if (!isExecutable(ENV_PROGRAM) || !isExecutable(WAITING_SHELL)) return undefined;
-  const [file, ...args] = bubblewrap.wrap([WAITING_SHELL, '-c', WAITING_SCRIPT], cwd, spec);
-  return { key: JSON.stringify([file, ...args]), file: file!, args, sources: [cwd, spec.tmp, spec.home, ...spec.writable, ...spec.readable] };
+export function jobSandbox(spec: SandboxSpec): JobSandbox | undefined {
+  const python = AGENT_PYTHONS.find((path) => findsProgram(path, undefined, spec));
+  if (!python || !existsSync(AGENT_SCRIPT)) return undefined;
+  // Its directory is readable in every job's sandbox anyway (jobSandboxSpec), for python_runner.py.
+  const withAgent = spec.readable.some((path) => under(AGENT_SCRIPT, path)) ? spec : { ...spec, readable: [...spec.readable, dirname(AGENT_SCRIPT)] };
+  const [file, ...args] = bubblewrap.wrap([python, '-S', AGENT_SCRIPT, AGENT_NAME], '/', withAgent);
+  // The agent is the namespace's init: no signal from a task reaches it (job_sandbox_agent.py).
+  args.splice(args.indexOf('--unshare-pid') + 1, 0, '--as-pid-1');
+  return { key: JSON.stringify([file, ...args]), file: file!, args, sources: [spec.tmp, spec.home, ...spec.writable, ...spec.readable] };
 }
 
-const ENV_PROGRAM = '/usr/bin/env';
-const WAITING_SHELL = '/bin/sh';
-const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-// It says it is ready with one byte on stdout (so the spawner knows the sandbox was set up), then
-// waits for its line. `nl` lets one line carry words with newlines in them (shellWord).
-const WAITING_SCRIPT = "nl='\n'; printf R; IFS= read -r line || exit 125; eval \"$line\"";
-
-/** One word of sh, quoted so that it stays one line: a newline inside becomes "$nl". */
-export function shellWord(word: string): string {
-  return `'${word.replaceAll("'", "'\\''").replaceAll('\n', `'"$nl"'`)}'`;
-}
+/** The system's Python (not a virtualenv: the agent needs nothing but the standard library). */
+const AGENT_PYTHONS = ['/usr/bin/python3', '/usr/local/bin/python3'];
+/** Readable in every job sandbox, as python_runner.py beside it is (jobSandboxSpec). */
+const AGENT_SCRIPT = join(projectRoot(), 'src', 'activities', 'job_sandbox_agent.py');
+/** The agent's last argument: its name in `ps`. */
+export const AGENT_NAME = 'taskotron-job-sandbox';
 
 /**
  * Whether `program` is there for the sandbox to run, as execvp looks for it (in PATH when it has no

@@ -10,7 +10,9 @@
 // process group (detached, as the runner did), writes the output to the command's log itself, keeps
 // stdout up to the limit and the stderr tail, and answers with the pid at once and the exit code
 // once the command's pipes are closed. The runner keeps everything else: the group kills on cancel,
-// time limit and after exit, the leftover scan, heartbeats and errors (supervise.ts).
+// time limit and after exit, the leftover scan, heartbeats and errors (supervise.ts). A task command
+// may instead run in its job's sandbox, started there by the sandbox's agent (job_sandbox_agent.py);
+// its output still comes here and is logged here, and the runner's kills go through the agent.
 //
 // Lifetimes: the spawner exits when its IPC channel closes — the runner exited or was killed, even
 // with SIGKILL — after SIGKILL to every group it started that is still running (bwrap's
@@ -20,7 +22,7 @@
 // process group, so a Ctrl-C to the worker's terminal reaches the worker (which cancels its steps
 // cleanly) and not the spawner. It keeps no reference on the runner's event loop while idle.
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { Prestart } from './sandbox.js';
+import type { JobSandbox, Prestart } from './sandbox.js';
 
 /** What the spawner starts: the program and arguments after any sandbox wrapping, and the full environment. */
 export interface SpawnRequest {
@@ -32,7 +34,7 @@ export interface SpawnRequest {
   logFile?: string;
   maxStdoutBytes: number;
   stderrTailBytes: number;
-  /** Run it in a waiting sandbox of this kind if there is one, and have one wait for the next command. */
+  /** Run it in the job's sandbox of this kind if one is ready (and set one up for the next command if there is none). */
   prestart?: Prestart;
 }
 
@@ -44,7 +46,7 @@ export interface SpawnOutcome {
   stderrTail: string;
   /** Why a write to the log failed, if one did (the output is then incomplete in the log). */
   logError?: string;
-  /** It ran in a sandbox prestarted for it. */
+  /** It ran in its job's sandbox (set up before it came: sandbox.ts JobSandbox). */
   prestarted?: boolean;
 }
 
@@ -58,103 +60,31 @@ export class SpawnError extends Error {
   }
 }
 
-// The spawner itself. CommonJS for `node -e`; every message carries the command's id.
-// in:  {t:'run', id, file, args, cwd, env, logFile?, maxStdoutBytes, stderrTailBytes, prestart?}
-//      {t:'forget', path}: drop the waiting sandboxes that bind `path` (it is about to go)
-//      {t:'prestart', prestart, cwd, path}: set one up now, for a kind no command has run yet
-// out: {t:'ready'} once; {t:'started', id, pid}; {t:'error', id, code, message}; {t:'closed', id, ...SpawnOutcome}
+// The two scripts below are CommonJS for `node -e`; every message carries the command's id.
 //
-// Prestarted sandboxes (sandbox.ts, Prestart): after a command that came with `prestart`, the
-// spawner sets up the next sandbox with the same key at once, and the next such command runs in it
-// (its line is written to the waiting sh) instead of setting up its own. A waiting sandbox is used
-// once; it is dropped when it has waited `idleMs` (argv[1]), when a directory it binds was replaced,
-// when it was told to forget it, and with the spawner. One that is not set up yet when its command
-// comes is waited for; one that dies before it is set up leaves its command to the usual path.
-const SPAWNER_SCRIPT = `'use strict';
+// The spawner, outside every sandbox:
+// in:  {t:'run', id, file, args, cwd, env, logFile?, maxStdoutBytes, stderrTailBytes, prestart?}
+//      {t:'kill', id, signal}: signal a command that runs in a job's sandbox (its pid is the sandbox's)
+//      {t:'forget', path}: drop the job sandboxes that bind `path` (it is about to go)
+//      {t:'prestart', prestart, path}: set one up now, for a kind no command has run yet
+// out: {t:'ready'} once; {t:'started', id, pid, inner?}; {t:'error', id, code, message};
+//      {t:'closed', id, ...SpawnOutcome}; {t:'lost', id, message}: the job's sandbox died under it
+//
+// Job sandboxes (sandbox.ts, Prestart): a command that comes with `prestart` runs in the job's
+// sandbox of that kind: a bwrap set up once, with an agent waiting inside (job_sandbox_agent.py),
+// which starts the command itself and sends its output here, where it is logged as any command's. One still being set up is waited for. Without one (the job's first command of a
+// kind that prepareWorkspace did not foresee), or with one busy or broken, the command sets up a
+// bwrap of its own as before, and the spawner sets up the job's sandbox for the next command. A job
+// sandbox runs one command at a time; it is dropped when it has been idle `idleMs` (argv[1]), when a
+// directory it binds was replaced, when it was told to forget it, and with the spawner.
+const COMMON_SCRIPT = `'use strict';
 const { spawn } = require('node:child_process');
-const { openSync, writeSync, closeSync, statSync } = require('node:fs');
-const idleMs = Number(process.argv[1]) > 0 ? Number(process.argv[1]) : 30000;
-const fault = process.argv[2];
-const live = new Map();
-const waiting = new Map();
-const send = (message) => { try { process.send(message); } catch { /* the runner is gone: disconnect handles it */ } };
-const killGroup = (pid) => { try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ } };
-process.on('disconnect', () => {
-  for (const pid of live.values()) killGroup(pid);
-  for (const sandbox of waiting.values()) killGroup(sandbox.child.pid);
-  process.exit(0);
-});
-// Inode numbers are reused (a directory made anew often gets the one just freed): the birth time tells them apart.
-const identity = (path) => { try { const s = statSync(path, { bigint: true }); return s.dev + ':' + s.ino + ':' + s.birthtimeNs; } catch { return '-'; } };
-const drop = (sandbox) => {
-  if (waiting.get(sandbox.key) === sandbox) waiting.delete(sandbox.key);
-  clearTimeout(sandbox.timer);
-  killGroup(sandbox.child.pid);
-};
-
-function prestart(p, cwd, path) {
-  const old = waiting.get(p.key);
-  if (old) drop(old);
-  let child;
-  // Only PATH: the sandbox waits for its command, whose environment comes with its line.
-  try { child = spawn(p.file, p.args, { cwd, env: path === undefined ? {} : { PATH: path }, stdio: ['pipe', 'pipe', 'pipe'], detached: true }); } catch { return; }
-  const sandbox = { key: p.key, child, sources: p.sources, identities: p.sources.map(identity), ready: false, sink: undefined, claim: undefined, timer: undefined };
-  // Anything but the one ready byte before its command runs means it is not a working sandbox.
-  const broken = () => {
-    const claim = sandbox.claim;
-    sandbox.claim = undefined;
-    drop(sandbox);
-    if (claim) claim.fallBack();
-  };
-  child.on('error', broken);
-  if (child.pid === undefined) return;
-  child.stdin.on('error', () => { /* it died; its exit says so */ });
-  child.stdout.on('data', (chunk) => {
-    if (sandbox.sink) return sandbox.sink.stdout(chunk);
-    if (sandbox.ready || chunk.length !== 1 || chunk[0] !== 0x52) return broken();
-    sandbox.ready = true;
-    if (sandbox.claim) sandbox.claim.go();
-  });
-  child.stderr.on('data', (chunk) => (sandbox.sink ? sandbox.sink.stderr(chunk) : broken()));
-  child.once('exit', () => { if (!sandbox.sink) broken(); });
-  sandbox.timer = setTimeout(() => { if (!sandbox.claim) drop(sandbox); }, idleMs);
-  waiting.set(p.key, sandbox);
-}
-
-/** The waiting sandbox for this command, if there is a sound one; it is no longer waiting. */
-function take(m) {
-  const sandbox = m.prestart && waiting.get(m.prestart.key);
-  if (!sandbox) return undefined;
-  waiting.delete(sandbox.key);
-  clearTimeout(sandbox.timer);
-  if (sandbox.sources.every((path, i) => identity(path) === sandbox.identities[i])) return sandbox;
-  drop(sandbox);
-  return undefined;
-}
-
-process.on('message', (m) => {
-  if (m.t === 'prestart') {
-    if (!waiting.has(m.prestart.key)) prestart(m.prestart, m.cwd, m.path);
-    return;
-  }
-  if (m.t === 'forget') {
-    for (const sandbox of [...waiting.values()]) {
-      if (sandbox.sources.some((path) => path === m.path || path.startsWith(m.path + '/'))) drop(sandbox);
-    }
-    return;
-  }
-  if (m.t !== 'run') return;
-  const sandbox = take(m);
-  if (!sandbox) return start(m);
-  live.set(m.id, sandbox.child.pid);
-  sandbox.claim = {
-    go: () => { sandbox.claim = undefined; start(m, sandbox); },
-    fallBack: () => { live.delete(m.id); start(m); },
-  };
-  if (sandbox.ready) sandbox.claim.go();
-});
-
-function start(m, sandbox) {
+const { openSync, writeSync, closeSync, statSync, readdirSync, readFileSync } = require('node:fs');
+const send = (message) => { try { process.send(message); } catch { /* the other side is gone: disconnect handles it */ } };
+const killGroup = (pid, signal) => { try { process.kill(-pid, signal || 'SIGKILL'); } catch { /* gone */ } };
+// A command's output, as it comes: appended to its log, stdout kept up to its limit, the tail of
+// stderr; end() closes the log and gives the outcome.
+function output(m) {
   let fd;
   let logError;
   if (m.logFile) { try { fd = openSync(m.logFile, 'a'); } catch (error) { logError = error.message; } }
@@ -162,65 +92,194 @@ function start(m, sandbox) {
     if (fd === undefined || logError !== undefined) return;
     try { for (let done = 0; done < chunk.length; ) done += writeSync(fd, chunk, done); } catch (error) { logError = error.message; }
   };
+  const stdout = [];
+  let stdoutBytes = 0;
+  let stdoutTruncated = false;
+  let tail = Buffer.alloc(0);
+  return {
+    stdout(chunk) {
+      write(chunk);
+      if (stdoutBytes + chunk.length <= m.maxStdoutBytes) { stdout.push(chunk); stdoutBytes += chunk.length; } else stdoutTruncated = true;
+    },
+    stderr(chunk) {
+      write(chunk);
+      tail = Buffer.concat([tail, chunk]);
+      if (tail.length > m.stderrTailBytes) tail = tail.subarray(tail.length - m.stderrTailBytes);
+    },
+    end(code, signal) {
+      if (fd !== undefined) { try { closeSync(fd); } catch { /* nothing to keep */ } }
+      fd = undefined;
+      return { code, signal, stdout: Buffer.concat(stdout).toString('utf8'), stdoutTruncated, stderrTail: tail.toString('utf8'), ...(logError === undefined ? {} : { logError }) };
+    },
+  };
+}
+`;
+
+const SPAWNER_SCRIPT = `${COMMON_SCRIPT}
+const idleMs = Number(process.argv[1]) > 0 ? Number(process.argv[1]) : 30000;
+const fault = process.argv[2];
+const live = new Map();
+// Job sandboxes by kind (Prestart.key), and the commands running in one.
+const sandboxes = new Map();
+const routes = new Map();
+process.on('disconnect', () => {
+  for (const pid of live.values()) killGroup(pid);
+  for (const sandbox of sandboxes.values()) killGroup(sandbox.child.pid);
+  process.exit(0);
+});
+// Inode numbers are reused (a directory made anew often gets the one just freed): the birth time tells them apart.
+const identity = (path) => { try { const s = statSync(path, { bigint: true }); return s.dev + ':' + s.ino + ':' + s.birthtimeNs; } catch { return '-'; } };
+
+// Its bwrap goes, and with it (--die-with-parent) its PID namespace and everything in it.
+function drop(sandbox, why) {
+  if (sandboxes.get(sandbox.key) === sandbox) sandboxes.delete(sandbox.key);
+  clearTimeout(sandbox.timer);
+  killGroup(sandbox.child.pid);
+  // A command waiting for it to be set up sets up a bwrap of its own.
+  const queued = sandbox.queued;
+  sandbox.queued = undefined;
+  if (queued) start(queued);
+  const route = sandbox.busy === undefined ? undefined : routes.get(sandbox.busy);
+  sandbox.busy = undefined;
+  if (!route) return;
+  routes.delete(route.m.id);
+  // A command being killed anyway (cancel, time limit) was killed with its sandbox; any other is lost.
+  const outcome = route.out.end(137, null);
+  if (route.killing) send({ t: 'closed', id: route.m.id, ...outcome, prestarted: true });
+  else send({ t: 'lost', id: route.m.id, message: 'the job sandbox (bwrap ' + sandbox.child.pid + ') ' + why });
+}
+
+const idle = (sandbox) => {
+  clearTimeout(sandbox.timer);
+  sandbox.timer = setTimeout(() => { if (sandbox.busy === undefined) drop(sandbox, 'was idle'); }, idleMs);
+};
+
+function setUp(p, path) {
+  let child;
+  // Only PATH: each command brings its environment.
+  try { child = spawn(p.file, p.args, { cwd: '/', env: path === undefined ? {} : { PATH: path }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'], detached: true }); } catch { return; }
+  const sandbox = { key: p.key, child, sources: p.sources, identities: p.sources.map(identity), ready: false, busy: undefined, queued: undefined, timer: undefined };
+  child.on('error', () => drop(sandbox, 'could not be started'));
+  if (child.pid === undefined) return;
+  child.on('message', (r) => {
+    if (r.t === 'ready') {
+      sandbox.ready = true;
+      const queued = sandbox.queued;
+      sandbox.queued = undefined;
+      if (queued) runIn(sandbox, queued);
+      return;
+    }
+    const route = routes.get(r.id);
+    if (!route || sandbox.busy !== r.id) return;
+    if (r.t === 'started') return send({ t: 'started', id: r.id, pid: r.pid, inner: true });
+    if (r.t === 'data') return r.fd === 1 ? route.out.stdout(Buffer.from(r.chunk, 'base64')) : route.out.stderr(Buffer.from(r.chunk, 'base64'));
+    sandbox.busy = undefined;
+    routes.delete(r.id);
+    idle(sandbox);
+    const outcome = route.out.end(r.code ?? null, r.signal ?? null);
+    // It could not start the program (nothing ran): a bwrap of its own says why, in bwrap's words.
+    if (r.t === 'refused') return start(route.m);
+    send({ t: 'closed', id: r.id, ...outcome, prestarted: true });
+  });
+  // bwrap ends with its agent, and says 128+N when a signal killed it.
+  child.once('exit', (code, signal) => drop(sandbox, signal ? 'was killed by ' + signal : code > 128 ? 'ended: its agent was killed by signal ' + (code - 128) : 'exited with code ' + code));
+  idle(sandbox);
+  sandboxes.set(p.key, sandbox);
+}
+
+/** The job's sandbox for this command if there is a sound, idle one; one is set up if there is none. */
+function sandboxFor(m) {
+  let sandbox = sandboxes.get(m.prestart.key);
+  if (sandbox && !sandbox.sources.every((path, i) => identity(path) === sandbox.identities[i])) {
+    drop(sandbox, 'binds a directory that was made anew');
+    sandbox = undefined;
+  }
+  if (!sandbox) { setUp(m.prestart, m.env.PATH); return undefined; }
+  return sandbox.busy === undefined && sandbox.queued === undefined && sandbox.child.connected ? sandbox : undefined;
+}
+
+function runIn(sandbox, m) {
+  sandbox.busy = m.id;
+  clearTimeout(sandbox.timer);
+  // The output comes over the channel and is written here, outside the sandbox, as for any command.
+  routes.set(m.id, { m, sandbox, killing: false, out: output(m) });
+  const p = m.prestart;
+  sandbox.child.send({ t: 'run', id: m.id, file: p.argv[0], args: p.argv.slice(1), cwd: p.cwd, env: p.env });
+}
+
+process.on('message', (m) => {
+  if (m.t === 'prestart') {
+    if (!sandboxes.has(m.prestart.key)) setUp(m.prestart, m.path);
+    return;
+  }
+  if (m.t === 'forget') {
+    for (const sandbox of [...sandboxes.values()]) {
+      if (sandbox.sources.some((path) => path === m.path || path.startsWith(m.path + '/'))) drop(sandbox, 'was dropped: its job directory ' + m.path + ' is being removed');
+    }
+    return;
+  }
+  if (m.t === 'kill') {
+    const route = routes.get(m.id);
+    if (!route) return;
+    if (m.signal === 'SIGKILL') {
+      route.killing = true;
+      // An agent that does not get it done (stopped, say) goes with its whole sandbox.
+      setTimeout(() => { if (routes.get(m.id) === route) drop(route.sandbox, 'did not end the command'); }, 2000);
+    }
+    try { route.sandbox.child.send({ t: 'kill', id: m.id, signal: m.signal }); } catch { /* it is going: its exit says so */ }
+    return;
+  }
+  if (m.t !== 'run') return;
+  const sandbox = m.prestart ? sandboxFor(m) : undefined;
+  if (!sandbox) return start(m);
+  if (sandbox.ready) return runIn(sandbox, m);
+  // Being set up: the command waits for it (a kill before then is for a command not yet started),
+  // but not for one that never gets ready.
+  sandbox.queued = m;
+  clearTimeout(sandbox.timer);
+  sandbox.timer = setTimeout(() => { if (!sandbox.ready) drop(sandbox, 'was not ready after 10 s'); }, 10000);
+});
+
+function start(m) {
   let finished = false;
   const finish = (message) => {
     if (finished) return;
     finished = true;
     live.delete(m.id);
-    if (fd !== undefined) { try { closeSync(fd); } catch { /* nothing to keep */ } }
     send(message);
-    // The next command of this sandbox's kind finds one waiting.
-    if (m.prestart) prestart(m.prestart, m.cwd, m.env.PATH);
   };
   let child;
-  if (sandbox) child = sandbox.child;
-  else {
-    try {
-      child = spawn(m.file, m.args, { cwd: m.cwd, env: m.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    } catch (error) {
-      finish({ t: 'error', id: m.id, code: error.code, message: error.message });
-      return;
-    }
-    child.on('error', (error) => finish({ t: 'error', id: m.id, code: error.code, message: error.message }));
-    if (child.pid === undefined) return;
-    if (fault === 'die-before-pid') process.kill(process.pid, 'SIGKILL');
+  try {
+    child = spawn(m.file, m.args, { cwd: m.cwd, env: m.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  } catch (error) {
+    finish({ t: 'error', id: m.id, code: error.code, message: error.message });
+    return;
   }
+  child.on('error', (error) => finish({ t: 'error', id: m.id, code: error.code, message: error.message }));
+  if (child.pid === undefined) return;
+  if (fault === 'die-before-pid') process.kill(process.pid, 'SIGKILL');
   live.set(m.id, child.pid);
   send({ t: 'started', id: m.id, pid: child.pid });
-  const stdout = [];
-  let stdoutBytes = 0;
-  let stdoutTruncated = false;
-  const onStdout = (chunk) => {
-    write(chunk);
-    if (stdoutBytes + chunk.length <= m.maxStdoutBytes) { stdout.push(chunk); stdoutBytes += chunk.length; } else stdoutTruncated = true;
-  };
-  let tail = Buffer.alloc(0);
-  const onStderr = (chunk) => {
-    write(chunk);
-    tail = Buffer.concat([tail, chunk]);
-    if (tail.length > m.stderrTailBytes) tail = tail.subarray(tail.length - m.stderrTailBytes);
-  };
-  child.once('close', (code, signal) => finish({ t: 'closed', id: m.id, code, signal, stdout: Buffer.concat(stdout).toString('utf8'), stdoutTruncated, stderrTail: tail.toString('utf8'), ...(logError === undefined ? {} : { logError }), ...(sandbox ? { prestarted: true } : {}) }));
-  if (sandbox) {
-    sandbox.sink = { stdout: onStdout, stderr: onStderr };
-    child.stdin.end(m.prestart.line + '\\n');
-  } else {
-    child.stdout.on('data', onStdout);
-    child.stderr.on('data', onStderr);
-  }
+  const out = output(m);
+  child.stdout.on('data', out.stdout);
+  child.stderr.on('data', out.stderr);
+  child.once('close', (code, signal) => finish({ t: 'closed', id: m.id, ...out.end(code, signal) }));
 }
 send({ t: 'ready' });
 `;
 
 type Message =
   | { t: 'ready' }
-  | { t: 'started'; id: number; pid: number }
+  | { t: 'started'; id: number; pid: number; inner?: true }
   | { t: 'error'; id: number; code?: string; message: string }
+  | { t: 'lost'; id: number; message: string }
   | ({ t: 'closed'; id: number } & SpawnOutcome);
 
 interface Pending {
   file: string;
   pid?: number;
+  /** The pid is the job sandbox's (its PID namespace's), not the host's: kills go through the agent. */
+  inner?: boolean;
   onStarted: (pid: number) => void;
   resolve: (outcome: SpawnOutcome) => void;
   reject: (error: Error) => void;
@@ -229,6 +288,10 @@ interface Pending {
 /** A command the spawner runs: the pid arrives by onStarted, the end by `ended`. */
 export interface SpawnedCommand {
   ended: Promise<SpawnOutcome>;
+  /** Signals the command's process group, wherever it runs (on the host or in a job sandbox). */
+  kill(signal: NodeJS.Signals): void;
+  /** Whether the command runs in a job sandbox, whose agent kills what it leaves behind. */
+  readonly inSandbox: boolean;
 }
 
 class Spawner {
@@ -246,11 +309,13 @@ class Spawner {
       if (!pending) return;
       if (message.t === 'started') {
         pending.pid = message.pid;
+        pending.inner = message.inner === true;
         pending.onStarted(message.pid);
         return;
       }
       this.settled(message.id);
       if (message.t === 'error') pending.reject(new SpawnError(message.message, message.code));
+      else if (message.t === 'lost') pending.reject(new Error(`${message.message} while running ${pending.file}`));
       else {
         const { t: _t, id: _id, ...outcome } = message;
         pending.resolve(outcome);
@@ -264,8 +329,10 @@ class Spawner {
       for (const [id, pending] of this.pending) {
         this.settled(id);
         // Its commands may outlive it (only bwrap dies with it): they must not outlive their step.
-        if (pending.pid !== undefined) killGroup(pending.pid);
-        const group = pending.pid === undefined ? '' : `; its process group ${pending.pid} was killed`;
+        // One in a job sandbox died with it, and its pid is no host pid.
+        const onHost = pending.pid !== undefined && !pending.inner;
+        if (onHost) killGroup(pending.pid!);
+        const group = onHost ? `; its process group ${pending.pid} was killed` : '';
         pending.reject(new Error(`the runner's spawner process ${child.pid} ${why} while running ${pending.file}${group}`));
       }
     };
@@ -284,16 +351,31 @@ class Spawner {
 
   run(request: SpawnRequest, onStarted: (pid: number) => void): SpawnedCommand {
     const id = ++this.sequence;
+    // Named by the program the task asked for where it is known (a job sandbox runs it without bwrap).
+    const pending: Pending = { file: request.prestart?.argv[0] ?? request.file, onStarted, resolve: () => undefined, reject: () => undefined };
     const ended = new Promise<SpawnOutcome>((resolve, reject) => {
-      this.pending.set(id, { file: request.file, onStarted, resolve, reject });
+      Object.assign(pending, { resolve, reject });
+      this.pending.set(id, pending);
     });
+    const kill = (signal: NodeJS.Signals) => {
+      if (pending.pid === undefined) return;
+      if (!pending.inner) killGroup(pending.pid, signal);
+      else if (this.pending.has(id) && this.child.connected) this.child.send({ t: 'kill', id, signal });
+    };
+    const command = {
+      ended,
+      kill,
+      get inSandbox() {
+        return pending.inner === true;
+      },
+    };
     if (this.gone || !this.child.connected) {
       this.settled(id);
-      return { ended: Promise.reject(new Error(`the runner's spawner process ${this.child.pid} ${this.gone ?? 'closed its channel'}`)) };
+      return { ...command, ended: Promise.reject(new Error(`the runner's spawner process ${this.child.pid} ${this.gone ?? 'closed its channel'}`)) };
     }
     this.child.channel?.ref();
     this.child.send({ t: 'run', id, ...request });
-    return { ended };
+    return command;
   }
 
   private settled(id: number): void {
@@ -301,12 +383,12 @@ class Spawner {
     if (this.pending.size === 0) this.child.channel?.unref();
   }
 
-  /** Sets up a waiting sandbox of this kind now, unless one waits already. */
-  prestart(sandbox: Omit<Prestart, 'line'>, cwd: string, path: string | undefined): void {
-    if (this.child.connected) this.child.send({ t: 'prestart', prestart: sandbox, cwd, path });
+  /** Sets up the job sandbox of this kind now, unless there is one. */
+  prestart(sandbox: JobSandbox, path: string | undefined): void {
+    if (this.child.connected) this.child.send({ t: 'prestart', prestart: sandbox, path });
   }
 
-  /** Drops the waiting sandboxes that bind `path` or something under it. */
+  /** Drops the job sandboxes that bind `path` or something under it. */
   forget(path: string): void {
     if (this.child.connected) this.child.send({ t: 'forget', path });
   }
@@ -320,9 +402,9 @@ class Spawner {
   }
 }
 
-function killGroup(pid: number): void {
+function killGroup(pid: number, signal: NodeJS.Signals = 'SIGKILL'): void {
   try {
-    process.kill(-pid, 'SIGKILL');
+    process.kill(-pid, signal);
   } catch {
     /* gone already */
   }
@@ -332,37 +414,37 @@ let spawner: Spawner | undefined;
 let unavailable = false;
 
 /**
- * TASKOTRON_SANDBOX_PRESTART=off makes every command set up its own sandbox when it starts (benches,
- * comparisons); prestarting needs the spawner.
+ * TASKOTRON_SANDBOX_PRESTART=off makes every command set up a sandbox of its own when it starts
+ * (benches, comparisons); job sandboxes need the spawner.
  */
 export function prestartWanted(): boolean {
   return process.env.TASKOTRON_SANDBOX_PRESTART !== 'off';
 }
 
-/** How long a prestarted sandbox waits for its command: TASKOTRON_SANDBOX_PRESTART_IDLE_MS, 30 s by default. */
+/** How long a job sandbox waits for its next command: TASKOTRON_SANDBOX_PRESTART_IDLE_MS, 30 s by default. */
 function prestartIdleMs(): number {
   const ms = Number(process.env.TASKOTRON_SANDBOX_PRESTART_IDLE_MS);
   return Number.isSafeInteger(ms) && ms > 0 ? ms : 30_000;
 }
 
 /**
- * Drops the prestarted sandboxes that bind `path` (a job's workdir about to be removed or made
- * anew), so none outlives its job. One that is missed is stale and never used (see Prestart.sources),
- * and goes when its wait is over.
+ * Drops the job sandboxes that bind `path` (a job's workdir about to be removed or made anew), so
+ * none outlives its job. One that is missed is stale and never used (see Prestart.sources), and goes
+ * when its wait is over.
  */
 export function forgetSandboxes(path: string): void {
   spawner?.forget(path);
 }
 
 /**
- * Has the spawner (started if need be) set up a sandbox for a job's first command of a kind, while
- * the job loads its formula. Nothing waits for it, and nothing fails with it: the command sets up
- * its own sandbox if none is ready.
+ * Has the spawner (started if need be) set up the job's sandbox for its first command of a kind,
+ * while the job loads its formula. Nothing waits for it, and nothing fails with it: the command sets
+ * up a sandbox of its own if the job's is not ready.
  */
-export function prestartSandbox(sandbox: Omit<Prestart, 'line'>, cwd: string, path: string | undefined): void {
+export function prestartSandbox(sandbox: JobSandbox, path: string | undefined): void {
   if (!spawnerWanted() || !prestartWanted()) return;
   currentSpawner().then(
-    (running) => running?.prestart(sandbox, cwd, path),
+    (running) => running?.prestart(sandbox, path),
     () => undefined,
   );
 }

@@ -15,7 +15,7 @@ import { Context } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
 import { FailureType, stepFailure } from '../common/failures.js';
 import type { SandboxBackend, SandboxSpec } from './sandbox.js';
-import { currentSpawner, prestartWanted, SpawnError, spawnerWanted, type SpawnOutcome, type SpawnRequest } from './spawner.js';
+import { currentSpawner, prestartWanted, SpawnError, spawnerWanted, type SpawnedCommand, type SpawnOutcome, type SpawnRequest } from './spawner.js';
 
 export interface SupervisedCommand {
   /** argv[0] and its arguments; a shell script is `['/bin/sh', '-c', script]`. */
@@ -50,7 +50,7 @@ export interface SupervisedResult {
   stderrTail: string;
   /** The command ran past timeoutMs and was killed. */
   timedOut?: boolean;
-  /** It ran in a sandbox set up before it came (spawner.ts). */
+  /** It ran in its job's sandbox (set up before it came: sandbox.ts JobSandbox). */
   prestarted?: boolean;
   durationMs: number;
 }
@@ -272,7 +272,10 @@ export async function runSupervised(command: SupervisedCommand): Promise<Supervi
 
   // The command's pid is its process group's id, which we kill as a whole. Through the spawner it
   // arrives a moment after the request: a cancel or time limit before then acts once it is known.
+  // A command in a job sandbox has a pid of the sandbox's PID namespace: its agent does the kill.
   let pid: number | undefined;
+  let spawned: SpawnedCommand | undefined;
+  const signal = (groupPid: number, sig: NodeJS.Signals) => (spawned ? spawned.kill(sig) : killGroup(groupPid, sig));
   let pendingKill: (() => void) | undefined;
   const onStarted = (startedPid: number) => {
     pid = startedPid;
@@ -288,9 +291,9 @@ export async function runSupervised(command: SupervisedCommand): Promise<Supervi
   let forceKill: NodeJS.Timeout | undefined;
   const stop = (why: string) => {
     const kill = (groupPid: number) => {
-      log.write(`\n[taskotron] ${why}: SIGTERM to process group ${groupPid}\n`);
-      killGroup(groupPid, 'SIGTERM');
-      forceKill = setTimeout(() => killGroup(groupPid, 'SIGKILL'), command.killGraceMs ?? 3_000);
+      log.write(`\n[taskotron] ${why}: SIGTERM to process group ${groupPid}${spawned?.inSandbox ? " (of the job's sandbox)" : ''}\n`);
+      signal(groupPid, 'SIGTERM');
+      forceKill = setTimeout(() => signal(groupPid, 'SIGKILL'), command.killGraceMs ?? 3_000);
     };
     if (pid !== undefined) kill(pid);
     else pendingKill = () => kill(pid!);
@@ -314,20 +317,22 @@ export async function runSupervised(command: SupervisedCommand): Promise<Supervi
     const forksBefore = scanAfterEach ? forksSinceBoot() : Number.NaN;
     const spawner = spawnerWanted() ? await currentSpawner() : undefined;
     if (context.cancellationSignal.aborted && !cancelled) onCancel();
-    // The job's next command of this kind will find its sandbox set up (sandbox.ts, Prestart).
+    // It runs in the job's sandbox of its kind when that one is ready (sandbox.ts, Prestart).
     const prestart = spawner && sandbox && prestartWanted() ? sandbox.backend.prestart?.(command.argv, command.cwd, sandbox.spec, request.env as Record<string, string>) : undefined;
     if (prestart) request.prestart = prestart;
     // Settles when the process has exited and its output pipes are closed (a background process that
     // keeps them open is waited for, so the log misses nothing), or when it could not be started.
-    const ended = spawner ? spawner.run(request, onStarted).ended : spawnDirect(request, log, onStarted);
+    spawned = spawner?.run(request, onStarted);
+    const ended = spawned ? spawned.ended : spawnDirect(request, log, onStarted);
     const result = await ended.catch((error: Error) => {
       if (!(error instanceof SpawnError)) throw spawnerLost(error, marker, pid);
       // spawn says ENOENT for a missing working directory as for a missing program: tell them apart.
       const where = error.code === 'ENOENT' && !existsSync(command.cwd) ? ` (its working directory ${command.cwd} does not exist)` : '';
       throw new Error(`cannot run ${file}: ${error.message}${where}`);
     });
-    // The command may have left children behind in its group; they must not outlive the step.
-    if (pid !== undefined) killGroup(pid, 'SIGKILL');
+    // The command may have left children behind in its group; they must not outlive the step. (In a
+    // job sandbox its agent has killed everything the command left before it reported the end.)
+    if (pid !== undefined && !spawned?.inSandbox) killGroup(pid, 'SIGKILL');
     if (scanAfterEach && marker) {
       const killed = killLeftovers(marker, pid === undefined ? undefined : { afterPid: pid, forksBefore }, pid);
       if (killed > 0) log.write(`[taskotron] killed ${killed} process(es) the command left behind outside its process group\n`);

@@ -14,7 +14,7 @@ import type { Formula } from '../formula/model.js';
 import { parseFormula } from '../formula/parse.js';
 import { FailureType, stepFailure } from '../common/failures.js';
 import { artifactsDir, mirrorRoot, sandboxDirs, workDir, type RunnerConfig } from './runner-config.js';
-import { jobSandboxSpec, resolveSandbox, sandboxEnvironment, waitingSandbox } from './sandbox.js';
+import { jobSandbox, jobSandboxSpec, resolveSandbox, sandboxEnvironment } from './sandbox.js';
 import { forgetSandboxes, prestartSandbox } from './spawner.js';
 import { heartbeatWhile, runSupervised } from './supervise.js';
 import { SlotEndings } from './slot-endings.js';
@@ -176,11 +176,11 @@ export function createWorkspaceActivities(config: RunnerConfig, hostname: string
       const { backend, warning } = await resolveSandbox(config.sandbox);
       const sandbox = { sandbox: backend.name, ...(warning ? { sandboxWarning: warning } : {}) };
       const web = config.artifactsBaseUrl ? { artifactsUrl: jobArtifactsUrl(config.artifactsBaseUrl, input.uuid) } : {};
-      // The job's first shell command finds its sandbox set up (spawner.ts), as every later one does.
+      // The job's first shell command finds the job's sandbox set up (spawner.ts), as every later one does.
       const prestartShell = (taskdir: string) => {
         if (backend.name !== 'bwrap') return;
-        const waiting = waitingSandbox(taskdir, jobSandboxSpec(config, { taskdir, workdir, artifactsdir }));
-        if (waiting) prestartSandbox(waiting, taskdir, sandboxEnvironment(config.sandbox, {}).PATH);
+        const sandbox = jobSandbox(jobSandboxSpec(config, { taskdir, workdir, artifactsdir }));
+        if (sandbox) prestartSandbox(sandbox, sandboxEnvironment(config.sandbox, {}).PATH);
       };
       if (input.source.kind === 'local') {
         const taskdir = resolve(input.source.path);

@@ -1,11 +1,11 @@
-// Prestarted sandboxes (sandbox.ts Prestart, spawner.ts): after a sandboxed command, the spawner
-// sets up the next sandbox of the same kind, and the job's next command runs in it. What a command
-// sees must not depend on whether its sandbox was set up before it came or when it came: the same
-// environment, argv, exit code, output, stdin and a PID namespace of its own. A waiting sandbox that
-// has gone stale (a directory it binds was made anew) is not used; none outlives its wait, its job or
-// its spawner.
+// Job sandboxes (sandbox.ts Prestart, spawner.ts): a job's commands of one kind run in one bwrap set
+// up for the job, whose agent starts them one at a time. What a command sees must not depend on
+// whether it ran there or in a bwrap of its own: the same environment, argv, exit code, output,
+// stdin, no process of the runner, and nothing left of an earlier command. A job sandbox that has
+// gone stale (a directory it binds was made anew) is not used; none outlives its idle time, its job
+// or its spawner.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -13,7 +13,7 @@ import { CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { defaultRunnerConfig, type RunnerConfig } from '../../src/activities/runner-config.js';
-import { bubblewrap, shellWord, taskSandbox, type SandboxSpec, type TaskSandbox } from '../../src/activities/sandbox.js';
+import { AGENT_NAME, bubblewrap, taskSandbox, type SandboxSpec, type TaskSandbox } from '../../src/activities/sandbox.js';
 import { createWorkspaceActivities, type Workspace } from '../../src/activities/workspace.js';
 import { forgetSandboxes, spawnerPid, stopSpawner } from '../../src/activities/spawner.js';
 import { runSupervised, type SupervisedCommand, type SupervisedResult } from '../../src/activities/supervise.js';
@@ -34,8 +34,8 @@ function spec(dir: string): SandboxSpec {
   return { writable: [join(dir, 'work')], readable: [], tmp: join(dir, 'tmp'), home: join(dir, 'home'), hideDirs: [], hideFiles: [], network: false };
 }
 
-/** The spawner's children that bind `dir`'s workdir: sandboxes waiting for a command there. */
-function waitingUnder(dir: string): number[] {
+/** The spawner's children that bind `dir`'s workdir: the bwraps of job sandboxes there. */
+function sandboxesUnder(dir: string): number[] {
   return pidsMatching(join(dir, 'work')).filter((pid) => {
     try {
       return readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('bwrap\0') && Number(readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')[1]) === spawnerPid();
@@ -45,11 +45,14 @@ function waitingUnder(dir: string): number[] {
   });
 }
 
-/** The waiting sh of the sandboxes set up in `cwd`. */
-function stubsIn(cwd: string): number[] {
-  return pidsMatching('IFS= read -r line').filter((pid) => {
+/**
+ * The agents of the job sandboxes that have `path` mounted. bwrap starts the agent once every mount
+ * is made, so from then on the sandbox holds the directory as it was.
+ */
+function agentsBinding(path: string): number[] {
+  return pidsMatching(AGENT_NAME).filter((pid) => {
     try {
-      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('/bin/sh\0') && readlinkSync(`/proc/${pid}/cwd`) === cwd;
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('python') && readFileSync(`/proc/${pid}/mountinfo`, 'utf8').includes(` ${path} `);
     } catch {
       return false;
     }
@@ -60,23 +63,27 @@ function sandboxed(dir: string, argv: string[], env: Record<string, string> = { 
   return { argv, cwd: join(dir, 'work'), env, sandbox: { backend: bubblewrap, spec: spec(dir) }, logFile: join(dir, 'log') };
 }
 
-describe('prestarted sandboxes', () => {
-  test('the second command of a kind runs in a sandbox set up for it, and sees exactly what a fresh one shows', async () => {
+describe('job sandboxes', () => {
+  test('the second command of a kind runs in the job sandbox, and sees exactly what a sandbox of its own shows', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'taskotron-prestart-'));
     // Quotes, a newline, spaces, '=' and non-ASCII in the arguments and the environment.
     const env = { PATH: '/usr/bin:/bin', ODD: "it's\na \"test\" = $HOME `x` \\", LANG: 'C.UTF-8', EMPTY: '' };
-    const script = 'printf "%s|" "$0" "$@"; echo; env | LC_ALL=C sort; printf "[%s]\\n" "$ODD"; echo "pid $$"; cat; [ -t 0 ] || echo "stdin not a tty"; readlink /proc/self/fd/0; echo to-stderr >&2; exit 3';
+    const script = 'printf "%s|" "$0" "$@"; echo; env | LC_ALL=C sort; printf "[%s]\\n" "$ODD"; cat; [ -t 0 ] || echo "stdin not a tty"; readlink /proc/self/fd/0; echo to-stderr >&2; exit 3';
     const argv = ['/bin/sh', '-c', script, 'zero', 'a b', "c'd", 'e\nf', 'g=h', 'ünï'];
     const first = await supervise(sandboxed(dir, argv, env));
     const second = await supervise(sandboxed(dir, argv, env));
-    assert.equal(first.prestarted, undefined, 'the first command sets up its own sandbox');
-    assert.equal(second.prestarted, true, 'the second one finds its sandbox waiting');
+    assert.equal(first.prestarted, undefined, 'the first command sets up a sandbox of its own');
+    assert.equal(second.prestarted, true, 'the second one runs in the job sandbox');
     assert.equal(first.exitCode, 3, first.stderrTail);
     assert.deepEqual([second.exitCode, second.stdout, second.stderrTail], [first.exitCode, first.stdout, first.stderrTail]);
     assert.match(first.stdout, /^zero\|a b\|c'd\|e\nf\|g=h\|ünï\|\n/);
     assert.match(first.stdout, /\n\[it's\na "test" = \$HOME `x` \\\]\n/);
     assert.match(first.stdout, /\nPWD=.*\/work\n/);
-    assert.match(first.stdout, /\npid 2\nstdin not a tty\n\/dev\/null\n$/, 'pid 2 of its own PID namespace; stdin is /dev/null');
+    assert.match(first.stdout, /\nstdin not a tty\n\/dev\/null\n$/, 'stdin is /dev/null');
+    // A signal's death is bwrap's exit code 128+N in both, and the agent outlives a kill of its command's parent.
+    const killed = await supervise(sandboxed(dir, ['/bin/sh', '-c', 'kill -TERM $PPID; kill -KILL $$']));
+    assert.deepEqual([killed.exitCode, killed.signal, killed.prestarted], [137, undefined, true], killed.stderrTail);
+    assert.equal((await supervise(sandboxed(dir, ['/bin/true']))).prestarted, true, 'the same job sandbox runs the next command');
     // env(1) itself, not a shell, which would export PWD on its own.
     const printed = [await supervise(sandboxed(dir, ['/usr/bin/env'], env)), await supervise(sandboxed(dir, ['/usr/bin/env'], env))];
     assert.deepEqual(printed.map((result) => result.prestarted), [true, true]);
@@ -90,18 +97,22 @@ describe('prestarted sandboxes', () => {
     assert.equal(log.match(/^to-stderr$/gm)?.length, 2, 'both commands wrote their output to the log');
   });
 
-  test('each command has a PID namespace of its own: what one left running is gone for the next', async () => {
+  test('what a command left running is gone when its step ends; the runner is invisible', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'taskotron-prestart-'));
     await supervise(sandboxed(dir, ['/bin/true']));
     const sleep = `${600 + Math.floor(Math.random() * 1000)}.${process.pid}`;
-    const leaving = await supervise(sandboxed(dir, ['/bin/sh', '-c', `setsid sleep ${sleep} >/dev/null 2>&1 & echo started`]));
+    const leaving = await supervise(sandboxed(dir, ['/bin/sh', '-c', `setsid sleep ${sleep} >/dev/null 2>&1 & sleep ${sleep} & echo started`]));
     assert.deepEqual([leaving.stdout, leaving.prestarted], ['started\n', true]);
-    await until('the daemon to die with its sandbox', () => pidsMatching(`sleep ${sleep}`).length === 0, 5_000);
-    const next = await supervise(sandboxed(dir, ['/bin/sh', '-c', 'pgrep -x sleep || echo none; echo $$']));
-    assert.deepEqual([next.stdout, next.prestarted], ['none\n2\n', true]);
+    assert.deepEqual(pidsMatching(`sleep ${sleep}`), [], 'killed before the step ended, setsid or not');
+    const next = await supervise(sandboxed(dir, ['/bin/sh', '-c', 'pgrep -x sleep || echo none; echo /proc/[0-9]*; echo $$']));
+    assert.equal(next.prestarted, true);
+    const [none, listed, own] = next.stdout.trim().split('\n');
+    assert.equal(none, 'none');
+    // The agent (the namespace's init) and the command itself: nothing of the host's, nothing left.
+    assert.deepEqual(listed!.split(' ').sort(), ['/proc/1', `/proc/${own}`].sort());
   });
 
-  test('a program found in PATH runs in a prestarted sandbox; one the sandbox might not find sets up its own, with bwrap\'s own errors', async () => {
+  test('a program found in PATH runs in the job sandbox; one the sandbox might not find sets up its own, with bwrap\'s own errors', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'taskotron-prestart-'));
     await supervise(sandboxed(dir, ['/bin/true']));
     const found = await supervise(sandboxed(dir, ['sh', '-c', 'echo "$0"']));
@@ -118,23 +129,27 @@ describe('prestarted sandboxes', () => {
     // A program in /tmp is the job's /tmp inside, not the host's.
     const inTmp = await supervise(sandboxed(dir, ['/tmp/x']));
     assert.equal(inTmp.prestarted, undefined);
-    // The sandboxes set up after them were not set up in vain: the next command of the kind uses one.
+    // A working directory that is not there: the agent hands the command back, and it fails as it
+    // did before job sandboxes.
+    await assert.rejects(supervise({ ...sandboxed(dir, ['/bin/true']), cwd: join(dir, 'work', 'missing') }), /cannot run \/bin\/true: .*its working directory .*missing does not exist/);
+    // The job sandbox is still there for the next command of the kind.
     assert.equal((await supervise(sandboxed(dir, ['/bin/true']))).prestarted, true);
   });
 
-  test('a waiting sandbox whose directories were made anew is not used; the command sees the new ones', async () => {
+  test('a job sandbox whose directories were made anew is not used; the command sees the new ones', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'taskotron-prestart-'));
     await supervise(sandboxed(dir, ['/bin/true']));
-    // Its sh runs once bwrap has made every mount: from then on it holds the old directory.
-    await until('the next sandbox to be set up', () => stubsIn(join(dir, 'work')).length === 1);
+    await until('the job sandbox to be set up', () => agentsBinding(join(dir, 'work')).length === 1);
+    const [stale] = agentsBinding(join(dir, 'work'));
     rmSync(join(dir, 'work'), { recursive: true });
     mkdirSync(join(dir, 'work'));
     writeFileSync(join(dir, 'work', 'new'), 'the new workdir\n');
     const result = await supervise(sandboxed(dir, ['/bin/cat', 'new']));
     assert.deepEqual([result.exitCode, result.stdout, result.prestarted], [0, 'the new workdir\n', undefined], result.stderrTail);
+    await until('the stale job sandbox to go', () => !processAlive(stale!), 5_000);
   });
 
-  test('cancelling a command in a prestarted sandbox kills it', async () => {
+  test('cancelling a command in the job sandbox kills it, and the sandbox runs the next one', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'taskotron-prestart-'));
     await supervise(sandboxed(dir, ['/bin/true']));
     const sleep = `${600 + Math.floor(Math.random() * 1000)}.${process.pid}`;
@@ -143,18 +158,58 @@ describe('prestarted sandboxes', () => {
     await until('both sleeps to run', () => pidsMatching(`sleep ${sleep}`).length >= 2);
     env.cancel();
     await assert.rejects(running, CancelledFailure);
-    await until('every process of the sandbox to die', () => pidsMatching(`sleep ${sleep}`).length === 0, 5_000);
+    assert.deepEqual(pidsMatching(`sleep ${sleep}`), [], 'every process of the command died before the step ended');
+    assert.equal((await supervise(sandboxed(dir, ['/bin/true']))).prestarted, true);
   });
 
-  test('no waiting sandbox outlives its wait, its job (forgetSandboxes) or the spawner', async () => {
+  test('a command that ignores SIGTERM is killed after the grace; an agent that stops answering takes its sandbox down', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'taskotron-prestart-'));
     await supervise(sandboxed(dir, ['/bin/true']));
-    await until('a sandbox to wait for the next command', () => waitingUnder(dir).length === 1);
+    const sleep = `${600 + Math.floor(Math.random() * 1000)}.${process.pid}`;
+    const env = environment();
+    const stubborn = supervise({ ...sandboxed(dir, ['/bin/sh', '-c', `trap '' TERM; sleep ${sleep}; echo survived`]), killGraceMs: 300 }, env);
+    await until('the sleep to run', () => pidsMatching(`sleep ${sleep}`).some((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('sleep\0')));
+    env.cancel();
+    await assert.rejects(stubborn, CancelledFailure);
+    assert.deepEqual(pidsMatching(`sleep ${sleep}`), []);
+    // An agent that stops answering (stopped from the host: a task cannot signal its namespace's
+    // init): nobody reports the command's end, so its time limit applies, and the kill takes the
+    // whole job sandbox down after 2 s.
+    await until('the job sandbox to be set up', () => agentsBinding(join(dir, 'work')).length === 1);
+    const [agent] = agentsBinding(join(dir, 'work'));
+    const stopped = supervise({ ...sandboxed(dir, ['/bin/sh', '-c', `echo before; sleep ${sleep}`]), timeoutMs: 1_000, killGraceMs: 200 });
+    await until('the sleep to run', () => pidsMatching(`sleep ${sleep}`).some((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('sleep\0')));
+    process.kill(agent!, 'SIGSTOP');
+    const result = await stopped;
+    assert.deepEqual([result.exitCode, result.timedOut, result.prestarted], [137, true, true]);
+    await until('the stopped job sandbox to go', () => !processAlive(agent!), 10_000);
+    assert.deepEqual(pidsMatching(`sleep ${sleep}`), []);
+    assert.equal((await supervise(sandboxed(dir, ['/bin/echo', 'after']))).stdout, 'after\n', 'a new sandbox runs the next command');
+  });
+
+  test('a task cannot signal its agent; an agent killed from outside fails the step, naming the job sandbox', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'taskotron-prestart-'));
+    await supervise(sandboxed(dir, ['/bin/true']));
+    const sleep = `${600 + Math.floor(Math.random() * 1000)}.${process.pid}`;
+    const tries = await supervise(sandboxed(dir, ['/bin/sh', '-c', 'kill -STOP $PPID; kill -KILL $PPID; kill -KILL -1; pkill -9 python3; echo "survived $PPID"']));
+    assert.deepEqual([tries.exitCode, tries.stdout, tries.prestarted], [0, 'survived 1\n', true], tries.stderrTail);
+    const [agent] = agentsBinding(join(dir, 'work'));
+    const running = supervise(sandboxed(dir, ['/bin/sh', '-c', `sleep ${sleep}`]));
+    await until('the sleep to run', () => pidsMatching(`sleep ${sleep}`).some((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('sleep\0')));
+    process.kill(agent!, 'SIGKILL');
+    await assert.rejects(running, /the job sandbox \(bwrap \d+\) ended: its agent was killed by signal 9 while running \/bin\/sh/);
+    await until('the sleep to die with its sandbox', () => pidsMatching(`sleep ${sleep}`).length === 0, 5_000);
+  });
+
+  test('no job sandbox outlives its idle time, its job (forgetSandboxes) or the spawner', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'taskotron-prestart-'));
+    await supervise(sandboxed(dir, ['/bin/true']));
+    await until('the job sandbox to be set up', () => sandboxesUnder(dir).length === 1);
     // The job ends: removeWorkdir forgets its sandboxes (long before their 30 s are over).
     forgetSandboxes(join(dir, 'work'));
-    await until('the forgotten sandbox to go', () => waitingUnder(dir).length === 0, 10_000);
+    await until('the forgotten sandbox to go', () => sandboxesUnder(dir).length === 0, 10_000);
 
-    // Nobody comes for it: it goes when its wait is over (30 s by default; 2 s from the next spawner on).
+    // Nobody comes for it: it goes when it has been idle 30 s (by default; 2 s from the next spawner on).
     const first = spawnerPid()!;
     stopSpawner();
     await until('the spawner to exit', () => !processAlive(first), 5_000);
@@ -164,19 +219,19 @@ describe('prestarted sandboxes', () => {
     } finally {
       delete process.env.TASKOTRON_SANDBOX_PRESTART_IDLE_MS;
     }
-    await until('a sandbox to wait', () => waitingUnder(dir).length === 1);
+    await until('the job sandbox to be set up', () => sandboxesUnder(dir).length === 1);
     const waited = Date.now();
-    await until('the sandbox to stop waiting', () => waitingUnder(dir).length === 0, 10_000);
+    await until('the idle job sandbox to go', () => sandboxesUnder(dir).length === 0, 10_000);
     assert.ok(Date.now() - waited >= 1_000, `it waited ${Date.now() - waited} ms, not its 2 s`);
 
-    // The spawner goes (the runner exits): so do the sandboxes waiting in it.
+    // The spawner goes (the runner exits): so do its job sandboxes.
     await supervise(sandboxed(dir, ['/bin/true']));
-    await until('a sandbox to wait', () => waitingUnder(dir).length === 1);
-    const [waiting] = waitingUnder(dir);
+    await until('the job sandbox to be set up', () => sandboxesUnder(dir).length === 1);
+    const [sandbox] = sandboxesUnder(dir);
     const spawner = spawnerPid()!;
     stopSpawner();
     await until('the spawner to exit', () => !processAlive(spawner), 5_000);
-    await until('its waiting sandbox to die', () => !processAlive(waiting!), 5_000);
+    await until('its job sandbox to die', () => !processAlive(sandbox!), 5_000);
   });
 
   test("a job's first shell command finds its sandbox set up by prepareWorkspace; removeWorkdir lets the next one go", async () => {
@@ -185,31 +240,26 @@ describe('prestarted sandboxes', () => {
     const taskdir = mkdtempSync(join(tmpdir(), 'taskotron-prestart-task-'));
     const workspaceActivities = createWorkspaceActivities(config, 'prestart-host');
     const workspace = (await environment().run(workspaceActivities.prepareWorkspace, { uuid: 'prestart-1', task: 'first', source: { kind: 'local' as const, path: taskdir } })) as Workspace;
-    await until("the first command's sandbox to be set up", () => stubsIn(taskdir).length === 1);
+    await until("the job's sandbox to be set up", () => agentsBinding(workspace.workdir).length === 1);
     const job = { uuid: 'prestart-1', task: 'first', item: 'foo-1.0-1.fc40', itemType: 'koji_build', arch: 'x86_64', taskdir, workdir: workspace.workdir, artifactsdir: workspace.artifactsdir };
     // As the shell directive runs its commands.
     const { sandbox, env } = (await environment().run(() => taskSandbox(config, job))) as TaskSandbox;
     const first = await supervise({ argv: ['/bin/sh', '-c', 'echo "$TASKOTRON_UUID"'], cwd: taskdir, env, sandbox });
     assert.deepEqual([first.exitCode, first.stdout, first.prestarted], [0, 'prestart-1\n', true], first.stderrTail);
-    await until('the next sandbox to be set up', () => stubsIn(taskdir).length === 1);
     await environment().run(workspaceActivities.removeWorkdir, { uuid: 'prestart-1' });
-    await until('the job\'s waiting sandbox to go', () => stubsIn(taskdir).length === 0);
+    await until("the job's sandbox to go", () => agentsBinding(workspace.workdir).length === 0);
   });
 
-  test('TASKOTRON_SANDBOX_PRESTART=off: every command sets up its own sandbox', async () => {
+  test('TASKOTRON_SANDBOX_PRESTART=off: every command sets up a sandbox of its own', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'taskotron-prestart-'));
     process.env.TASKOTRON_SANDBOX_PRESTART = 'off';
     try {
       await supervise(sandboxed(dir, ['/bin/true']));
       assert.equal((await supervise(sandboxed(dir, ['/bin/true']))).prestarted, undefined);
-      assert.deepEqual(waitingUnder(dir), []);
+      assert.deepEqual(sandboxesUnder(dir), []);
     } finally {
       delete process.env.TASKOTRON_SANDBOX_PRESTART;
     }
   });
 
-  test('shellWord keeps any word one word on one line', () => {
-    assert.equal(shellWord("a'b\nc"), `'a'\\''b'"$nl"'c'`);
-    assert.equal(shellWord(''), "''");
-  });
 });
