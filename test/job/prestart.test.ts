@@ -250,6 +250,19 @@ describe('job sandboxes', () => {
     await until("the job's sandbox to go", () => agentsBinding(workspace.workdir).length === 0);
   });
 
+  test('a command of a kind whose job sandbox is busy sets up its own; a large output reaches the log whole', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'taskotron-prestart-'));
+    await supervise(sandboxed(dir, ['/bin/true']));
+    const both = await Promise.all([supervise(sandboxed(dir, ['/bin/sh', '-c', 'sleep 0.3; echo one'])), supervise(sandboxed(dir, ['/bin/sh', '-c', 'sleep 0.3; echo two']))]);
+    assert.deepEqual(both.map((result) => result.stdout).sort(), ['one\n', 'two\n']);
+    assert.deepEqual(both.map((result) => result.prestarted ?? false).sort(), [false, true], 'one ran in the job sandbox, the other in a bwrap of its own');
+    const bytes = 3_000_000;
+    const large = await supervise({ ...sandboxed(dir, ['/bin/sh', '-c', `head -c ${bytes} /dev/zero | tr '\\0' x; echo; echo end >&2`]), maxStdoutBytes: 1000 });
+    assert.deepEqual([large.exitCode, large.prestarted, large.stdoutTruncated, large.stderrTail], [0, true, true, 'end\n']);
+    const log = readFileSync(join(dir, 'log'), 'utf8');
+    assert.equal(log.match(/x+/g)?.sort((a, b) => b.length - a.length)[0]?.length, bytes, 'every byte of stdout is in the log');
+  });
+
   test('TASKOTRON_SANDBOX_PRESTART=off: every command sets up a sandbox of its own', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'taskotron-prestart-'));
     process.env.TASKOTRON_SANDBOX_PRESTART = 'off';
