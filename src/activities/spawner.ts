@@ -116,7 +116,7 @@ function output(m) {
 `;
 
 const SPAWNER_SCRIPT = `${COMMON_SCRIPT}
-const idleMs = Number(process.argv[1]) > 0 ? Number(process.argv[1]) : 30000;
+const idleMs = Number(process.argv[1]) > 0 ? Number(process.argv[1]) : 300000;
 const fault = process.argv[2];
 const live = new Map();
 // Job sandboxes by kind (Prestart.key), and the commands running in one.
@@ -421,10 +421,14 @@ export function prestartWanted(): boolean {
   return process.env.TASKOTRON_SANDBOX_PRESTART !== 'off';
 }
 
-/** How long a job sandbox waits for its next command: TASKOTRON_SANDBOX_PRESTART_IDLE_MS, 30 s by default. */
+/**
+ * How long a job sandbox waits for its next command: TASKOTRON_SANDBOX_PRESTART_IDLE_MS, 5 minutes by
+ * default. A job's end drops it anyway (forgetSandboxes); this is for the gaps between its commands
+ * (a long download between two shell actions) and for a job that ended without removing its workdir.
+ */
 function prestartIdleMs(): number {
   const ms = Number(process.env.TASKOTRON_SANDBOX_PRESTART_IDLE_MS);
-  return Number.isSafeInteger(ms) && ms > 0 ? ms : 30_000;
+  return Number.isSafeInteger(ms) && ms > 0 ? ms : 300_000;
 }
 
 /**

@@ -205,11 +205,11 @@ describe('job sandboxes', () => {
     const dir = mkdtempSync(join(tmpdir(), 'taskotron-prestart-'));
     await supervise(sandboxed(dir, ['/bin/true']));
     await until('the job sandbox to be set up', () => sandboxesUnder(dir).length === 1);
-    // The job ends: removeWorkdir forgets its sandboxes (long before their 30 s are over).
+    // The job ends: removeWorkdir forgets its sandboxes (long before their 5 minutes are over).
     forgetSandboxes(join(dir, 'work'));
     await until('the forgotten sandbox to go', () => sandboxesUnder(dir).length === 0, 10_000);
 
-    // Nobody comes for it: it goes when it has been idle 30 s (by default; 2 s from the next spawner on).
+    // Nobody comes for it: it goes when it has been idle 5 minutes (by default; 2 s from the next spawner on).
     const first = spawnerPid()!;
     stopSpawner();
     await until('the spawner to exit', () => !processAlive(first), 5_000);
