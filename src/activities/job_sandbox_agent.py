@@ -95,6 +95,11 @@ current = None
 pending = b''
 
 
+def exit_code(status):
+    """As bwrap reports it: the exit status, or 128+N for a death by signal N."""
+    return 128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+
+
 def reap():
     while True:
         try:
@@ -106,7 +111,7 @@ def reap():
         if current is not None and pid == current.process.pid:
             current.status = status
             # Popen must not wait for it again.
-            current.process.returncode = os.waitstatus_to_exitcode(status)
+            current.process.returncode = exit_code(status)
             current.leftovers = sweep()
             current.swept_at = time.monotonic()
 
@@ -119,8 +124,7 @@ def finish_if_done():
     # One stuck in the kernel (uninterruptible I/O) dies when the kernel lets it; the step does not wait for it.
     if current.leftovers and time.monotonic() - current.swept_at < LEFTOVER_WAIT_S:
         return
-    code = os.waitstatus_to_exitcode(current.status)
-    send({'t': 'closed', 'id': current.id, 'code': code if code >= 0 else 128 - code, 'signal': None})
+    send({'t': 'closed', 'id': current.id, 'code': exit_code(current.status), 'signal': None})
     current = None
 
 
