@@ -347,7 +347,7 @@ export async function runSupervised(command: SupervisedCommand): Promise<Supervi
     }
     if (result.logError !== undefined) throw new Error(`cannot write the log ${command.logFile}: ${result.logError}`);
     const exitCode = result.code ?? 128;
-    log.write(`[taskotron] exit code ${exitCode}${result.signal ? ` (signal ${result.signal})` : ''}${timedOut ? ' (time limit)' : ''} after ${Date.now() - started} ms\n`);
+    log.write(`[taskotron] exit code ${exitCode}${result.signal ? ` (signal ${result.signal})` : ''}${timedOut ? ' (time limit)' : ''} after ${Date.now() - started} ms${result.prestarted ? " in the job's sandbox" : ''}\n`);
     log.check();
     return {
       exitCode,

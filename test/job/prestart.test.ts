@@ -95,6 +95,7 @@ describe('job sandboxes', () => {
     assert.match(fresh.stdout, /^PWD=.*\/work$/m);
     const log = readFileSync(join(dir, 'log'), 'utf8');
     assert.equal(log.match(/^to-stderr$/gm)?.length, 2, 'both commands wrote their output to the log');
+    assert.deepEqual(log.match(/^\[taskotron\] exit code 3 after \d+ ms.*$/gm)?.map((line) => line.replace(/\d+ ms/, 'N ms')), ['[taskotron] exit code 3 after N ms', "[taskotron] exit code 3 after N ms in the job's sandbox"]);
   });
 
   test('what a command left running is gone when its step ends; the runner is invisible', async () => {
