@@ -6,6 +6,7 @@ set -euo pipefail
 
 PACKAGES=(
   bubblewrap        # the per-job sandbox (issue 10)
+  python3           # /usr/bin/python3 runs the job sandbox's agent (src/activities/job_sandbox_agent.py)
   rpm               # rpmbuild for real RPM fixtures served by the Koji stand-in (issue 9)
   createrepo-c      # the createrepo directive (issue 9)
   rabbitmq-server   # fedora-messaging (AMQP) tests (issue 12)

@@ -94,49 +94,57 @@ function under(path: string, dir: string): boolean {
   return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
 }
 
+/**
+ * The bwrap command that runs `argv` in `cwd` inside the job's sandbox. `asInit`: argv is the PID
+ * namespace's init itself (the job sandbox's agent) instead of a child of bwrap's own init.
+ */
+function bwrapArgv(argv: string[], cwd: string, spec: SandboxSpec, asInit = false): string[] {
+  const args = [
+    'bwrap',
+    // The sandbox dies with the process the runner supervises, and a task cannot push keystrokes
+    // into a terminal outside it (TIOCSTI).
+    '--die-with-parent',
+    '--new-session',
+    // A user namespace drops every capability, so even a runner running as root cannot remount
+    // the read-only host; the PID namespace hides the runner, and what a command leaves in it dies with
+  // the namespace (a command's own bwrap) or by the agent's hand (the job's sandbox).
+    '--unshare-user',
+    '--unshare-pid',
+    ...(asInit ? ['--as-pid-1'] : []),
+    '--unshare-ipc',
+    '--unshare-uts',
+    '--unshare-cgroup-try',
+    ...(spec.network ? [] : ['--unshare-net']),
+    '--ro-bind', '/', '/',
+    '--dev', '/dev',
+    '--proc', '/proc',
+  ];
+  const hidden = ['/tmp'];
+  for (const dir of spec.hideDirs) {
+    if (dir !== '/' && existsSync(dir)) {
+      args.push('--tmpfs', dir);
+      hidden.push(dir);
+    }
+  }
+  args.push('--bind', spec.tmp, '/tmp');
+  // Later mounts cover earlier ones: what the job must read comes back on top of what was hidden.
+  for (const path of spec.readable) {
+    if (hidden.some((dir) => under(path, dir))) args.push('--ro-bind-try', path, path);
+  }
+  for (const dir of [spec.home, ...spec.writable]) args.push('--bind', dir, dir);
+  for (const file of spec.hideFiles) {
+    if (existsSync(file)) args.push('--ro-bind', '/dev/null', file);
+  }
+  // The empty stand-ins are read-only too (after the mounts above made their mount points).
+  for (const dir of hidden.slice(1)) args.push('--remount-ro', dir);
+  args.push('--chdir', cwd, '--', ...argv);
+  return args;
+}
+
 export const bubblewrap: SandboxBackend = {
   name: 'bwrap',
   containsProcesses: true,
-  wrap(argv, cwd, spec) {
-    const args = [
-      'bwrap',
-      // The sandbox dies with the process the runner supervises, and a task cannot push keystrokes
-      // into a terminal outside it (TIOCSTI).
-      '--die-with-parent',
-      '--new-session',
-      // A user namespace drops every capability, so even a runner running as root cannot remount
-      // the read-only host; the PID namespace hides the runner and takes leftovers down with it.
-      '--unshare-user',
-      '--unshare-pid',
-      '--unshare-ipc',
-      '--unshare-uts',
-      '--unshare-cgroup-try',
-      ...(spec.network ? [] : ['--unshare-net']),
-      '--ro-bind', '/', '/',
-      '--dev', '/dev',
-      '--proc', '/proc',
-    ];
-    const hidden = ['/tmp'];
-    for (const dir of spec.hideDirs) {
-      if (dir !== '/' && existsSync(dir)) {
-        args.push('--tmpfs', dir);
-        hidden.push(dir);
-      }
-    }
-    args.push('--bind', spec.tmp, '/tmp');
-    // Later mounts cover earlier ones: what the job must read comes back on top of what was hidden.
-    for (const path of spec.readable) {
-      if (hidden.some((dir) => under(path, dir))) args.push('--ro-bind-try', path, path);
-    }
-    for (const dir of [spec.home, ...spec.writable]) args.push('--bind', dir, dir);
-    for (const file of spec.hideFiles) {
-      if (existsSync(file)) args.push('--ro-bind', '/dev/null', file);
-    }
-    // The empty stand-ins are read-only too (after the mounts above made their mount points).
-    for (const dir of hidden.slice(1)) args.push('--remount-ro', dir);
-    args.push('--chdir', cwd, '--', ...argv);
-    return args;
-  },
+  wrap: (argv, cwd, spec) => bwrapArgv(argv, cwd, spec),
   environment: (spec) => ({ HOME: spec.home, TMPDIR: '/tmp' }),
   prestart(argv, cwd, spec, env) {
     const program = argv[0];
@@ -154,16 +162,15 @@ export const bubblewrap: SandboxBackend = {
 /**
  * The job's bwrap sandbox of a kind (its spec), set up before any command of it is known: what
  * Prestart carries besides the command (prepareWorkspace sets up the one the job's first shell
- * command will use). Undefined when the agent's Node would not be there inside.
+ * command will use). Undefined when the agent's Python or script is not there.
  */
 export function jobSandbox(spec: SandboxSpec): JobSandbox | undefined {
   const python = AGENT_PYTHONS.find((path) => findsProgram(path, undefined, spec));
   if (!python || !existsSync(AGENT_SCRIPT)) return undefined;
   // Its directory is readable in every job's sandbox anyway (jobSandboxSpec), for python_runner.py.
   const withAgent = spec.readable.some((path) => under(AGENT_SCRIPT, path)) ? spec : { ...spec, readable: [...spec.readable, dirname(AGENT_SCRIPT)] };
-  const [file, ...args] = bubblewrap.wrap([python, '-S', AGENT_SCRIPT, AGENT_NAME], '/', withAgent);
   // The agent is the namespace's init: no signal from a task reaches it (job_sandbox_agent.py).
-  args.splice(args.indexOf('--unshare-pid') + 1, 0, '--as-pid-1');
+  const [file, ...args] = bwrapArgv([python, '-S', AGENT_SCRIPT, AGENT_NAME], '/', withAgent, true);
   return { key: JSON.stringify([file, ...args]), file: file!, args, sources: [spec.tmp, spec.home, ...spec.writable, ...spec.readable] };
 }
 

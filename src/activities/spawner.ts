@@ -60,9 +60,7 @@ export class SpawnError extends Error {
   }
 }
 
-// The two scripts below are CommonJS for `node -e`; every message carries the command's id.
-//
-// The spawner, outside every sandbox:
+// The spawner itself. CommonJS for `node -e`; every message carries the command's id.
 // in:  {t:'run', id, file, args, cwd, env, logFile?, maxStdoutBytes, stderrTailBytes, prestart?}
 //      {t:'kill', id, signal}: signal a command that runs in a job's sandbox (its pid is the sandbox's)
 //      {t:'forget', path}: drop the job sandboxes that bind `path` (it is about to go)
@@ -72,14 +70,15 @@ export class SpawnError extends Error {
 //
 // Job sandboxes (sandbox.ts, Prestart): a command that comes with `prestart` runs in the job's
 // sandbox of that kind: a bwrap set up once, with an agent waiting inside (job_sandbox_agent.py),
-// which starts the command itself and sends its output here, where it is logged as any command's. One still being set up is waited for. Without one (the job's first command of a
-// kind that prepareWorkspace did not foresee), or with one busy or broken, the command sets up a
-// bwrap of its own as before, and the spawner sets up the job's sandbox for the next command. A job
-// sandbox runs one command at a time; it is dropped when it has been idle `idleMs` (argv[1]), when a
-// directory it binds was replaced, when it was told to forget it, and with the spawner.
-const COMMON_SCRIPT = `'use strict';
+// which starts the command itself and sends its output here, where it is logged as any command's.
+// One still being set up is waited for. Without one (the job's first command of a kind that
+// prepareWorkspace did not foresee), or with one busy or broken, the command sets up a bwrap of its
+// own as before, and the spawner sets up the job's sandbox for the next command. A job sandbox runs
+// one command at a time; it is dropped when it has been idle `idleMs` (argv[1]), when a directory it
+// binds was replaced, when it was told to forget it, and with the spawner.
+const SPAWNER_SCRIPT = `'use strict';
 const { spawn } = require('node:child_process');
-const { openSync, writeSync, closeSync, statSync, readdirSync, readFileSync } = require('node:fs');
+const { openSync, writeSync, closeSync, statSync } = require('node:fs');
 const send = (message) => { try { process.send(message); } catch { /* the other side is gone: disconnect handles it */ } };
 const killGroup = (pid, signal) => { try { process.kill(-pid, signal || 'SIGKILL'); } catch { /* gone */ } };
 // A command's output, as it comes: appended to its log, stdout kept up to its limit, the tail of
@@ -113,9 +112,7 @@ function output(m) {
     },
   };
 }
-`;
 
-const SPAWNER_SCRIPT = `${COMMON_SCRIPT}
 const idleMs = Number(process.argv[1]) > 0 ? Number(process.argv[1]) : 300000;
 const fault = process.argv[2];
 const live = new Map();

@@ -188,7 +188,7 @@ describe('job sandboxes', () => {
     assert.equal((await supervise(sandboxed(dir, ['/bin/echo', 'after']))).stdout, 'after\n', 'a new sandbox runs the next command');
   });
 
-  test('a task cannot signal its agent; an agent killed from outside fails the step, naming the job sandbox', async () => {
+  test('a task cannot signal its agent; an agent killed from outside, or a sandbox dropped under its command, fails the step, naming the job sandbox', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'taskotron-prestart-'));
     await supervise(sandboxed(dir, ['/bin/true']));
     const sleep = `${600 + Math.floor(Math.random() * 1000)}.${process.pid}`;
@@ -199,6 +199,14 @@ describe('job sandboxes', () => {
     await until('the sleep to run', () => pidsMatching(`sleep ${sleep}`).some((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('sleep\0')));
     process.kill(agent!, 'SIGKILL');
     await assert.rejects(running, /the job sandbox \(bwrap \d+\) ended: its agent was killed by signal 9 while running \/bin\/sh/);
+    await until('the sleep to die with its sandbox', () => pidsMatching(`sleep ${sleep}`).length === 0, 5_000);
+    // The job's workdir goes (removeWorkdir of a run that is over) while a command still runs there.
+    await supervise(sandboxed(dir, ['/bin/true']));
+    await until('a new job sandbox to be set up', () => agentsBinding(join(dir, 'work')).length === 1);
+    const orphaned = supervise(sandboxed(dir, ['/bin/sh', '-c', `sleep ${sleep}`]));
+    await until('the sleep to run', () => pidsMatching(`sleep ${sleep}`).some((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('sleep\0')));
+    forgetSandboxes(join(dir, 'work'));
+    await assert.rejects(orphaned, /the job sandbox \(bwrap \d+\) was dropped: its job directory .*work is being removed while running \/bin\/sh/);
     await until('the sleep to die with its sandbox', () => pidsMatching(`sleep ${sleep}`).length === 0, 5_000);
   });
 
