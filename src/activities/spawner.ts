@@ -160,6 +160,7 @@ function setUp(p, path) {
   if (child.pid === undefined) return;
   child.on('message', (r) => {
     if (r.t === 'ready') {
+      if (fault === 'sandbox-never-ready') return;
       sandbox.ready = true;
       const queued = sandbox.queued;
       sandbox.queued = undefined;
@@ -451,12 +452,14 @@ export function prestartSandbox(sandbox: JobSandbox, path: string | undefined): 
 }
 
 /**
- * TASKOTRON_SPAWNER_FAULT=die-before-pid makes the spawner kill itself (SIGKILL) right after it has
- * started a command and before it tells the runner the pid: the narrow window the tests cannot hit
- * by timing (test/job/spawner.test.ts). Nothing else reads it.
+ * Faults the tests inject where timing cannot reach, through TASKOTRON_SPAWNER_FAULT; nothing else
+ * reads it. die-before-pid makes the spawner kill itself (SIGKILL) right after it has started a
+ * command and before it tells the runner the pid (test/job/spawner.test.ts). sandbox-never-ready
+ * makes it ignore its job sandboxes' "ready", as if their set-up hung (test/job/prestart.test.ts).
  */
 function spawnerFault(): string[] {
-  return process.env.TASKOTRON_SPAWNER_FAULT === 'die-before-pid' ? ['die-before-pid'] : [];
+  const fault = process.env.TASKOTRON_SPAWNER_FAULT;
+  return fault === 'die-before-pid' || fault === 'sandbox-never-ready' ? [fault] : [];
 }
 
 /** TASKOTRON_SPAWNER=direct makes the runner spawn its commands itself (benches, comparisons). */

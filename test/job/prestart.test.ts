@@ -272,6 +272,32 @@ describe('job sandboxes', () => {
     assert.equal(log.match(/x+/g)?.sort((a, b) => b.length - a.length)[0]?.length, bytes, 'every byte of stdout is in the log');
   });
 
+  test('a job sandbox that never gets ready is dropped after 10 s, and the command waiting for it runs in a bwrap of its own', { timeout: 60_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'taskotron-prestart-'));
+    const before = spawnerPid();
+    stopSpawner();
+    if (before !== undefined) await until('the spawner to exit', () => !processAlive(before), 5_000);
+    // Its agent starts and says "ready"; the spawner does not hear it, as if the set-up hung.
+    process.env.TASKOTRON_SPAWNER_FAULT = 'sandbox-never-ready';
+    try {
+      const first = await supervise(sandboxed(dir, ['/bin/true']));
+      assert.equal(first.prestarted, undefined);
+      await until('the job sandbox to be set up', () => agentsBinding(join(dir, 'work')).length === 1);
+      const [agent] = agentsBinding(join(dir, 'work'));
+      const began = performance.now();
+      const waited = await supervise(sandboxed(dir, ['/bin/echo', 'waited']));
+      const ms = performance.now() - began;
+      assert.deepEqual([waited.exitCode, waited.stdout, waited.prestarted], [0, 'waited\n', undefined], waited.stderrTail);
+      // A lower bound only: the spawner's timer starts after this clock did.
+      assert.ok(ms >= 9_900, `the command waited ${Math.round(ms)} ms for the sandbox, not the 10 s bound`);
+      await until('the sandbox that never got ready to go', () => !processAlive(agent!), 5_000);
+      assert.doesNotMatch(readFileSync(join(dir, 'log'), 'utf8'), /in the job's sandbox/);
+    } finally {
+      delete process.env.TASKOTRON_SPAWNER_FAULT;
+      stopSpawner();
+    }
+  });
+
   test('TASKOTRON_SANDBOX_PRESTART=off: every command sets up a sandbox of its own', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'taskotron-prestart-'));
     process.env.TASKOTRON_SANDBOX_PRESTART = 'off';
