@@ -147,12 +147,7 @@ export const bubblewrap: SandboxBackend = {
   wrap: (argv, cwd, spec) => bwrapArgv(argv, cwd, spec),
   environment: (spec) => ({ HOME: spec.home, TMPDIR: '/tmp' }),
   prestart(argv, cwd, spec, env) {
-    const program = argv[0];
-    // Only a program the sandbox is sure to find. One the agent cannot start (a missing working
-    // directory, a bad #! line) it hands back, and a bwrap of the command's own says why in bwrap's
-    // words and exit code (1); but that costs the agent's attempt first.
-    if (!program || !findsProgram(program, env.PATH, spec)) return undefined;
-    const sandbox = jobSandbox(spec);
+    const sandbox = jobSandboxFor(argv[0], env.PATH, spec);
     if (!sandbox) return undefined;
     // bwrap sets PWD to its --chdir for the command it starts; the agent must do the same.
     return { ...sandbox, argv, cwd, env: { ...Object.fromEntries(Object.entries(env).filter(([name]) => name !== 'PWD')), PWD: cwd } };
@@ -161,8 +156,8 @@ export const bubblewrap: SandboxBackend = {
 
 /**
  * The job's bwrap sandbox of a kind (its spec), set up before any command of it is known: what
- * Prestart carries besides the command (prepareWorkspace sets up the one the job's first shell
- * command will use). Undefined when the agent's Python or script is not there.
+ * Prestart carries besides the command (loadFormula sets up those the job's formula will use).
+ * Undefined when the agent's Python or script is not there.
  */
 export function jobSandbox(spec: SandboxSpec): JobSandbox | undefined {
   const python = AGENT_PYTHONS.find((path) => findsProgram(path, undefined, spec));
@@ -172,6 +167,16 @@ export function jobSandbox(spec: SandboxSpec): JobSandbox | undefined {
   // The agent is the namespace's init: no signal from a task reaches it (job_sandbox_agent.py).
   const [file, ...args] = bwrapArgv([python, '-S', AGENT_SCRIPT, AGENT_NAME], '/', withAgent, true);
   return { key: JSON.stringify([file, ...args]), file: file!, args, sources: [spec.tmp, spec.home, ...spec.writable, ...spec.readable] };
+}
+
+/**
+ * The job's sandbox a command of `program` runs in, if the sandbox is sure to find the program:
+ * one the agent cannot start (a missing working directory, a bad #! line) it hands back, and a bwrap
+ * of the command's own says why in bwrap's words and exit code (1); but that costs the agent's
+ * attempt first.
+ */
+export function jobSandboxFor(program: string | undefined, path: string | undefined, spec: SandboxSpec): JobSandbox | undefined {
+  return program && findsProgram(program, path, spec) ? jobSandbox(spec) : undefined;
 }
 
 /** The system's Python (not a virtualenv: the agent needs nothing but the standard library). */
@@ -191,7 +196,10 @@ function findsProgram(program: string, path: string | undefined, spec: SandboxSp
   const hiddenDir = (file: string) => spec.hideDirs.some((dir) => under(file, dir));
   // Inside, /tmp is the job's own, and a hidden file is /dev/null.
   const differsInside = (file: string) => under(file, '/tmp') || spec.hideFiles.includes(file);
-  if (program.includes('/')) return isAbsolute(program) && !hiddenDir(program) && !differsInside(program) && isExecutable(program);
+  // A program in a hidden directory is there when a readable path brings it back (the python
+  // directive's interpreter in a virtualenv under the runner's home: pythonReadable).
+  const boundBack = (file: string) => spec.readable.some((bound) => under(file, bound));
+  if (program.includes('/')) return isAbsolute(program) && (!hiddenDir(program) || boundBack(program)) && !differsInside(program) && isExecutable(program);
   if (path === undefined) return false;
   for (const dir of path.split(':')) {
     if (!isAbsolute(dir) || differsInside(dir)) return false;
@@ -279,6 +287,16 @@ export function jobSandboxSpec(config: RunnerConfig, job: Pick<JobPaths, 'taskdi
     hideFiles: config.sandbox.hideFiles ?? [],
     network: config.sandbox.network,
   };
+}
+
+/**
+ * What the python directive's sandbox reads besides a job's usual directories: where the interpreter
+ * lives, and the action's file when it lies outside the task directory (an absolute path). One
+ * function for the directive and for loadFormula, which sets the job's python sandbox up ahead of
+ * it: a different list would be a different sandbox (Prestart's key), never used.
+ */
+export function pythonReadable(config: RunnerConfig, file: string): string[] {
+  return [...interpreterPrefix(config.python), ...(isAbsolute(file) ? [file] : [])];
 }
 
 /** Where an interpreter lives, so a virtualenv under the runner's home stays usable in the sandbox. */

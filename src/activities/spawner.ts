@@ -72,7 +72,7 @@ export class SpawnError extends Error {
 // sandbox of that kind: a bwrap set up once, with an agent waiting inside (job_sandbox_agent.py),
 // which starts the command itself and sends its output here, where it is logged as any command's.
 // One still being set up is waited for. Without one (the job's first command of a kind that
-// prepareWorkspace did not foresee), or with one busy or broken, the command sets up a bwrap of its
+// loadFormula did not foresee from the formula), or with one busy or broken, the command sets up a bwrap of its
 // own as before, and the spawner sets up the job's sandbox for the next command. A job sandbox runs
 // one command at a time; it is dropped when it has been idle `idleMs` (argv[1]), when a directory it
 // binds was replaced, when it was told to forget it, and with the spawner.

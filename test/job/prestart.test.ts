@@ -5,7 +5,7 @@
 // gone stale (a directory it binds was made anew) is not used; none outlives its idle time, its job
 // or its spawner.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -15,6 +15,8 @@ import { DefaultLogger } from '@temporalio/worker';
 import { defaultRunnerConfig, type RunnerConfig } from '../../src/activities/runner-config.js';
 import { AGENT_NAME, bubblewrap, taskSandbox, type SandboxSpec, type TaskSandbox } from '../../src/activities/sandbox.js';
 import { createWorkspaceActivities, type Workspace } from '../../src/activities/workspace.js';
+import type { ActionOutput, JobPaths } from '../../src/activities/directives/context.js';
+import { runPythonAction } from '../../src/activities/directives/python.js';
 import { forgetSandboxes, spawnerPid, stopSpawner } from '../../src/activities/spawner.js';
 import { runSupervised, type SupervisedCommand, type SupervisedResult } from '../../src/activities/supervise.js';
 import { pidsMatching, processAlive } from '../support/processes.js';
@@ -243,20 +245,73 @@ describe('job sandboxes', () => {
     await until('its job sandbox to die', () => !processAlive(sandbox!), 5_000);
   });
 
-  test("a job's first shell command finds its sandbox set up by prepareWorkspace; removeWorkdir lets the next one go", async () => {
+  test("loadFormula sets up the sandboxes of the kinds the job's formula runs and no other; the directives' first commands run in them; removeWorkdir lets them go", async () => {
     const base = defaultRunnerConfig();
-    const config: RunnerConfig = { ...base, root: mkdtempSync(join(tmpdir(), 'taskotron-prestart-runner-')), sandbox: { ...base.sandbox, backend: 'bwrap' } };
-    const taskdir = mkdtempSync(join(tmpdir(), 'taskotron-prestart-task-'));
-    const workspaceActivities = createWorkspaceActivities(config, 'prestart-host');
-    const workspace = (await environment().run(workspaceActivities.prepareWorkspace, { uuid: 'prestart-1', task: 'first', source: { kind: 'local' as const, path: taskdir } })) as Workspace;
-    await until("the job's sandbox to be set up", () => agentsBinding(workspace.workdir).length === 1);
-    const job = { uuid: 'prestart-1', task: 'first', item: 'foo-1.0-1.fc40', itemType: 'koji_build', arch: 'x86_64', taskdir, workdir: workspace.workdir, artifactsdir: workspace.artifactsdir };
-    // As the shell directive runs its commands.
-    const { sandbox, env } = (await environment().run(() => taskSandbox(config, job))) as TaskSandbox;
-    const first = await supervise({ argv: ['/bin/sh', '-c', 'echo "$TASKOTRON_UUID"'], cwd: taskdir, env, sandbox });
-    assert.deepEqual([first.exitCode, first.stdout, first.prestarted], [0, 'prestart-1\n', true], first.stderrTail);
-    await environment().run(workspaceActivities.removeWorkdir, { uuid: 'prestart-1' });
-    await until("the job's sandbox to go", () => agentsBinding(workspace.workdir).length === 0);
+    const header = 'name: kinds\ndesc: the kinds of command a job runs\nmaintainer: taskotron\ninput:\n  args: [koji_build]\nactions:\n';
+    const shellAction = '  - name: say\n    shell:\n      - echo hello\n';
+    const pythonAction = '  - name: check\n    python:\n      file: check.py\n      callable: run\n';
+    const dummyAction = '  - name: nothing\n    dummy:\n      result: PASSED\n';
+    // One runner's activities per configuration, as a runner makes them once.
+    const made = new Map<RunnerConfig, ReturnType<typeof createWorkspaceActivities>>();
+    const activities = (config: RunnerConfig) => made.get(config) ?? made.set(config, createWorkspaceActivities(config, 'prestart-host')).get(config)!;
+    /** A job through prepareWorkspace and loadFormula on a runner of `config`, as the job workflow starts one on its host. */
+    const prepared = async (config: RunnerConfig, uuid: string, actions: string): Promise<JobPaths & { uuid: string }> => {
+      const taskdir = mkdtempSync(join(tmpdir(), 'taskotron-prestart-task-'));
+      writeFileSync(join(taskdir, 'runtask.yml'), header + actions);
+      writeFileSync(join(taskdir, 'check.py'), 'def run(**kwargs):\n    return "checked"\n');
+      const workspace = (await environment().run(activities(config).prepareWorkspace, { uuid, task: 'kinds', source: { kind: 'local' as const, path: taskdir } })) as Workspace;
+      await environment().run(activities(config).loadFormula, { taskdir });
+      return { uuid, task: 'kinds', item: 'foo-1.0-1.fc40', itemType: 'koji_build', arch: 'x86_64', taskdir, workdir: workspace.workdir, artifactsdir: workspace.artifactsdir };
+    };
+    // As the directives run their commands: the shell one through its sandbox, the python one whole.
+    const shell = async (config: RunnerConfig, job: JobPaths) => {
+      const { sandbox, env } = (await environment().run(() => taskSandbox(config, job))) as TaskSandbox;
+      return supervise({ argv: ['/bin/sh', '-c', 'echo "$TASKOTRON_UUID"'], cwd: job.taskdir, env, sandbox });
+    };
+    const python = async (config: RunnerConfig, job: JobPaths) => {
+      const output = (await environment().run(() => runPythonAction({ index: 2, name: 'check', params: { file: 'check.py', callable: 'run' }, exported: true, job }, config))) as ActionOutput;
+      assert.equal(output.output, 'checked');
+      return /exit code 0 after \d+ ms in the job's sandbox/.test(readFileSync(output.log!, 'utf8'));
+    };
+    const removeWorkdir = (config: RunnerConfig, job: { uuid: string }) => environment().run(activities(config).removeWorkdir, { uuid: job.uuid });
+
+    // The system's python3: its sandbox is the shell one (nothing of it is hidden).
+    const plain: RunnerConfig = { ...base, root: mkdtempSync(join(tmpdir(), 'taskotron-prestart-runner-')), sandbox: { ...base.sandbox, backend: 'bwrap' } };
+    const pythonOnly = await prepared(plain, 'kinds-python', pythonAction);
+    await until("the job's sandbox to be set up", () => agentsBinding(pythonOnly.workdir).length === 1);
+    assert.equal(await python(plain, pythonOnly), true, "the first python command ran in the job's sandbox");
+    // No command at all (dummy): no sandbox. Had one been set up (ready or not), this command would run in it.
+    const none = await prepared(plain, 'kinds-none', dummyAction);
+    assert.equal((await shell(plain, none)).prestarted, undefined, 'no sandbox was set up for a job without commands');
+
+    // An interpreter under a hidden directory (a virtualenv in the runner's home): the python
+    // sandbox binds its prefix, a kind of its own, set up only for a job with a python action.
+    // Not under /tmp, which every sandbox replaces with the job's own.
+    const home = mkdtempSync('/var/tmp/taskotron-prestart-home-');
+    mkdirSync(join(home, 'venv', 'bin'), { recursive: true });
+    // A copy, not a link: it finds the system's standard library by its built-in prefix.
+    copyFileSync(realpathSync('/usr/bin/python3'), join(home, 'venv', 'bin', 'python3'));
+    chmodSync(join(home, 'venv', 'bin', 'python3'), 0o755);
+    const venv: RunnerConfig = { ...plain, python: join(home, 'venv', 'bin', 'python3') };
+    const runnerHome = process.env.HOME;
+    process.env.HOME = home;
+    try {
+      const both = await prepared(venv, 'kinds-both', shellAction + pythonAction);
+      await until("the job's shell and python sandboxes to be set up", () => agentsBinding(both.workdir).length === 2);
+      const first = await shell(venv, both);
+      assert.deepEqual([first.exitCode, first.stdout, first.prestarted], [0, 'kinds-both\n', true], first.stderrTail);
+      assert.equal(await python(venv, both), true, "the first python command ran in the job's python sandbox");
+      const shellOnly = await prepared(venv, 'kinds-shell', shellAction);
+      assert.equal((await shell(venv, shellOnly)).prestarted, true);
+      assert.equal(await python(venv, shellOnly), false, 'no python sandbox was set up for a job without python actions');
+      for (const job of [both, shellOnly]) await removeWorkdir(venv, job);
+      await until("the jobs' sandboxes to go", () => agentsBinding(both.workdir).length + agentsBinding(shellOnly.workdir).length === 0);
+    } finally {
+      process.env.HOME = runnerHome;
+      rmSync(home, { recursive: true, force: true });
+    }
+    for (const job of [pythonOnly, none]) await removeWorkdir(plain, job);
+    await until("the jobs' sandboxes to go", () => agentsBinding(pythonOnly.workdir).length + agentsBinding(none.workdir).length === 0);
   });
 
   test('a command of a kind whose job sandbox is busy sets up its own; a large output reaches the log whole', async () => {

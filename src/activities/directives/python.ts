@@ -7,7 +7,7 @@ import { isAbsolute, join } from 'node:path';
 import { projectRoot } from '../../devserver/project.js';
 import { FailureType, stepFailure } from '../../common/failures.js';
 import type { RunnerConfig } from '../runner-config.js';
-import { interpreterPrefix, taskSandbox } from '../sandbox.js';
+import { pythonReadable, taskSandbox } from '../sandbox.js';
 import { logTail, runSupervised } from '../supervise.js';
 import { actionLogFile, MAX_EXPORT_BYTES, type ActionOutput, type ActionRequest } from './context.js';
 
@@ -29,7 +29,7 @@ export async function runPythonAction(request: ActionRequest<PythonParams>, conf
   const stem = join(request.job.workdir, `.python-${request.index}`);
   await writeFile(`${stem}.request.json`, JSON.stringify(kwargs));
   // A file outside the task directory (an absolute path) must stay readable in the sandbox too.
-  const { sandbox, env, warning } = await taskSandbox(config, request.job, [...interpreterPrefix(python), ...(isAbsolute(file) ? [path] : [])], { PYTHONUNBUFFERED: '1' });
+  const { sandbox, env, warning } = await taskSandbox(config, request.job, pythonReadable(config, file), { PYTHONUNBUFFERED: '1' });
   const result = await runSupervised({
     argv: [python, join(projectRoot(), 'src', 'activities', 'python_runner.py'), request.job.taskdir, file, callable, `${stem}.request.json`, `${stem}.result.json`],
     cwd: request.job.taskdir,
