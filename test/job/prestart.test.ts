@@ -275,8 +275,11 @@ describe('job sandboxes', () => {
     };
     const removeWorkdir = (config: RunnerConfig, job: { uuid: string }) => environment().run(activities(config).removeWorkdir, { uuid: job.uuid });
 
-    // The system's python3: its sandbox is the shell one (nothing of it is hidden).
-    const plain: RunnerConfig = { ...base, root: mkdtempSync(join(tmpdir(), 'taskotron-prestart-runner-')), sandbox: { ...base.sandbox, backend: 'bwrap' } };
+    // The system's python3: its sandbox is the shell one (nothing of it is hidden). By its path: a bare
+    // `python3` is looked up in the runner's PATH, and a PATH entry under /tmp (npm's node_modules/.bin
+    // of a checkout there) leaves the search to bwrap, so the directive's command runs in a bwrap of
+    // its own and none is set up ahead.
+    const plain: RunnerConfig = { ...base, python: '/usr/bin/python3', root: mkdtempSync(join(tmpdir(), 'taskotron-prestart-runner-')), sandbox: { ...base.sandbox, backend: 'bwrap' } };
     const pythonOnly = await prepared(plain, 'kinds-python', pythonAction);
     await until("the job's sandbox to be set up", () => agentsBinding(pythonOnly.workdir).length === 1);
     assert.equal(await python(plain, pythonOnly), true, "the first python command ran in the job's sandbox");
