@@ -33,7 +33,7 @@ async function watchCli(args: string[], done: (output: string) => boolean, timeo
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
   let timer: NodeJS.Timeout | undefined;
   const said = await new Promise<boolean>((resolve) => {
     const look = (chunk: Buffer) => {

@@ -167,7 +167,7 @@ describe('koji directive', () => {
         const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'cache-process.ts'), JSON.stringify(shared)], { stdio: ['ignore', 'pipe', 'inherit'] });
         let out = '';
         child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-        child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as string[]) : reject(new Error(`job process exited ${code}`))));
+        child.once('close', (code) => (code === 0 ? resolve(JSON.parse(out) as string[]) : reject(new Error(`job process exited ${code}`))));
       });
     const [a, b] = await Promise.all([job(), job()]);
     const expected = fileNames(world.pyfoo, (r) => !r.name.endsWith('-debuginfo'));

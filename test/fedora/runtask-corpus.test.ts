@@ -67,7 +67,7 @@ describe('the corpus formulas through runtask', () => {
       let stderr = '';
       child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
       child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-      child.once('exit', (code) => resolve({ code, stdout, stderr }));
+      child.once('close', (code) => resolve({ code, stdout, stderr }));
     });
   }
 

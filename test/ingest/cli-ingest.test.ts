@@ -31,7 +31,7 @@ const taskotronAsync = (...args: string[]) =>
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.once('exit', (status) => resolve({ status, stdout, stderr }));
+    child.once('close', (status) => resolve({ status, stdout, stderr }));
   });
 const taskotron = (...args: string[]) => spawnSync(process.execPath, [...cliArgs(), ...args], { cwd: projectRoot(), encoding: 'utf8', env: env() });
 const build = () => corpusEnvelope('buildsys.build.state.change__TestKojiBuildStateChangeComplete.json', `2026-${crypto.randomUUID()}`);

@@ -38,7 +38,7 @@ function runtask(
       onStdout?.(stdout, child);
     });
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.once('exit', (code) => {
+    child.once('close', (code) => {
       // runtask exits with the code it printed, every time (issue 10: a late progress query once
       // turned a printed 0 into exit 1).
       const printed = /Exit code: (\d+)/.exec(stdout)?.[1];

@@ -24,7 +24,7 @@ function taskotron(...args: string[]): Promise<{ code: number | null; stdout: st
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.once('exit', (code) => {
+    child.once('close', (code) => {
       const counted = /# @temporalio modules loaded: (\d+)\n/.exec(stderr);
       assert.ok(counted, `the counting preload did not report:\n${stderr}`);
       resolve({ code, stdout, stderr, sdkModules: Number(counted[1]) });
