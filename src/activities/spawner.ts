@@ -78,7 +78,17 @@ export class SpawnError extends Error {
 // binds was replaced, when it was told to forget it, and with the spawner.
 const SPAWNER_SCRIPT = `'use strict';
 const { spawn } = require('node:child_process');
-const { openSync, writeSync, closeSync, statSync } = require('node:fs');
+const { openSync, writeSync, closeSync, statSync, readdirSync, readFileSync } = require('node:fs');
+// A command inherits no file of the runner's but its stdin, stdout and stderr, as from Python's
+// subprocess (close_fds) and the job sandbox's agent. Node's spawn leaves open whatever is not
+// close-on-exec, and bwrap closes nothing, so the spawner closes every descriptor it inherited
+// beyond its stdio and its channel (3): one the runner's own parent left open.
+for (const fd of readdirSync('/proc/self/fd').map(Number).filter((fd) => fd > 3)) {
+  try {
+    const flags = /flags:\\s+(\\d+)/.exec(readFileSync('/proc/self/fdinfo/' + fd, 'utf8'));
+    if (flags && (parseInt(flags[1], 8) & 0o2000000) === 0) closeSync(fd);
+  } catch { /* the listing's own, already closed */ }
+}
 const send = (message) => { try { process.send(message); } catch { /* the other side is gone: disconnect handles it */ } };
 const killGroup = (pid, signal) => { try { process.kill(-pid, signal || 'SIGKILL'); } catch { /* gone */ } };
 // A command's output, as it comes: appended to its log, stdout kept up to its limit, the tail of
@@ -196,13 +206,26 @@ function sandboxFor(m) {
   return sandbox.busy === undefined && sandbox.queued === undefined && sandbox.child.connected ? sandbox : undefined;
 }
 
+// What the agent reads (job_sandbox_agent.py): base64 of NUL-separated fields, so that it need not
+// import a JSON parser. No field can hold a NUL (execve takes none), nor a variable's name a '='.
+const forAgent = (fields) => Buffer.from(fields.join('\\0')).toString('base64');
+const agentRun = (m) => {
+  const p = m.prestart;
+  const env = Object.entries(p.env).map(([name, value]) => name + '=' + value);
+  return forAgent(['run', m.id, p.argv[0], p.cwd, p.argv.length - 1, ...p.argv.slice(1), ...env]);
+};
+// A command the agent could not be told of runs in a bwrap of its own, whose error says what is wrong.
+const agentCanRun = (m) => {
+  const p = m.prestart;
+  return ![...p.argv, p.cwd, ...Object.values(p.env).map(String)].some((field) => field.includes('\\0')) && Object.keys(p.env).every((name) => name !== '' && !name.includes('=') && !name.includes('\\0'));
+};
+
 function runIn(sandbox, m) {
   sandbox.busy = m.id;
   clearTimeout(sandbox.timer);
   // The output comes over the channel and is written here, outside the sandbox, as for any command.
   routes.set(m.id, { m, sandbox, killing: false, out: output(m) });
-  const p = m.prestart;
-  sandbox.child.send({ t: 'run', id: m.id, file: p.argv[0], args: p.argv.slice(1), cwd: p.cwd, env: p.env });
+  sandbox.child.send(agentRun(m));
 }
 
 process.on('message', (m) => {
@@ -224,11 +247,11 @@ process.on('message', (m) => {
       // An agent that does not get it done (stopped, say) goes with its whole sandbox.
       setTimeout(() => { if (routes.get(m.id) === route) drop(route.sandbox, 'did not end the command'); }, 2000);
     }
-    try { route.sandbox.child.send({ t: 'kill', id: m.id, signal: m.signal }); } catch { /* it is going: its exit says so */ }
+    try { route.sandbox.child.send(forAgent(['kill', m.id, m.signal])); } catch { /* it is going: its exit says so */ }
     return;
   }
   if (m.t !== 'run') return;
-  const sandbox = m.prestart ? sandboxFor(m) : undefined;
+  const sandbox = m.prestart && agentCanRun(m) ? sandboxFor(m) : undefined;
   if (!sandbox) return start(m);
   if (sandbox.ready) return runIn(sandbox, m);
   // Being set up: the command waits for it (a kill before then is for a command not yet started),

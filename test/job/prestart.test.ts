@@ -70,7 +70,8 @@ describe('job sandboxes', () => {
     const dir = mkdtempSync(join(tmpdir(), 'taskotron-prestart-'));
     // Quotes, a newline, spaces, '=' and non-ASCII in the arguments and the environment.
     const env = { PATH: '/usr/bin:/bin', ODD: "it's\na \"test\" = $HOME `x` \\", LANG: 'C.UTF-8', EMPTY: '' };
-    const script = 'printf "%s|" "$0" "$@"; echo; env | LC_ALL=C sort; printf "[%s]\\n" "$ODD"; cat; [ -t 0 ] || echo "stdin not a tty"; readlink /proc/self/fd/0; echo to-stderr >&2; exit 3';
+    // Also its open files (no more than stdin, stdout and stderr) and the signals it ignores and blocks (none).
+    const script = 'printf "%s|" "$0" "$@"; echo; env | LC_ALL=C sort; printf "[%s]\\n" "$ODD"; ls /proc/$$/fd | tr "\\n" " "; grep -E "^Sig(Ign|Blk)" /proc/$$/status; cat; [ -t 0 ] || echo "stdin not a tty"; readlink /proc/self/fd/0; echo to-stderr >&2; exit 3';
     const argv = ['/bin/sh', '-c', script, 'zero', 'a b', "c'd", 'e\nf', 'g=h', 'ünï'];
     const first = await supervise(sandboxed(dir, argv, env));
     const second = await supervise(sandboxed(dir, argv, env));
@@ -81,6 +82,7 @@ describe('job sandboxes', () => {
     assert.match(first.stdout, /^zero\|a b\|c'd\|e\nf\|g=h\|ünï\|\n/);
     assert.match(first.stdout, /\n\[it's\na "test" = \$HOME `x` \\\]\n/);
     assert.match(first.stdout, /\nPWD=.*\/work\n/);
+    assert.match(first.stdout, /\n0 1 2 SigBlk:\t0+\nSigIgn:\t0+\n/, 'no file of the runner is inherited, no signal ignored or blocked');
     assert.match(first.stdout, /\nstdin not a tty\n\/dev\/null\n$/, 'stdin is /dev/null');
     // A signal's death is bwrap's exit code 128+N in both, and the agent outlives a kill of its command's parent.
     const killed = await supervise(sandboxed(dir, ['/bin/sh', '-c', 'kill -TERM $PPID; kill -KILL $$']));
@@ -120,6 +122,23 @@ describe('job sandboxes', () => {
     await supervise(sandboxed(dir, ['/bin/true']));
     const found = await supervise(sandboxed(dir, ['sh', '-c', 'echo "$0"']));
     assert.deepEqual([found.exitCode, found.stdout, found.prestarted], [0, 'sh\n', true], 'argv[0] stays as given');
+    // The agent looks for it in the command's PATH as execvp does: past a directory that is not there.
+    const later = await supervise(sandboxed(dir, ['sh', '-c', 'echo "$0"'], { PATH: '/no-such-dir:/usr/bin:/bin' }));
+    assert.deepEqual([later.exitCode, later.stdout, later.prestarted], [0, 'sh\n', true]);
+    // A script whose #! names no interpreter is there, but cannot be started: the agent hands it
+    // back, and a bwrap of its own says why.
+    writeFileSync(join(dir, 'work', 'bad-interpreter'), '#!/no/such/interpreter\n', { mode: 0o755 });
+    const bad = await supervise(sandboxed(dir, [join(dir, 'work', 'bad-interpreter')]));
+    assert.deepEqual([bad.exitCode, bad.prestarted], [1, undefined], bad.stderrTail);
+    assert.match(bad.stderrTail, /bwrap: execvp .*bad-interpreter: No such file or directory/);
+    // No field of the agent's messages can hold a NUL, nor a variable's name a '=': such a command
+    // never reaches the agent, and fails as it does without job sandboxes.
+    for (const odd of [sandboxed(dir, ['/bin/echo', 'a\0b']), sandboxed(dir, ['/bin/true'], { PATH: '/usr/bin:/bin', 'A=B': 'c' })]) {
+      const inJob = await supervise(odd).then((result) => ({ code: result.exitCode, prestarted: result.prestarted }), (error: Error) => error.message);
+      process.env.TASKOTRON_SANDBOX_PRESTART = 'off';
+      const own = await supervise(odd).then((result) => ({ code: result.exitCode, prestarted: result.prestarted }), (error: Error) => error.message).finally(() => delete process.env.TASKOTRON_SANDBOX_PRESTART);
+      assert.deepEqual(inJob, own);
+    }
     const missing = await supervise(sandboxed(dir, ['no-such-program-here']));
     assert.deepEqual([missing.exitCode, missing.prestarted], [1, undefined], 'bwrap says it and exits 1, as without prestarting');
     assert.match(missing.stderrTail, /bwrap: execvp no-such-program-here: No such file or directory/);
