@@ -106,7 +106,12 @@ def spawn(file, args, cwd, env):
     # Closed at a successful exec; otherwise the child writes its errno here before it exits.
     status_read, status_write = os.pipe()
     candidates = exec_candidates(file, env)
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError:  # EAGAIN, ENOMEM: nothing ran, and the pipes must not stay open
+        for fd in (out_read, out_write, err_read, err_write, status_read, status_write):
+            os.close(fd)
+        raise
     if pid == 0:
         try:
             os.setsid()
@@ -129,7 +134,7 @@ def spawn(file, args, cwd, env):
                         error = failure
             raise error
         except OSError as failure:
-            os.write(status_write, b'%d' % failure.errno)
+            os.write(status_write, b'%d' % (failure.errno or 0))
         except BaseException:
             os.write(status_write, b'0')
         finally:
