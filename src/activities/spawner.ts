@@ -83,7 +83,9 @@ const { openSync, writeSync, closeSync, statSync, readdirSync, readFileSync } = 
 // subprocess (close_fds) and the job sandbox's agent. Node's spawn leaves open whatever is not
 // close-on-exec, and bwrap closes nothing, so the spawner closes every descriptor it inherited
 // beyond its stdio and its channel (3): one the runner's own parent left open.
-for (const fd of readdirSync('/proc/self/fd').map(Number).filter((fd) => fd > 3)) {
+let inherited = [];
+try { inherited = readdirSync('/proc/self/fd').map(Number).filter((fd) => fd > 3); } catch { /* no /proc: nothing to go by */ }
+for (const fd of inherited) {
   try {
     const flags = /flags:\\s+(\\d+)/.exec(readFileSync('/proc/self/fdinfo/' + fd, 'utf8'));
     if (flags && (parseInt(flags[1], 8) & 0o2000000) === 0) closeSync(fd);
