@@ -214,7 +214,9 @@ describe('job sandbox', () => {
     });
 
     function gitJob(upstream: string): JobInput {
-      return localJob(runner, 'nvr-sanity', { source: { kind: 'git', repo: `file://${upstream}`, ref: 'main' }, supervision: { heartbeatTimeoutSeconds: 2 } });
+      // 4 s: the SDK sends heartbeats at most every 0.8 × the timeout, so a live step is 20% of it
+      // (0.8 s here; 0.4 s at 2 s) from being taken for dead on a machine short of CPU.
+      return localJob(runner, 'nvr-sanity', { source: { kind: 'git', repo: `file://${upstream}`, ref: 'main' }, supervision: { heartbeatTimeoutSeconds: 4 } });
     }
 
     test('a clone longer than the heartbeat timeout, and a job waiting on the mirror lock behind it, finish on their host', async () => {
@@ -226,8 +228,8 @@ describe('job sandbox', () => {
       try {
         await until('the clone to reach the gate', () => existsSync(join(gate, 'waiting')), 30_000);
         second = await start(gitJob(upstream));
-        // Both steps stay alive well past the 2 s heartbeat timeout: one cloning, one waiting for the mirror.
-        await until('both steps to heartbeat past 3× the heartbeat timeout', async () => (await heartbeatElapsedMs(first)) > 6_000 && (await heartbeatElapsedMs(second)) > 6_000, { timeoutMs: 30_000, intervalMs: 100 });
+        // Both steps stay alive well past the 4 s heartbeat timeout: one cloning, one waiting for the mirror.
+        await until('both steps to heartbeat past 2× the heartbeat timeout', async () => (await heartbeatElapsedMs(first)) > 8_000 && (await heartbeatElapsedMs(second)) > 8_000, { timeoutMs: 30_000, intervalMs: 100 });
       } finally {
         // Whatever happened, let the clones go so the runner's slots are free for the next test.
         writeFileSync(join(gate, 'open'), '');
