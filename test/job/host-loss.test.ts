@@ -77,10 +77,11 @@ async function progressUntil(handle: { query<T>(name: string): Promise<T> }, ok:
 }
 
 /**
- * The supervision of the jobs whose host dies here. The SDK sends an activity's heartbeats at most
- * every 0.8 × its heartbeat timeout, so a live host is 20% of the timeout from being taken for
- * dead: 0.6 s at a 3 s timeout, which a newly started runner starved of CPU in a loaded CI run
- * exceeded once (the job ended with three hosts instead of two). At 6 s the margin is 1.2 s.
+ * The supervision of the jobs whose host dies here. A live host's step reaches the server with a
+ * heartbeat about every 2 s (it beats every 1 s; the host worker sends at most every 2 s) and its
+ * slot every min(2 s, 0.6 × the timeout): at a 3 s timeout about a second without CPU made a live
+ * host look dead, which a runner just started in a loaded CI run once met (the job ended with three
+ * hosts instead of two). At 6 s the margin is about 4 s.
  */
 const QUICK_LOSS = { heartbeatTimeoutSeconds: 6, hostLostAfterSeconds: 10 };
 
@@ -252,9 +253,11 @@ test("a job cancelled while its host is dead ends when the slot's heartbeat time
   const host = await startWorker('dead-host', ownArch, true);
   const { client, close } = await testClient();
   try {
-    // 10 s, not the 6 s of the tests above: the cancel must reach the job before the slot's heartbeat
+    // 20 s, not the 6 s of the tests above: the cancel must reach the job before the slot's heartbeat
     // (beating every 2 s) times out, or the job sees a lost host first and never asks for the removal.
-    const { handle } = await slowJobInLongStep(client, ownArch, 'dead-host', 'job-dead-cancel', { heartbeatTimeoutSeconds: 10, hostLostAfterSeconds: 15 });
+    // At 10 s a loaded CI run once lost that race: the cancel's workflow task first waits out the dead
+    // host's sticky queue (runner.workflow_failover, a server timer that fires late under load).
+    const { handle } = await slowJobInLongStep(client, ownArch, 'dead-host', 'job-dead-cancel', { heartbeatTimeoutSeconds: 20, hostLostAfterSeconds: 25 });
     // The host dies and the operator cancels the job before anything noticed the death.
     process.kill(-host.pid!, 'SIGKILL');
     await handle.cancel();

@@ -214,8 +214,8 @@ describe('job sandbox', () => {
     });
 
     function gitJob(upstream: string): JobInput {
-      // 4 s: the SDK sends heartbeats at most every 0.8 × the timeout, so a live step is 20% of it
-      // (0.8 s here; 0.4 s at 2 s) from being taken for dead on a machine short of CPU.
+      // 4 s: the clone step's beats reach the server at most every min(0.8 × the timeout, 2 s), so at
+      // 2 s a live step was 0.4 s without CPU from being taken for dead; at 4 s it is 2 s.
       return localJob(runner, 'nvr-sanity', { source: { kind: 'git', repo: `file://${upstream}`, ref: 'main' }, supervision: { heartbeatTimeoutSeconds: 4 } });
     }
 
