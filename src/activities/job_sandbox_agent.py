@@ -39,15 +39,9 @@ except ImportError:  # a Python whose signal module is not the wrapper of _signa
 
 CHANNEL = int(os.environ.get('NODE_CHANNEL_FD', '3'))
 os.set_blocking(CHANNEL, True)
-# Every file this agent opens is closed at exec (PEP 446); so is the channel, and nothing else is
-# left open for a command to inherit but its stdin, stdout and stderr.
+# Every file this agent opens is closed at exec (PEP 446); so is the channel. The spawner has closed
+# whatever else it inherited (spawner.ts), so a command inherits its stdin, stdout and stderr only.
 os.set_inheritable(CHANNEL, False)
-for entry in os.listdir('/proc/self/fd'):
-    if int(entry) > 2 and int(entry) != CHANNEL:
-        try:
-            os.close(int(entry))
-        except OSError:  # the directory listing's own
-            pass
 
 
 def send(line):
