@@ -6,8 +6,10 @@
 // a publishing problem is logged, never fails the job. The transports live in src/bus/.
 import { createHash } from 'node:crypto';
 import { userInfo } from 'node:os';
-import { AmqpPublisher } from '../bus/amqp.js';
-import { FedmsgPublisher } from '../bus/fedmsg.js';
+// Types only: the transports (ZeroMQ's native addon, amqplib) are loaded on first publish, so a
+// runner or `runtask` with no result bus configured never loads them.
+import type { AmqpPublisher } from '../bus/amqp.js';
+import type { FedmsgPublisher } from '../bus/fedmsg.js';
 import type { ReportedResult, ReportJob } from './reporter.js';
 
 export interface ResultBusConfig {
@@ -80,6 +82,7 @@ async function publisherFor(config: ResultBusConfig): Promise<FedmsgPublisher> {
   let publisher = publishers.get(key);
   if (!publisher) {
     publisher = (async () => {
+      const { FedmsgPublisher } = await import('../bus/fedmsg.js');
       const opened = await FedmsgPublisher.open(config.bind ? { bind: config.bind } : { connect: config.connect! });
       // fedmsg sleeps post_init_sleep after opening so the first messages are not dropped; we wait
       // at most that long, and less when a subscriber is already there.
@@ -95,7 +98,7 @@ function amqpPublisherFor(config: { url: string; exchange?: string }): Promise<A
   const key = `${config.url} ${config.exchange ?? ''}`;
   let publisher = amqpPublishers.get(key);
   if (!publisher) {
-    publisher = AmqpPublisher.open({ url: config.url, ...(config.exchange ? { exchange: config.exchange } : {}) });
+    publisher = import('../bus/amqp.js').then(({ AmqpPublisher }) => AmqpPublisher.open({ url: config.url, ...(config.exchange ? { exchange: config.exchange } : {}) }));
     // A failed open is not cached: the next job tries again.
     publisher.catch(() => amqpPublishers.delete(key));
     amqpPublishers.set(key, publisher);

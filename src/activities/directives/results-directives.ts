@@ -2,7 +2,8 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative } from 'node:path';
-import { XMLParser } from 'fast-xml-parser';
+// fast-xml-parser is loaded by the xunit directive when it runs (xunitCases), not by every runner.
+import type { XMLParser as XmlParser } from 'fast-xml-parser';
 import { FailureType, stepFailure } from '../../common/failures.js';
 import { EXIT_CODES, worstOutcome, type Outcome } from '../../common/job.js';
 import { formatDiagnostic } from '../../formula/diagnostic.js';
@@ -61,7 +62,7 @@ function asList<T>(value: T | T[] | undefined): T[] {
   return value === undefined ? [] : Array.isArray(value) ? value : [value];
 }
 
-function xunitCases(xml: string): XunitCase[] {
+function xunitCases(XMLParser: typeof XmlParser, xml: string): XunitCase[] {
   const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', isArray: (name) => ['testsuite', 'testcase', 'failure', 'error'].includes(name) });
   const doc = parser.parse(xml) as Record<string, unknown>;
   const suites: Record<string, unknown>[] = [];
@@ -94,9 +95,10 @@ export async function runXunitAction(request: ActionRequest<XunitParams>): Promi
   const { file, item, type, checkname } = request.params;
   const path = isAbsolute(file) ? file : join(request.job.taskdir, file);
   if (!existsSync(path)) throw stepFailure(FailureType.InvalidParameters, `action '${request.name}': xunit file ${path} does not exist`);
+  const { XMLParser } = await import('fast-xml-parser');
   let cases: XunitCase[];
   try {
-    cases = xunitCases(await readFile(path, 'utf8'));
+    cases = xunitCases(XMLParser, await readFile(path, 'utf8'));
   } catch (error) {
     throw stepFailure(FailureType.InvalidParameters, `action '${request.name}': ${path} is not xUnit XML: ${(error as Error).message}`);
   }
