@@ -1,7 +1,9 @@
 // What integration tests share: the harness's Temporal server, and names no other test file uses,
 // so files can run in parallel against one server.
 import { randomUUID } from 'node:crypto';
-import { Client, Connection } from '@temporalio/client';
+// Loaded by testClient() only: a file that needs just the address or a name (runtask-corpus,
+// cli-signatures) does not load the SDK's client (~0.4 s of CPU per process).
+import type { Client } from '@temporalio/client';
 
 export function testAddress(): string {
   const address = process.env.TEMPORAL_ADDRESS;
@@ -17,6 +19,7 @@ export function uniqueName(prefix: string): string {
 }
 
 export async function testClient(): Promise<{ client: Client; close: () => Promise<void> }> {
+  const { Client, Connection } = await import('@temporalio/client');
   const connection = await Connection.connect({ address: testAddress() });
   return { client: new Client({ connection, namespace: 'default' }), close: () => connection.close() };
 }
