@@ -25,7 +25,7 @@ after(async () => close());
 // Four pages at one page a second: the first run cannot finish the window in less than 3 s, while
 // its checkpoint (written every second) is inside the window after one or two, so the kill always
 // lands mid-backfill. Each message is a trigger workflow start on the harness's server: 1,500 of
-// them (the window until 2026-12-04) cost that server ~14 s of CPU for what 400 show as well.
+// them (the window until 2026-12-04) cost that server ~12 s more CPU than 400, which show as much.
 const WINDOW = 400;
 const build = (timestamp: number) => ({ ...corpusEnvelope('buildsys.build.state.change__TestKojiBuildStateChangeComplete.json', `2026-${crypto.randomUUID()}`), timestamp });
 
