@@ -89,6 +89,9 @@ async function publisherFor(config: ResultBusConfig): Promise<FedmsgPublisher> {
       await opened.waitForSubscriber(500);
       return opened;
     })();
+    // A failed open (the address taken, a bad endpoint) is not cached: the next job tries again,
+    // rather than every job of this process failing to publish until a restart.
+    publisher.catch(() => publishers.delete(key));
     publishers.set(key, publisher);
   }
   return publisher;
@@ -131,6 +134,7 @@ export async function closeResultBus(): Promise<void> {
   const amqp = [...amqpPublishers.values()];
   publishers.clear();
   amqpPublishers.clear();
-  await Promise.all(open.map(async (p) => (await p).close()));
+  // One whose open failed has nothing to close (the AMQP ones likewise).
+  await Promise.all(open.map(async (p) => (await p.catch(() => undefined))?.close()));
   await Promise.all(amqp.map(async (p) => (await p.catch(() => undefined))?.close()));
 }

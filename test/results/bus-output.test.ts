@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -14,7 +15,7 @@ import { DefaultLogger } from '@temporalio/worker';
 import { Subscriber } from 'zeromq';
 import { createReportingActivities, type ReportOutput } from '../../src/activities/report.js';
 import { freePort } from '../../src/devserver/server.js';
-import { closeResultBus } from '../../src/results/bus-output.js';
+import { closeResultBus, publishResults } from '../../src/results/bus-output.js';
 import { openAmqp } from '../../src/bus/amqp.js';
 import { testAmqpUrl } from '../support/amqp.js';
 import { corpusPath } from '../support/corpus.js';
@@ -74,6 +75,32 @@ test('reported results are published as taskotron.result.new messages shaped lik
   } finally {
     subscriber.close();
     await server.close();
+  }
+});
+
+test('a result bus that could not bind is tried again at the next report, not given up for the process', async () => {
+  const port = await freePort();
+  const endpoint = `tcp://127.0.0.1:${port}`;
+  const topic = 'org.fedoraproject.dev.taskotron.result.new';
+  const job = { uuid: randomUUID(), task: 'nvr-sanity', item: 'foo-1.0-1.fc40', itemType: 'koji_build', arch: 'x86_64', artifactsdir: mkdtempSync(join(tmpdir(), 'bus-')) };
+  const result = { testcase: 'scratch.nvr-sanity', item: 'foo-1.0-1.fc40', type: 'koji_build', outcome: 'PASSED' as const };
+  // Something else holds the address when the first job reports.
+  const squatter = createServer();
+  await new Promise<void>((resolve) => squatter.listen(port, '127.0.0.1', resolve));
+  await assert.rejects(publishResults({ bind: endpoint, topic }, [result], job));
+  await new Promise<void>((resolve) => squatter.close(() => resolve()));
+  // The next job binds: its result reaches a subscriber.
+  const subscriber = new Subscriber();
+  try {
+    const publishing = publishResults({ bind: endpoint, topic }, [result], job);
+    subscriber.connect(endpoint);
+    subscriber.subscribe(topic);
+    assert.equal(await publishing, 1);
+    const { value } = await subscriber[Symbol.asyncIterator]().next();
+    const [, body] = value as Buffer[];
+    assert.equal((JSON.parse(body!.toString()) as { msg: { task: { name: string } } }).msg.task.name, 'scratch.nvr-sanity');
+  } finally {
+    subscriber.close();
   }
 });
 
