@@ -58,6 +58,30 @@ export default tseslint.config(
     },
   },
   {
+    // Every module of the workflow bundle (test/lint/workflow-bundle.test.ts checks the list against
+    // the bundle). A worker evaluates them once and shares them between all its workflows
+    // (preloadModules, src/worker/bundle.ts): state at module level would leak from one job into the next.
+    files: [
+      'src/workflows/**/*.ts',
+      'src/common/{failures,job,job-metadata,queues,search-attributes}.ts',
+      'src/formula/{duration,shell-words,substitute,template}.ts',
+      'src/results/{errors,model,policy}.ts',
+    ],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "Program > VariableDeclaration[kind!='const'], Program > ExportNamedDeclaration > VariableDeclaration[kind!='const']",
+          message: 'Workflow modules are shared by every workflow of a worker: no `let` or `var` at module level (keep state in the workflow function).',
+        },
+        {
+          selector: 'Program > VariableDeclaration > VariableDeclarator > NewExpression, Program > ExportNamedDeclaration > VariableDeclaration > VariableDeclarator > NewExpression',
+          message: 'Workflow modules are shared by every workflow of a worker: no objects built with `new` at module level (a Map or Set there is one for all workflows).',
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.js', '**/*.mjs'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', Buffer: 'readonly' } },
   },

@@ -10,7 +10,7 @@ import { projectRoot } from '../src/devserver/project.js';
 import { startRabbitMq, type RabbitMq } from '../src/devserver/rabbitmq.js';
 import { startDevServer, waitForFrontend, type DevServer } from '../src/devserver/server.js';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { quietBundlerLogger } from '../src/worker/logging.js';
+import { workflowBundleOptions } from '../src/worker/bundle.js';
 import { bundleIsFresh, writeWorkflowBundle } from '../src/worker/runner-worker.js';
 import { groupCpuMs, longestFirst, printSummary, readUsage, recordTimings, treeCpuMs } from './test/timings.js';
 import { buildDir, compiledPath, transpileForTests } from './test/transpile.js';
@@ -88,7 +88,7 @@ const triggerBundles: Record<string, string> = {};
 const bundlingTriggers = runsIngest
   ? timed('trigger bundles', Promise.all(
       [join(root, 'src', 'workflows', 'trigger.ts'), join(root, 'test', 'ingest', 'workflows.ts')].map(async (workflowsPath, i) => {
-        const { code } = await bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger });
+        const { code } = await bundleWorkflowCode(workflowBundleOptions(workflowsPath));
         const file = join(scratch, `trigger-bundle-${i}.js`);
         writeFileSync(file, code);
         triggerBundles[workflowsPath] = file;

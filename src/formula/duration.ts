@@ -7,6 +7,7 @@ export type Duration = string;
 
 /** Source of the regular expression a duration must match (shared with the JSON Schema). */
 export const DURATION_PATTERN = '^(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s)?$';
+// eslint-disable-next-line no-restricted-syntax -- shared by every workflow of a worker, and stateless: no g or y flag
 const durationRe = new RegExp(DURATION_PATTERN);
 
 /** Seconds in a duration, or undefined when the text is not a duration (or is zero). */

@@ -39,6 +39,7 @@ const WHERE: Record<FrameKind, string> = {
   arith: 'inside $((...))',
   comment: 'inside a shell comment',
 };
+// eslint-disable-next-line no-restricted-syntax -- a lookup table, only read
 const SEPARATORS = new Set([' ', '\t', '\n', ';', '&', '|', '(', ')', '<', '>']);
 
 /**

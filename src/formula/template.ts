@@ -36,6 +36,8 @@ export interface TemplateSyntaxError {
 
 export type ParsedTemplate = { parts: TemplatePart[]; error?: undefined } | { parts?: undefined; error: TemplateSyntaxError };
 
+// Shared by every workflow of a worker: its lastIndex is set before each exec, in one synchronous call.
+// eslint-disable-next-line no-restricted-syntax -- see above
 const token = new RegExp(`\\$(?:(\\$)|(${IDENT})|\\{(${IDENT}(?:\\.${SEGMENT})*)\\})`, 'y');
 
 /** Splits a string into literal text and variable references. */

@@ -25,7 +25,7 @@ import { LiveRules } from './live-rules.js';
 import { Spool } from './spool.js';
 import { TriggerStarter } from './starter.js';
 import type { Logger } from './stats.js';
-import { quietBundlerLogger } from '../worker/logging.js';
+import { workflowBundleOptions } from '../worker/bundle.js';
 
 export interface IngestServiceOptions {
   config: IngestConfig;
@@ -480,7 +480,7 @@ function triggerBundle(workflowsPath: string): Promise<WorkflowBundleOption> {
   if (prebuilt) return Promise.resolve({ codePath: prebuilt });
   let bundle = bundles.get(workflowsPath);
   if (!bundle) {
-    bundle = bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger });
+    bundle = bundleWorkflowCode(workflowBundleOptions(workflowsPath));
     // A failed bundle is not kept: the next start tries again.
     bundle.catch(() => bundles.delete(workflowsPath));
     bundles.set(workflowsPath, bundle);

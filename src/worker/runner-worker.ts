@@ -12,7 +12,7 @@ import { createRunnerActivities } from '../activities/index.js';
 import { SLOT_ENDING_HEARTBEAT_MS } from '../activities/host.js';
 import { defaultRunnerConfig, type RunnerConfig } from '../activities/runner-config.js';
 import { stopSpawner } from '../activities/spawner.js';
-import { quietBundlerLogger } from './logging.js';
+import { workflowBundleOptions } from './bundle.js';
 import type { RunnerMetrics } from './metrics.js';
 import { reportingConfigFromEnv, type ReportingConfig } from '../results/config.js';
 import { WORKFLOW_QUEUE, hostQueue, runnerQueue } from '../common/queues.js';
@@ -96,7 +96,7 @@ export function freshPrebuiltBundle(): string | undefined {
 
 /** Bundles the workflows and writes the bundle where freshPrebuiltBundle() finds it (or to `path`). */
 export async function writeWorkflowBundle(path = prebuiltBundlePath()): Promise<string> {
-  const { code } = await bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: quietBundlerLogger });
+  const { code } = await bundleWorkflowCode(workflowBundleOptions(workflowsPath()));
   const partial = `${path}.partial-${process.pid}`;
   writeFileSync(partial, code);
   renameSync(partial, path);
@@ -111,7 +111,7 @@ let bundle: Promise<WorkflowBundleOption> | undefined;
  */
 export function workflowBundle(): Promise<WorkflowBundleOption> {
   const prebuilt = process.env.TASKOTRON_WORKFLOW_BUNDLE || freshPrebuiltBundle();
-  bundle ??= prebuilt ? Promise.resolve({ codePath: prebuilt }) : bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: quietBundlerLogger });
+  bundle ??= prebuilt ? Promise.resolve({ codePath: prebuilt }) : bundleWorkflowCode(workflowBundleOptions(workflowsPath()));
   return bundle;
 }
 

@@ -1,8 +1,12 @@
-// The lint rules that keep workflow code replayable are part of the product's contract: prove they fire.
+// The lint rules that keep workflow code replayable, and its modules safe to share between workflows,
+// are part of the product's contract: prove they fire, and that they cover the whole workflow bundle.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { ESLint } from 'eslint';
 import { projectRoot } from '../../src/devserver/project.js';
+import { workflowBundle } from '../../src/worker/runner-worker.js';
 
 // Type-aware rules need files on disk; the import rules under test do not, so lint text with the
 // typed parser options switched off.
@@ -38,4 +42,41 @@ for (const { name, code, expect } of cases) {
 
 test('the same Node built-in is fine outside src/workflows', async () => {
   assert.deepEqual(await problems("import { readFileSync } from 'node:fs';\nexport const x = readFileSync;\n", 'src/activities/example.ts'), []);
+});
+
+// A worker evaluates the workflow bundle's modules once and shares them between all its workflows
+// (preloadModules, src/worker/bundle.ts). Module-level state would then carry from one job into the next.
+const MODULE_STATE = [
+  { name: 'a module-level let', code: 'let runs = 0;\nexport function next(): number {\n  return ++runs;\n}\n', expect: /no `let` or `var` at module level/ },
+  { name: 'an exported var', code: 'export var last = "";\n', expect: /no `let` or `var` at module level/ },
+  { name: 'a module-level Map', code: 'const seen = new Map<string, number>();\nexport function count(k: string): number {\n  seen.set(k, (seen.get(k) ?? 0) + 1);\n  return seen.get(k)!;\n}\n', expect: /no objects built with `new` at module level/ },
+  { name: 'a let inside a function', code: 'export function sum(xs: number[]): number {\n  let total = 0;\n  for (const x of xs) total += x;\n  return total;\n}\n', expect: null },
+];
+for (const { name, code, expect } of MODULE_STATE) {
+  for (const file of ['src/workflows/example.ts', 'src/common/job.ts']) {
+    test(`${name} in ${file} (in the workflow bundle) is ${expect ? 'rejected' : 'allowed'} by lint`, async () => {
+      const found = await problems(code, file);
+      if (expect) assert.ok(found.some((p) => expect.test(p)), `expected ${expect}, got ${JSON.stringify(found)}`);
+      else assert.deepEqual(found, []);
+    });
+  }
+}
+
+test('module-level state is fine in a module the workflow bundle does not contain', async () => {
+  assert.deepEqual(await problems('const seen = new Map<string, number>();\nexport const size = (): number => seen.size;\n', 'src/formula/parse.ts'), []);
+});
+
+test('the workflow bundle preloads the workflows, and each of its modules is under the module-state rule', async () => {
+  // The harness's bundle for this run (TASKOTRON_WORKFLOW_BUNDLE), or one made here when run alone.
+  const bundle = await workflowBundle();
+  const code = 'code' in bundle ? bundle.code : readFileSync(bundle.codePath, 'utf8');
+  assert.match(code, /exports\.preloadModules = function preloadModules\(\) \{\s*__webpack_require__\([^)]*"\.\/src\/workflows\/index\.ts"\);/);
+  const modules = [...new Set([...code.matchAll(/"\.\/(src\/[^"]+\.ts)"/g)].map((m) => m[1]!))].sort();
+  assert.ok(modules.includes('src/workflows/job.ts') && modules.includes('src/common/job.ts'), `modules found: ${modules.join(', ')}`);
+  const uncovered: string[] = [];
+  for (const module of modules) {
+    const config = (await eslint.calculateConfigForFile(join(projectRoot(), module))) as { rules?: Record<string, unknown> };
+    if (!JSON.stringify(config.rules?.['no-restricted-syntax'] ?? []).includes("kind!='const'")) uncovered.push(module);
+  }
+  assert.deepEqual(uncovered, [], 'add these modules of the workflow bundle to the module-state rule in eslint.config.js');
 });
