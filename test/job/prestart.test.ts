@@ -5,7 +5,8 @@
 // gone stale (a directory it binds was made anew) is not used; none outlives its idle time, its job
 // or its spawner.
 import assert from 'node:assert/strict';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -19,6 +20,7 @@ import type { ActionOutput, JobPaths } from '../../src/activities/directives/con
 import { runPythonAction } from '../../src/activities/directives/python.js';
 import { forgetSandboxes, spawnerPid, stopSpawner } from '../../src/activities/spawner.js';
 import { runSupervised, type SupervisedCommand, type SupervisedResult } from '../../src/activities/supervise.js';
+import { projectRoot } from '../../src/devserver/project.js';
 import { pidsMatching, processAlive } from '../support/processes.js';
 import { until } from '../support/until.js';
 
@@ -393,4 +395,66 @@ describe('job sandboxes', () => {
     }
   });
 
+});
+
+// The agent's own protocol, spoken to it directly in a bwrap as the spawner sets it up. A fork that
+// fails (EAGAIN, ENOMEM: a task's processes at the user's limit) cannot be provoked for the agent
+// alone here, so its os.fork is made to fail once, by a prelude run before the agent's unchanged code.
+test('an agent that cannot fork refuses the command (nothing ran), keeps none of its pipes open, and runs the next', async () => {
+  const agent = join(projectRoot(), 'src', 'activities', 'job_sandbox_agent.py');
+  const failSecondFork = [
+    'import os, sys',
+    'real_fork, forks = os.fork, []',
+    'def fork():',
+    '    forks.append(1)',
+    '    if len(forks) == 2:',
+    "        raise OSError(11, 'Resource temporarily unavailable')",
+    '    return real_fork()',
+    'os.fork = fork',
+    "exec(compile(open(sys.argv[1]).read(), sys.argv[1], 'exec'), {'__name__': '__main__'})",
+  ].join('\n');
+  const child = spawn('bwrap', ['--die-with-parent', '--unshare-user', '--unshare-pid', '--as-pid-1', '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--', '/usr/bin/python3', '-S', '-c', failSecondFork, agent], {
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  type Reply = { t: string; id?: number; chunk?: string; code?: number };
+  const replies: Reply[] = [];
+  const waiters: Array<() => void> = [];
+  child.on('message', (reply: Reply) => {
+    replies.push(reply);
+    for (const wake of waiters.splice(0)) wake();
+  });
+  const reply = async (pick: (r: Reply) => boolean): Promise<Reply> => {
+    for (;;) {
+      const found = replies.find(pick);
+      if (found) return found;
+      if (child.exitCode !== null) throw new Error(`the agent exited (${child.exitCode}): ${stderr}`);
+      await new Promise<void>((wake) => waiters.push(wake));
+    }
+  };
+  // run <id> <file> <cwd> <number of args> <args...> <NAME=value...>, base64 of NUL-separated fields.
+  const run = async (id: number, argv: string[]): Promise<{ t: string; code?: number; stdout: string }> => {
+    child.send(Buffer.from(['run', String(id), argv[0]!, '/', String(argv.length - 1), ...argv.slice(1), 'PATH=/usr/bin:/bin'].join('\0')).toString('base64'));
+    const end = await reply((r) => r.id === id && (r.t === 'closed' || r.t === 'refused'));
+    const stdout = replies.filter((r) => r.id === id && r.t === 'data').map((r) => Buffer.from(r.chunk!, 'base64').toString()).join('');
+    return { t: end.t, ...(end.code !== undefined ? { code: end.code } : {}), stdout };
+  };
+  try {
+    await reply((r) => r.t === 'ready');
+    // The agent's open files, read from the host between commands, when it has nothing in hand (a
+    // command listing them from inside would race the agent closing the exec-status pipe).
+    const agentPid = Number(readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(' ')[0]);
+    const openFiles = () => readdirSync(`/proc/${agentPid}/fd`).sort();
+    assert.match(readFileSync(`/proc/${agentPid}/cmdline`, 'utf8'), /python3/, 'bwrap runs the agent as its child');
+    assert.deepEqual(await run(1, ['/bin/true']), { t: 'closed', code: 0, stdout: '' }, stderr);
+    const idle = openFiles();
+    assert.deepEqual(await run(2, ['/bin/echo', 'never']), { t: 'refused', stdout: '' });
+    // The refused command's three pipes (output, errors, exec status) were closed, all six ends.
+    assert.deepEqual(openFiles(), idle);
+    assert.deepEqual(await run(3, ['/bin/echo', 'still here']), { t: 'closed', code: 0, stdout: 'still here\n' }, stderr);
+    assert.deepEqual(openFiles(), idle);
+  } finally {
+    child.kill('SIGKILL');
+  }
 });
