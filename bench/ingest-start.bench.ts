@@ -272,7 +272,9 @@ async function sustained(hostTriggers: boolean, v8Defaults = false): Promise<{ r
   await publisher.close();
   child.kill('SIGTERM');
   await exited;
-  const counters = /stopped; counters (\{.*\})/.exec(log)?.[1] ?? log.slice(-400);
+  // ingest logs JSON lines on stderr; its last, `stopped`, carries the final counters.
+  const stoppedLine = log.split('\n').find((line) => line.includes('"msg":"stopped"'));
+  const counters = stoppedLine ? JSON.stringify((JSON.parse(stoppedLine) as { counters?: unknown }).counters) : `(no "stopped" line; log ends: ${log.slice(-400)})`;
   return { rate, peakMb: Math.round(peak / 1024 / 1024), endMb, counters, sent };
 }
 
