@@ -15,7 +15,7 @@ COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY scripts/build-if-stale.mjs ./scripts/
 COPY src ./src
 # `npm ci` runs `prepare` (= `npm run build`): compiles src/ into dist/ and writes the prebuilt
-# workflow bundle beside it, so no runner runs webpack at start.
+# workflow bundles beside it, so neither a runner nor an ingest runs webpack at start.
 RUN npm ci --no-audit --no-fund \
  && npm prune --omit=dev --no-audit --no-fund
 

@@ -58,7 +58,7 @@ export default tseslint.config(
     },
   },
   {
-    // Every module of the workflow bundle (test/lint/workflow-bundle.test.ts checks the list against
+    // Every module of the workflow bundle (test/lint/determinism.test.ts checks the list against
     // the bundle). A worker evaluates them once and shares them between all its workflows
     // (preloadModules, src/worker/bundle.ts): state at module level would leak from one job into the next.
     files: [

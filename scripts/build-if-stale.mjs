@@ -1,8 +1,8 @@
 // `npm start` runs the compiled CLI from dist/ (npm ci's `prepare` builds it). Compiling on every
 // start cost 10–15 s of a warm start; this compiles only when a source is newer than its output (an
-// edited checkout), so a warm start goes straight to the stack. It then writes the workflow bundle
-// beside the compiled code when that is older than any compiled module, so the runner worker does not
-// run webpack at every start either. Plain JavaScript on purpose: it must not need the compiler or
+// edited checkout), so a warm start goes straight to the stack. It then writes the workflow bundles
+// (src/worker/bundle.ts) beside the compiled code when one is older than any compiled module, so
+// neither a runner nor an ingest running trigger workflows runs webpack at every start. Plain JavaScript on purpose: it must not need the compiler or
 // tsx to decide whether the compiler is needed. `--compile-only` (the test harness, which bundles the
 // workflow code itself) stops after the compile.
 import { spawnSync } from 'node:child_process';
@@ -49,17 +49,23 @@ if (reason) {
   if (tsc.status !== 0) process.exit(tsc.status ?? 1);
 }
 if (process.argv.includes('--compile-only')) process.exit(0);
-// The same freshness rule as freshPrebuiltBundle() in src/worker/runner-worker.ts, checked here
-// without loading the Temporal SDK (a second on a busy machine).
-const bundle = join(dist, 'src', 'workflow-bundle.js');
+// The same freshness rule as bundleIsFresh() in src/worker/bundle.ts, checked here without loading
+// the Temporal SDK (a second on a busy machine): a bundle is stale when a compiled module (the
+// bundles aside) is newer. Two bundles: every workflow, for runners and runtask; the trigger
+// workflows alone, for an ingest that runs them (--run-trigger-workflows).
 const newestModule = (dir) =>
   readdirSync(dir, { withFileTypes: true }).reduce((newest, entry) => {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) return Math.max(newest, newestModule(path));
-    return entry.name.endsWith('.js') && path !== bundle ? Math.max(newest, statSync(path).mtimeMs) : newest;
+    return entry.name.endsWith('.js') && !entry.name.endsWith('-bundle.js') ? Math.max(newest, statSync(path).mtimeMs) : newest;
   }, 0);
-if (!existsSync(bundle) || statSync(bundle).mtimeMs < newestModule(join(dist, 'src'))) {
+const newest = newestModule(join(dist, 'src'));
+const stale = [['workflows', 'workflow-bundle.js'], ['triggers', 'trigger-bundle.js']].filter(([, file]) => {
+  const path = join(dist, 'src', file);
+  return !existsSync(path) || statSync(path).mtimeMs < newest;
+});
+if (stale.length > 0) {
   process.stderr.write('taskotron: bundling the workflow code…\n');
-  const worker = await import(new URL('../dist/src/worker/runner-worker.js', import.meta.url).href);
-  await worker.writeWorkflowBundle();
+  const { writeBundle } = await import(new URL('../dist/src/worker/bundle.js', import.meta.url).href);
+  for (const [kind] of stale) await writeBundle(kind);
 }

@@ -4,14 +4,14 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { basename, join, relative, resolve } from 'node:path';
 import { ensureTemporalCli, findTemporalCli } from '../src/devserver/cli-binary.js';
 import { projectRoot } from '../src/devserver/project.js';
 import { startRabbitMq, type RabbitMq } from '../src/devserver/rabbitmq.js';
 import { startDevServer, waitForFrontend, type DevServer } from '../src/devserver/server.js';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { workflowBundleOptions } from '../src/worker/bundle.js';
-import { bundleIsFresh, writeWorkflowBundle } from '../src/worker/runner-worker.js';
+import { bundleIsFresh, prebuiltBundlePath, workflowBundleOptions, type BundleKind } from '../src/worker/bundle.js';
+import { writeWorkflowBundle } from '../src/worker/runner-worker.js';
 import { groupCpuMs, longestFirst, printSummary, readUsage, recordTimings, treeCpuMs } from './test/timings.js';
 import { buildDir, compiledPath, transpileForTests } from './test/transpile.js';
 import { FEDMSG_REQUIREMENTS } from '../test/ingest/python-fedmsg.js';
@@ -241,14 +241,17 @@ try {
 const compiledCli = await compiling;
 if (runsCli && !compiledCli) console.log('# compiling dist/ failed: test files run the CLI under tsx');
 // The compile above writes no workflow bundle (`--compile-only`: this run has its own). After an edit,
-// dist/'s bundle is then older than its modules, and every `runtask` or worker started from dist/
-// afterwards would run webpack for seconds until `npm start` or `npm run build`. This run's bundle is
-// made from the same sources and is the one every test below runs jobs with, so it takes that place.
-const distBundle = join(root, 'dist', 'src', 'workflow-bundle.js');
-if (compiledCli && bundling && !bundleIsFresh(distBundle)) {
-  copyFileSync(bundleFile, `${distBundle}.partial-${process.pid}`);
+// dist/'s bundles are then older than its modules, and every `runtask`, worker or ingest running
+// trigger workflows started from dist/ afterwards would run webpack for seconds until `npm start` or
+// `npm run build`. This run's bundles are made from the same sources and are the ones every test
+// below runs with, so they take that place.
+const ownBundles: Array<[BundleKind, string | undefined]> = [['workflows', bundling ? bundleFile : undefined], ['triggers', triggerBundles[join(root, 'src', 'workflows', 'trigger.ts')]]];
+for (const [kind, own] of ownBundles) {
+  const distBundle = join(root, 'dist', 'src', basename(prebuiltBundlePath(kind)));
+  if (!compiledCli || !own || bundleIsFresh(distBundle)) continue;
+  copyFileSync(own, `${distBundle}.partial-${process.pid}`);
   renameSync(`${distBundle}.partial-${process.pid}`, distBundle);
-  console.log('# dist/src/workflow-bundle.js was older than dist/: replaced with this run\'s bundle');
+  console.log(`# dist/src/${basename(distBundle)} was older than dist/: replaced with this run's bundle`);
 }
 if (!(Number.isInteger(busyLoops) && busyLoops >= 0)) {
   await stop();

@@ -3,16 +3,13 @@
 //  - runner-<arch>: `holdSlot` (one per job this host holds, at most `concurrency`), so the arch's
 //    pool hands a job only to a host with a free slot; jobs beyond the pool's capacity wait there;
 //  - runner-<arch>@<host>: every step of the jobs this host holds (one step per job at a time).
-import { existsSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { hostname as osHostname } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, bundleWorkflowCode, type WorkerOptions, type WorkflowBundleOption } from '@temporalio/worker';
 import { createRunnerActivities } from '../activities/index.js';
 import { SLOT_ENDING_HEARTBEAT_MS } from '../activities/host.js';
 import { defaultRunnerConfig, type RunnerConfig } from '../activities/runner-config.js';
 import { stopSpawner } from '../activities/spawner.js';
-import { workflowBundleOptions } from './bundle.js';
+import { bundleEntry, freshPrebuiltBundle, workflowBundleOptions, writeBundle } from './bundle.js';
 import type { RunnerMetrics } from './metrics.js';
 import { reportingConfigFromEnv, type ReportingConfig } from '../results/config.js';
 import { WORKFLOW_QUEUE, hostQueue, runnerQueue } from '../common/queues.js';
@@ -57,50 +54,12 @@ export interface RunnerWorker {
 
 /** The workflows entry point beside this module: .js when compiled, .ts when run through tsx. */
 export function workflowsPath(): string {
-  const js = fileURLToPath(new URL('../workflows/index.js', import.meta.url));
-  return existsSync(js) ? js : fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+  return bundleEntry('workflows');
 }
 
-/**
- * The workflow bundle `npm run build` writes beside the compiled code (scripts/build-if-stale.mjs), so
- * a worker started from dist/ does not spend seconds in webpack at every start.
- */
-export function prebuiltBundlePath(): string {
-  return fileURLToPath(new URL('../workflow-bundle.js', import.meta.url));
-}
-
-/** Newest modification time of the compiled modules under `dir` other than `bundle`. */
-function newestCompiledModule(dir: string, bundle: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) newest = Math.max(newest, newestCompiledModule(path, bundle));
-    else if (entry.name.endsWith('.js') && path !== bundle) newest = Math.max(newest, statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
-/**
- * True when the bundle at `bundle` exists and no compiled module beside it (all of its directory, as
- * dist/src is for dist/src/workflow-bundle.js) is newer: the rule scripts/build-if-stale.mjs applies too.
- */
-export function bundleIsFresh(bundle = prebuiltBundlePath()): boolean {
-  return existsSync(bundle) && statSync(bundle).mtimeMs >= newestCompiledModule(dirname(bundle), bundle);
-}
-
-/** The prebuilt bundle when running compiled code and no compiled module is newer than it. */
-export function freshPrebuiltBundle(): string | undefined {
-  if (!workflowsPath().endsWith('.js')) return undefined;
-  return bundleIsFresh() ? prebuiltBundlePath() : undefined;
-}
-
-/** Bundles the workflows and writes the bundle where freshPrebuiltBundle() finds it (or to `path`). */
-export async function writeWorkflowBundle(path = prebuiltBundlePath()): Promise<string> {
-  const { code } = await bundleWorkflowCode(workflowBundleOptions(workflowsPath()));
-  const partial = `${path}.partial-${process.pid}`;
-  writeFileSync(partial, code);
-  renameSync(partial, path);
-  return path;
+/** Bundles every workflow and writes the bundle where the compiled runner finds it (or to `path`). */
+export function writeWorkflowBundle(path?: string): Promise<string> {
+  return writeBundle('workflows', path);
 }
 
 let bundle: Promise<WorkflowBundleOption> | undefined;
@@ -110,7 +69,7 @@ let bundle: Promise<WorkflowBundleOption> | undefined;
  * by `npm run build`, or by the test harness once for all test files (TASKOTRON_WORKFLOW_BUNDLE).
  */
 export function workflowBundle(): Promise<WorkflowBundleOption> {
-  const prebuilt = process.env.TASKOTRON_WORKFLOW_BUNDLE || freshPrebuiltBundle();
+  const prebuilt = process.env.TASKOTRON_WORKFLOW_BUNDLE || freshPrebuiltBundle('workflows');
   bundle ??= prebuilt ? Promise.resolve({ codePath: prebuilt }) : bundleWorkflowCode(workflowBundleOptions(workflowsPath()));
   return bundle;
 }

@@ -1,6 +1,7 @@
 // The production commands as an operator runs them, each in its own process: `taskotron ingest`
 // with the real trigger.cfg, fed by `taskotron publish`; SIGHUP reloads rules (a bad edit keeps the
-// old ones); SIGTERM stops it cleanly. `taskotron replay` from a JSON-lines file and from datagrepper.
+// old ones); SIGTERM stops it cleanly; run from dist/, it runs its trigger workflows from the prebuilt
+// bundle. `taskotron replay` from a JSON-lines file and from datagrepper.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -49,7 +50,9 @@ test('taskotron ingest: trigger.cfg + publish start workflows; SIGHUP reloads ru
   const child: ChildProcess = spawn(
     process.execPath,
     [...cliArgs(), 'ingest', '--config', cfg, '--bind', endpoint, '--trigger-queue', queue, '--ingest-queue', queue, '--run-trigger-workflows', '--job-queue', queue, '--state-dir', join(dir, 'state')],
-    { cwd: projectRoot(), env: env(), stdio: ['ignore', 'pipe', 'pipe'] },
+    // Without the harness's bundles: the compiled CLI finds the trigger bundle `npm run build` (or the
+    // harness, when dist/ was older) wrote into dist/src, and runs no webpack.
+    { cwd: projectRoot(), env: { ...env(), TASKOTRON_TRIGGER_BUNDLES: '' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -57,6 +60,9 @@ test('taskotron ingest: trigger.cfg + publish start workflows; SIGHUP reloads ru
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   try {
     await until(() => `ingest to be ready:\n${output}`, () => output.includes('taskotron ingest: ready on'), 60_000);
+    await until(() => `ingest's worker to poll:\n${output}`, () => output.includes('worker polling'), 60_000);
+    if (process.env.TASKOTRON_TEST_CLI === 'dist') assert.match(output, /\(trigger workflows, activities; bundle \S*\/dist\/src\/trigger-bundle\.js\)/);
+    else assert.match(output, /\(trigger workflows, activities; bundled at start\)/, 'under tsx there is no prebuilt bundle');
     const message = build();
     const file = join(dir, 'build.json');
     writeFileSync(file, JSON.stringify(message));
