@@ -2,9 +2,10 @@
 // start cost 10–15 s of a warm start; this compiles only when a source is newer than its output (an
 // edited checkout), so a warm start goes straight to the stack. It then writes the workflow bundles
 // (src/worker/bundle.ts) beside the compiled code when one is older than any compiled module, so
-// neither a runner nor an ingest running trigger workflows runs webpack at every start. Plain JavaScript on purpose: it must not need the compiler or
-// tsx to decide whether the compiler is needed. `--compile-only` (the test harness, which bundles the
-// workflow code itself) stops after the compile.
+// neither a runner nor an ingest running trigger workflows runs webpack at every start. Plain
+// JavaScript on purpose: it must not need the compiler or tsx to decide whether the compiler is
+// needed. `--compile-only` (the test harness, which bundles the workflow code itself) stops after the
+// compile.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';

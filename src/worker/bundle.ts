@@ -25,8 +25,8 @@ export type BundleKind = keyof typeof BUNDLES;
  * evaluates, for every new workflow, each module the workflow code imports that the context has not
  * loaded once for all: ours, and `@temporalio/workflow`'s index with everything it re-exports.
  * Preloaded, they are evaluated once when the worker starts and shared, frozen, by every workflow.
- * Measured on the runner's bundle (bench/workflow-create.bench.ts): creating a workflow 1.1 → 0.56 ms,
- * and a cached workflow's heap 59.6 → 11.7 KiB, which is what a runner's cache of open jobs holds.
+ * Measured on the runner's bundle (bench/workflow-create.bench.ts): creating a workflow 1.04 → 0.58 ms,
+ * and a cached workflow's heap 59.2 → 11.8 KiB, which is what a runner's cache of open jobs holds.
  *
  * What this asks of workflow modules: no state at module level (each workflow's state lives in its
  * own function calls), and no calls into the workflow API at import (there is no workflow yet).
