@@ -247,7 +247,13 @@ test('a tag that never goes quiet hands over mid-window once its history is long
   // fired early, and this test then waited for a second fire until its timeout.
   const fuseDelaySeconds = 5;
   await withDebounceWorker(async (queue, fired) => {
-    const carry: TagDebounceCarry = { coalesced: [], seen: [], maxHistoryEvents: 20 };
+    // The run checks its length when a change wakes it, so the bound must be passed at such a wake
+    // however the server batches the changes into workflow tasks. Once the first task is done (waited
+    // for below), the fewest events a run can have at a wake is 9 (start, the first change, that task,
+    // its timer, one change, the next task's scheduled and started); twelve changes make more wakes
+    // than one, and one wake seeing all eleven later changes has 19. So 12: the bound of 20 was missed
+    // when the eleven came in one batch (.ci/run of 2026-12-05 03:07, one run in about ten).
+    const carry: TagDebounceCarry = { coalesced: [], seen: [], maxHistoryEvents: 12 };
     const first = await client.workflow.signalWithStart(TAG_DEBOUNCE_WORKFLOW, {
       workflowId: tagDebounceWorkflowId(tag),
       taskQueue: queue,
@@ -255,6 +261,12 @@ test('a tag that never goes quiet hands over mid-window once its history is long
       signal: tagChangedSignal,
       signalArgs: [change(tag, queue, 0, fuseDelaySeconds)],
     });
+    // Changes that reach the first task are taken in with the start, and no wake checks the length
+    // for them: the later ones are sent once that task is done.
+    await until('the debounce run\'s first workflow task', async () => {
+      const { events } = await client.workflow.getHandle(first.workflowId, first.signaledRunId).fetchHistory();
+      return (events ?? []).some((e) => e.workflowTaskCompletedEventAttributes);
+    }, INGEST_WAIT_MS);
     // Out of order on purpose: the newest by the message's own clock (n = changes - 1) must win.
     for (const n of [...Array.from({ length: changes - 2 }, (_, i) => i + 1), changes - 1, changes - 2]) {
       await client.workflow.getHandle(first.workflowId).signal(tagChangedSignal, change(tag, queue, n, fuseDelaySeconds));
