@@ -12,7 +12,7 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
-COPY scripts/build-if-stale.mjs ./scripts/
+COPY scripts/build-if-stale.mjs scripts/dist-freshness.mjs ./scripts/
 COPY src ./src
 # `npm ci` runs `prepare` (= `npm run build`): compiles src/ into dist/ and writes the prebuilt
 # workflow bundles beside it, so neither a runner nor an ingest runs webpack at start.

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { test } from 'node:test';
 import type { Command } from 'commander';
 import { parse } from 'yaml';
@@ -128,5 +128,13 @@ test('the Dockerfile is multi-stage, runs as a non-root user, and its entrypoint
   for (const [, sources] of dockerfile.matchAll(/^COPY\s+(?!--from)(.+)\s+\S+$/gm)) {
     for (const source of sources!.trim().split(/\s+/)) assert.ok(existsSync(join(projectRoot(), source)), `COPY ${source}: no such file`);
   }
-  for (const script of prepare.match(/scripts\/\S+/g) ?? []) assert.match(dockerfile, new RegExp(`COPY ${script.replace(/[.]/g, '\\.')}`), `the build stage copies ${script}`);
+  // What `prepare` runs, and the modules those scripts import beside them.
+  const copied = [...dockerfile.matchAll(/^COPY\s+(?!--from)(.+)\s+\S+$/gm)].flatMap(([, sources]) => sources!.trim().split(/\s+/));
+  const scripts: string[] = [...(prepare.match(/scripts\/\S+/g) ?? [])];
+  for (const script of scripts) {
+    const text = readFileSync(join(projectRoot(), script), 'utf8');
+    for (const [, local] of text.matchAll(/^import .* from '\.\/([^']+)';$/gm)) scripts.push(join(dirname(script), local!));
+  }
+  assert.ok(scripts.includes('scripts/dist-freshness.mjs'), scripts.join(', '));
+  for (const script of scripts) assert.ok(copied.includes(script), `the build stage copies ${script}`);
 });

@@ -68,10 +68,12 @@ test('module-level state is fine in a module the workflow bundle does not contai
 
 test('the workflow bundle preloads the workflows, and each of its modules is under the module-state rule', async () => {
   // The harness's bundle for this run (TASKOTRON_WORKFLOW_BUNDLE), or one made here when run alone.
+  // Made from src/ (./src/…/x.ts) or, as `npm run build` makes it, from dist/ (./dist/src/…/x.js):
+  // either way each module is named by its source under src/.
   const bundle = await workflowBundle();
   const code = 'code' in bundle ? bundle.code : readFileSync(bundle.codePath, 'utf8');
-  assert.match(code, /exports\.preloadModules = function preloadModules\(\) \{\s*__webpack_require__\([^)]*"\.\/src\/workflows\/index\.ts"\);/);
-  const modules = [...new Set([...code.matchAll(/"\.\/(src\/[^"]+\.ts)"/g)].map((m) => m[1]!))].sort();
+  assert.match(code, /exports\.preloadModules = function preloadModules\(\) \{\s*__webpack_require__\([^)]*"\.\/(?:src\/workflows\/index\.ts|dist\/src\/workflows\/index\.js)"\);/);
+  const modules = [...new Set([...code.matchAll(/"\.\/(?:(src\/[^"]+)\.ts|dist\/(src\/[^"]+)\.js)"/g)].map((m) => `${m[1] ?? m[2]!}.ts`))].sort();
   assert.ok(modules.includes('src/workflows/job.ts') && modules.includes('src/common/job.ts'), `modules found: ${modules.join(', ')}`);
   const uncovered: string[] = [];
   for (const module of modules) {
