@@ -142,14 +142,18 @@ if (compiledTests) process.once('exit', () => rmSync(build, { recursive: true, f
 // The Python venvs of the files that run the real fedmsg and fedora-messaging libraries, built here
 // once (on a fresh clone ~10 s of CPU each) rather than by two of those files at the same time. The
 // run does not wait for them: a file that needs one waits for this build (test/support/python-venv.ts).
+// They are started once the Temporal server is up, before the first file: started with the rest of
+// the set-up, their ~20 s of CPU competed with the Temporal CLI's install and the server's start,
+// which every file waits for.
 const say = (line: string) => console.log(`# ${line}`);
-const venvs = timed('venvs', Promise.all([
-  anyFile(/ensurePythonFedmsg\(/) ? buildVenv('python-fedmsg', FEDMSG_REQUIREMENTS, say) : undefined,
-  anyFile(/ensurePythonFedoraMessaging\(/) ? buildVenv('python-fedora-messaging', FEDORA_MESSAGING_REQUIREMENTS, say) : undefined,
-])).catch((error: unknown) => {
-  // The files that need the venv try again themselves and fail with pip's own message.
-  console.log(`# building a Python venv failed: ${(error as Error).message}`);
-});
+const startVenvBuilds = () =>
+  timed('venvs', Promise.all([
+    anyFile(/ensurePythonFedmsg\(/) ? buildVenv('python-fedmsg', FEDMSG_REQUIREMENTS, say) : undefined,
+    anyFile(/ensurePythonFedoraMessaging\(/) ? buildVenv('python-fedora-messaging', FEDORA_MESSAGING_REQUIREMENTS, say) : undefined,
+  ])).catch((error: unknown) => {
+    // The files that need the venv try again themselves and fail with pip's own message.
+    console.log(`# building a Python venv failed: ${(error as Error).message}`);
+  });
 
 // A RabbitMQ node only when a selected test uses one (it costs ~20 s of start-up on a busy machine),
 // started beside the Temporal server rather than after it.
@@ -199,6 +203,7 @@ try {
   await rabbitStarting?.then((r) => r.stop()).catch(() => undefined);
   throw error;
 }
+const venvs = startVenvBuilds();
 
 if (rabbitStarting) {
   const started = Date.now();
