@@ -86,9 +86,9 @@ const runsJobs = anyFile(/createRunnerWorker|workflowBundle|support\/job\.js|run
 const distBundle = (kind: BundleKind) => join(root, 'dist', 'src', basename(prebuiltBundlePath(kind)));
 const distCurrent = distStaleReason(root) === undefined;
 const distBundlesCurrent = distCurrent && staleBundles(root).length === 0;
-if (distBundlesCurrent) console.log('# workflow bundles: dist/src\'s, made by `npm run build` from these sources');
+if (distBundlesCurrent) console.log('# workflow bundles: dist/src\'s, current with these sources');
 const bundleFile = distBundlesCurrent ? distBundle('workflows') : join(scratch, 'workflow-bundle.js');
-const bundling = runsJobs && !distBundlesCurrent ? timed('job bundle', writeWorkflowBundle(bundleFile)) : runsJobs ? Promise.resolve(bundleFile) : undefined;
+const bundling = !runsJobs ? undefined : distBundlesCurrent ? Promise.resolve(bundleFile) : timed('job bundle', writeWorkflowBundle(bundleFile));
 // Likewise the trigger workflows an ingest hosts (src/workflows/trigger.ts, or the tests' stand-ins
 // in test/ingest/workflows.ts): tests start ingest services and `taskotron ingest` processes dozens
 // of times, each otherwise running webpack. The service looks its path up in TASKOTRON_TRIGGER_BUNDLES.
@@ -114,13 +114,16 @@ const bundlingTriggers = runsIngest
 // tsx as before, as it does with TASKOTRON_TEST_CLI=tsx (to compare the two). test/bus/crash.ts and
 // test/ingest/flood.ts start the CLI for the files that import them.
 const runsCli = process.env.TASKOTRON_TEST_CLI !== 'tsx' && anyFile(/cliArgs\(|\/(crash|flood)\.js'/);
-const compiling = runsCli
-  ? timed('dist/', new Promise<boolean>((done) => {
+// dist/ was found current above (the same rule): then no compiler process is started to ask again.
+const compiling = !runsCli
+  ? Promise.resolve(false)
+  : distCurrent
+  ? Promise.resolve(true)
+  : timed('dist/', new Promise<boolean>((done) => {
       const build = spawn(process.execPath, [join(root, 'scripts', 'build-if-stale.mjs'), '--compile-only'], { cwd: root, stdio: 'inherit' });
       build.once('error', () => done(false));
       build.once('exit', (status) => done(status === 0));
-    }))
-  : Promise.resolve(false);
+    }));
 
 // The test files run as JavaScript stripped of types by esbuild (scripts/test/transpile.ts), half a
 // second of CPU less per file than under tsx; TASKOTRON_TEST_TS=tsx runs them under tsx as before.
@@ -265,7 +268,7 @@ if (runsCli && !compiledCli) console.log('# compiling dist/ failed: test files r
 const ownBundles: Array<[BundleKind, string | undefined]> = [['workflows', bundling ? bundleFile : undefined], ['triggers', triggerBundles[join(root, 'src', 'workflows', 'trigger.ts')]]];
 for (const [kind, own] of ownBundles) {
   const target = distBundle(kind);
-  if (!compiledCli || !own || own === target || bundleIsFresh(target)) continue;
+  if (!compiledCli || !own || bundleIsFresh(target)) continue;
   copyFileSync(own, `${target}.partial-${process.pid}`);
   renameSync(`${target}.partial-${process.pid}`, target);
   console.log(`# dist/src/${basename(target)} was older than dist/: replaced with this run's bundle`);
