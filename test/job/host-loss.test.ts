@@ -100,6 +100,12 @@ test('a job whose host dies mid-step finishes on the other host, every step of e
     // Wait until host-a is inside the long step, then bring up host-b and kill host-a like a power cut.
     const { handle } = await slowJobInLongStep(client, arch, 'host-a', 'job-slow');
     await startWorker('host-b');
+    // The server sends a workflow task to a host's own (sticky) queue only while that queue was
+    // polled in the last 10 s (a fixed window in Temporal's matching service); a killed host's last
+    // poll is the one it began after its last task. Host-a answers this query from its cache and
+    // polls anew, so the task that follows its loss (about 6 s on) still goes to its queue, even
+    // when host-b took seconds to start in a loaded run.
+    await handle.query(JOB_PROGRESS_QUERY);
     process.kill(-hostA.pid!, 'SIGKILL');
 
     const result = (await handle.result()) as JobResult;
@@ -120,15 +126,22 @@ test('a job whose host dies mid-step finishes on the other host, every step of e
       'holdSlot@pool', 'prepareWorkspace@a', 'loadFormula@a', 'shell@a', 'shell@a',
       'holdSlot@pool', 'prepareWorkspace@b', 'loadFormula@b', 'shell@b', 'shell@b', 'shell@b', 'removeWorkdir@b',
     ]);
-    // The task that went to dead host-a's own (sticky) queue was given up after host-a's
-    // runner.workflow_failover (1 s; a loaded timer fires late), not after the default 10 s.
-    type Event = { eventId: string; eventTime: string; workflowTaskTimedOutEventAttributes?: { scheduledEventId: string; timeoutType: string } };
+    // The job did not wait for dead host-a's workflow cache beyond its runner.workflow_failover (1 s;
+    // a loaded timer fires late), not the default 10 s: from the first timeout of host-a's
+    // heartbeats to the next workflow task a live host took.
+    type Event = { eventType: string; eventTime: string; workflowTaskTimedOutEventAttributes?: { timeoutType: string } };
     const events = history.events as Event[];
-    const givenUp = events.find((e) => e.workflowTaskTimedOutEventAttributes?.timeoutType === 'TIMEOUT_TYPE_SCHEDULE_TO_START');
-    assert.ok(givenUp, 'a workflow task waited for host-a and was given up');
-    const scheduled = events.find((e) => e.eventId === givenUp.workflowTaskTimedOutEventAttributes!.scheduledEventId)!;
-    const waited = Date.parse(givenUp.eventTime) - Date.parse(scheduled.eventTime);
+    const lost = events.findIndex((e) => e.eventType === 'EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT');
+    assert.ok(lost >= 0, "a heartbeat of host-a's timed out");
+    const taken = events.slice(lost).find((e) => e.eventType === 'EVENT_TYPE_WORKFLOW_TASK_STARTED');
+    assert.ok(taken, 'a workflow task was taken after the loss');
+    const waited = Date.parse(taken.eventTime) - Date.parse(events[lost]!.eventTime);
     assert.ok(waited < 9000, `the job waited ${waited} ms for dead host-a's workflow cache`);
+    // Which way it went: normally the task waited on host-a's queue and was given up; if host-a's
+    // last poll was over 10 s before the task (a very late heartbeat timer), the server sent it
+    // straight to the shared queue. Either way the bound above holds.
+    const givenUp = events.slice(lost).find((e) => e.workflowTaskTimedOutEventAttributes?.timeoutType === 'TIMEOUT_TYPE_SCHEDULE_TO_START');
+    console.log(`# the job's next workflow task was taken ${waited} ms after host-a's loss was noticed, ${givenUp ? 'given up on host-a\'s own queue first' : 'sent to the shared queue directly'}`);
   } finally {
     await close();
   }
