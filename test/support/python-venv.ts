@@ -65,18 +65,18 @@ function uvPath(): string {
  * everything else the tests install), the machine's CA store (pip is told of it by PIP_CERT; uv otherwise trusts
  * only its own bundled roots), never a Python of its own, and pip's index settings where set.
  */
-function uvEnv(): NodeJS.ProcessEnv {
+export function uvEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
-    ...process.env,
+    ...base,
     UV_CACHE_DIR: join(projectRoot(), '.cache', 'uv-cache'),
     UV_NATIVE_TLS: '1',
     UV_PYTHON_DOWNLOADS: 'never',
     UV_NO_PROGRESS: '1',
   };
-  if (process.env.PIP_CERT && !env.SSL_CERT_FILE) env.SSL_CERT_FILE = process.env.PIP_CERT;
-  if (process.env.PIP_INDEX_URL) env.UV_INDEX_URL = process.env.PIP_INDEX_URL;
-  if (process.env.PIP_EXTRA_INDEX_URL) env.UV_EXTRA_INDEX_URL = process.env.PIP_EXTRA_INDEX_URL;
-  if (process.env.PIP_FIND_LINKS) env.UV_FIND_LINKS = process.env.PIP_FIND_LINKS;
+  if (base.PIP_CERT && !env.SSL_CERT_FILE) env.SSL_CERT_FILE = base.PIP_CERT;
+  if (base.PIP_INDEX_URL) env.UV_INDEX_URL = base.PIP_INDEX_URL;
+  if (base.PIP_EXTRA_INDEX_URL) env.UV_EXTRA_INDEX_URL = base.PIP_EXTRA_INDEX_URL;
+  if (base.PIP_FIND_LINKS) env.UV_FIND_LINKS = base.PIP_FIND_LINKS;
   return env;
 }
 
@@ -157,25 +157,30 @@ function harnessBuilding(venv: string): boolean {
  * builds it while the first files run: this waits for that build (bounded by pip's own timeout)
  * rather than starting a second one, and builds it itself only if the harness's build failed.
  */
-export async function ensureVenv(name: string, requirements: readonly string[], log: (line: string) => void = () => {}): Promise<string> {
+export async function ensureVenv(name: string, requirements: readonly string[], log: (line: string) => void = () => {}, options: BuildOptions = {}): Promise<string> {
   const venv = plan(name, requirements);
   const deadline = performance.now() + PIP_TIMEOUT_MS;
   if (!venv.ready() && harnessBuilding(venv.venv)) log(`waiting for npm test's build of ${venv.venv}`);
   while (!venv.ready() && harnessBuilding(venv.venv) && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
   if (!venv.ready()) {
     log(`installing ${venv.wanted} into ${venv.venv}`);
-    await build(venv, log);
+    await build(venv, log, options);
   }
   return join(venv.venv, 'bin', 'python');
 }
 
-async function build(venv: Plan, log: (line: string) => void): Promise<void> {
+export interface BuildOptions {
+  /** A uv binary to build with instead of the pinned release (test/support/python-venv.test.ts gives one that fails). */
+  uv?: string;
+}
+
+async function build(venv: Plan, log: (line: string) => void, options: BuildOptions = {}): Promise<void> {
   const path = buildPath(venv.venv);
   const run = async (commands: Array<[file: string, args: string[]]>, env?: NodeJS.ProcessEnv) => {
     for (const [file, args] of commands) await promisify(execFile)(file, args, { timeout: PIP_TIMEOUT_MS, env });
   };
   try {
-    const installer = await uv(log);
+    const installer = options.uv ?? (await uv(log));
     if (installer) {
       try {
         await run(venv.uvCommands(installer, path), uvEnv());
