@@ -14,7 +14,7 @@ import { CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { defaultRunnerConfig, type RunnerConfig } from '../../src/activities/runner-config.js';
-import { AGENT_NAME, bubblewrap, taskSandbox, type SandboxSpec, type TaskSandbox } from '../../src/activities/sandbox.js';
+import { AGENT_NAME, bubblewrap, jobSandbox, taskSandbox, type SandboxSpec, type TaskSandbox } from '../../src/activities/sandbox.js';
 import { createWorkspaceActivities, type Workspace } from '../../src/activities/workspace.js';
 import type { ActionOutput, JobPaths } from '../../src/activities/directives/context.js';
 import { runPythonAction } from '../../src/activities/directives/python.js';
@@ -22,7 +22,7 @@ import { forgetSandboxes, spawnerPid, stopSpawner } from '../../src/activities/s
 import { runSupervised, type SupervisedCommand, type SupervisedResult } from '../../src/activities/supervise.js';
 import { projectRoot } from '../../src/devserver/project.js';
 import { pidsMatching, processAlive } from '../support/processes.js';
-import { until } from '../support/until.js';
+import { until, waitFor } from '../support/until.js';
 
 function environment(): MockActivityEnvironment {
   return new MockActivityEnvironment({}, { logger: new DefaultLogger('ERROR') });
@@ -457,4 +457,52 @@ test('an agent that cannot fork refuses the command (nothing ran), keeps none of
   } finally {
     child.kill('SIGKILL');
   }
+});
+
+describe("the job sandbox's agent on another Python", () => {
+  test('a Python whose signal module does not wrap _signal: the agent imports signal instead, and runs, kills and reports as before', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'taskotron-prestart-'));
+    const sandbox = jobSandbox(spec(dir));
+    assert.ok(sandbox, 'bwrap and the system Python are there');
+    // The job sandbox's own bwrap, with the agent started by a prelude that makes _signal unimportable
+    // once signal.py has loaded: the agent's first import fails, and only its fallback lets it run.
+    const at = sandbox.args.indexOf('-S');
+    const [script, name] = sandbox.args.slice(at + 1);
+    assert.equal(name, AGENT_NAME);
+    const prelude = "import runpy, signal, sys\nsys.modules['_signal'] = None\nsys.argv = sys.argv[1:]\nrunpy.run_path(sys.argv[0], run_name='__main__')\n";
+    const agent = spawn(sandbox.file, [...sandbox.args.slice(0, at + 1), '-c', prelude, script!, name], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    let stderr = '';
+    agent.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    // 'exit', not 'close': a child whose IPC channel we disconnected never emits 'close' (Node 20).
+    const exited = new Promise<number | null>((resolve) => agent.once('exit', (code) => resolve(code)));
+    type Message = { t: string; id?: number; fd?: number; chunk?: string; code?: number };
+    const received: Message[] = [];
+    agent.on('message', (message: Message) => received.push(message));
+    const message = (what: string, match: (message: Message) => boolean) =>
+      waitFor(() => `${what}; got ${JSON.stringify(received)}; stderr ${stderr}`, () => {
+        const found = received.find(match);
+        if (!found && agent.exitCode !== null) throw new Error(`the agent exited (${agent.exitCode}) before ${what}: ${stderr}`);
+        return found;
+      });
+    const send = (...fields: string[]) => agent.send(Buffer.from(fields.join('\0')).toString('base64'));
+    try {
+      await message('ready', (m) => m.t === 'ready');
+      // A command that kills itself with SIGTERM: 128+15, as bwrap reports it, after its output.
+      send('run', '1', '/bin/sh', join(dir, 'work'), '2', '-c', 'echo out; kill -TERM $$', 'PATH=/usr/bin:/bin');
+      const closed = await message('the first command to close', (m) => m.t === 'closed' && m.id === 1);
+      assert.equal(closed.code, 143);
+      const output = received.filter((m) => m.t === 'data' && m.id === 1 && m.fd === 1).map((m) => Buffer.from(m.chunk!, 'base64').toString()).join('');
+      assert.equal(output, 'out\n');
+      // A kill message names its signal, looked up in the module the agent imported.
+      send('run', '2', '/bin/sleep', join(dir, 'work'), '1', '600', 'PATH=/usr/bin:/bin');
+      await message('the second command to start', (m) => m.t === 'started' && m.id === 2);
+      send('kill', '2', 'SIGINT');
+      assert.equal((await message('the second command to close', (m) => m.t === 'closed' && m.id === 2)).code, 130);
+      agent.disconnect();
+      assert.equal(await exited, 0, stderr);
+      assert.equal(stderr, '');
+    } finally {
+      agent.kill('SIGKILL');
+    }
+  });
 });
