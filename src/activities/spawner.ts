@@ -76,7 +76,7 @@ export class SpawnError extends Error {
 // own as before, and the spawner sets up the job's sandbox for the next command. A job sandbox runs
 // one command at a time; it is dropped when it has been idle `idleMs` (argv[1]), when a directory it
 // binds was replaced, when it was told to forget it, and with the spawner.
-const SPAWNER_SCRIPT = `'use strict';
+export const SPAWNER_SCRIPT = `'use strict';
 const { spawn } = require('node:child_process');
 const { openSync, writeSync, closeSync, statSync, readdirSync, readFileSync } = require('node:fs');
 // A command inherits no file of the runner's but its stdin, stdout and stderr, as from Python's

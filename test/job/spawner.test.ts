@@ -12,13 +12,13 @@ import { CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { noSandbox, type SandboxSpec } from '../../src/activities/sandbox.js';
-import { spawnerPid, stopSpawner } from '../../src/activities/spawner.js';
+import { SPAWNER_SCRIPT, spawnerPid, stopSpawner } from '../../src/activities/spawner.js';
 import { runSupervised, type SupervisedCommand, type SupervisedResult } from '../../src/activities/supervise.js';
 import { projectRoot } from '../../src/devserver/project.js';
 import { localJob, runJobToEnd, startTestRunner } from '../support/job.js';
 import { pidsMatching, processAlive } from '../support/processes.js';
 import { testClient } from '../support/temporal.js';
-import { until } from '../support/until.js';
+import { until, waitFor } from '../support/until.js';
 
 function supervise(command: SupervisedCommand): Promise<SupervisedResult> {
   return new MockActivityEnvironment({}, { logger: new DefaultLogger('ERROR') }).run(runSupervised, command) as Promise<SupervisedResult>;
@@ -212,6 +212,39 @@ describe('runner workers in one process (npm start, runtask, tests)', () => {
       await a.stop();
       await b.stop();
       await close();
+    }
+  });
+});
+
+describe('a spawner on a host without /proc', () => {
+  test('it cannot list what it inherited, so closes nothing, and runs commands as before', async () => {
+    // The spawner's own script, in a bwrap whose /proc is an empty tmpfs: its first act, listing
+    // /proc/self/fd to close what the runner's parent left open, finds nothing to go by.
+    const spawner = spawn('bwrap', ['--die-with-parent', '--unshare-user', '--unshare-pid', '--ro-bind', '/', '/', '--dev', '/dev', '--tmpfs', '/proc', '--', process.execPath, '-e', SPAWNER_SCRIPT, '60000'], {
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    });
+    let stderr = '';
+    spawner.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const received: Array<{ t: string; id?: number; code?: number; stdout?: string }> = [];
+    spawner.on('message', (message: (typeof received)[number]) => received.push(message));
+    const message = (what: string, match: (message: (typeof received)[number]) => boolean) =>
+      waitFor(() => `${what}; got ${JSON.stringify(received)}; stderr ${stderr}`, () => {
+        const found = received.find(match);
+        if (!found && spawner.exitCode !== null) throw new Error(`the spawner exited (${spawner.exitCode}) before ${what}: ${stderr}`);
+        return found;
+      });
+    // 'exit', not 'close': a child whose IPC channel we disconnected never emits 'close' (Node 20).
+    const exited = new Promise<number | null>((resolve) => spawner.once('exit', (code) => resolve(code)));
+    try {
+      await message('ready', (m) => m.t === 'ready');
+      spawner.send({ t: 'run', id: 1, file: '/bin/sh', args: ['-c', 'echo "no /proc: $(ls -A /proc | wc -l) entries"; exit 3'], cwd: '/', env: { PATH: '/usr/bin:/bin' }, maxStdoutBytes: 1000, stderrTailBytes: 1000 });
+      await message('the command to start', (m) => m.t === 'started' && m.id === 1);
+      const closed = await message('the command to close', (m) => m.t === 'closed' && m.id === 1);
+      assert.deepEqual([closed.code, closed.stdout], [3, 'no /proc: 0 entries\n']);
+      spawner.disconnect();
+      assert.equal(await exited, 0, stderr);
+    } finally {
+      spawner.kill('SIGKILL');
     }
   });
 });
