@@ -459,32 +459,52 @@ test('an agent that cannot fork refuses the command (nothing ran), keeps none of
   }
 });
 
+/**
+ * A job sandbox's agent in the job sandbox's own bwrap, started by a Python `prelude` run before the
+ * agent's unchanged code (a fault or another Python, made here), spoken to over its channel.
+ */
+function agentWithPrelude(dir: string, prelude: string) {
+  const sandbox = jobSandbox(spec(dir));
+  assert.ok(sandbox, 'bwrap and the system Python are there');
+  const at = sandbox.args.indexOf('-S');
+  const [script, name] = sandbox.args.slice(at + 1);
+  assert.equal(name, AGENT_NAME);
+  const run = `${prelude}\nimport runpy, sys\nsys.argv = sys.argv[1:]\nrunpy.run_path(sys.argv[0], run_name='__main__')\n`;
+  const agent = spawn(sandbox.file, [...sandbox.args.slice(0, at + 1), '-c', run, script!, name], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+  let stderr = '';
+  agent.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  // 'exit', not 'close': a child whose IPC channel we disconnected never emits 'close' (Node 20).
+  const exited = new Promise<number | null>((resolve) => agent.once('exit', (code) => resolve(code)));
+  type Message = { t: string; id?: number; fd?: number; chunk?: string; code?: number };
+  const received: Message[] = [];
+  agent.on('message', (message: Message) => received.push(message));
+  return {
+    agent,
+    received,
+    exited,
+    stderr: () => stderr,
+    /** The first message that matches; fails at once if the agent has exited without it. */
+    message: (what: string, match: (message: Message) => boolean, timeoutMs = 10_000) =>
+      waitFor(
+        () => `${what}; got ${JSON.stringify(received)}; stderr ${stderr}`,
+        () => {
+          const found = received.find(match);
+          if (!found && agent.exitCode !== null) throw new Error(`the agent exited (${agent.exitCode}) before ${what}: ${stderr}`);
+          return found;
+        },
+        { timeoutMs },
+      ),
+    /** run <id> <file> <cwd> <number of args> <args...> <NAME=value...>, or kill <id> <signal>. */
+    send: (...fields: string[]) => agent.send(Buffer.from(fields.join('\0')).toString('base64')),
+  };
+}
+
 describe("the job sandbox's agent on another Python", () => {
   test('a Python whose signal module does not wrap _signal: the agent imports signal instead, and runs, kills and reports as before', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'taskotron-prestart-'));
-    const sandbox = jobSandbox(spec(dir));
-    assert.ok(sandbox, 'bwrap and the system Python are there');
-    // The job sandbox's own bwrap, with the agent started by a prelude that makes _signal unimportable
-    // once signal.py has loaded: the agent's first import fails, and only its fallback lets it run.
-    const at = sandbox.args.indexOf('-S');
-    const [script, name] = sandbox.args.slice(at + 1);
-    assert.equal(name, AGENT_NAME);
-    const prelude = "import runpy, signal, sys\nsys.modules['_signal'] = None\nsys.argv = sys.argv[1:]\nrunpy.run_path(sys.argv[0], run_name='__main__')\n";
-    const agent = spawn(sandbox.file, [...sandbox.args.slice(0, at + 1), '-c', prelude, script!, name], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
-    let stderr = '';
-    agent.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    // 'exit', not 'close': a child whose IPC channel we disconnected never emits 'close' (Node 20).
-    const exited = new Promise<number | null>((resolve) => agent.once('exit', (code) => resolve(code)));
-    type Message = { t: string; id?: number; fd?: number; chunk?: string; code?: number };
-    const received: Message[] = [];
-    agent.on('message', (message: Message) => received.push(message));
-    const message = (what: string, match: (message: Message) => boolean) =>
-      waitFor(() => `${what}; got ${JSON.stringify(received)}; stderr ${stderr}`, () => {
-        const found = received.find(match);
-        if (!found && agent.exitCode !== null) throw new Error(`the agent exited (${agent.exitCode}) before ${what}: ${stderr}`);
-        return found;
-      });
-    const send = (...fields: string[]) => agent.send(Buffer.from(fields.join('\0')).toString('base64'));
+    // _signal made unimportable once signal.py has loaded: the agent's first import fails, and only
+    // its fallback lets it run.
+    const { agent, received, exited, stderr, message, send } = agentWithPrelude(dir, "import signal, sys\nsys.modules['_signal'] = None");
     try {
       await message('ready', (m) => m.t === 'ready');
       // A command that kills itself with SIGTERM: 128+15, as bwrap reports it, after its output.
@@ -499,8 +519,40 @@ describe("the job sandbox's agent on another Python", () => {
       send('kill', '2', 'SIGINT');
       assert.equal((await message('the second command to close', (m) => m.t === 'closed' && m.id === 2)).code, 130);
       agent.disconnect();
-      assert.equal(await exited, 0, stderr);
-      assert.equal(stderr, '');
+      assert.equal(await exited, 0, stderr());
+      assert.equal(stderr(), '');
+    } finally {
+      agent.kill('SIGKILL');
+    }
+  });
+});
+
+describe("the job sandbox's agent and a leftover that does not die", () => {
+  test('a process stuck in the kernel (D state) after SIGKILL holds its step 5 s at most, and the next command runs', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'taskotron-prestart-'));
+    // A process in uninterruptible sleep cannot be made here on purpose; what the agent sees of one
+    // is a pid still in /proc after its SIGKILL. The prelude makes every pid look so, for good.
+    const prelude = ['import os', 'real_exists = os.path.exists', "os.path.exists = lambda path: path.startswith('/proc/') or real_exists(path)"].join('\n');
+    const { agent, exited, stderr, message, send } = agentWithPrelude(dir, prelude);
+    try {
+      await message('ready', (m) => m.t === 'ready');
+      // The command exits at once and leaves a sleep behind, which the agent kills.
+      const sent = performance.now();
+      send('run', '1', '/bin/sh', join(dir, 'work'), '2', '-c', 'sleep 600 & exit 0', 'PATH=/usr/bin:/bin');
+      const closed = await message('the command with a stuck leftover to close', (m) => m.t === 'closed' && m.id === 1, 30_000);
+      const heldMs = performance.now() - sent;
+      assert.equal(closed.code, 0);
+      // The agent waits LEFTOVER_WAIT_S = 5 s (its monotonic clock, as ours) from the leftover's kill,
+      // which came after the run was sent; it does not wait for the leftover to go.
+      assert.ok(heldMs >= 5000, `closed after ${heldMs.toFixed(0)} ms: the agent did not wait for the leftover`);
+      assert.ok(heldMs < 15_000, `closed after ${heldMs.toFixed(0)} ms: held beyond the 5 s bound`);
+      // A command that leaves nothing is not held.
+      const next = performance.now();
+      send('run', '2', '/bin/true', join(dir, 'work'), '0', 'PATH=/usr/bin:/bin');
+      assert.equal((await message('the next command to close', (m) => m.t === 'closed' && m.id === 2)).code, 0);
+      assert.ok(performance.now() - next < 5000, 'a command without leftovers was held as if it had one');
+      agent.disconnect();
+      assert.equal(await exited, 0, stderr());
     } finally {
       agent.kill('SIGKILL');
     }
