@@ -20,9 +20,8 @@ import type { ActionOutput, JobPaths } from '../../src/activities/directives/con
 import { runPythonAction } from '../../src/activities/directives/python.js';
 import { forgetSandboxes, spawnerPid, stopSpawner } from '../../src/activities/spawner.js';
 import { runSupervised, type SupervisedCommand, type SupervisedResult } from '../../src/activities/supervise.js';
-import { projectRoot } from '../../src/devserver/project.js';
 import { pidsMatching, processAlive } from '../support/processes.js';
-import { until, waitFor } from '../support/until.js';
+import { until } from '../support/until.js';
 
 function environment(): MockActivityEnvironment {
   return new MockActivityEnvironment({}, { logger: new DefaultLogger('ERROR') });
@@ -397,71 +396,10 @@ describe('job sandboxes', () => {
 
 });
 
-// The agent's own protocol, spoken to it directly in a bwrap as the spawner sets it up. A fork that
-// fails (EAGAIN, ENOMEM: a task's processes at the user's limit) cannot be provoked for the agent
-// alone here, so its os.fork is made to fail once, by a prelude run before the agent's unchanged code.
-test('an agent that cannot fork refuses the command (nothing ran), keeps none of its pipes open, and runs the next', async () => {
-  const agent = join(projectRoot(), 'src', 'activities', 'job_sandbox_agent.py');
-  const failSecondFork = [
-    'import os, sys',
-    'real_fork, forks = os.fork, []',
-    'def fork():',
-    '    forks.append(1)',
-    '    if len(forks) == 2:',
-    "        raise OSError(11, 'Resource temporarily unavailable')",
-    '    return real_fork()',
-    'os.fork = fork',
-    "exec(compile(open(sys.argv[1]).read(), sys.argv[1], 'exec'), {'__name__': '__main__'})",
-  ].join('\n');
-  const child = spawn('bwrap', ['--die-with-parent', '--unshare-user', '--unshare-pid', '--as-pid-1', '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--', '/usr/bin/python3', '-S', '-c', failSecondFork, agent], {
-    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-  });
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  type Reply = { t: string; id?: number; chunk?: string; code?: number };
-  const replies: Reply[] = [];
-  const waiters: Array<() => void> = [];
-  child.on('message', (reply: Reply) => {
-    replies.push(reply);
-    for (const wake of waiters.splice(0)) wake();
-  });
-  const reply = async (pick: (r: Reply) => boolean): Promise<Reply> => {
-    for (;;) {
-      const found = replies.find(pick);
-      if (found) return found;
-      if (child.exitCode !== null) throw new Error(`the agent exited (${child.exitCode}): ${stderr}`);
-      await new Promise<void>((wake) => waiters.push(wake));
-    }
-  };
-  // run <id> <file> <cwd> <number of args> <args...> <NAME=value...>, base64 of NUL-separated fields.
-  const run = async (id: number, argv: string[]): Promise<{ t: string; code?: number; stdout: string }> => {
-    child.send(Buffer.from(['run', String(id), argv[0]!, '/', String(argv.length - 1), ...argv.slice(1), 'PATH=/usr/bin:/bin'].join('\0')).toString('base64'));
-    const end = await reply((r) => r.id === id && (r.t === 'closed' || r.t === 'refused'));
-    const stdout = replies.filter((r) => r.id === id && r.t === 'data').map((r) => Buffer.from(r.chunk!, 'base64').toString()).join('');
-    return { t: end.t, ...(end.code !== undefined ? { code: end.code } : {}), stdout };
-  };
-  try {
-    await reply((r) => r.t === 'ready');
-    // The agent's open files, read from the host between commands, when it has nothing in hand (a
-    // command listing them from inside would race the agent closing the exec-status pipe).
-    const agentPid = Number(readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(' ')[0]);
-    const openFiles = () => readdirSync(`/proc/${agentPid}/fd`).sort();
-    assert.match(readFileSync(`/proc/${agentPid}/cmdline`, 'utf8'), /python3/, 'bwrap runs the agent as its child');
-    assert.deepEqual(await run(1, ['/bin/true']), { t: 'closed', code: 0, stdout: '' }, stderr);
-    const idle = openFiles();
-    assert.deepEqual(await run(2, ['/bin/echo', 'never']), { t: 'refused', stdout: '' });
-    // The refused command's three pipes (output, errors, exec status) were closed, all six ends.
-    assert.deepEqual(openFiles(), idle);
-    assert.deepEqual(await run(3, ['/bin/echo', 'still here']), { t: 'closed', code: 0, stdout: 'still here\n' }, stderr);
-    assert.deepEqual(openFiles(), idle);
-  } finally {
-    child.kill('SIGKILL');
-  }
-});
-
 /**
  * A job sandbox's agent in the job sandbox's own bwrap, started by a Python `prelude` run before the
- * agent's unchanged code (a fault or another Python, made here), spoken to over its channel.
+ * agent's unchanged code (a fault, or another Python, made here), and spoken to over its channel in
+ * its own protocol, as the spawner does.
  */
 function agentWithPrelude(dir: string, prelude: string) {
   const sandbox = jobSandbox(spec(dir));
@@ -477,42 +415,87 @@ function agentWithPrelude(dir: string, prelude: string) {
   const exited = new Promise<number | null>((resolve) => agent.once('exit', (code) => resolve(code)));
   type Message = { t: string; id?: number; fd?: number; chunk?: string; code?: number };
   const received: Message[] = [];
-  agent.on('message', (message: Message) => received.push(message));
-  return {
-    agent,
-    received,
-    exited,
-    stderr: () => stderr,
-    /** The first message that matches; fails at once if the agent has exited without it. */
-    message: (what: string, match: (message: Message) => boolean, timeoutMs = 10_000) =>
-      waitFor(
-        () => `${what}; got ${JSON.stringify(received)}; stderr ${stderr}`,
-        () => {
-          const found = received.find(match);
-          if (!found && agent.exitCode !== null) throw new Error(`the agent exited (${agent.exitCode}) before ${what}: ${stderr}`);
-          return found;
-        },
-        { timeoutMs },
-      ),
-    /** run <id> <file> <cwd> <number of args> <args...> <NAME=value...>, or kill <id> <signal>. */
-    send: (...fields: string[]) => agent.send(Buffer.from(fields.join('\0')).toString('base64')),
+  const waiting = new Set<() => void>();
+  const wake = () => {
+    for (const check of [...waiting]) check();
   };
+  agent.on('message', (message: Message) => {
+    received.push(message);
+    wake();
+  });
+  agent.once('exit', wake);
+  /** The first message that matches, as it arrives; fails at once if the agent exits without it. */
+  const message = (what: string, match: (message: Message) => boolean, timeoutMs = 10_000) =>
+    new Promise<Message>((resolve, reject) => {
+      const settle = (then: () => void) => {
+        clearTimeout(timer);
+        waiting.delete(check);
+        then();
+      };
+      const check = () => {
+        const found = received.find(match);
+        if (found) settle(() => resolve(found));
+        else if (agent.exitCode !== null || agent.signalCode !== null) settle(() => reject(new Error(`the agent exited (${agent.exitCode ?? agent.signalCode}) before ${what}: ${stderr}`)));
+      };
+      const timer = setTimeout(() => settle(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; got ${JSON.stringify(received)}; stderr ${stderr}`))), timeoutMs);
+      waiting.add(check);
+      check();
+    });
+  /** run <id> <file> <cwd> <number of args> <args...> <NAME=value...>, or kill <id> <signal>. */
+  const send = (...fields: string[]) => agent.send(Buffer.from(fields.join('\0')).toString('base64'));
+  /** Runs `argv` in `cwd` to its end: closed (with its exit code) or refused, and its stdout. */
+  const runCommand = async (id: number, argv: string[], cwd = '/', timeoutMs?: number): Promise<{ t: string; code?: number; stdout: string }> => {
+    send('run', String(id), argv[0]!, cwd, String(argv.length - 1), ...argv.slice(1), 'PATH=/usr/bin:/bin');
+    const end = await message(`command ${id} to end`, (m) => m.id === id && (m.t === 'closed' || m.t === 'refused'), timeoutMs);
+    const stdout = received.filter((m) => m.id === id && m.t === 'data' && m.fd === 1).map((m) => Buffer.from(m.chunk!, 'base64').toString()).join('');
+    return { t: end.t, ...(end.code !== undefined ? { code: end.code } : {}), stdout };
+  };
+  return { agent, exited, stderr: () => stderr, message, send, run: runCommand };
 }
+
+// A fork that fails (EAGAIN, ENOMEM: a task's processes at the user's limit) cannot be provoked for
+// the agent alone here, so its os.fork is made to fail once, by the prelude.
+test('an agent that cannot fork refuses the command (nothing ran), keeps none of its pipes open, and runs the next', async () => {
+  const failSecondFork = [
+    'import os',
+    'real_fork, forks = os.fork, []',
+    'def fork():',
+    '    forks.append(1)',
+    '    if len(forks) == 2:',
+    "        raise OSError(11, 'Resource temporarily unavailable')",
+    '    return real_fork()',
+    'os.fork = fork',
+  ].join('\n');
+  const { agent, stderr, message, run } = agentWithPrelude(mkdtempSync(join(tmpdir(), 'taskotron-prestart-')), failSecondFork);
+  try {
+    await message('ready', (m) => m.t === 'ready');
+    // The agent's open files, read from the host between commands, when it has nothing in hand (a
+    // command listing them from inside would race the agent closing the exec-status pipe).
+    const agentPid = Number(readFileSync(`/proc/${agent.pid}/task/${agent.pid}/children`, 'utf8').trim().split(' ')[0]);
+    const openFiles = () => readdirSync(`/proc/${agentPid}/fd`).sort();
+    assert.match(readFileSync(`/proc/${agentPid}/cmdline`, 'utf8'), /python3/, 'bwrap runs the agent as its child');
+    assert.deepEqual(await run(1, ['/bin/true']), { t: 'closed', code: 0, stdout: '' }, stderr());
+    const idle = openFiles();
+    assert.deepEqual(await run(2, ['/bin/echo', 'never']), { t: 'refused', stdout: '' });
+    // The refused command's three pipes (output, errors, exec status) were closed, all six ends.
+    assert.deepEqual(openFiles(), idle);
+    assert.deepEqual(await run(3, ['/bin/echo', 'still here']), { t: 'closed', code: 0, stdout: 'still here\n' }, stderr());
+    assert.deepEqual(openFiles(), idle);
+  } finally {
+    agent.kill('SIGKILL');
+  }
+});
 
 describe("the job sandbox's agent on another Python", () => {
   test('a Python whose signal module does not wrap _signal: the agent imports signal instead, and runs, kills and reports as before', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'taskotron-prestart-'));
     // _signal made unimportable once signal.py has loaded: the agent's first import fails, and only
     // its fallback lets it run.
-    const { agent, received, exited, stderr, message, send } = agentWithPrelude(dir, "import signal, sys\nsys.modules['_signal'] = None");
+    const { agent, exited, stderr, message, send, run } = agentWithPrelude(dir, "import signal, sys\nsys.modules['_signal'] = None");
     try {
       await message('ready', (m) => m.t === 'ready');
       // A command that kills itself with SIGTERM: 128+15, as bwrap reports it, after its output.
-      send('run', '1', '/bin/sh', join(dir, 'work'), '2', '-c', 'echo out; kill -TERM $$', 'PATH=/usr/bin:/bin');
-      const closed = await message('the first command to close', (m) => m.t === 'closed' && m.id === 1);
-      assert.equal(closed.code, 143);
-      const output = received.filter((m) => m.t === 'data' && m.id === 1 && m.fd === 1).map((m) => Buffer.from(m.chunk!, 'base64').toString()).join('');
-      assert.equal(output, 'out\n');
+      assert.deepEqual(await run(1, ['/bin/sh', '-c', 'echo out; kill -TERM $$'], join(dir, 'work')), { t: 'closed', code: 143, stdout: 'out\n' });
       // A kill message names its signal, looked up in the module the agent imported.
       send('run', '2', '/bin/sleep', join(dir, 'work'), '1', '600', 'PATH=/usr/bin:/bin');
       await message('the second command to start', (m) => m.t === 'started' && m.id === 2);
@@ -533,23 +516,20 @@ describe("the job sandbox's agent and a leftover that does not die", () => {
     // A process in uninterruptible sleep cannot be made here on purpose; what the agent sees of one
     // is a pid still in /proc after its SIGKILL. The prelude makes every pid look so, for good.
     const prelude = ['import os', 'real_exists = os.path.exists', "os.path.exists = lambda path: path.startswith('/proc/') or real_exists(path)"].join('\n');
-    const { agent, exited, stderr, message, send } = agentWithPrelude(dir, prelude);
+    const { agent, exited, stderr, message, run } = agentWithPrelude(dir, prelude);
     try {
       await message('ready', (m) => m.t === 'ready');
       // The command exits at once and leaves a sleep behind, which the agent kills.
       const sent = performance.now();
-      send('run', '1', '/bin/sh', join(dir, 'work'), '2', '-c', 'sleep 600 & exit 0', 'PATH=/usr/bin:/bin');
-      const closed = await message('the command with a stuck leftover to close', (m) => m.t === 'closed' && m.id === 1, 30_000);
+      assert.deepEqual(await run(1, ['/bin/sh', '-c', 'sleep 600 & exit 0'], join(dir, 'work'), 30_000), { t: 'closed', code: 0, stdout: '' });
       const heldMs = performance.now() - sent;
-      assert.equal(closed.code, 0);
       // The agent waits LEFTOVER_WAIT_S = 5 s (its monotonic clock, as ours) from the leftover's kill,
       // which came after the run was sent; it does not wait for the leftover to go.
       assert.ok(heldMs >= 5000, `closed after ${heldMs.toFixed(0)} ms: the agent did not wait for the leftover`);
       assert.ok(heldMs < 15_000, `closed after ${heldMs.toFixed(0)} ms: held beyond the 5 s bound`);
       // A command that leaves nothing is not held.
       const next = performance.now();
-      send('run', '2', '/bin/true', join(dir, 'work'), '0', 'PATH=/usr/bin:/bin');
-      assert.equal((await message('the next command to close', (m) => m.t === 'closed' && m.id === 2)).code, 0);
+      assert.deepEqual(await run(2, ['/bin/true'], join(dir, 'work')), { t: 'closed', code: 0, stdout: '' });
       assert.ok(performance.now() - next < 5000, 'a command without leftovers was held as if it had one');
       agent.disconnect();
       assert.equal(await exited, 0, stderr());
