@@ -246,7 +246,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 // Four files at a time on a 2-core machine (Node 20's default there is one). At three, both cores
 // were 8% idle on average (up to 29% over ten seconds) while every running file waited on a timer, a
 // child process or the server; three runs at four took 186–196 s of tests against 198–207 s for three
-// runs at three, alternating, the same CPU (docs/PERFORMANCE.md, "Where issue 13 stands (… evening …)").
+// runs at three, alternating, the same CPU (docs/PERFORMANCE.md, "The test suite"; the runs are in its
+// journal of 2026-12-03, `git show e73159d:docs/PERFORMANCE.md`).
 // TEST_CONCURRENCY overrides.
 // Scenarios run one at a time: each loads the machine on purpose (10,000 starts, floods, kill -9),
 // and one would skew another's timing and memory figures.
