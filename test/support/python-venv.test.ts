@@ -1,6 +1,7 @@
-// The test venvs' builder (python-venv.ts) on the paths a fresh clone rarely takes: uv failing, so pip
-// builds the venv, and pip's index settings handed to uv. Offline: the one package installed is a
-// wheel written here, from a local directory (`--no-index --find-links`).
+// The test venvs' builder (python-venv.ts) on the paths a fresh clone rarely takes: uv failing, or
+// uv's own install failing (PyPI refusing the pin), so pip builds the venv; and pip's index settings
+// handed to uv. Offline: the one package installed is a wheel written here, from a local directory
+// (`--no-index --find-links`).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -8,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { projectRoot } from '../../src/devserver/project.js';
-import { ensureVenv, uvEnv } from './python-venv.js';
+import { ensureVenv, UV_VERSION, uvEnv } from './python-venv.js';
 
 describe('a test venv whose uv fails', () => {
   const scratch = mkdtempSync(join(tmpdir(), 'taskotron-venv-'));
@@ -61,6 +62,29 @@ with zipfile.ZipFile(os.path.join(sys.argv[1], 'tinypkg-1.0-py3-none-any.whl'), 
       readdirSync(join(projectRoot(), '.cache')).filter((entry) => entry.startsWith(`${name}.`)),
       [],
     );
+  });
+
+  test("when uv itself cannot be installed, pip builds it, and the log says why", async () => {
+    // pip told to look nowhere but the wheels directory, which has no uv: its install fails as it
+    // does when PyPI refuses the pin. Into a uv home of the test's own, so the project's uv is not
+    // touched (nor used: it is not in that home).
+    const other = `${name}-no-uv`;
+    const uvHome = join(scratch, 'uv-home');
+    const lines: string[] = [];
+    try {
+      const python = await ensureVenv(other, requirements, (line) => lines.push(line), {
+        uvInstall: { home: uvHome, env: { ...process.env, PIP_NO_INDEX: '1', PIP_FIND_LINKS: wheels } },
+      });
+      assert.equal(python, join(projectRoot(), '.cache', other, 'bin', 'python'));
+      const failure = lines.find((line) => line.startsWith('installing uv failed, building with pip instead: '));
+      assert.ok(failure, lines.join('\n'));
+      assert.ok(failure.includes(`uv==${UV_VERSION}`), failure);
+      assert.equal(execFileSync(python, ['-c', 'import tinypkg; print(tinypkg.VALUE)'], { encoding: 'utf8' }).trim(), '42');
+      // Nothing of the failed install is left: no uv home, no staging directory beside it.
+      assert.deepEqual(readdirSync(scratch).filter((entry) => entry.startsWith('uv-home')), []);
+    } finally {
+      rmSync(join(projectRoot(), '.cache', other), { recursive: true, force: true });
+    }
   });
 
   test('once built, it is used as it is: no installer runs again', async () => {

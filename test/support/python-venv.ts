@@ -55,9 +55,9 @@ function hasOuterPip(): boolean {
 /** uv's release, pinned like the packages it installs. */
 export const UV_VERSION = '0.13.9';
 
-/** Where uv lives once installed: .cache/uv-<version>/bin/uv, put in place whole by a rename. */
-function uvPath(): string {
-  return join(projectRoot(), '.cache', `uv-${UV_VERSION}`, 'bin', 'uv');
+/** Where uv is installed: .cache/uv-<version>, with uv at bin/uv, put in place whole by a rename. */
+function uvHome(): string {
+  return join(projectRoot(), '.cache', `uv-${UV_VERSION}`);
 }
 
 /**
@@ -80,18 +80,20 @@ export function uvEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv 
   return env;
 }
 
-let installingUv: Promise<string | undefined> | undefined;
+/** One install per uv home and process, however many venvs ask for it at once. */
+const installingUv = new Map<string, Promise<string | undefined>>();
 /** uv's path, installed by pip on first use; undefined when that fails (pip then builds the venv). */
-function uv(log: (line: string) => void): Promise<string | undefined> {
-  installingUv ??= (async () => {
-    const path = uvPath();
+function uv(log: (line: string) => void, install: UvInstall = { home: uvHome() }): Promise<string | undefined> {
+  let installing = installingUv.get(install.home);
+  if (installing) return installing;
+  installing = (async () => {
+    const path = join(install.home, 'bin', 'uv');
     if (isExecutable(path)) return path;
-    const home = dirname(dirname(path));
-    const build = `${home}.build-${process.pid}-${Date.now()}`;
+    const build = `${install.home}.build-${process.pid}-${Date.now()}`;
     try {
-      await promisify(execFile)(python(), ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--no-compile', '--target', build, `uv==${UV_VERSION}`], { timeout: PIP_TIMEOUT_MS });
+      await promisify(execFile)(python(), ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--no-compile', '--target', build, `uv==${UV_VERSION}`], { timeout: PIP_TIMEOUT_MS, env: install.env });
       if (!isExecutable(join(build, 'bin', 'uv'))) throw new Error(`pip installed uv==${UV_VERSION} without bin/uv`);
-      moveIntoPlace(build, home, () => isExecutable(path));
+      moveIntoPlace(build, install.home, () => isExecutable(path));
       return path;
     } catch (error) {
       log(`installing uv failed, building with pip instead: ${(error as Error).message.split('\n')[0]}`);
@@ -100,7 +102,8 @@ function uv(log: (line: string) => void): Promise<string | undefined> {
       rmSync(build, { recursive: true, force: true });
     }
   })();
-  return installingUv;
+  installingUv.set(install.home, installing);
+  return installing;
 }
 
 function plan(name: string, requirements: readonly string[]): Plan {
@@ -169,9 +172,17 @@ export async function ensureVenv(name: string, requirements: readonly string[], 
   return join(venv.venv, 'bin', 'python');
 }
 
+/** Where the pinned uv is installed, and pip's environment for installing it. */
+export interface UvInstall {
+  home: string;
+  env?: NodeJS.ProcessEnv;
+}
+
 export interface BuildOptions {
   /** A uv binary to build with instead of the pinned release (test/support/python-venv.test.ts gives one that fails). */
   uv?: string;
+  /** Install the pinned uv here instead of .cache/uv-<version> (the same test makes that install fail). */
+  uvInstall?: UvInstall;
 }
 
 async function build(venv: Plan, log: (line: string) => void, options: BuildOptions = {}): Promise<void> {
@@ -180,7 +191,7 @@ async function build(venv: Plan, log: (line: string) => void, options: BuildOpti
     for (const [file, args] of commands) await promisify(execFile)(file, args, { timeout: PIP_TIMEOUT_MS, env });
   };
   try {
-    const installer = options.uv ?? (await uv(log));
+    const installer = options.uv ?? (await uv(log, options.uvInstall));
     if (installer) {
       try {
         await run(venv.uvCommands(installer, path), uvEnv());
