@@ -111,6 +111,8 @@ export async function runJob(formula: string, options: RuntaskOptions, { timeout
     poolQueue: privateQueue,
     concurrency: 1,
     shutdownGraceMs: 5000,
+    // One job, then the process exits: a workflow thread would cost more to start than it spares.
+    workflowsOnMainThread: true,
     runner: {
       ...(options.root ? { root: options.root } : {}),
       // The worker runs in this process, so a bare NAME takes runtask's own value.

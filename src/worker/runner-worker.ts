@@ -42,12 +42,30 @@ export interface RunnerWorkerOptions {
    * benches that compare worker tunings in one process (bench/worker-options.bench.ts).
    */
   tuning?: { workflow?: Partial<WorkerOptions>; host?: Partial<WorkerOptions> };
+  /**
+   * Run the job workflows' code on this process's main thread, not on the SDK's workflow thread. For a
+   * process that runs one job and exits (`runtask`): that thread is a second Node environment that
+   * loads the SDK's modules and protos again, about 0.4 s of a `runtask`'s 1.8 s of CPU
+   * (docs/PERFORMANCE.md, "The test suite"). A long-lived runner keeps the thread, so a slow
+   * activation never holds up its steps' heartbeats and processes.
+   */
+  workflowsOnMainThread?: boolean;
 }
+
+/**
+ * The SDK's switch for workflows on the main thread is `debugMode`, which also lifts the limit on one
+ * activation's run time. `isolateExecutionTimeout` (not in the SDK's public `WorkerOptions`, but read
+ * from them) puts back the SDK's default of 5 s, so a workflow stuck in a loop still fails its
+ * workflow task as it does on the thread. test/job/job-workflow.test.ts holds the SDK to both.
+ */
+const MAIN_THREAD_WORKFLOWS = { debugMode: true, isolateExecutionTimeout: '5 seconds' } as Partial<WorkerOptions>;
 
 export interface RunnerWorker {
   hostname: string;
   runner: RunnerConfig;
   queues: string[];
+  /** Where the job workflows' code runs and how long one activation may take (none when this host runs no workflows). */
+  workflowThread?: { mainThread: boolean; activationLimitMs: number };
   run(): Promise<void>;
   shutdown(): void;
 }
@@ -96,6 +114,7 @@ export async function createRunnerWorker(options: RunnerWorkerOptions): Promise<
         // A job's workflow stays cached on the host that ran it last; if that host dies, its next task
         // waits this long for it before going to any runner.
         ...(options.workflowFailoverMs !== undefined ? { stickyQueueScheduleToStartTimeout: options.workflowFailoverMs } : {}),
+        ...(options.workflowsOnMainThread ? MAIN_THREAD_WORKFLOWS : {}),
         ...options.tuning?.workflow,
       }),
     );
@@ -127,10 +146,12 @@ export async function createRunnerWorker(options: RunnerWorkerOptions): Promise<
     }),
   );
   const queues = workers.map((worker) => worker.options.taskQueue);
+  const workflowOptions = options.runWorkflows !== false ? workers[0]!.options : undefined;
   return {
     hostname,
     runner,
     queues,
+    ...(workflowOptions ? { workflowThread: { mainThread: workflowOptions.debugMode, activationLimitMs: workflowOptions.isolateExecutionTimeoutMs } } : {}),
     async run() {
       runningRunners++;
       try {

@@ -52,6 +52,30 @@ describe('job workflow', () => {
     assert.match(readFileSync(join(result.artifacts!.dir, 'taskotron', '01-tolerated-failure.log'), 'utf8'), /exit code 7/);
   });
 
+  test("runtask's runner runs workflows on its main thread to the same end, and the SDK keeps the 5 s activation limit there", async () => {
+    // The SDK runs workflows on the main thread only in its debugMode, which lifts the limit unless
+    // the runner puts it back (runner-worker.ts): this holds a future SDK to both.
+    assert.deepEqual(runner.worker.workflowThread, { mainThread: false, activationLimitMs: 5000 });
+    const mainThread = await startTestRunner({ workflowsOnMainThread: true });
+    try {
+      assert.deepEqual(mainThread.worker.workflowThread, { mainThread: true, activationLimitMs: 5000 });
+      const { result, failureType } = await runJobToEnd(client, mainThread, localJob(mainThread, 'ignorereturn'));
+      assert.equal(failureType, 'JobCrashed');
+      assert.deepEqual(
+        result.actions.map((a) => [a.name, a.status]),
+        [
+          ['tolerated failure', 'passed'],
+          ['use the output', 'passed'],
+          ['real failure', 'failed'],
+          ['never reached', 'not run'],
+        ],
+      );
+      assert.match(result.reason!, /action 'real failure': command 2 of 2 exited with 5/);
+    } finally {
+      await mainThread.stop();
+    }
+  });
+
   test('search attributes and memo answer "what ran on this item and how did it end" (temporal workflow list)', async () => {
     const item = `${uniqueName('searchable')}-1.0-1.fc40`;
     const { workflowId } = await runJobToEnd(client, runner, localJob(runner, 'ignorereturn', { item }));

@@ -24,7 +24,16 @@ export interface TestRunner {
 }
 
 export async function startTestRunner(
-  options: { hostname?: string; arch?: string; workflowQueue?: string; concurrency?: number; reporting?: ReportingConfig; address?: string; runner?: Partial<RunnerConfig> } = {},
+  options: {
+    hostname?: string;
+    arch?: string;
+    workflowQueue?: string;
+    concurrency?: number;
+    reporting?: ReportingConfig;
+    address?: string;
+    runner?: Partial<RunnerConfig>;
+    workflowsOnMainThread?: boolean;
+  } = {},
 ): Promise<TestRunner> {
   const arch = options.arch ?? uniqueName('arch');
   const workflowQueue = options.workflowQueue ?? uniqueName('workflows');
@@ -36,6 +45,7 @@ export async function startTestRunner(
     workflowQueue,
     ...(options.concurrency ? { concurrency: options.concurrency } : {}),
     ...(options.reporting ? { reporting: options.reporting } : {}),
+    ...(options.workflowsOnMainThread ? { workflowsOnMainThread: true } : {}),
     shutdownGraceMs: 1000,
     runner: { root, killGraceMs: 1000, ...options.runner },
   });
