@@ -12,12 +12,14 @@ import { startDevServer, waitForFrontend, type DevServer } from '../src/devserve
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { bundleIsFresh, prebuiltBundlePath, workflowBundleOptions, type BundleKind } from '../src/worker/bundle.js';
 import { writeWorkflowBundle } from '../src/worker/runner-worker.js';
+import { descendants, signalEach, stillRunning } from './test/interrupt.js';
 import { groupCpuMs, longestFirst, printSummary, readUsage, recordTimings, treeCpuMs } from './test/timings.js';
 import { buildDir, compiledPath, transpileForTests } from './test/transpile.js';
 import { distStaleReason, staleBundles } from './dist-freshness.mjs';
 import { FEDMSG_REQUIREMENTS } from '../test/ingest/python-fedmsg.js';
 import { FEDORA_MESSAGING_REQUIREMENTS } from '../test/ingest/python-fedora-messaging.js';
 import { buildVenv } from '../test/support/python-venv.js';
+import { waitFor } from '../test/support/until.js';
 
 function testFiles(root: string, suffix: string): string[] {
   const found: string[] = [];
@@ -236,10 +238,23 @@ const stopBusyLoops = () => {
 const stop = async () => {
   await Promise.all([server?.stop(), rabbit?.stop()]);
 };
+// Interrupted (Ctrl-C, or a SIGTERM from CI or `timeout`): everything the run started ends with it,
+// the runner, the files and whatever they started, detached or not (scripts/test/interrupt.ts); the
+// servers are stopped as at the end of a run. What has not ended 5 s after the servers is killed.
+// The run then exits 130 without a summary, wherever its main course was.
+let interruption: Promise<never> | undefined;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     stopBusyLoops();
-    void stop().then(() => process.exit(130));
+    interruption ??= (async () => {
+      const servers = [server?.pid, rabbit?.pid].filter((pid): pid is number => pid !== undefined);
+      const started = descendants(process.pid, servers);
+      signalEach(started, signal);
+      await stop();
+      await waitFor('the interrupted run\'s processes to end', () => stillRunning(started).length === 0, 5000).catch(() => undefined);
+      signalEach(started, 'SIGKILL');
+      process.exit(130);
+    })();
   });
 }
 
@@ -301,6 +316,8 @@ const runner = compiledTests
 // run) go under the run's scratch directory, which a passing run removes; /tmp used to keep them all.
 const testTmp = join(scratch, 'tmp');
 mkdirSync(testTmp);
+// No runner for a run interrupted during the set-up: it would start after the processes were ended.
+if (interruption) await interruption;
 const child = spawn(process.execPath, runner, {
   cwd: root,
   stdio: 'inherit',
@@ -320,6 +337,8 @@ const child = spawn(process.execPath, runner, {
   },
 });
 const code = await new Promise<number>((done) => child.once('exit', (status, signal) => done(status ?? (signal ? 1 : 0))));
+// The runner ended because the run was interrupted: the signal handler ends the run.
+if (interruption) await interruption;
 await venvs;
 if (setupDone.venvs !== undefined) console.log(`# the Python venvs were ready ${setupDone.venvs.toFixed(1)} s after the harness started`);
 const wallMs = Date.now() - startedAt;
