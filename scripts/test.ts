@@ -38,6 +38,47 @@ function testFiles(root: string, suffix: string): string[] {
 
 const root = projectRoot();
 
+// TEST_BUSY_LOOPS=N: N processes that keep a core busy beside the run, as other jobs do on a shared CI
+// machine. A test that depends on the machine's speed (a fixed interval it relies on, a probe with a
+// short timeout) fails this way on a developer's machine instead of one run in ten on CI's. Each loop
+// yields every 50 ms, ends with this harness (its IPC channel closes) and after an hour at most.
+const busyLoops = Number(process.env.TEST_BUSY_LOOPS ?? '0');
+const BUSY_LOOP = `process.on('disconnect', () => process.exit(0));
+const end = Date.now() + 3600e3;
+(function spin() { const t = Date.now() + 50; while (Date.now() < t); if (Date.now() < end) setImmediate(spin); else process.exit(0); })();`;
+const busy: ReturnType<typeof spawn>[] = [];
+const stopBusyLoops = () => {
+  for (const loop of busy.splice(0)) loop.kill('SIGKILL');
+};
+
+// The servers the run starts (assigned once each is up; stop() stops them).
+let server: DevServer | undefined;
+let rabbit: RabbitMq | undefined;
+const stop = async () => {
+  await Promise.all([server?.stop(), rabbit?.stop()]);
+};
+// Interrupted (Ctrl-C, or a SIGTERM from CI or `timeout`): everything the run started ends with it,
+// the runner, the files and whatever they started, detached or not (scripts/test/interrupt.ts); the
+// servers are stopped as at the end of a run. What has not ended 5 s after the servers is killed.
+// The run then exits 130 without a summary, wherever its main course was. Registered before the
+// set-up, so a server still starting is found among the processes too; a set-up step that fails
+// because of it leaves the ending to this handler (`if (interruption) await interruption`).
+let interruption: Promise<never> | undefined;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    stopBusyLoops();
+    interruption ??= (async () => {
+      const servers = [server?.pid, rabbit?.pid].filter((pid): pid is number => pid !== undefined);
+      const started = descendants(process.pid, servers);
+      signalEach(started, signal);
+      await stop();
+      await waitFor('the interrupted run\'s processes to end', () => stillRunning(started).length === 0, 5000).catch(() => undefined);
+      signalEach(started, 'SIGKILL');
+      process.exit(130);
+    })();
+  });
+}
+
 // When each part of the set-up was done (seconds since the harness started), for the summary line.
 const setupDone: Record<string, number> = {};
 function timed<T>(name: string, work: Promise<T>): Promise<T> {
@@ -162,7 +203,6 @@ const startVenvBuilds = () =>
 
 // A RabbitMQ node only when a selected test uses one (it costs ~20 s of start-up on a busy machine),
 // started beside the Temporal server rather than after it.
-let rabbit: RabbitMq | undefined;
 let amqpUrl = process.env.TASKOTRON_TEST_AMQP_URL;
 const needsAmqp = !amqpUrl && anyFile(/TASKOTRON_TEST_AMQP_URL|testAmqpUrl/);
 // Its data directory is in the run's scratch: removed with it when the run passes, kept (with the
@@ -188,7 +228,6 @@ async function temporalCli(): Promise<string> {
   return ensureTemporalCli();
 }
 
-let server: DevServer | undefined;
 let address = process.env.TEMPORAL_ADDRESS;
 try {
   if (address) {
@@ -204,6 +243,7 @@ try {
     console.log(`# started a Temporal dev server at ${address} in ${Date.now() - started} ms (${binary}; log ${join(scratch, 'temporal-server.log')})`);
   }
 } catch (error) {
+  if (interruption) await interruption;
   // A RabbitMQ node started beside it must not outlive the run.
   await rabbitStarting?.then((r) => r.stop()).catch(() => undefined);
   throw error;
@@ -215,47 +255,12 @@ if (rabbitStarting) {
   try {
     rabbit = await rabbitStarting;
   } catch (error) {
+    if (interruption) await interruption;
     await server?.stop();
     throw error;
   }
   amqpUrl = rabbit.url;
   console.log(`# started RabbitMQ at ${rabbit.url} (+${Date.now() - started} ms after Temporal; data ${rabbit.dataDir})`);
-}
-
-// TEST_BUSY_LOOPS=N: N processes that keep a core busy beside the run, as other jobs do on a shared CI
-// machine. A test that depends on the machine's speed (a fixed interval it relies on, a probe with a
-// short timeout) fails this way on a developer's machine instead of one run in ten on CI's. Each loop
-// yields every 50 ms, ends with this harness (its IPC channel closes) and after an hour at most.
-const busyLoops = Number(process.env.TEST_BUSY_LOOPS ?? '0');
-const BUSY_LOOP = `process.on('disconnect', () => process.exit(0));
-const end = Date.now() + 3600e3;
-(function spin() { const t = Date.now() + 50; while (Date.now() < t); if (Date.now() < end) setImmediate(spin); else process.exit(0); })();`;
-const busy: ReturnType<typeof spawn>[] = [];
-const stopBusyLoops = () => {
-  for (const loop of busy.splice(0)) loop.kill('SIGKILL');
-};
-
-const stop = async () => {
-  await Promise.all([server?.stop(), rabbit?.stop()]);
-};
-// Interrupted (Ctrl-C, or a SIGTERM from CI or `timeout`): everything the run started ends with it,
-// the runner, the files and whatever they started, detached or not (scripts/test/interrupt.ts); the
-// servers are stopped as at the end of a run. What has not ended 5 s after the servers is killed.
-// The run then exits 130 without a summary, wherever its main course was.
-let interruption: Promise<never> | undefined;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    stopBusyLoops();
-    interruption ??= (async () => {
-      const servers = [server?.pid, rabbit?.pid].filter((pid): pid is number => pid !== undefined);
-      const started = descendants(process.pid, servers);
-      signalEach(started, signal);
-      await stop();
-      await waitFor('the interrupted run\'s processes to end', () => stillRunning(started).length === 0, 5000).catch(() => undefined);
-      signalEach(started, 'SIGKILL');
-      process.exit(130);
-    })();
-  });
 }
 
 // Four files at a time on a 2-core machine (Node 20's default there is one). At three, both cores
@@ -271,6 +276,7 @@ await Promise.all([bundling, bundlingTriggers]);
 try {
   await transpiling;
 } catch (error) {
+  if (interruption) await interruption;
   await stop();
   throw error;
 }
