@@ -5,7 +5,7 @@
 import { fileURLToPath } from 'node:url';
 import type { Client } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
-import { quietBundlerLogger } from '../src/worker/logging.js';
+import { quietBundlerLogger } from '../src/worker/bundle.js';
 
 export const BARE_WORKFLOW_QUEUE = 'bare-wf';
 export const BARE_ACTIVITY_QUEUE = 'bare-activities';

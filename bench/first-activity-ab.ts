@@ -24,7 +24,8 @@ import { DEV_SERVER_DYNAMIC_CONFIG, freePort, startDevServer, type DevServer } f
 import { FedmsgPublisher } from '../src/bus/fedmsg.js';
 import { DEFAULT_CONFIG, type IngestConfig } from '../src/ingest/config.js';
 import { IngestService } from '../src/ingest/service.js';
-import { installRuntimeLogger, quietBundlerLogger } from '../src/worker/logging.js';
+import { quietBundlerLogger } from '../src/worker/bundle.js';
+import { installRuntimeLogger } from '../src/worker/logging.js';
 import { createRunnerWorker } from '../src/worker/runner-worker.js';
 import { buildCompletedMessages, eventMs, NVR_SANITY_RULES, publishAndAwaitJob } from './publish-to-job.js';
 

@@ -12,7 +12,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { workflowBundleOptions } from '../src/worker/bundle.js';
-import { quietBundlerLogger } from '../src/worker/logging.js';
+import { quietBundlerLogger } from '../src/worker/bundle.js';
 import { workflowsPath } from '../src/worker/runner-worker.js';
 import { median, reportFigures } from './figures.js';
 

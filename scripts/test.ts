@@ -9,9 +9,7 @@ import { ensureTemporalCli, findTemporalCli } from '../src/devserver/cli-binary.
 import { projectRoot } from '../src/devserver/project.js';
 import { startRabbitMq, type RabbitMq } from '../src/devserver/rabbitmq.js';
 import { startDevServer, waitForFrontend, type DevServer } from '../src/devserver/server.js';
-import { bundleWorkflowCode } from '@temporalio/worker';
-import { bundleIsFresh, prebuiltBundlePath, workflowBundleOptions, type BundleKind } from '../src/worker/bundle.js';
-import { writeWorkflowBundle } from '../src/worker/runner-worker.js';
+import { bundleIsFresh, prebuiltBundlePath, workflowBundleOptions, writeBundle, type BundleKind } from '../src/worker/bundle.js';
 import { descendants, signalEach, stillRunning } from './test/interrupt.js';
 import { groupCpuMs, longestFirst, printSummary, readUsage, recordTimings, treeCpuMs } from './test/timings.js';
 import { buildDir, compiledPath, transpileForTests } from './test/transpile.js';
@@ -131,7 +129,7 @@ const distCurrent = distStaleReason(root) === undefined;
 const distBundlesCurrent = distCurrent && staleBundles(root).length === 0;
 if (distBundlesCurrent) console.log('# workflow bundles: dist/src\'s, current with these sources');
 const bundleFile = distBundlesCurrent ? distBundle('workflows') : join(scratch, 'workflow-bundle.js');
-const bundling = !runsJobs ? undefined : distBundlesCurrent ? Promise.resolve(bundleFile) : timed('job bundle', writeWorkflowBundle(bundleFile));
+const bundling = !runsJobs ? undefined : distBundlesCurrent ? Promise.resolve(bundleFile) : timed('job bundle', writeBundle('workflows', bundleFile));
 // Likewise the trigger workflows an ingest hosts (src/workflows/trigger.ts, or the tests' stand-ins
 // in test/ingest/workflows.ts): tests start ingest services and `taskotron ingest` processes dozens
 // of times, each otherwise running webpack. The service looks its path up in TASKOTRON_TRIGGER_BUNDLES.
@@ -142,7 +140,8 @@ const bundlingTriggers = runsIngest
       [join(root, 'src', 'workflows', 'trigger.ts'), join(root, 'test', 'ingest', 'workflows.ts')].map(async (workflowsPath, i) => {
         let file = join(scratch, `trigger-bundle-${i}.js`);
         if (i === 0 && distBundlesCurrent) file = distBundle('triggers');
-        else writeFileSync(file, (await bundleWorkflowCode(workflowBundleOptions(workflowsPath))).code);
+        // The SDK's worker package loaded only here: a run with dist/'s bundles current never needs it.
+        else writeFileSync(file, (await (await import('@temporalio/worker')).bundleWorkflowCode(workflowBundleOptions(workflowsPath))).code);
         triggerBundles[workflowsPath] = file;
         // The compiled CLI's ingest looks its trigger workflows up by their dist/ path.
         if (workflowsPath.startsWith(join(root, 'src'))) triggerBundles[join(root, 'dist', relative(root, workflowsPath)).replace(/\.ts$/, '.js')] = file;

@@ -8,8 +8,25 @@
 import { existsSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundleWorkflowCode, type BundleOptions } from '@temporalio/worker';
-import { quietBundlerLogger } from './logging.js';
+// Only the type at load: the harness and `npm start` ask this module where the bundles are and
+// whether they are fresh, and the SDK's worker package costs ~0.5 s of CPU to load; writeBundle()
+// loads it when it bundles.
+import type { BundleOptions } from '@temporalio/worker';
+import { logger } from '../logging/log.js';
+
+/** For bundleWorkflowCode: webpack's progress chatter off, its warnings and errors kept. */
+export const quietBundlerLogger = {
+  log() {},
+  trace() {},
+  debug() {},
+  info() {},
+  warn(message: string) {
+    logger('bundler').warn(message);
+  },
+  error(message: string) {
+    logger('bundler').error(message);
+  },
+};
 
 const BUNDLES = {
   workflows: { entry: 'workflows/index', file: 'workflow-bundle.js' },
@@ -76,6 +93,7 @@ export function freshPrebuiltBundle(kind: BundleKind): string | undefined {
 
 /** Bundles `kind`'s workflows and writes the bundle to `path` (by default where freshPrebuiltBundle() finds it). */
 export async function writeBundle(kind: BundleKind, path = prebuiltBundlePath(kind)): Promise<string> {
+  const { bundleWorkflowCode } = await import('@temporalio/worker');
   const { code } = await bundleWorkflowCode(workflowBundleOptions(bundleEntry(kind)));
   const partial = `${path}.partial-${process.pid}`;
   writeFileSync(partial, code);

@@ -83,17 +83,3 @@ export function installRuntime(settings: RuntimeSettings): RuntimeSettings {
 export function installRuntimeLogger(level: LogLevel, options: { handleSignals?: boolean } = {}): void {
   installRuntime({ logLevel: level, ...(options.handleSignals === false ? { handleSignals: false } : {}) });
 }
-
-/** For bundleWorkflowCode: webpack's progress chatter off, its warnings and errors kept. */
-export const quietBundlerLogger = {
-  log() {},
-  trace() {},
-  debug() {},
-  info() {},
-  warn(message: string) {
-    logger('bundler').warn(message);
-  },
-  error(message: string) {
-    logger('bundler').error(message);
-  },
-};

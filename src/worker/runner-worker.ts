@@ -9,7 +9,7 @@ import { createRunnerActivities } from '../activities/index.js';
 import { SLOT_ENDING_HEARTBEAT_MS } from '../activities/host.js';
 import { defaultRunnerConfig, type RunnerConfig } from '../activities/runner-config.js';
 import { stopSpawner } from '../activities/spawner.js';
-import { bundleEntry, freshPrebuiltBundle, workflowBundleOptions, writeBundle } from './bundle.js';
+import { bundleEntry, freshPrebuiltBundle, workflowBundleOptions } from './bundle.js';
 import type { RunnerMetrics } from './metrics.js';
 import { reportingConfigFromEnv, type ReportingConfig } from '../results/config.js';
 import { WORKFLOW_QUEUE, hostQueue, runnerQueue } from '../common/queues.js';
@@ -73,11 +73,6 @@ export interface RunnerWorker {
 /** The workflows entry point beside this module: .js when compiled, .ts when run through tsx. */
 export function workflowsPath(): string {
   return bundleEntry('workflows');
-}
-
-/** Bundles every workflow and writes the bundle where the compiled runner finds it (or to `path`). */
-export function writeWorkflowBundle(path?: string): Promise<string> {
-  return writeBundle('workflows', path);
 }
 
 let bundle: Promise<WorkflowBundleOption> | undefined;
