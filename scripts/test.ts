@@ -67,7 +67,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     stopBusyLoops();
     interruption ??= (async () => {
       const servers = [server?.pid, rabbit?.pid].filter((pid): pid is number => pid !== undefined);
-      const started = descendants(process.pid, servers);
+      const started = descendants(process.pid, { groups: servers, children: /\/esbuild\0--service=/ });
       signalEach(started, signal);
       await stop();
       await waitFor('the interrupted run\'s processes to end', () => stillRunning(started).length === 0, 5000).catch(() => undefined);

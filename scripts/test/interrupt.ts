@@ -32,11 +32,20 @@ function stat(pid: number | string): Stat | undefined {
   return { ppid: Number(fields[1]), pgrp: Number(fields[2]), startTime: fields[19] ?? '' };
 }
 
-/**
- * Every live process below `root` (its children, theirs, and so on, detached or not), except those
- * in the process groups `spared` and below them: the servers the harness stops itself.
- */
-export function descendants(root: number, spared: number[] = []): RunProcess[] {
+/** What an interruption leaves to its own ending. */
+export interface Spared {
+  /** Process groups, with everything below them: the servers the harness stops itself. */
+  groups?: number[];
+  /**
+   * Command lines (arguments joined by NUL) of `root`'s own children: the harness's esbuild service,
+   * which it may still be using (signalled mid-transpile, it threw in the harness) and which ends
+   * when the harness does.
+   */
+  children?: RegExp;
+}
+
+/** Every live process below `root` (its children, theirs, and so on, detached or not), but those `spared`. */
+export function descendants(root: number, spared: Spared = {}): RunProcess[] {
   const children = new Map<number, { pid: number; stat: Stat }[]>();
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
@@ -49,13 +58,23 @@ export function descendants(root: number, spared: number[] = []): RunProcess[] {
   const result: RunProcess[] = [];
   const queue = [root];
   while (queue.length > 0) {
-    for (const child of children.get(queue.shift()!) ?? []) {
-      if (spared.includes(child.stat.pgrp)) continue;
+    const parent = queue.shift()!;
+    for (const child of children.get(parent) ?? []) {
+      if (spared.groups?.includes(child.stat.pgrp)) continue;
+      if (parent === root && spared.children?.test(commandLine(child.pid))) continue;
       result.push({ pid: child.pid, startTime: child.stat.startTime });
       queue.push(child.pid);
     }
   }
   return result;
+}
+
+function commandLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return '';
+  }
 }
 
 /** Those of `processes` still running (the same process: its start time unchanged). */
