@@ -2,14 +2,14 @@
 // Node's test runner over every test/**/*.test.ts with TEMPORAL_ADDRESS pointing at it, then stop it.
 // Arguments narrow the run: `npm test -- test/formula` runs the files under that path only.
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { basename, join, relative, resolve } from 'node:path';
 import { ensureTemporalCli, findTemporalCli } from '../src/devserver/cli-binary.js';
 import { projectRoot } from '../src/devserver/project.js';
 import { startRabbitMq, type RabbitMq } from '../src/devserver/rabbitmq.js';
 import { startDevServer, waitForFrontend, type DevServer } from '../src/devserver/server.js';
-import { bundleIsFresh, prebuiltBundlePath, workflowBundleOptions, writeBundle, type BundleKind } from '../src/worker/bundle.js';
+import { bundleIsFresh, prebuiltBundlePath, writeBundle, writeBundleOf, type BundleKind } from '../src/worker/bundle.js';
 import { descendants, signalEach, stillRunning } from './test/interrupt.js';
 import { groupCpuMs, longestFirst, printSummary, readUsage, recordTimings, treeCpuMs } from './test/timings.js';
 import { buildDir, compiledPath, transpileForTests } from './test/transpile.js';
@@ -140,8 +140,7 @@ const bundlingTriggers = runsIngest
       [join(root, 'src', 'workflows', 'trigger.ts'), join(root, 'test', 'ingest', 'workflows.ts')].map(async (workflowsPath, i) => {
         let file = join(scratch, `trigger-bundle-${i}.js`);
         if (i === 0 && distBundlesCurrent) file = distBundle('triggers');
-        // The SDK's worker package loaded only here: a run with dist/'s bundles current never needs it.
-        else writeFileSync(file, (await (await import('@temporalio/worker')).bundleWorkflowCode(workflowBundleOptions(workflowsPath))).code);
+        else await writeBundleOf(workflowsPath, file);
         triggerBundles[workflowsPath] = file;
         // The compiled CLI's ingest looks its trigger workflows up by their dist/ path.
         if (workflowsPath.startsWith(join(root, 'src'))) triggerBundles[join(root, 'dist', relative(root, workflowsPath)).replace(/\.ts$/, '.js')] = file;

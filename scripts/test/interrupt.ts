@@ -4,32 +4,13 @@
 // group of ours at all. Without this, an interrupted run's test files went on one after another
 // against a stopped server, for minutes, with their processes. Processes are found from /proc, by
 // parent, before any of them ends (an orphan's parent becomes init, and it could no longer be found).
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
+import { commandLine, liveProcStat, type ProcStat } from '../../test/support/processes.js';
 
 /** A process, with its start time so that a pid reused meanwhile is never signalled. */
 export interface RunProcess {
   pid: number;
   startTime: string;
-}
-
-interface Stat {
-  ppid: number;
-  pgrp: number;
-  startTime: string;
-}
-
-/** A live (not zombie) process's parent, group and start time; undefined once it has ended. */
-function stat(pid: number | string): Stat | undefined {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return undefined;
-  }
-  // stat(5) after the command's ")": state, ppid, pgrp, ... starttime (the 22nd field of the line).
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  if (fields[0] === 'Z') return undefined;
-  return { ppid: Number(fields[1]), pgrp: Number(fields[2]), startTime: fields[19] ?? '' };
 }
 
 /** What an interruption leaves to its own ending. */
@@ -46,10 +27,10 @@ export interface Spared {
 
 /** Every live process below `root` (its children, theirs, and so on, detached or not), but those `spared`. */
 export function descendants(root: number, spared: Spared = {}): RunProcess[] {
-  const children = new Map<number, { pid: number; stat: Stat }[]>();
+  const children = new Map<number, { pid: number; stat: ProcStat }[]>();
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
-    const found = stat(name);
+    const found = liveProcStat(name);
     if (!found) continue;
     const siblings = children.get(found.ppid) ?? [];
     siblings.push({ pid: Number(name), stat: found });
@@ -69,17 +50,9 @@ export function descendants(root: number, spared: Spared = {}): RunProcess[] {
   return result;
 }
 
-function commandLine(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-  } catch {
-    return '';
-  }
-}
-
 /** Those of `processes` still running (the same process: its start time unchanged). */
 export function stillRunning(processes: RunProcess[]): RunProcess[] {
-  return processes.filter((p) => stat(p.pid)?.startTime === p.startTime);
+  return processes.filter((p) => liveProcStat(p.pid)?.startTime === p.startTime);
 }
 
 /** Sends `signal` to each of `processes` still running. */

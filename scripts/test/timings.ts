@@ -3,6 +3,7 @@
 // each run's measurements go to .cache/test-timings.json, which wins where it knows a file.
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
+import { procStat } from '../../test/support/processes.js';
 
 export interface FileUsage {
   file: string;
@@ -91,15 +92,8 @@ export function groupCpuMs(pgid: number): number | undefined {
   try {
     for (const name of readdirSync('/proc')) {
       if (!/^\d+$/.test(name)) continue;
-      let stat: string;
-      try {
-        stat = readFileSync(join('/proc', name, 'stat'), 'utf8');
-      } catch {
-        continue; // Ended meanwhile.
-      }
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      // stat(5): pgrp is field 5, utime and stime 14 and 15 (clock ticks, USER_HZ 100).
-      if (Number(fields[2]) === pgid) total += (Number(fields[11]) + Number(fields[12])) * 10;
+      const stat = procStat(name); // undefined: ended meanwhile
+      if (stat?.pgrp === pgid) total += stat.cpuMs;
     }
   } catch {
     return undefined;

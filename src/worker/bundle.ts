@@ -92,9 +92,14 @@ export function freshPrebuiltBundle(kind: BundleKind): string | undefined {
 }
 
 /** Bundles `kind`'s workflows and writes the bundle to `path` (by default where freshPrebuiltBundle() finds it). */
-export async function writeBundle(kind: BundleKind, path = prebuiltBundlePath(kind)): Promise<string> {
+export function writeBundle(kind: BundleKind, path = prebuiltBundlePath(kind)): Promise<string> {
+  return writeBundleOf(bundleEntry(kind), path);
+}
+
+/** Bundles the workflows at `workflowsPath` (ours or a test's stand-ins) and writes the bundle to `path`, whole or not at all. */
+export async function writeBundleOf(workflowsPath: string, path: string): Promise<string> {
   const { bundleWorkflowCode } = await import('@temporalio/worker');
-  const { code } = await bundleWorkflowCode(workflowBundleOptions(bundleEntry(kind)));
+  const { code } = await bundleWorkflowCode(workflowBundleOptions(workflowsPath));
   const partial = `${path}.partial-${process.pid}`;
   writeFileSync(partial, code);
   renameSync(partial, path);

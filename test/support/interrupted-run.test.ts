@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { projectRoot } from '../../src/devserver/project.js';
 import { descendants } from '../../scripts/test/interrupt.js';
-import { processAlive } from './processes.js';
+import { commandLine, processAlive } from './processes.js';
 import { testAddress } from './temporal.js';
 import { waitFor } from './until.js';
 
@@ -54,8 +54,8 @@ test('interrupted while it starts its Temporal server, npm test leaves no server
   const run = nestedRun(undefined);
   const temporal = await waitFor(
     () => `the harness to start a Temporal server; it said:\n${run.output()}`,
-    () => descendants(run.harness.pid!).find(({ pid }) => /temporal\0server\0start-dev/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8'))),
-    { timeoutMs: 60_000, retryErrors: true },
+    () => descendants(run.harness.pid!).find(({ pid }) => /temporal\0server\0start-dev/.test(commandLine(pid))),
+    60_000,
   );
   await interruptAndCheck(run, { temporal: temporal.pid });
 });

@@ -17,13 +17,50 @@ function read(path: string): string | undefined {
   }
 }
 
-/** A /proc/<pid>/stat line of a zombie: the process ended and waits for its parent to reap it. */
-const zombie = (stat: string) => /^\d+ \(.*\) Z/.test(stat);
+/** The fields of a process's /proc/<pid>/stat line (stat(5)) that the suite and its harness read. */
+export interface ProcStat {
+  /** R, S, D, ...; Z for a zombie: it ended and waits for its parent to reap it. */
+  state: string;
+  ppid: number;
+  pgrp: number;
+  /** User and system CPU so far. */
+  cpuMs: number;
+  /** When it started (clock ticks since boot): with the pid, it names one process, a reused pid another. */
+  startTime: string;
+}
+
+/** The process's stat line, read; undefined once it is gone. */
+export function procStat(pid: number | string): ProcStat | undefined {
+  const text = read(`/proc/${pid}/stat`);
+  if (text === undefined) return undefined;
+  // After the command's ")": state, ppid, pgrp, ..., utime and stime (clock ticks, USER_HZ 100), ...,
+  // starttime (fields 3, 4, 5, 14, 15 and 22 of the line).
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return {
+    state: fields[0]!,
+    ppid: Number(fields[1]),
+    pgrp: Number(fields[2]),
+    cpuMs: (Number(fields[11]) + Number(fields[12])) * 10,
+    startTime: fields[19] ?? '',
+  };
+}
+
+/** The process's command line, its arguments joined by NUL; '' once it is gone. */
+export function commandLine(pid: number | string): string {
+  return read(`/proc/${pid}/cmdline`) ?? '';
+}
+
+/** The stat line of a process that runs: undefined once it is gone or a zombie (killed but not yet reaped). */
+export function liveProcStat(pid: number | string): ProcStat | undefined {
+  const stat = procStat(pid);
+  return stat?.state === 'Z' ? undefined : stat;
+}
+
+const live = (pid: number | string) => liveProcStat(pid) !== undefined;
 
 /** Whether the process runs: it exists and is not a zombie (killed but not yet reaped counts as gone). */
 export function processAlive(pid: number): boolean {
-  const stat = read(`/proc/${pid}/stat`);
-  return stat !== undefined && !zombie(stat);
+  return live(pid);
 }
 
 /** Running (not zombie) processes on this host whose environment says they belong to the job `uuid`. */
@@ -32,10 +69,9 @@ export function jobProcesses(uuid: string): HostProcess[] {
   const found: HostProcess[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    const stat = read(`/proc/${entry}/stat`);
-    if (!stat || zombie(stat)) continue;
+    if (!live(entry)) continue;
     if (!read(`/proc/${entry}/environ`)?.split('\0').includes(marker)) continue;
-    found.push({ pid: Number(entry), cmdline: (read(`/proc/${entry}/cmdline`) ?? '').split('\0').join(' ').trim() });
+    found.push({ pid: Number(entry), cmdline: commandLine(entry).split('\0').join(' ').trim() });
   }
   return found;
 }
@@ -68,9 +104,8 @@ export function pidsMatching(text: string): number[] {
   const pids: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    const stat = read(`/proc/${entry}/stat`);
-    if (!stat || zombie(stat)) continue;
-    if ((read(`/proc/${entry}/cmdline`) ?? '').split('\0').join(' ').includes(text)) pids.push(Number(entry));
+    if (!live(entry)) continue;
+    if (commandLine(entry).split('\0').join(' ').includes(text)) pids.push(Number(entry));
   }
   return pids;
 }
