@@ -25,14 +25,18 @@ import { Spool } from './spool.js';
 import { TriggerStarter } from './starter.js';
 import type { Logger } from './stats.js';
 import { bundleEntry, freshPrebuiltBundle, workflowBundleOptions } from '../worker/bundle.js';
+import { MAIN_THREAD_WORKFLOWS } from '../worker/workflow-thread.js';
 
 export interface IngestServiceOptions {
   config: IngestConfig;
   temporal: TemporalSettings;
   stateDir: string;
   log: Logger;
-  /** Run the trigger worker in this process (default). Tests may bring their own bundle. */
-  worker?: false | { workflowsPath?: string };
+  /**
+   * Run the trigger worker in this process (default). Tests may bring their own bundle, and run its
+   * workflows on the main thread (src/worker/workflow-thread.ts), as a short-lived process should.
+   */
+  worker?: false | { workflowsPath?: string; workflowsOnMainThread?: boolean };
   /** Signature check for each envelope (signatures.ts); undefined = accept unsigned. */
   verify?: (envelope: Envelope, raw: Buffer | undefined) => string | undefined;
   /** Backfill overlap: how far before the checkpoint to start, for clock skew between publishers. */
@@ -404,7 +408,14 @@ export class IngestService {
           const bundle = await triggerBundle(custom ?? bundleEntry('triggers'));
           const sameQueue = config.triggerQueue === config.ingestQueue;
           this.workers.push(
-            await Worker.create({ ...common, taskQueue: config.triggerQueue, workflowBundle: bundle, maxCachedWorkflows: 100, ...(sameQueue ? { activities } : {}) }),
+            await Worker.create({
+              ...common,
+              taskQueue: config.triggerQueue,
+              workflowBundle: bundle,
+              maxCachedWorkflows: 100,
+              ...(sameQueue ? { activities } : {}),
+              ...(this.options.worker && this.options.worker.workflowsOnMainThread ? MAIN_THREAD_WORKFLOWS : {}),
+            }),
           );
           // Which bundle: a prebuilt one costs no webpack at start (seconds of CPU, and ~45 MB kept).
           const source = 'codePath' in bundle && bundle.codePath ? `bundle ${bundle.codePath}` : 'bundled at start';

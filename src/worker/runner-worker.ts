@@ -10,6 +10,7 @@ import { SLOT_ENDING_HEARTBEAT_MS } from '../activities/host.js';
 import { defaultRunnerConfig, type RunnerConfig } from '../activities/runner-config.js';
 import { stopSpawner } from '../activities/spawner.js';
 import { bundleEntry, freshPrebuiltBundle, workflowBundleOptions } from './bundle.js';
+import { MAIN_THREAD_WORKFLOWS } from './workflow-thread.js';
 import type { RunnerMetrics } from './metrics.js';
 import { reportingConfigFromEnv, type ReportingConfig } from '../results/config.js';
 import { WORKFLOW_QUEUE, hostQueue, runnerQueue } from '../common/queues.js';
@@ -43,22 +44,12 @@ export interface RunnerWorkerOptions {
    */
   tuning?: { workflow?: Partial<WorkerOptions>; host?: Partial<WorkerOptions> };
   /**
-   * Run the job workflows' code on this process's main thread, not on the SDK's workflow thread. For a
-   * process that runs one job and exits (`runtask`): that thread is a second Node environment that
-   * loads the SDK's modules and protos again, about 0.4 s of a `runtask`'s 1.8 s of CPU
-   * (docs/PERFORMANCE.md, "The test suite"). A long-lived runner keeps the thread, so a slow
-   * activation never holds up its steps' heartbeats and processes.
+   * Run the job workflows' code on this process's main thread, not on the SDK's workflow thread
+   * (workflow-thread.ts). For a process that runs a job or a few and exits (`runtask`, a test file's
+   * runners): the thread costs about 0.4 s of a `runtask`'s 1.8 s of CPU. A long-lived runner keeps it.
    */
   workflowsOnMainThread?: boolean;
 }
-
-/**
- * The SDK's switch for workflows on the main thread is `debugMode`, which also lifts the limit on one
- * activation's run time. `isolateExecutionTimeout` (not in the SDK's public `WorkerOptions`, but read
- * from them) puts back the SDK's default of 5 s, so a workflow stuck in a loop still fails its
- * workflow task as it does on the thread. test/job/job-workflow.test.ts holds the SDK to both.
- */
-const MAIN_THREAD_WORKFLOWS = { debugMode: true, isolateExecutionTimeout: '5 seconds' } as Partial<WorkerOptions>;
 
 export interface RunnerWorker {
   hostname: string;

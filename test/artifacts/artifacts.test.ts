@@ -133,6 +133,7 @@ test("a job's action logs are links, its artifacts URL is in the result and memo
     arch,
     hostname: uniqueName('host'),
     workflowQueue,
+    workflowsOnMainThread: true,
     shutdownGraceMs: 1000,
     runner: { root, killGraceMs: 1000, artifactsBaseUrl: 'http://127.0.0.1:9470/' },
   });

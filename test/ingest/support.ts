@@ -62,7 +62,8 @@ export async function startTestIngest(
     temporal: { address: testAddress(), namespace: 'default' },
     stateDir,
     log,
-    worker: { workflowsPath: standInWorkflows },
+    // A test file is short-lived: its workflows run on its main thread (src/worker/workflow-thread.ts).
+    worker: { workflowsPath: standInWorkflows, workflowsOnMainThread: true },
     ...options,
   });
   return { service, queue, endpoint: service.boundEndpoints[0] ?? '', logs };

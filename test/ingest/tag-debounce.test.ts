@@ -8,6 +8,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import type { DiscoverResult } from '../../src/activities/discover.js';
 import type { JobInput } from '../../src/common/job.js';
 import { Item } from '../../src/common/search-attributes.js';
+import { MAIN_THREAD_WORKFLOWS } from '../../src/worker/workflow-thread.js';
 import {
   TAG_DEBOUNCE_WORKFLOW,
   jobWorkflowId,
@@ -174,6 +175,7 @@ async function withDebounceWorker<T>(run: (queue: string, fires: AsyncIterator<(
     namespace: 'default',
     taskQueue: queue,
     ...standInWorkflowsOption(),
+    ...MAIN_THREAD_WORKFLOWS,
     activities: {
       discoverTasks: (request: { repo: string }): Promise<DiscoverResult> =>
         new Promise((resolve) => {

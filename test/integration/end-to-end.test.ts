@@ -28,7 +28,8 @@ let close: () => Promise<void>;
 
 before(async () => {
   resultsdb = await startResultsDBServer();
-  runner = await startTestRunner({ hostname: 'e2e-host', arch, workflowQueue: jobQueue, reporting: { resultsdbUrl: resultsdb.url } });
+  // On the SDK's workflow thread, as a deployed runner.
+  runner = await startTestRunner({ hostname: 'e2e-host', arch, workflowQueue: jobQueue, reporting: { resultsdbUrl: resultsdb.url }, workflowsOnMainThread: false });
   ingest = await startTestIngest(
     `- when: {message_type: KojiBuildPackageCompleted}\n  do: [{tasks: [nvr-sanity], arches: [${arch}]}]\n`,
     // As deployed: trigger and job workflows run on the runner workers' workflow queue (their bundle

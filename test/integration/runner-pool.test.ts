@@ -22,6 +22,7 @@ describe('runner pool on a real Temporal server', () => {
       arch,
       hostname: 'builder-01',
       workflowQueue,
+      workflowsOnMainThread: true,
       shutdownGraceMs: 1000,
     });
     running = worker.run();

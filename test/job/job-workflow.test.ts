@@ -23,7 +23,8 @@ describe('job workflow', () => {
   let close: () => Promise<void>;
 
   before(async () => {
-    runner = await startTestRunner({ hostname: 'builder-a' });
+    // The thread a long-lived `taskotron worker` runs its workflows on; the file's other runners use the main thread.
+    runner = await startTestRunner({ hostname: 'builder-a', workflowsOnMainThread: false });
     ({ client, close } = await testClient());
   });
   after(async () => {

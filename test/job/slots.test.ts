@@ -139,6 +139,7 @@ test('a host that does not end slots itself (an older runner) is released by a c
     arch: ownArch,
     hostname,
     workflowQueue,
+    workflowsOnMainThread: true,
     poolQueue: uniqueName('unused-pool'),
     shutdownGraceMs: 1000,
     runner: { root: mkdtempSync(join(tmpdir(), 'taskotron-runner-')) },

@@ -75,6 +75,7 @@ describe('the Web UI tells the story', () => {
       arch,
       hostname: 'builder-ui',
       workflowQueue: queue,
+      workflowsOnMainThread: true,
       shutdownGraceMs: 1000,
       runner: { root: join(scratch, 'runner'), killGraceMs: 1000 },
     });

@@ -15,6 +15,7 @@ import type { Client } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createReportingActivities } from '../../src/activities/report.js';
 import { REPORT_RETRY_POLICY } from '../../src/results/policy.js';
+import { MAIN_THREAD_WORKFLOWS } from '../../src/worker/workflow-thread.js';
 import { startResultsDBServer, type ResultsDBTestServer } from '../support/resultsdb-server.js';
 import { quietRuntime } from '../support/runtime.js';
 import { testAddress, testClient, uniqueName } from '../support/temporal.js';
@@ -44,6 +45,7 @@ describe('reporting through a real Temporal worker', () => {
       namespace: 'default',
       taskQueue,
       workflowsPath: fileURLToPath(new URL('./workflows.ts', import.meta.url)),
+      ...MAIN_THREAD_WORKFLOWS,
       activities: createReportingActivities({
         resultsdbUrl: server.url,
         namespaces: { safe: ['scratch'], whitelist: {} },

@@ -1,4 +1,9 @@
-// Running real jobs in tests: an in-process runner worker on private queues and a scratch root.
+// Running real jobs in tests: an in-process runner worker on private queues and a scratch root. Its
+// job workflows run on the test file's main thread, as `runtask`'s do: a file that runs a few jobs
+// and exits would spend ~0.4 s of CPU and ~50 MB per runner on the SDK's workflow thread
+// (src/worker/workflow-thread.ts). The thread that long-lived runners use is still what the
+// `taskotron worker` processes of host-loss, start-stack and the CLI tests run, and what
+// end-to-end.test.ts and job-workflow.test.ts ask for here (`workflowsOnMainThread: false`).
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -32,6 +37,7 @@ export async function startTestRunner(
     reporting?: ReportingConfig;
     address?: string;
     runner?: Partial<RunnerConfig>;
+    /** Default true; false runs the job workflows on the SDK's workflow thread, as `taskotron worker` does. */
     workflowsOnMainThread?: boolean;
   } = {},
 ): Promise<TestRunner> {
@@ -45,7 +51,7 @@ export async function startTestRunner(
     workflowQueue,
     ...(options.concurrency ? { concurrency: options.concurrency } : {}),
     ...(options.reporting ? { reporting: options.reporting } : {}),
-    ...(options.workflowsOnMainThread ? { workflowsOnMainThread: true } : {}),
+    workflowsOnMainThread: options.workflowsOnMainThread ?? true,
     shutdownGraceMs: 1000,
     runner: { root, killGraceMs: 1000, ...options.runner },
   });
