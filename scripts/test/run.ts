@@ -13,7 +13,8 @@ interface TestEvent {
 }
 
 const files = process.argv.slice(2).map((file) => resolve(file));
-const concurrency = Number(process.env.TEST_CONCURRENCY ?? '4');
+// The harness always sets it (scripts/test.ts says why five).
+const concurrency = Number(process.env.TEST_CONCURRENCY ?? '5');
 const resultsFile = process.env.TASKOTRON_TEST_RESULTS;
 // A bound on each file's process. A test that throws between starting a service and the `try` that
 // stops it leaves the service running, and its file never exits: without a bound the whole run
