@@ -10,7 +10,7 @@ import { projectRoot } from '../src/devserver/project.js';
 import { startRabbitMq, type RabbitMq } from '../src/devserver/rabbitmq.js';
 import { startDevServer, waitForFrontend, type DevServer } from '../src/devserver/server.js';
 import { bundleIsFresh, prebuiltBundlePath, writeBundle, writeBundleOf, type BundleKind } from '../src/worker/bundle.js';
-import { descendants, signalEach, stillRunning } from './test/interrupt.js';
+import { descendants, signalEach, stillRunning, type RunProcess } from './test/interrupt.js';
 import { groupCpuMs, longestFirst, printSummary, readUsage, recordTimings, treeCpuMs } from './test/timings.js';
 import { buildDir, compiledPath, transpileForTests } from './test/transpile.js';
 import { distStaleReason, staleBundles } from './dist-freshness.mjs';
@@ -55,23 +55,46 @@ let rabbit: RabbitMq | undefined;
 const stop = async () => {
   await Promise.all([server?.stop(), rabbit?.stop()]);
 };
-// Interrupted (Ctrl-C, or a SIGTERM from CI or `timeout`): everything the run started ends with it,
-// the runner, the files and whatever they started, detached or not (scripts/test/interrupt.ts); the
-// servers are stopped as at the end of a run. What has not ended 5 s after the servers is killed.
-// The run then exits 130 without a summary, wherever its main course was. Registered before the
-// set-up, so a server still starting is found among the processes too; a set-up step that fails
-// because of it leaves the ending to this handler (`if (interruption) await interruption`).
+// Interrupted (Ctrl-C, a SIGTERM from CI or `timeout`, a SIGHUP when its terminal goes): everything
+// the run started ends with it, the runner, the files and whatever they started, detached or not
+// (scripts/test/interrupt.ts); the servers are stopped as at the end of a run. What has not ended 5 s after the servers
+// (TASKOTRON_TEST_INTERRUPT_GRACE_S) is killed. The run then exits 130 without a summary, wherever
+// its main course was. Registered before the set-up, so a server still starting is found among the
+// processes too; a set-up step that fails because of it leaves the ending to this handler
+// (`if (interruption) await interruption`).
+// A second interrupt kills them all at once, servers included, and exits: whoever presses Ctrl-C
+// again does not want to wait for the grace. One Ctrl-C under `npm test` reaches the harness up to
+// three times (from the terminal, and relayed by npm and by tsx, within milliseconds), so only one
+// that comes a second or more after the first counts as a second.
+const INTERRUPT_GRACE_MS = Number(process.env.TASKOTRON_TEST_INTERRUPT_GRACE_S ?? '5') * 1000;
+const REPEATED_INTERRUPT_MS = 1000;
 let interruption: Promise<never> | undefined;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+let interrupted: { at: number; processes: RunProcess[]; servers: number[] } | undefined;
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   process.on(signal, () => {
     stopBusyLoops();
-    interruption ??= (async () => {
-      const servers = [server?.pid, rabbit?.pid].filter((pid): pid is number => pid !== undefined);
-      const started = descendants(process.pid, { groups: servers, children: /\/esbuild\0--service=/ });
-      signalEach(started, signal);
+    if (interrupted) {
+      if (performance.now() - interrupted.at < REPEATED_INTERRUPT_MS) return;
+      console.error(`# ${signal} again: killing the run's processes and servers now`);
+      signalEach(interrupted.processes, 'SIGKILL');
+      for (const group of interrupted.servers) {
+        try {
+          process.kill(-group, 'SIGKILL');
+        } catch {
+          // Already ended.
+        }
+      }
+      process.exit(130);
+    }
+    const servers = [server?.pid, rabbit?.pid].filter((pid): pid is number => pid !== undefined);
+    interrupted = { at: performance.now(), servers, processes: descendants(process.pid, { groups: servers, children: /\/esbuild\0--service=/ }) };
+    const { processes } = interrupted;
+    console.error(`# ${signal}: ending the run's ${processes.length} processes and its servers (${INTERRUPT_GRACE_MS / 1000} s grace; interrupt again to kill them now)`);
+    interruption = (async () => {
+      signalEach(processes, signal);
       await stop();
-      await waitFor('the interrupted run\'s processes to end', () => stillRunning(started).length === 0, 5000).catch(() => undefined);
-      signalEach(started, 'SIGKILL');
+      await waitFor('the interrupted run\'s processes to end', () => stillRunning(processes).length === 0, INTERRUPT_GRACE_MS).catch(() => undefined);
+      signalEach(processes, 'SIGKILL');
       process.exit(130);
     })();
   });
@@ -326,6 +349,11 @@ if (interruption) await interruption;
 const child = spawn(process.execPath, runner, {
   cwd: root,
   stdio: 'inherit',
+  // A process group of its own, so a Ctrl-C in the terminal reaches the harness and not the runner
+  // and its files: the harness finds the run's processes first and ends them itself. Reached by the
+  // terminal's SIGINT, the files died at once and left what they had started detached to init,
+  // where the harness could no longer find it.
+  detached: true,
   env: {
     ...process.env,
     TMPDIR: testTmp,
