@@ -55,9 +55,12 @@ export async function* datagrepperMessages(url: string, query: DatagrepperQuery)
         if (query.signal?.aborted) return;
       }
       if (query.signal?.aborted) return;
-      lastRequest = performance.now();
       try {
-        const response = await fetch(target, { signal: query.signal ?? null, headers: { accept: 'application/json' } });
+        const sending = fetch(target, { signal: query.signal ?? null, headers: { accept: 'application/json' } });
+        // Read once the request is handed over, not before: the next one then leaves at least `gap`
+        // after this one did, however long this process was held up between the two lines.
+        lastRequest = performance.now();
+        const response = await sending;
         if (!response.ok) throw new Error(`HTTP ${response.status} from ${target}`);
         body = datagrepperPage(await response.text());
       } catch (error) {
