@@ -1,7 +1,8 @@
-// Ending an interrupted test run with everything it started. Ctrl-C in a terminal reaches the whole
-// foreground process group, but a SIGTERM (CI cancelling a job, `timeout npm test`) reaches the
-// harness alone, and what tests start detached (runner workers, `taskotron start`, servers) is in no
-// group of ours at all. Without this, an interrupted run's test files went on one after another
+// Ending an interrupted test run with everything it started. A SIGTERM (CI cancelling a job,
+// `timeout npm test`) reaches the harness alone; a terminal's Ctrl-C reaches its foreground process
+// group, which the test runner and its files are kept out of (scripts/test.ts: they died of it before
+// the harness could look); and what tests start detached (runner workers, `taskotron start`, servers)
+// is in no group of ours at all. Without this, an interrupted run's test files went on one after another
 // against a stopped server, for minutes, with their processes. Processes are found from /proc, by
 // parent, before any of them ends (an orphan's parent becomes init, and it could no longer be found).
 import { readdirSync } from 'node:fs';
