@@ -57,8 +57,8 @@ const stop = async () => {
 };
 // Interrupted (Ctrl-C, a SIGTERM from CI or `timeout`, a SIGHUP when its terminal goes): everything
 // the run started ends with it, the runner, the files and whatever they started, detached or not
-// (scripts/test/interrupt.ts); the servers are stopped as at the end of a run. What has not ended 5
-// s after the servers (TASKOTRON_TEST_INTERRUPT_GRACE_S) is killed. The run then exits 130 without
+// (scripts/test/interrupt.ts); the servers are stopped as at the end of a run. What has not ended
+// 5 s after the servers (TASKOTRON_TEST_INTERRUPT_GRACE_S) is killed. The run then exits 130 without
 // a summary, wherever its main course was. Registered before the set-up, so a server still starting
 // is found among the processes too; a set-up step that fails because of it leaves the ending to
 // this handler (`if (interruption) await interruption`).
