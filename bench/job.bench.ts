@@ -12,9 +12,10 @@
 // runs the job of `true` on a runner with `sandbox: none` and spawns `true` under the same bwrap
 // arguments: the overhead with the sandbox, without it, and what bwrap's own start-up is.
 // `npx tsx bench/job.bench.ts [rounds]` — bounded: rounds (default 5) × (50 spawns + two 50-action jobs)
-// per server variant. BENCH_JOB_VARIANTS=stock,raised,eager compares server settings in one run
-// (each its own server and worker, rounds interleaved): stock = the server's own dynamic config,
-// raised = the project's (DEV_SERVER_DYNAMIC_CONFIG), eager = raised + eager activity execution.
+// per server variant. BENCH_JOB_VARIANTS=stock,raised,eager,partitions4 compares server settings in
+// one run (each its own server and worker, rounds interleaved): stock = the server's own dynamic
+// config, raised = the project's (DEV_SERVER_DYNAMIC_CONFIG), eager = raised + eager activity
+// execution, partitions4 = raised with tasks written to the stock four partitions of each queue.
 // Each round also runs a bare TS-SDK chain of 50 no-op activities on the same server (the workflow on
 // one queue, the activities on another, as a job's steps are): the steady time per action of the job
 // of `dummy` against it is what the job's own code adds to Temporal's round trip, on any host.
@@ -45,6 +46,8 @@ const VARIANTS: Record<string, Record<string, unknown>> = {
   stock: {},
   raised: DEV_SERVER_DYNAMIC_CONFIG,
   eager: { ...DEV_SERVER_DYNAMIC_CONFIG, 'system.enableActivityEagerExecution': true },
+  // The project's settings but tasks written to the stock four partitions of each queue (before 2026-12-05 22:00).
+  partitions4: { ...DEV_SERVER_DYNAMIC_CONFIG, 'matching.numTaskqueueWritePartitions': 4 },
 };
 const chosen = (process.env.BENCH_JOB_VARIANTS ?? 'raised').split(',').map((v) => v.trim());
 for (const name of chosen) if (!VARIANTS[name]) throw new Error(`BENCH_JOB_VARIANTS: unknown variant '${name}' (known: ${Object.keys(VARIANTS).join(', ')})`);

@@ -35,11 +35,16 @@ export interface DevServerOptions {
  * timer: timeouts, retries, sleeps; visibility: search attributes) at most 20 times a second per
  * shard by default, and the dev server has one shard: a lone job's every hand-off waited ~40 ms for
  * its turn once a burst of 20 reads was spent. 1000 removes that floor; ≥ 200 measured the same.
+ * New tasks go to one partition of each task queue (stock: four): a runner host's queue has one or
+ * two pollers, and a task written to a partition none of them waited on sat in its backlog for
+ * 50–90 ms, one activity in ten. Reads stay at four partitions, so tasks an older server wrote to
+ * the others are still delivered (Temporal's order for fewer partitions: writes first, then reads).
  */
 export const DEV_SERVER_DYNAMIC_CONFIG: Readonly<Record<string, unknown>> = {
   'history.transferProcessorMaxPollRPS': 1000,
   'history.timerProcessorMaxPollRPS': 1000,
   'history.visibilityProcessorMaxPollRPS': 1000,
+  'matching.numTaskqueueWritePartitions': 1,
 };
 
 export interface DevServer {

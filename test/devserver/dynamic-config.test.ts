@@ -28,6 +28,13 @@ test('dev servers get the history queue readers raised by default', () => {
   assert.ok(Number(values['history.transferProcessorMaxPollRPS']) >= 200, 'transfer reader limit raised above the stock 20/s');
 });
 
+test('dev servers write each task queue to one partition and still read the stock four', () => {
+  const values = dynamicValues(devServerArgs(base));
+  assert.equal(values['matching.numTaskqueueWritePartitions'], 1);
+  // Fewer read partitions would strand tasks an older server (or this one, stock) wrote to the others.
+  assert.equal(values['matching.numTaskqueueReadPartitions'], undefined);
+});
+
 test('an explicit empty dynamic config runs the server stock (benchmarks compare against it)', () => {
   assert.deepEqual(dynamicValues(devServerArgs({ ...base, dynamicConfig: {} })), {});
 });
