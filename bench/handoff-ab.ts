@@ -82,12 +82,19 @@ if (pair === 'dummy-vs-bare') {
   ];
 }
 
-/** Median ms per hand-off of the steady part, and the run's fixed part (before the first action + after the last) per action. */
+/**
+ * Median and mean ms per hand-off of the steady part (a mean well above its median is a hand-off that
+ * stalls now and then), and the run's fixed part (before the first action + after the last) per action.
+ */
 async function handOffs(workflowId: string, first: (e: HistoryEvent) => boolean): Promise<Map<string, number>> {
   const { handOffs: steady, events } = await stepHandOffs(client, workflowId, first, ACTIONS / 2);
   const lastCompleted = events.findLastIndex((e) => e.activityTaskCompletedEventAttributes);
   const fixed = eventMs(events.find(first)!) - eventMs(events[0]!) + eventMs(events.at(-1)!) - eventMs(events[lastCompleted]!);
-  return new Map([...steady.map(([key, ms]) => [key, ms] as [string, number]), ['(fixed part ÷ actions: before the first + after the last)', fixed / ACTIONS]]);
+  return new Map([
+    ...steady.map((h) => [h.key, h.median] as [string, number]),
+    ...steady.map((h) => [`(mean) ${h.key}`, h.mean] as [string, number]),
+    ['(fixed part ÷ actions: before the first + after the last)', fixed / ACTIONS],
+  ]);
 }
 
 const totals = sides.map(() => [] as number[]);
@@ -108,11 +115,15 @@ try {
   console.log(`${'per action (median of rounds, ms)'.padEnd(58)}${sides[0].label.padStart(14)}${sides[1].label.padStart(14)}`);
   console.log(`${'whole run ÷ actions (fixed part included)'.padEnd(58)}${cell(totals[0]).padStart(14)}${cell(totals[1]).padStart(14)}`);
   let sums = [0, 0];
+  let meanSums = [0, 0];
   for (const key of new Set([...stages[0]!.keys(), ...stages[1]!.keys()])) {
     console.log(`${key.padEnd(58)}${cell(stages[0]!.get(key)).padStart(14)}${cell(stages[1]!.get(key)).padStart(14)}`);
-    if (!key.startsWith('(')) sums = sums.map((s, k) => s + (stages[k]!.get(key) ? median(stages[k]!.get(key)!) : 0));
+    const sumOf = (k: number) => (stages[k]!.get(key) ? median(stages[k]!.get(key)!) : 0);
+    if (!key.startsWith('(')) sums = sums.map((s, k) => s + sumOf(k));
+    if (key.startsWith('(mean) ')) meanSums = meanSums.map((s, k) => s + sumOf(k));
   }
   console.log(`${'sum of the hand-offs (the steady step)'.padEnd(58)}${sums[0]!.toFixed(2).padStart(14)}${sums[1]!.toFixed(2).padStart(14)}`);
+  console.log(`${'sum of their means (the steady step with its stalls)'.padEnd(58)}${meanSums[0]!.toFixed(2).padStart(14)}${meanSums[1]!.toFixed(2).padStart(14)}`);
   console.log(`load average at the end ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
 } finally {
   for (const r of runners) r.worker.shutdown();

@@ -18,9 +18,20 @@ export const eventMs = (e: HistoryEvent): number => Number(e.eventTime?.seconds 
 /** The first action of a job: activity ids of actions start with their position (`1-shell`). */
 export const isJobAction = (e: HistoryEvent): boolean => /^\d+-/.test(e.activityTaskScheduledEventAttributes?.activityId ?? '');
 
+/** One kind of hand-off over a run's steady part, in ms. */
+export interface HandOff {
+  key: string;
+  median: number;
+  /** The tail the median hides: a hand-off that stalls one time in ten shows here and in the mean. */
+  p90: number;
+  mean: number;
+  n: number;
+}
+
 /**
- * The median time between consecutive events of each kind pair, from the event `first` picks on
- * (the steady part: the set-up before it is skipped), for the pairs seen at least `minCount` times;
+ * The time between consecutive events of each kind pair, from the first event `first` picks to the
+ * completion of the last (the steady part: set-up and clean-up are skipped; `first` picks every
+ * step's scheduling), for the pairs seen at least `minCount` times;
  * markers, search-attribute upserts and property changes are left out. Also the events read.
  */
 export async function stepHandOffs(
@@ -28,14 +39,24 @@ export async function stepHandOffs(
   workflowId: string,
   first: (e: HistoryEvent) => boolean,
   minCount: number,
-): Promise<{ handOffs: Array<[string, number, number]>; events: HistoryEvent[] }> {
+): Promise<{ handOffs: HandOff[]; events: HistoryEvent[] }> {
   const events = ((await client.workflow.getHandle(workflowId).fetchHistory()).events ?? []).filter(
     (e) => !e.markerRecordedEventAttributes && !e.upsertWorkflowSearchAttributesEventAttributes && !e.workflowPropertiesModifiedEventAttributes,
   );
+  // The steady part ends with the last step's completion: the tail (clean-up, the slot's end, whose
+  // started event is only written when it completes) would skew the means.
+  const steps = new Set(events.filter(first).map((e) => String(e.eventId)));
+  const end = events.findLastIndex((e) => steps.has(String(e.activityTaskCompletedEventAttributes?.scheduledEventId)));
   const pairs = new Map<string, number[]>();
-  for (let i = Math.max(1, events.findIndex(first) + 1); i < events.length; i++) {
+  for (let i = Math.max(1, events.findIndex(first) + 1); i <= end; i++) {
     const key = `${eventKind(events[i - 1]!)} → ${eventKind(events[i]!)}`;
     pairs.set(key, [...(pairs.get(key) ?? []), eventMs(events[i]!) - eventMs(events[i - 1]!)]);
   }
-  return { handOffs: [...pairs].filter(([, xs]) => xs.length >= minCount).map(([key, xs]) => [key, median(xs), xs.length]), events };
+  const handOffs = [...pairs]
+    .filter(([, xs]) => xs.length >= minCount)
+    .map(([key, xs]) => {
+      const sorted = [...xs].sort((a, b) => a - b);
+      return { key, median: median(xs), p90: sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.9))]!, mean: xs.reduce((a, b) => a + b, 0) / xs.length, n: xs.length };
+    });
+  return { handOffs, events };
 }

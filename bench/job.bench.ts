@@ -38,7 +38,7 @@ import { createRunnerWorker, type RunnerWorker } from '../src/worker/runner-work
 import { startBareChain, type BareChain } from './bare-chain.js';
 import { median, reportFigures } from './figures.js';
 import { writeBenchTask } from './job-task.js';
-import { eventMs, isJobAction, stepHandOffs, type HistoryEvent } from './history-steps.js';
+import { eventMs, isJobAction, stepHandOffs, type HandOff, type HistoryEvent } from './history-steps.js';
 
 const ACTIONS = 50;
 const rounds = Number(process.argv[2] ?? 5);
@@ -162,8 +162,8 @@ async function job(variant: Variant, round: number, dir = taskdir, unsandboxed =
   return elapsed;
 }
 
-/** Median time between consecutive events of each kind pair, over the steady part of a job (the actions). */
-async function handOffs(client: Client, workflowId: string): Promise<Array<[string, number, number]>> {
+/** Time between consecutive events of each kind pair, over the steady part of a job (the actions). */
+async function handOffs(client: Client, workflowId: string): Promise<HandOff[]> {
   // Skip the set-up (claim, workspace, formula); keep the actions' steady state.
   return (await stepHandOffs(client, workflowId, isJobAction, ACTIONS / 2)).handOffs;
 }
@@ -352,8 +352,10 @@ try {
     for (const kind of ['shell', 'dummy', 'unsandboxed'] as const) {
       const id = variant.lastIds[kind];
       if (!id) continue;
-      console.log(`  hand-offs in job ${id} (median ms per action):`);
-      for (const [key, ms, n] of await handOffs(variant.client, id)) console.log(`    ${key.padEnd(48)} ${ms.toFixed(1).padStart(6)}  (n=${n})`);
+      console.log(`  hand-offs in job ${id} (ms per action: median, 90th percentile, mean):`);
+      for (const h of await handOffs(variant.client, id)) {
+        console.log(`    ${h.key.padEnd(48)} ${h.median.toFixed(1).padStart(6)} ${h.p90.toFixed(1).padStart(6)} ${h.mean.toFixed(1).padStart(6)}  (n=${h.n})`);
+      }
       console.log(`  fixed part of job ${id} (ms, once per job):`);
       for (const [key, ms] of await fixedParts(variant.client, id)) console.log(`    ${key.padEnd(48)} ${Number.isNaN(ms) ? '     —' : ms.toFixed(1).padStart(6)}`);
     }
