@@ -2,7 +2,7 @@
 // bench/job.bench.ts and bench/handoff-ab.ts.
 import type { Client } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
-import { median } from './figures.js';
+import { median, percentile } from './figures.js';
 
 export type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
@@ -54,9 +54,6 @@ export async function stepHandOffs(
   }
   const handOffs = [...pairs]
     .filter(([, xs]) => xs.length >= minCount)
-    .map(([key, xs]) => {
-      const sorted = [...xs].sort((a, b) => a - b);
-      return { key, median: median(xs), p90: sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.9))]!, mean: xs.reduce((a, b) => a + b, 0) / xs.length, n: xs.length };
-    });
+    .map(([key, xs]) => ({ key, median: median(xs), p90: percentile(xs, 90), mean: xs.reduce((a, b) => a + b, 0) / xs.length, n: xs.length }));
   return { handOffs, events };
 }

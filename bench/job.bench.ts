@@ -46,7 +46,7 @@ const VARIANTS: Record<string, Record<string, unknown>> = {
   stock: {},
   raised: DEV_SERVER_DYNAMIC_CONFIG,
   eager: { ...DEV_SERVER_DYNAMIC_CONFIG, 'system.enableActivityEagerExecution': true },
-  // The project's settings but tasks written to the stock four partitions of each queue (before 2026-12-05 22:00).
+  // The project's settings but tasks written to the stock four partitions of each queue (before 81bddf6).
   partitions4: { ...DEV_SERVER_DYNAMIC_CONFIG, 'matching.numTaskqueueWritePartitions': 4 },
 };
 const chosen = (process.env.BENCH_JOB_VARIANTS ?? 'raised').split(',').map((v) => v.trim());
